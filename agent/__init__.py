@@ -1,0 +1,1 @@
+"""The conversation engine: sessions, interviewers, review gate, store and configuration."""

@@ -1,0 +1,51 @@
+"""Audits as the engine and the CLI run them: scored result plus rendered review prompts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from agent.review import ReviewPrompt, render_prompts
+from knowledge.base import KnowledgeBase, default_knowledge
+from tools.audit import run_audit
+from tools.profile import Profile, load_profile
+from tools.results import AuditResult
+
+
+class AuditReport:
+    """An audit result with its review prompts; a draft until every prompt is answered."""
+
+    def __init__(self, result: AuditResult, review: list[ReviewPrompt]) -> None:
+        self.result = result
+        self.review = review
+
+    @property
+    def state(self) -> str:
+        return "final" if all(p.status != "open" for p in self.review) else "draft"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.result.model_dump(mode="json")
+        data["review"] = [p.model_dump(mode="json") for p in self.review]
+        data["state"] = self.state
+        return data
+
+    def to_json(self) -> str:
+        """Stable JSON: the same input and as-of date give the same bytes."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+def audit_profile(
+    profile: Profile, kb: KnowledgeBase, as_of: dt.date, force: bool = False
+) -> AuditReport:
+    result = run_audit(profile, kb, as_of, force=force)
+    return AuditReport(result, render_prompts(result.review))
+
+
+def audit_profile_file(
+    path: Path, as_of: dt.date, force: bool = False, kb: KnowledgeBase | None = None
+) -> AuditReport:
+    """Load, validate and audit a profile file (ProfileError / AuditRefused on bad input)."""
+    kb = kb or default_knowledge()
+    return audit_profile(load_profile(path, kb), kb, as_of, force)

@@ -1,0 +1,49 @@
+"""Render review findings into the questions a person answers before a result is final."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from prompts.loader import PromptError, load_data, render_string
+from tools.results import ReviewFinding
+
+REVIEW_OPTIONS = ("confirm", "adjust", "why")
+
+
+class ReviewPrompt(BaseModel):
+    """One question of the review gate; `status` is open until the person answers it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    kind: str
+    skills: list[str]
+    question: str
+    why: str
+    facts: dict[str, Any]
+    options: list[str]
+    status: str = "open"
+
+
+def render_prompts(findings: list[ReviewFinding], texts_file: str = "review/audit.yaml") -> list[ReviewPrompt]:
+    """Turn findings into prompts using the texts in `prompts/review/`."""
+    texts = load_data(texts_file)
+    prompts = []
+    for finding in findings:
+        text = texts.get(finding.kind)
+        if text is None:
+            raise PromptError(f"{texts_file}: no text for review kind {finding.kind!r}")
+        prompts.append(
+            ReviewPrompt(
+                id=finding.id,
+                kind=finding.kind,
+                skills=finding.skills,
+                question=render_string(text["question"], **finding.facts),
+                why=render_string(text["why"], **finding.facts),
+                facts=finding.facts,
+                options=list(REVIEW_OPTIONS),
+            )
+        )
+    return prompts

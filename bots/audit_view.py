@@ -1,0 +1,77 @@
+"""Readable rendering of an audit report and of the knowledge lists, with rich tables."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from agent.audit import AuditReport
+from knowledge.base import default_knowledge
+
+
+def _num(value: float | None, digits: int = 0) -> str:
+    return "?" if value is None else f"{value:.{digits}f}"
+
+
+def print_report(report: AuditReport, console: Console | None = None) -> None:
+    """Summary, pillars, top gaps, pulse, models, schedule and the open review prompts."""
+    console = console or Console()
+    r = report.result
+    console.print(
+        f"[bold]SkillAudit[/bold] for {r.user} - target role {r.target_role_name}, "
+        f"as of {r.as_of} ([yellow]{report.state}[/yellow], methodology {r.methodology_version})"
+    )
+    console.print(
+        f"Overall score [bold]{_num(r.overall.score, 1)}[/bold] / 100, confidence {r.overall.confidence:.2f}"
+    )
+    pillars = Table(title="Pillars")
+    for column in ("pillar", "weight", "score", "confidence", "coverage"):
+        pillars.add_column(column, justify="left" if column == "pillar" else "right")
+    for p in r.pillars.values():
+        pillars.add_row(p.title, f"{p.weight:.0%}", _num(p.score, 1), f"{p.confidence:.2f}", f"{p.coverage:.0%}")
+    console.print(pillars)
+    gaps = Table(title="Top gaps (Skill Gap Score = (demand - proficiency) / demand)")
+    for column in ("skill", "proficiency", "demand", "gap", "confidence", "basis"):
+        gaps.add_column(column, justify="left" if column in ("skill", "basis") else "right")
+    for g in r.top_gaps:
+        gaps.add_row(g.name, _num(g.proficiency), _num(g.demand), f"{g.gap:.2f}", f"{g.confidence:.2f}", g.status)
+    console.print(gaps)
+    if r.unknown_skills:
+        console.print(f"Unknown (not counted as zero): {len(r.unknown_skills)} skills")
+    pulse = r.career_pulse
+    console.print(f"Career pulse: {_num(pulse.score, 1)} / 100 over {pulse.horizon_years:g} years")
+    if pulse.at_risk:
+        console.print("  at risk of going stale: " + ", ".join(s.name for s in pulse.at_risk))
+    for model in r.model_audit:
+        console.print(f"Model {model.name} ({model.task}): quality percentile {_num(model.quality_percentile)}")
+        for finding in model.findings:
+            console.print(f"  - {finding.message}")
+    console.print(f"Power skills: {r.power_skills.status.replace('_', ' ')}")
+    console.print(f"Next full audit: {r.schedule.next_audit} ({r.schedule.cadence})")
+    if report.review:
+        console.print(f"\n[bold]Review before this is final[/bold] ({len(report.review)} prompts):")
+        for number, prompt in enumerate(report.review, 1):
+            console.print(f"{number}. {prompt.question}")
+
+
+def print_catalog(kind: str, console: Console | None = None) -> None:
+    """List skills, roles or model task types with their ids and aliases."""
+    console = console or Console()
+    kb = default_knowledge()
+    table = Table(title=kind)
+    if kind == "skills":
+        for column in ("id", "name", "pillar", "aliases"):
+            table.add_column(column)
+        for s in kb.taxonomy.skills:
+            table.add_row(s.id, s.name, s.pillar.value, ", ".join(s.aliases))
+    elif kind == "roles":
+        for column in ("id", "name", "aliases", "skills"):
+            table.add_column(column)
+        for role in kb.roles_file.roles:
+            table.add_row(role.id, role.name, ", ".join(role.aliases), str(len(role.skills)))
+    else:
+        for column in ("id", "name", "metrics"):
+            table.add_column(column)
+        for task in kb.benchmarks_file.tasks:
+            table.add_row(task.id, task.name, ", ".join(m.metric for m in task.metrics))
+    console.print(table)

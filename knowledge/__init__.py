@@ -1,0 +1,1 @@
+"""The data SkillAudit reasons with: taxonomy, roles, demand, benchmarks (and later the catalog)."""

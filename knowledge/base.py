@@ -1,0 +1,191 @@
+"""Load the validated knowledge files and look things up in them by lenient names."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from knowledge.schema import (
+    BenchmarksFile,
+    DemandEntry,
+    DemandFile,
+    Pillar,
+    RoleProfile,
+    RolesFile,
+    Skill,
+    TaskBenchmark,
+    Taxonomy,
+    normalize_name,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+DATA_FILES = ("skills.yaml", "roles.yaml", "demand.yaml", "benchmarks.yaml")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is missing, malformed, or refers to an unknown id."""
+
+
+def _read_yaml(path: Path) -> Any:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+    except OSError as exc:
+        raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _index(names: Iterable[tuple[str, str]], what: str) -> dict[str, str]:
+    """Map each normalized name to its id, refusing a name claimed by two ids."""
+    index: dict[str, str] = {}
+    for name, ident in names:
+        key = normalize_name(name)
+        if index.get(key, ident) != ident:
+            raise KnowledgeError(f"{what} name {name!r} is used by {index[key]} and {ident}")
+        index[key] = ident
+    return index
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """Skills, roles, demand and benchmarks with indices for lookup by id or alias."""
+
+    taxonomy: Taxonomy
+    roles_file: RolesFile
+    demand_file: DemandFile
+    benchmarks_file: BenchmarksFile
+    version: str
+    skills: dict[str, Skill] = field(init=False)
+    roles: dict[str, RoleProfile] = field(init=False)
+    demand: dict[str, DemandEntry] = field(init=False)
+    tasks: dict[str, TaskBenchmark] = field(init=False)
+    _skill_names: dict[str, str] = field(init=False, repr=False)
+    _role_names: dict[str, str] = field(init=False, repr=False)
+    _task_names: dict[str, str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        put = object.__setattr__
+        put(self, "skills", {s.id: s for s in self.taxonomy.skills})
+        put(self, "roles", {r.id: r for r in self.roles_file.roles})
+        put(self, "demand", {d.skill: d for d in self.demand_file.skills})
+        put(self, "tasks", {t.id: t for t in self.benchmarks_file.tasks})
+        put(self, "_skill_names", _index(_names(self.taxonomy.skills), "skill"))
+        put(self, "_role_names", _index(_names(self.roles_file.roles), "role"))
+        put(self, "_task_names", _index(_names(self.benchmarks_file.tasks), "task"))
+        self._check_references()
+
+    def _check_references(self) -> None:
+        problems: list[str] = []
+        for skill in self.taxonomy.skills:
+            problems += [
+                f"skill {skill.id}: related skill {r.skill} is unknown"
+                for r in skill.related
+                if r.skill not in self.skills
+            ]
+            if skill.id not in self.demand:
+                problems.append(f"skill {skill.id} has no demand entry")
+        for role in self.roles_file.roles:
+            problems += [f"role {role.id}: unknown skill {s}" for s in role.skills if s not in self.skills]
+        for entry in self.demand_file.skills:
+            if entry.skill not in self.skills:
+                problems.append(f"demand for unknown skill {entry.skill}")
+            problems += [f"demand {entry.skill}: unknown role {r}" for r in entry.by_role if r not in self.roles]
+        for task in self.benchmarks_file.tasks:
+            problems += [f"task {task.id}: unknown skill {s}" for s in task.skills if s not in self.skills]
+        for what, sources, used in (
+            ("demand", self.demand_file.sources, (s for d in self.demand_file.skills for s in d.sources)),
+            ("benchmark", self.benchmarks_file.sources, (s for t in self.benchmarks_file.tasks for s in t.sources)),
+        ):
+            known = {s.id for s in sources}
+            problems += [f"{what} source {s} is not listed" for s in set(used) - known]
+        if problems:
+            raise KnowledgeError("; ".join(sorted(problems)))
+
+    # Lookups -------------------------------------------------------------------------------
+
+    def resolve_skill(self, name: str) -> Skill | None:
+        ident = self._skill_names.get(normalize_name(name))
+        return self.skills[ident] if ident else None
+
+    def resolve_role(self, name: str) -> RoleProfile | None:
+        ident = self._role_names.get(normalize_name(name))
+        return self.roles[ident] if ident else None
+
+    def resolve_task(self, name: str) -> TaskBenchmark | None:
+        ident = self._task_names.get(normalize_name(name))
+        return self.tasks[ident] if ident else None
+
+    def suggest_skills(self, name: str, limit: int = 3) -> list[str]:
+        """Return the ids of the known skills whose names are closest to `name`."""
+        return _suggest(name, self._skill_names, limit)
+
+    def suggest_roles(self, name: str, limit: int = 3) -> list[str]:
+        return _suggest(name, self._role_names, limit)
+
+    def suggest_tasks(self, name: str, limit: int = 3) -> list[str]:
+        return _suggest(name, self._task_names, limit)
+
+    def skills_in(self, pillar: Pillar) -> list[Skill]:
+        return [s for s in self.taxonomy.skills if s.pillar == pillar]
+
+    def demand_for(self, skill_id: str, role_id: str | None) -> float:
+        """Market demand (0-100) for a skill, in postings for the role when known."""
+        entry = self.demand[skill_id]
+        if role_id is not None and role_id in entry.by_role:
+            return entry.by_role[role_id]
+        return entry.overall
+
+
+def _names(items: Iterable[Skill | RoleProfile | TaskBenchmark]) -> Iterable[tuple[str, str]]:
+    for item in items:
+        yield item.id, item.id
+        yield item.name, item.id
+        for alias in item.aliases:
+            yield alias, item.id
+
+
+def _suggest(name: str, index: dict[str, str], limit: int) -> list[str]:
+    close = difflib.get_close_matches(normalize_name(name), list(index), n=limit * 3, cutoff=0.6)
+    seen: list[str] = []
+    for key in close:
+        if index[key] not in seen:
+            seen.append(index[key])
+    return seen[:limit]
+
+
+def load_knowledge(data_dir: Path = DATA_DIR) -> KnowledgeBase:
+    """Read and validate every knowledge file in `data_dir`."""
+    from pydantic import ValidationError
+
+    digest = hashlib.sha256()
+    raw: dict[str, Any] = {}
+    for name in DATA_FILES:
+        path = data_dir / name
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
+        raw[name] = _read_yaml(path)
+    try:
+        return KnowledgeBase(
+            taxonomy=Taxonomy.model_validate(raw["skills.yaml"]),
+            roles_file=RolesFile.model_validate(raw["roles.yaml"]),
+            demand_file=DemandFile.model_validate(raw["demand.yaml"]),
+            benchmarks_file=BenchmarksFile.model_validate(raw["benchmarks.yaml"]),
+            version=digest.hexdigest()[:12],
+        )
+    except ValidationError as exc:
+        raise KnowledgeError(str(exc)) from exc
+
+
+@cache
+def default_knowledge() -> KnowledgeBase:
+    """The bundled knowledge, read once per process (it is immutable)."""
+    return load_knowledge()

@@ -1,0 +1,185 @@
+"""Pydantic models for the knowledge data files under `knowledge/data/`."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+SkillId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,47}$")]
+
+
+class Pillar(StrEnum):
+    """The four MLSAF pillars; the value is the id used in files and results."""
+
+    TECHNICAL = "technical"
+    LIFECYCLE = "lifecycle"
+    ETHICS = "ethics"
+    CAREER = "career"
+
+    @property
+    def label(self) -> str:
+        return PILLAR_TITLES[self]
+
+
+PILLAR_TITLES: dict[Pillar, str] = {
+    Pillar.TECHNICAL: "Technical Proficiency",
+    Pillar.LIFECYCLE: "Model Lifecycle Management",
+    Pillar.ETHICS: "Ethical Governance",
+    Pillar.CAREER: "Career Integration",
+}
+
+
+class Category(StrEnum):
+    """Finer grouping inside a pillar; `power` and `business` are the soft skills."""
+
+    FOUNDATIONS = "foundations"  # math, statistics, programming
+    ML = "ml"  # modelling families and algorithms
+    LIBRARIES = "libraries"  # frameworks and tools of the trade
+    DATA = "data"  # data engineering, pipelines, storage
+    OPERATIONS = "operations"  # deployment, serving, monitoring, infra
+    GOVERNANCE = "governance"  # fairness, privacy, documentation, regulation
+    POWER = "power"  # communication, negotiation, client management...
+    BUSINESS = "business"  # pricing, acquisition, income diversification...
+    BACKGROUND = "background"  # transferable work outside ML (teaching, software eng.)
+
+
+def normalize_name(text: str) -> str:
+    """Fold a name for lenient matching: case, spaces, hyphens, underscores, dots ignored."""
+    return re.sub(r"[\s_\-.]+", "", text.strip().lower())
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """Where an outside figure came from."""
+
+    id: SkillId
+    title: str
+    publisher: str
+    year: int = Field(ge=2000, le=2030)
+    url: HttpUrl | None = None
+    note: str = ""
+
+
+class RelatedSkill(Strict):
+    """Proficiency in the owning skill counts toward `skill` at factor `transfer`."""
+
+    skill: SkillId
+    transfer: float = Field(gt=0.0, le=0.8)
+
+
+class Skill(Strict):
+    id: SkillId
+    name: str = Field(min_length=2)
+    pillar: Pillar
+    category: Category
+    description: str = Field(min_length=10)
+    aliases: list[str] = Field(default_factory=list)
+    related: list[RelatedSkill] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_self_transfer(self) -> Skill:
+        if any(r.skill == self.id for r in self.related):
+            raise ValueError(f"skill {self.id} lists itself as related")
+        return self
+
+
+class Taxonomy(Strict):
+    version: str
+    skills: list[Skill]
+
+
+class RoleProfile(Strict):
+    """A target role and the level (1 aware .. 5 expert) it needs in each skill."""
+
+    id: SkillId
+    name: str
+    description: str
+    aliases: list[str] = Field(default_factory=list)
+    high_stakes: bool = False
+    skills: dict[SkillId, int]
+
+    @field_validator("skills")
+    @classmethod
+    def _levels_in_range(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = {k: v for k, v in value.items() if not 1 <= v <= 5}
+        if bad:
+            raise ValueError(f"role levels must be 1..5, got {bad}")
+        return value
+
+
+class RolesFile(Strict):
+    version: str
+    roles: list[RoleProfile]
+
+
+class DemandEntry(Strict):
+    """Market demand for one skill (0-100), its annual trend and knowledge half-life."""
+
+    skill: SkillId
+    overall: float = Field(ge=1.0, le=100.0)
+    by_role: dict[SkillId, float] = Field(default_factory=dict)
+    trend: float = Field(ge=-0.6, le=1.0, description="annual relative change in demand")
+    half_life_years: float = Field(ge=0.5, le=40.0)
+    sources: list[SkillId] = Field(min_length=1)
+    estimate: bool = True
+    note: str = ""
+
+    @field_validator("by_role")
+    @classmethod
+    def _role_demand_in_range(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in value.items() if not 1.0 <= v <= 100.0}
+        if bad:
+            raise ValueError(f"role demand must be 1..100, got {bad}")
+        return value
+
+
+class DemandFile(Strict):
+    as_of: date
+    method: str
+    sources: list[Source]
+    skills: list[DemandEntry]
+
+
+class MetricPercentiles(Strict):
+    """Values of one metric at fixed percentiles among similar projects."""
+
+    metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    higher_is_better: bool = True
+    points: dict[int, float]
+
+    @model_validator(mode="after")
+    def _monotonic(self) -> MetricPercentiles:
+        required = {10, 25, 50, 75, 90}
+        if not required <= set(self.points):
+            raise ValueError(f"{self.metric}: percentiles {sorted(required)} are required")
+        ordered = [self.points[p] for p in sorted(self.points)]
+        pairs = list(zip(ordered, ordered[1:], strict=False))
+        ok = all(a < b for a, b in pairs) if self.higher_is_better else all(a > b for a, b in pairs)
+        if not ok:
+            direction = "increase" if self.higher_is_better else "decrease"
+            raise ValueError(f"{self.metric}: values must {direction} with the percentile")
+        return self
+
+
+class TaskBenchmark(Strict):
+    id: SkillId
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    skills: list[SkillId] = Field(min_length=1, description="skills a model of this task evidences")
+    basis: str = Field(min_length=20)
+    sources: list[SkillId] = Field(min_length=1)
+    metrics: list[MetricPercentiles] = Field(min_length=2)
+
+
+class BenchmarksFile(Strict):
+    as_of: date
+    method: str
+    sources: list[Source]
+    tasks: list[TaskBenchmark]

@@ -1,0 +1,1 @@
+"""Text only: questions, review prompts and templates, read through `prompts.loader`."""

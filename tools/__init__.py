@@ -1,0 +1,1 @@
+"""Deterministic tools: MLSAF scoring, career pulse, model audit, schedule, income metrics."""

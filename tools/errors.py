@@ -1,0 +1,24 @@
+"""Domain errors, in one place: tools raise them, front ends turn them into one clear line."""
+
+from __future__ import annotations
+
+from knowledge.base import KnowledgeError
+
+__all__ = ["AuditRefused", "KnowledgeError", "ProfileError", "SkillAuditError"]
+
+
+class SkillAuditError(Exception):
+    """Base of every error a user can cause and fix."""
+
+
+class ProfileError(SkillAuditError):
+    """A profile is malformed; `problems` lists each as 'field: message'."""
+
+    def __init__(self, problems: list[str], source: str = "profile") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+class AuditRefused(SkillAuditError):
+    """A full audit was asked for too soon after the last one (the fatigue guard)."""

@@ -1,0 +1,192 @@
+"""Typed results of the deterministic tools; `AuditResult` is what `audit --json` prints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.schema import Category, Pillar
+from tools.params import SourceKind
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Evidence(Out):
+    """One observation about one skill."""
+
+    skill: str
+    source: SourceKind
+    strength: float = Field(ge=0, le=1)
+    observed: dt.date
+    origin: str = Field(description="where it came from, e.g. profile.self_ratings or github")
+    detail: str = ""
+    link: str | None = None
+
+
+class SkillStatus(StrEnum):
+    MEASURED = "measured"  # at least one source other than self-rating
+    SELF_RATED = "self_rated"  # only the person's own rating
+    INFERRED = "inferred"  # no direct evidence; transferred from related skills
+    UNKNOWN = "unknown"  # nothing known; not counted as zero
+
+
+class SourceSummary(Out):
+    source: str
+    count: int
+    weight: float
+
+
+class SkillScore(Out):
+    id: str
+    name: str
+    pillar: Pillar
+    category: Category
+    role_level: int = Field(ge=0, le=5, description="level the target role needs; 0 = not required")
+    relevance: float
+    demand: float
+    proficiency: float | None
+    interval: tuple[float, float] | None
+    confidence: float
+    gap: float | None
+    surplus: float | None
+    severity: float | None
+    status: SkillStatus
+    sources: list[SourceSummary]
+    evidence: list[Evidence]
+    inferred_from: list[str] = Field(default_factory=list)
+
+
+class PillarScore(Out):
+    pillar: Pillar
+    title: str
+    score: float | None
+    weight: float
+    confidence: float
+    coverage: float = Field(description="share of the role's demand-weighted skills with any estimate")
+    skills_known: int
+    skills_unknown: int
+
+
+class Gap(Out):
+    skill: str
+    name: str
+    pillar: Pillar
+    proficiency: float
+    demand: float
+    gap: float
+    severity: float
+    confidence: float
+    status: SkillStatus
+
+
+class OverallScore(Out):
+    score: float | None
+    confidence: float
+
+
+class PulseSkill(Out):
+    skill: str
+    name: str
+    proficiency: float
+    trend: float
+    half_life_years: float
+    future_factor: float
+
+
+class CareerPulse(Out):
+    score: float | None
+    horizon_years: float
+    at_risk: list[PulseSkill]
+    rising_gaps: list[PulseSkill]
+
+
+class MetricVerdict(Out):
+    metric: str
+    value: float
+    percentile: float | None
+    beyond_table: str | None = Field(description="'below' or 'above' the tabulated range")
+    below_flag: bool
+
+
+class ModelFinding(Out):
+    code: str
+    message: str
+
+
+class ModelVerdict(Out):
+    name: str
+    task: str
+    metrics: list[MetricVerdict]
+    quality_percentile: float | None
+    flagged: bool
+    findings: list[ModelFinding]
+
+
+class PowerSkillsCheck(Out):
+    status: str = Field(description="ok, not_assessed or far_below")
+    assessed: list[str]
+    power_mean: float | None
+    technical_mean: float | None
+
+
+class IncomeSummary(Out):
+    months_covered: int
+    clients: int
+    new_clients: int
+    streams: int
+    top_client_share: float | None
+    client_concentration: float | None = Field(description="Herfindahl index of client shares")
+    stream_concentration: float | None
+
+
+class FatigueCheck(Out):
+    last_full_audit: dt.date | None
+    days_since: int | None
+    allowed: bool
+    forced: bool
+
+
+class Schedule(Out):
+    next_audit: dt.date
+    cadence: str
+    micro_audits: list[dt.date]
+    reasons: list[str]
+    triggers: list[str]
+    fatigue: FatigueCheck
+
+
+class ReviewFinding(Out):
+    """Something a person must look at before the result is final (rendered by the engine)."""
+
+    id: str
+    kind: str
+    skills: list[str]
+    facts: dict[str, Any]
+
+
+class AuditResult(Out):
+    user: str
+    target_role: str
+    target_role_name: str
+    career_stage: str
+    as_of: dt.date
+    methodology_version: str
+    methodology: str
+    knowledge_version: str
+    weights: dict[Pillar, float]
+    overall: OverallScore
+    pillars: dict[Pillar, PillarScore]
+    skills: list[SkillScore]
+    top_gaps: list[Gap]
+    unknown_skills: list[str]
+    career_pulse: CareerPulse
+    model_audit: list[ModelVerdict]
+    power_skills: PowerSkillsCheck
+    income: IncomeSummary | None
+    schedule: Schedule
+    review: list[ReviewFinding]

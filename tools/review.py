@@ -1,0 +1,95 @@
+"""Review findings: what a person must confirm or adjust before an audit is final.
+
+Tools only say what to look at and why (kind, skills, facts); the engine renders the
+question text from `prompts/review/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tools.params import AUTOMATED_SOURCES
+from tools.results import (
+    Gap,
+    ModelVerdict,
+    PillarScore,
+    PowerSkillsCheck,
+    ReviewFinding,
+    SkillScore,
+    SkillStatus,
+)
+
+LOW_COVERAGE = 0.5
+
+
+def review_findings(
+    skills: Sequence[SkillScore],
+    gaps: Sequence[Gap],
+    pillars: Sequence[PillarScore],
+    power: PowerSkillsCheck,
+    models: Sequence[ModelVerdict],
+) -> list[ReviewFinding]:
+    """Every finding in a stable order: gaps first, then coverage, power skills, models."""
+    findings: list[ReviewFinding] = []
+    by_id = {s.id: s for s in skills}
+    for gap in gaps:
+        if gap.status == SkillStatus.SELF_RATED:
+            skill = by_id[gap.skill]
+            findings.append(
+                ReviewFinding(
+                    id=f"self_rating_only:{gap.skill}", kind="self_rating_only", skills=[gap.skill],
+                    facts={"name": skill.name, "proficiency": skill.proficiency, "demand": skill.demand,
+                           "gap": skill.gap, "confidence": skill.confidence},
+                )  # fmt: skip
+            )
+    in_gaps = {g.skill for g in gaps}
+    rest = [s.id for s in skills if s.status == SkillStatus.SELF_RATED and s.relevance > 0 and s.id not in in_gaps]
+    if rest:
+        findings.append(_group("self_rating_only_rest", rest, by_id))
+    unknown = [s.id for s in sorted(skills, key=lambda s: (-s.relevance, s.id)) if s.status == SkillStatus.UNKNOWN]
+    if unknown:
+        findings.append(_group("no_evidence", unknown, by_id))
+    inferred = [s.id for s in skills if s.status == SkillStatus.INFERRED and s.relevance > 0]
+    if inferred:
+        findings.append(_group("inferred_only", inferred, by_id))
+    automated = [
+        s.id
+        for s in skills
+        if s.status == SkillStatus.MEASURED and s.evidence and all(e.source in AUTOMATED_SOURCES for e in s.evidence)
+    ]
+    if automated:
+        findings.append(_group("automated_only", automated, by_id))
+    for pillar in pillars:
+        if pillar.coverage < LOW_COVERAGE and pillar.skills_known + pillar.skills_unknown > 0:
+            findings.append(
+                ReviewFinding(
+                    id=f"low_coverage:{pillar.pillar.value}", kind="low_coverage", skills=[],
+                    facts={"pillar": pillar.title, "coverage": pillar.coverage,
+                           "unknown": pillar.skills_unknown, "score": pillar.score},
+                )  # fmt: skip
+            )
+    if power.status != "ok":
+        findings.append(
+            ReviewFinding(
+                id=f"power_skills:{power.status}", kind=f"power_skills_{power.status}", skills=power.assessed,
+                facts={"power_mean": power.power_mean, "technical_mean": power.technical_mean},
+            )  # fmt: skip
+        )
+    for model in models:
+        for finding in model.findings:
+            if finding.code in {"accuracy_on_imbalanced", "below_p75", "balance_unknown"}:
+                findings.append(
+                    ReviewFinding(
+                        id=f"model_{finding.code}:{model.name}", kind=f"model_{finding.code}", skills=[],
+                        facts={"model": model.name, "task": model.task, "detail": finding.message,
+                               "quality_percentile": model.quality_percentile},
+                    )  # fmt: skip
+                )
+    return findings
+
+
+def _group(kind: str, ids: list[str], by_id: dict[str, SkillScore]) -> ReviewFinding:
+    return ReviewFinding(
+        id=kind, kind=kind, skills=ids,
+        facts={"names": [by_id[i].name for i in ids], "count": len(ids)},
+    )  # fmt: skip
