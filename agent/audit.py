@@ -10,8 +10,11 @@ from typing import Any
 from agent.review import ReviewPrompt, render_prompts
 from knowledge.base import KnowledgeBase, default_knowledge
 from tools.audit import run_audit
+from tools.errors import SkillAuditError
 from tools.profile import Profile, load_profile
 from tools.results import AuditResult
+
+__all__ = ["AuditReport", "SkillAuditError", "audit_profile", "audit_profile_file"]
 
 
 class AuditReport:
@@ -49,3 +52,30 @@ def audit_profile_file(
     """Load, validate and audit a profile file (ProfileError / AuditRefused on bad input)."""
     kb = kb or default_knowledge()
     return audit_profile(load_profile(path, kb), kb, as_of, force)
+
+
+def schema_document(name: str) -> dict[str, Any]:
+    """JSON Schema of the profile file or of the audit result."""
+    if name == "profile":
+        from tools.profile import profile_json_schema
+
+        return profile_json_schema()
+    return AuditResult.model_json_schema()
+
+
+def knowledge_table(
+    kind: str, kb: KnowledgeBase | None = None
+) -> tuple[list[str], list[list[str]]]:
+    """Columns and rows listing the known skills, roles or model task types."""
+    kb = kb or default_knowledge()
+    if kind == "skills":
+        return ["id", "name", "pillar", "aliases"], [
+            [s.id, s.name, s.pillar.value, ", ".join(s.aliases)] for s in kb.taxonomy.skills
+        ]
+    if kind == "roles":
+        return ["id", "name", "aliases", "skills"], [
+            [r.id, r.name, ", ".join(r.aliases), str(len(r.skills))] for r in kb.roles_file.roles
+        ]
+    return ["id", "name", "metrics"], [
+        [t.id, t.name, ", ".join(m.metric for m in t.metrics)] for t in kb.benchmarks_file.tasks
+    ]

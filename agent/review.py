@@ -27,7 +27,9 @@ class ReviewPrompt(BaseModel):
     status: str = "open"
 
 
-def render_prompts(findings: list[ReviewFinding], texts_file: str = "review/audit.yaml") -> list[ReviewPrompt]:
+def render_prompts(
+    findings: list[ReviewFinding], texts_file: str = "review/audit.yaml"
+) -> list[ReviewPrompt]:
     """Turn findings into prompts using the texts in `prompts/review/`."""
     texts = load_data(texts_file)
     prompts = []

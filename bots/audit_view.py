@@ -5,8 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from agent.audit import AuditReport
-from knowledge.base import default_knowledge
+from agent.audit import AuditReport, knowledge_table
 
 
 def _num(value: float | None, digits: int = 0) -> str:
@@ -28,13 +27,22 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
     for column in ("pillar", "weight", "score", "confidence", "coverage"):
         pillars.add_column(column, justify="left" if column == "pillar" else "right")
     for p in r.pillars.values():
-        pillars.add_row(p.title, f"{p.weight:.0%}", _num(p.score, 1), f"{p.confidence:.2f}", f"{p.coverage:.0%}")
+        pillars.add_row(
+            p.title, f"{p.weight:.0%}", _num(p.score, 1), f"{p.confidence:.2f}", f"{p.coverage:.0%}"
+        )
     console.print(pillars)
     gaps = Table(title="Top gaps (Skill Gap Score = (demand - proficiency) / demand)")
     for column in ("skill", "proficiency", "demand", "gap", "confidence", "basis"):
         gaps.add_column(column, justify="left" if column in ("skill", "basis") else "right")
     for g in r.top_gaps:
-        gaps.add_row(g.name, _num(g.proficiency), _num(g.demand), f"{g.gap:.2f}", f"{g.confidence:.2f}", g.status)
+        gaps.add_row(
+            g.name,
+            _num(g.proficiency),
+            _num(g.demand),
+            f"{g.gap:.2f}",
+            f"{g.confidence:.2f}",
+            g.status,
+        )
     console.print(gaps)
     if r.unknown_skills:
         console.print(f"Unknown (not counted as zero): {len(r.unknown_skills)} skills")
@@ -43,7 +51,9 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
     if pulse.at_risk:
         console.print("  at risk of going stale: " + ", ".join(s.name for s in pulse.at_risk))
     for model in r.model_audit:
-        console.print(f"Model {model.name} ({model.task}): quality percentile {_num(model.quality_percentile)}")
+        console.print(
+            f"Model {model.name} ({model.task}): quality percentile {_num(model.quality_percentile)}"
+        )
         for finding in model.findings:
             console.print(f"  - {finding.message}")
     console.print(f"Power skills: {r.power_skills.status.replace('_', ' ')}")
@@ -57,21 +67,10 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
 def print_catalog(kind: str, console: Console | None = None) -> None:
     """List skills, roles or model task types with their ids and aliases."""
     console = console or Console()
-    kb = default_knowledge()
+    columns, rows = knowledge_table(kind)
     table = Table(title=kind)
-    if kind == "skills":
-        for column in ("id", "name", "pillar", "aliases"):
-            table.add_column(column)
-        for s in kb.taxonomy.skills:
-            table.add_row(s.id, s.name, s.pillar.value, ", ".join(s.aliases))
-    elif kind == "roles":
-        for column in ("id", "name", "aliases", "skills"):
-            table.add_column(column)
-        for role in kb.roles_file.roles:
-            table.add_row(role.id, role.name, ", ".join(role.aliases), str(len(role.skills)))
-    else:
-        for column in ("id", "name", "metrics"):
-            table.add_column(column)
-        for task in kb.benchmarks_file.tasks:
-            table.add_row(task.id, task.name, ", ".join(m.metric for m in task.metrics))
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
     console.print(table)

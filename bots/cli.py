@@ -38,12 +38,15 @@ def parse_as_of(value: str | None) -> dt.date:
 def audit(
     profile: Annotated[Path, typer.Option("--profile", "-p", help="Profile file (YAML or JSON).")],
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    as_of: Annotated[str | None, typer.Option(help="Audit date YYYY-MM-DD (default: today).")] = None,
-    force: Annotated[bool, typer.Option(help="Run even within 30 days of the last full audit.")] = False,
+    as_of: Annotated[
+        str | None, typer.Option(help="Audit date YYYY-MM-DD (default: today).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Run even within 30 days of the last full audit.")
+    ] = False,
 ) -> None:
     """Run a whole audit from a profile file, without conversation."""
-    from agent.audit import audit_profile_file
-    from tools.errors import SkillAuditError
+    from agent.audit import SkillAuditError, audit_profile_file
 
     day = parse_as_of(as_of)
     try:
@@ -74,15 +77,9 @@ def schema(
     import json
 
     if name in (SchemaName.profile, SchemaName.result):
-        if name == SchemaName.profile:
-            from tools.profile import profile_json_schema
+        from agent.audit import schema_document
 
-            document = profile_json_schema()
-        else:
-            from tools.results import AuditResult
-
-            document = AuditResult.model_json_schema()
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(json.dumps(schema_document(name.value), indent=2) + "\n")
         return
     from bots.audit_view import print_catalog
 

@@ -37,7 +37,7 @@ def _read_yaml(path: Path) -> Any:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
+            return yaml.load(handle, Loader=loader)
     except OSError as exc:
         raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
 
@@ -92,16 +92,32 @@ class KnowledgeBase:
             if skill.id not in self.demand:
                 problems.append(f"skill {skill.id} has no demand entry")
         for role in self.roles_file.roles:
-            problems += [f"role {role.id}: unknown skill {s}" for s in role.skills if s not in self.skills]
+            problems += [
+                f"role {role.id}: unknown skill {s}" for s in role.skills if s not in self.skills
+            ]
         for entry in self.demand_file.skills:
             if entry.skill not in self.skills:
                 problems.append(f"demand for unknown skill {entry.skill}")
-            problems += [f"demand {entry.skill}: unknown role {r}" for r in entry.by_role if r not in self.roles]
+            problems += [
+                f"demand {entry.skill}: unknown role {r}"
+                for r in entry.by_role
+                if r not in self.roles
+            ]
         for task in self.benchmarks_file.tasks:
-            problems += [f"task {task.id}: unknown skill {s}" for s in task.skills if s not in self.skills]
+            problems += [
+                f"task {task.id}: unknown skill {s}" for s in task.skills if s not in self.skills
+            ]
         for what, sources, used in (
-            ("demand", self.demand_file.sources, (s for d in self.demand_file.skills for s in d.sources)),
-            ("benchmark", self.benchmarks_file.sources, (s for t in self.benchmarks_file.tasks for s in t.sources)),
+            (
+                "demand",
+                self.demand_file.sources,
+                (s for d in self.demand_file.skills for s in d.sources),
+            ),
+            (
+                "benchmark",
+                self.benchmarks_file.sources,
+                (s for t in self.benchmarks_file.tasks for s in t.sources),
+            ),
         ):
             known = {s.id for s in sources}
             problems += [f"{what} source {s} is not listed" for s in set(used) - known]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from enum import StrEnum
@@ -160,7 +161,7 @@ class MetricPercentiles(Strict):
         if not required <= set(self.points):
             raise ValueError(f"{self.metric}: percentiles {sorted(required)} are required")
         ordered = [self.points[p] for p in sorted(self.points)]
-        pairs = list(zip(ordered, ordered[1:], strict=False))
+        pairs = list(itertools.pairwise(ordered))
         ok = all(a < b for a, b in pairs) if self.higher_is_better else all(a > b for a, b in pairs)
         if not ok:
             direction = "increase" if self.higher_is_better else "decrease"

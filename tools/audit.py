@@ -9,7 +9,13 @@ from knowledge.schema import Pillar
 from tools.errors import ProfileError
 from tools.income import income_evidence, income_summary
 from tools.model_audit import audit_model, model_evidence
-from tools.params import DEFAULT_PARAMS, METHODOLOGY_URL, METHODOLOGY_VERSION, ScoringParams, SourceKind
+from tools.params import (
+    DEFAULT_PARAMS,
+    METHODOLOGY_URL,
+    METHODOLOGY_VERSION,
+    ScoringParams,
+    SourceKind,
+)
 from tools.power_skills import check_power_skills
 from tools.profile import Profile
 from tools.pulse import career_pulse
@@ -19,14 +25,23 @@ from tools.schedule import check_fatigue, plan_schedule, require_allowed, volati
 from tools.scoring import overall_score, pillar_scores, score_skills, top_gaps
 
 
-def profile_evidence(profile: Profile, kb: KnowledgeBase, as_of: dt.date, params: ScoringParams) -> list[Evidence]:
+def profile_evidence(
+    profile: Profile, kb: KnowledgeBase, as_of: dt.date, params: ScoringParams
+) -> list[Evidence]:
     """Evidence stated in the profile itself: ratings, certificates, given evidence items."""
     items = [
         Evidence(
-            skill=skill, source=SourceKind.SELF_RATING, strength=rating / 5, observed=as_of,
-            origin=f"profile.{field}", detail=f"self-rated {rating:g}/5",
-        )  # fmt: skip
-        for field, ratings in (("self_ratings", profile.self_ratings), ("soft_skills", profile.soft_skills))
+            skill=skill,
+            source=SourceKind.SELF_RATING,
+            strength=rating / 5,
+            observed=as_of,
+            origin=f"profile.{field}",
+            detail=f"self-rated {rating:g}/5",
+        )
+        for field, ratings in (
+            ("self_ratings", profile.self_ratings),
+            ("soft_skills", profile.soft_skills),
+        )
         for skill, rating in ratings.items()
     ]
     for cert in profile.certificates:
@@ -34,16 +49,25 @@ def profile_evidence(profile: Profile, kb: KnowledgeBase, as_of: dt.date, params
         by = f" ({cert.provider})" if cert.provider else ""
         items += [
             Evidence(
-                skill=skill, source=SourceKind.CERTIFICATE, strength=strength, observed=cert.date,
-                origin="profile.certificates", detail=f"certificate: {cert.name}{by}",
-            )  # fmt: skip
+                skill=skill,
+                source=SourceKind.CERTIFICATE,
+                strength=strength,
+                observed=cert.date,
+                origin="profile.certificates",
+                detail=f"certificate: {cert.name}{by}",
+            )
             for skill in cert.skills
         ]
     items += [
         Evidence(
-            skill=e.skill, source=e.source, strength=e.strength, observed=e.observed,
-            origin="profile.evidence", detail=e.detail, link=e.link,
-        )  # fmt: skip
+            skill=e.skill,
+            source=e.source,
+            strength=e.strength,
+            observed=e.observed,
+            origin="profile.evidence",
+            detail=e.detail,
+            link=e.link,
+        )
         for e in profile.evidence
     ]
     return items
@@ -114,7 +138,11 @@ def run_audit(
         power_skills=power,
         income=income,
         schedule=plan_schedule(
-            as_of, profile.high_stakes or role.high_stakes, volatile_skills(skills, kb, params), fatigue, params
+            as_of,
+            profile.high_stakes or role.high_stakes,
+            volatile_skills(skills, kb, params),
+            fatigue,
+            params,
         ),
         review=review_findings(skills, gaps, list(pillars.values()), power, models),
     )

@@ -48,21 +48,36 @@ def income_summary(
     )
 
 
-def income_evidence(summary: IncomeSummary | None, as_of: dt.date, params: ScoringParams) -> list[Evidence]:
+def income_evidence(
+    summary: IncomeSummary | None, as_of: dt.date, params: ScoringParams
+) -> list[Evidence]:
     """Evidence for income diversification and client acquisition from the work record."""
-    if summary is None or summary.client_concentration is None or summary.stream_concentration is None:
+    if (
+        summary is None
+        or summary.client_concentration is None
+        or summary.stream_concentration is None
+    ):
         return []
-    diversification = 0.5 * (1 - summary.client_concentration) + 0.5 * (1 - summary.stream_concentration)
+    diversification = 0.5 * (1 - summary.client_concentration) + 0.5 * (
+        1 - summary.stream_concentration
+    )
     acquisition = min(1.0, summary.new_clients / params.new_clients_for_full_strength)
     detail = f"{summary.clients} clients, {summary.streams} income streams over the last 12 months"
     return [
         Evidence(
-            skill="income_diversification", source=SourceKind.WORK_RECORD, strength=round(diversification, 4),
-            observed=as_of, origin="profile.income", detail=detail,
+            skill="income_diversification",
+            source=SourceKind.WORK_RECORD,
+            strength=round(diversification, 4),
+            observed=as_of,
+            origin="profile.income",
+            detail=detail,
         ),
         Evidence(
-            skill="client_acquisition", source=SourceKind.WORK_RECORD, strength=round(acquisition, 4),
-            observed=as_of, origin="profile.income",
+            skill="client_acquisition",
+            source=SourceKind.WORK_RECORD,
+            strength=round(acquisition, 4),
+            observed=as_of,
+            origin="profile.income",
             detail=f"{summary.new_clients} new clients in the last 12 months",
         ),
-    ]  # fmt: skip
+    ]

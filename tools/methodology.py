@@ -32,18 +32,47 @@ AS_OF = dt.date(2026, 6, 1)
 def example_knowledge() -> KnowledgeBase:
     """A six-skill knowledge base with illustrative (not market) figures."""
 
-    def skill(ident: str, name: str, pillar: str, category: str, related: list[dict[str, object]]) -> dict[str, object]:
-        return {"id": ident, "name": name, "pillar": pillar, "category": category,
-                "description": f"{name} (illustrative skill for the worked example).", "related": related}  # fmt: skip
+    def skill(
+        ident: str, name: str, pillar: str, category: str, related: list[dict[str, object]]
+    ) -> dict[str, object]:
+        return {
+            "id": ident,
+            "name": name,
+            "pillar": pillar,
+            "category": category,
+            "description": f"{name} (illustrative skill for the worked example).",
+            "related": related,
+        }
 
-    def demand(ident: str, overall: float, role: float, trend: float, half_life: float) -> dict[str, object]:
-        return {"skill": ident, "overall": overall, "by_role": {"example_role": role},
-                "trend": trend, "half_life_years": half_life, "sources": ["illustrative"]}  # fmt: skip
+    def demand(
+        ident: str, overall: float, role: float, trend: float, half_life: float
+    ) -> dict[str, object]:
+        return {
+            "skill": ident,
+            "overall": overall,
+            "by_role": {"example_role": role},
+            "trend": trend,
+            "half_life_years": half_life,
+            "sources": ["illustrative"],
+        }
 
-    source = [{"id": "illustrative", "title": "Illustrative figures", "publisher": "SkillAudit", "year": 2026}]
+    source = [
+        {
+            "id": "illustrative",
+            "title": "Illustrative figures",
+            "publisher": "SkillAudit",
+            "year": 2026,
+        }
+    ]
     skills = [
         skill("python", "Python", "technical", "foundations", []),
-        skill("statistics", "Statistics", "technical", "foundations", [{"skill": "bias_testing", "transfer": 0.3}]),
+        skill(
+            "statistics",
+            "Statistics",
+            "technical",
+            "foundations",
+            [{"skill": "bias_testing", "transfer": 0.3}],
+        ),
         skill("kubernetes", "Kubernetes", "lifecycle", "operations", []),
         skill("docker", "Docker", "lifecycle", "operations", []),
         skill("bias_testing", "Bias testing", "ethics", "governance", []),
@@ -53,15 +82,32 @@ def example_knowledge() -> KnowledgeBase:
     return KnowledgeBase(
         taxonomy=Taxonomy.model_validate({"version": "example", "skills": skills}),
         roles_file=RolesFile.model_validate(
-            {"version": "example", "roles": [{"id": "example_role", "name": "Example role",
-             "description": "Role of the worked example.", "skills": role_levels}]}  # fmt: skip
+            {
+                "version": "example",
+                "roles": [
+                    {
+                        "id": "example_role",
+                        "name": "Example role",
+                        "description": "Role of the worked example.",
+                        "skills": role_levels,
+                    }
+                ],
+            }
         ),
         demand_file=DemandFile.model_validate(
-            {"as_of": AS_OF, "method": "illustrative", "sources": source, "skills": [
-                demand("python", 90, 90, 0.05, 8), demand("statistics", 60, 60, 0.0, 25),
-                demand("kubernetes", 55, 60, 0.1, 3), demand("docker", 60, 65, 0.05, 4),
-                demand("bias_testing", 40, 50, 0.2, 5), demand("communication", 80, 80, 0.0, 25),
-            ]}  # fmt: skip
+            {
+                "as_of": AS_OF,
+                "method": "illustrative",
+                "sources": source,
+                "skills": [
+                    demand("python", 90, 90, 0.05, 8),
+                    demand("statistics", 60, 60, 0.0, 25),
+                    demand("kubernetes", 55, 60, 0.1, 3),
+                    demand("docker", 60, 65, 0.05, 4),
+                    demand("bias_testing", 40, 50, 0.2, 5),
+                    demand("communication", 80, 80, 0.0, 25),
+                ],
+            }
         ),
         benchmarks_file=BenchmarksFile.model_validate(
             {"as_of": AS_OF, "method": "none", "sources": source, "tasks": []}
@@ -77,11 +123,21 @@ def example_profile(kb: KnowledgeBase) -> Profile:
         "self_ratings": {"Python": 4, "statistics": 3},
         "soft_skills": {"communication": 3},
         "certificates": [
-            {"name": "Kubernetes course", "date": "2025-04-27", "skills": ["kubernetes"], "level": "intermediate"}
+            {
+                "name": "Kubernetes course",
+                "date": "2025-04-27",
+                "skills": ["kubernetes"],
+                "level": "intermediate",
+            }
         ],
         "evidence": [
-            {"skill": "python", "source": "code", "strength": 0.7, "observed": "2025-11-13",
-             "detail": "tested package on GitHub"}  # fmt: skip
+            {
+                "skill": "python",
+                "source": "code",
+                "strength": 0.7,
+                "observed": "2025-11-13",
+                "detail": "tested package on GitHub",
+            }
         ],
     }
     return Profile.model_validate(data, context={"kb": kb})
@@ -124,7 +180,9 @@ def render_example() -> str:
         )
     lines += ["", "| pillar | weight | score | confidence | coverage |", "|---|---|---|---|---|"]
     for p in result.pillars.values():
-        lines.append(f"| {p.title} | {p.weight:.2f} | {_f(p.score, 1)} | {p.confidence:.3f} | {p.coverage:.3f} |")
+        lines.append(
+            f"| {p.title} | {p.weight:.2f} | {_f(p.score, 1)} | {p.confidence:.3f} | {p.coverage:.3f} |"
+        )
     lines += [
         "",
         f"Overall score: **{_f(result.overall.score, 1)}** (confidence {result.overall.confidence:.3f}).",

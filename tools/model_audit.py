@@ -13,7 +13,9 @@ from tools.profile import ModelReport
 from tools.results import Evidence, MetricVerdict, ModelFinding, ModelVerdict
 
 LATENCY = "latency_ms"
-CLASSIFICATION_TASKS = frozenset({"tabular_binary", "multiclass", "text_classification", "image_classification"})
+CLASSIFICATION_TASKS = frozenset(
+    {"tabular_binary", "multiclass", "text_classification", "image_classification"}
+)
 
 
 def percentile_of(value: float, table: MetricPercentiles) -> tuple[float, str | None]:
@@ -44,31 +46,47 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         table = tables.get(metric)
         if table is None:
             findings.append(
-                ModelFinding(code="no_benchmark", message=f"no {metric} table for {task.name}; not ranked")
+                ModelFinding(
+                    code="no_benchmark", message=f"no {metric} table for {task.name}; not ranked"
+                )
             )
-            verdicts.append(MetricVerdict(metric=metric, value=value, percentile=None, beyond_table=None, below_flag=False))
+            verdicts.append(
+                MetricVerdict(
+                    metric=metric, value=value, percentile=None, beyond_table=None, below_flag=False
+                )
+            )
             continue
         pct, beyond = percentile_of(value, table)
         below = pct < params.model_flag_percentile
         verdicts.append(
-            MetricVerdict(metric=metric, value=value, percentile=round(pct, 1), beyond_table=beyond, below_flag=below)
+            MetricVerdict(
+                metric=metric,
+                value=value,
+                percentile=round(pct, 1),
+                beyond_table=beyond,
+                below_flag=below,
+            )
         )
     findings += _imbalance_findings(report, params)
     quality = [v.percentile for v in verdicts if v.percentile is not None and v.metric != LATENCY]
     quality_pct = round(math.fsum(quality) / len(quality), 1) if quality else None
     flagged = any(v.below_flag for v in verdicts)
     if flagged:
-        below = ", ".join(v.metric for v in verdicts if v.below_flag)
+        names = ", ".join(v.metric for v in verdicts if v.below_flag)
         findings.append(
             ModelFinding(
                 code="below_p75",
-                message=f"{below} below the {params.model_flag_percentile:g}th percentile of similar projects",
+                message=f"{names} below the {params.model_flag_percentile:g}th percentile of similar projects",
             )
         )
     return ModelVerdict(
-        name=report.name, task=report.task, metrics=verdicts, quality_percentile=quality_pct,
-        flagged=flagged, findings=findings,
-    )  # fmt: skip
+        name=report.name,
+        task=report.task,
+        metrics=verdicts,
+        quality_percentile=quality_pct,
+        flagged=flagged,
+        findings=findings,
+    )
 
 
 def _imbalance_findings(report: ModelReport, params: ScoringParams) -> list[ModelFinding]:
@@ -118,19 +136,26 @@ def model_evidence(
             for skill in kb.tasks[report.task].skills:
                 items.append(
                     Evidence(
-                        skill=skill, source=SourceKind.MODEL_METRICS,
-                        strength=round(verdict.quality_percentile / 100, 4), observed=observed,
+                        skill=skill,
+                        source=SourceKind.MODEL_METRICS,
+                        strength=round(verdict.quality_percentile / 100, 4),
+                        observed=observed,
                         origin="profile.models",
                         detail=f"{report.name}: quality at the {verdict.quality_percentile:g}th percentile",
-                    )  # fmt: skip
+                    )
                 )
-        latency = next((m for m in verdict.metrics if m.metric == LATENCY and m.percentile is not None), None)
+        latency = next(
+            (m for m in verdict.metrics if m.metric == LATENCY and m.percentile is not None), None
+        )
         if latency is not None and latency.percentile is not None:
             items.append(
                 Evidence(
-                    skill="model_serving", source=SourceKind.MODEL_METRICS,
-                    strength=round(latency.percentile / 100, 4), observed=observed, origin="profile.models",
+                    skill="model_serving",
+                    source=SourceKind.MODEL_METRICS,
+                    strength=round(latency.percentile / 100, 4),
+                    observed=observed,
+                    origin="profile.models",
                     detail=f"{report.name}: latency at the {latency.percentile:g}th percentile",
-                )  # fmt: skip
+                )
             )
     return items

@@ -16,7 +16,9 @@ def check_power_skills(skills: Sequence[SkillScore], params: ScoringParams) -> P
     power = [s for s in direct if s.category == Category.POWER]
     technical = [s for s in direct if s.pillar == Pillar.TECHNICAL]
     power_mean = math.fsum(s.proficiency or 0.0 for s in power) / len(power) if power else None
-    tech_mean = math.fsum(s.proficiency or 0.0 for s in technical) / len(technical) if technical else None
+    tech_mean = (
+        math.fsum(s.proficiency or 0.0 for s in technical) / len(technical) if technical else None
+    )
     if power_mean is None:
         status = "not_assessed"
     elif tech_mean is not None and tech_mean - power_mean > params.power_gap_points:

@@ -7,8 +7,8 @@ passed as pydantic validation context: `Profile.model_validate(data, context={"k
 
 from __future__ import annotations
 
-import json
 import datetime as dt
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -66,7 +66,9 @@ def _skill_id(name: str, kb: KnowledgeBase) -> str:
     skill = kb.resolve_skill(name)
     if skill is None:
         close = kb.suggest_skills(name)
-        hint = f"; did you mean {', '.join(close)}?" if close else "; see `skillaudit schema skills`"
+        hint = (
+            f"; did you mean {', '.join(close)}?" if close else "; see `skillaudit schema skills`"
+        )
         raise ValueError(f"unknown skill {name!r}{hint}")
     return skill.id
 
@@ -76,7 +78,7 @@ class Model(BaseModel):
 
 
 class Certificate(Model):
-    name: str = Field(min_length=2, max_length=300)
+    name: str = Field(min_length=1, max_length=300)
     provider: str = Field(default="", max_length=200)
     date: dt.date
     skills: list[str] = Field(min_length=1)
@@ -207,7 +209,9 @@ class Profile(Model):
         if role is None:
             close = kb.suggest_roles(value)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ValueError(f"unknown role {value!r}{hint}; allowed: {', '.join(sorted(kb.roles))}")
+            raise ValueError(
+                f"unknown role {value!r}{hint}; allowed: {', '.join(sorted(kb.roles))}"
+            )
         return role.id
 
     @field_validator("career_stage", mode="before")
@@ -223,13 +227,20 @@ class Profile(Model):
     def _resolve_ratings(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         kb = _kb(info)
         resolved: dict[str, float] = {}
+        problems: list[str] = []
         for name, rating in value.items():
-            ident = _skill_id(name, kb)
+            try:
+                ident = _skill_id(name, kb)
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
             if ident in resolved:
-                raise ValueError(f"{name!r} rates {ident} a second time")
-            if info.field_name == "soft_skills" and kb.skills[ident].pillar != Pillar.CAREER:
-                raise ValueError(f"{ident} is not a soft skill; rate it under self_ratings")
+                problems.append(f"{name!r} rates {ident} a second time")
+            elif info.field_name == "soft_skills" and kb.skills[ident].pillar != Pillar.CAREER:
+                problems.append(f"{ident} is not a soft skill; rate it under self_ratings")
             resolved[ident] = rating
+        if problems:
+            raise ValueError("; ".join(problems))
         return dict(sorted(resolved.items()))
 
     @model_validator(mode="after")
@@ -312,7 +323,7 @@ def _describe(err: Any) -> str:
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     """Keys allowed at a location in the profile, for the unknown-key message."""
     model: type[BaseModel] = Profile
-    nested = {
+    nested: dict[str, type[BaseModel]] = {
         "certificates": Certificate,
         "models": ModelReport,
         "income": IncomeEntry,

@@ -12,10 +12,14 @@ from tools.results import CareerPulse, PulseSkill, SkillScore, SkillStatus
 
 def future_factor(trend: float, half_life_years: float, horizon_years: float) -> float:
     """Relative value of a skill after the horizon: demand growth times knowledge decay."""
-    return (1 + trend) ** horizon_years * 0.5 ** (horizon_years / half_life_years)
+    growth: float = (1 + trend) ** horizon_years
+    decay: float = 0.5 ** (horizon_years / half_life_years)
+    return growth * decay
 
 
-def career_pulse(skills: Sequence[SkillScore], kb: KnowledgeBase, params: ScoringParams) -> CareerPulse:
+def career_pulse(
+    skills: Sequence[SkillScore], kb: KnowledgeBase, params: ScoringParams
+) -> CareerPulse:
     """Score 0-100: the value-weighted share of the skill mix that keeps its value.
 
     Each skill with direct evidence counts with weight proficiency x overall demand; its
@@ -24,7 +28,11 @@ def career_pulse(skills: Sequence[SkillScore], kb: KnowledgeBase, params: Scorin
     horizon = params.pulse_horizon_years
     rows: list[tuple[SkillScore, float, float]] = []  # skill, weight, factor
     for skill in skills:
-        if skill.proficiency is None or skill.status == SkillStatus.INFERRED or skill.proficiency <= 0:
+        if (
+            skill.proficiency is None
+            or skill.status == SkillStatus.INFERRED
+            or skill.proficiency <= 0
+        ):
             continue
         entry = kb.demand[skill.id]
         weight = skill.proficiency * entry.overall
@@ -32,13 +40,16 @@ def career_pulse(skills: Sequence[SkillScore], kb: KnowledgeBase, params: Scorin
     total = math.fsum(w for _, w, _ in rows)
     score = None
     if total > 0:
-        kept = math.fsum(w * min(f, params.pulse_growth_cap) / params.pulse_growth_cap for _, w, f in rows)
+        kept = math.fsum(
+            w * min(f, params.pulse_growth_cap) / params.pulse_growth_cap for _, w, f in rows
+        )
         score = round(100 * kept / total, 1)
     at_risk = sorted(
         (
             (s, w, f)
             for s, w, f in rows
-            if f < params.pulse_at_risk_factor and (s.proficiency or 0) >= params.pulse_at_risk_min_proficiency
+            if f < params.pulse_at_risk_factor
+            and (s.proficiency or 0) >= params.pulse_at_risk_min_proficiency
         ),
         key=lambda row: (-row[1] * (1 - row[2]), row[0].id),
     )

@@ -67,7 +67,9 @@ class PillarScore(Out):
     score: float | None
     weight: float
     confidence: float
-    coverage: float = Field(description="share of the role's demand-weighted skills with any estimate")
+    coverage: float = Field(
+        description="share of the role's demand-weighted skills with any estimate"
+    )
     skills_known: int
     skills_unknown: int
 

@@ -37,16 +37,31 @@ def review_findings(
             skill = by_id[gap.skill]
             findings.append(
                 ReviewFinding(
-                    id=f"self_rating_only:{gap.skill}", kind="self_rating_only", skills=[gap.skill],
-                    facts={"name": skill.name, "proficiency": skill.proficiency, "demand": skill.demand,
-                           "gap": skill.gap, "confidence": skill.confidence},
-                )  # fmt: skip
+                    id=f"self_rating_only:{gap.skill}",
+                    kind="self_rating_only",
+                    skills=[gap.skill],
+                    facts={
+                        "name": skill.name,
+                        "proficiency": skill.proficiency,
+                        "demand": skill.demand,
+                        "gap": skill.gap,
+                        "confidence": skill.confidence,
+                    },
+                )
             )
     in_gaps = {g.skill for g in gaps}
-    rest = [s.id for s in skills if s.status == SkillStatus.SELF_RATED and s.relevance > 0 and s.id not in in_gaps]
+    rest = [
+        s.id
+        for s in skills
+        if s.status == SkillStatus.SELF_RATED and s.relevance > 0 and s.id not in in_gaps
+    ]
     if rest:
         findings.append(_group("self_rating_only_rest", rest, by_id))
-    unknown = [s.id for s in sorted(skills, key=lambda s: (-s.relevance, s.id)) if s.status == SkillStatus.UNKNOWN]
+    unknown = [
+        s.id
+        for s in sorted(skills, key=lambda s: (-s.relevance, s.id))
+        if s.status == SkillStatus.UNKNOWN
+    ]
     if unknown:
         findings.append(_group("no_evidence", unknown, by_id))
     inferred = [s.id for s in skills if s.status == SkillStatus.INFERRED and s.relevance > 0]
@@ -55,7 +70,9 @@ def review_findings(
     automated = [
         s.id
         for s in skills
-        if s.status == SkillStatus.MEASURED and s.evidence and all(e.source in AUTOMATED_SOURCES for e in s.evidence)
+        if s.status == SkillStatus.MEASURED
+        and s.evidence
+        and all(e.source in AUTOMATED_SOURCES for e in s.evidence)
     ]
     if automated:
         findings.append(_group("automated_only", automated, by_id))
@@ -63,33 +80,49 @@ def review_findings(
         if pillar.coverage < LOW_COVERAGE and pillar.skills_known + pillar.skills_unknown > 0:
             findings.append(
                 ReviewFinding(
-                    id=f"low_coverage:{pillar.pillar.value}", kind="low_coverage", skills=[],
-                    facts={"pillar": pillar.title, "coverage": pillar.coverage,
-                           "unknown": pillar.skills_unknown, "score": pillar.score},
-                )  # fmt: skip
+                    id=f"low_coverage:{pillar.pillar.value}",
+                    kind="low_coverage",
+                    skills=[],
+                    facts={
+                        "pillar": pillar.title,
+                        "coverage": pillar.coverage,
+                        "unknown": pillar.skills_unknown,
+                        "score": pillar.score,
+                    },
+                )
             )
     if power.status != "ok":
         findings.append(
             ReviewFinding(
-                id=f"power_skills:{power.status}", kind=f"power_skills_{power.status}", skills=power.assessed,
+                id=f"power_skills:{power.status}",
+                kind=f"power_skills_{power.status}",
+                skills=power.assessed,
                 facts={"power_mean": power.power_mean, "technical_mean": power.technical_mean},
-            )  # fmt: skip
+            )
         )
     for model in models:
         for finding in model.findings:
             if finding.code in {"accuracy_on_imbalanced", "below_p75", "balance_unknown"}:
                 findings.append(
                     ReviewFinding(
-                        id=f"model_{finding.code}:{model.name}", kind=f"model_{finding.code}", skills=[],
-                        facts={"model": model.name, "task": model.task, "detail": finding.message,
-                               "quality_percentile": model.quality_percentile},
-                    )  # fmt: skip
+                        id=f"model_{finding.code}:{model.name}",
+                        kind=f"model_{finding.code}",
+                        skills=[],
+                        facts={
+                            "model": model.name,
+                            "task": model.task,
+                            "detail": finding.message,
+                            "quality_percentile": model.quality_percentile,
+                        },
+                    )
                 )
     return findings
 
 
 def _group(kind: str, ids: list[str], by_id: dict[str, SkillScore]) -> ReviewFinding:
     return ReviewFinding(
-        id=kind, kind=kind, skills=ids,
+        id=kind,
+        kind=kind,
+        skills=ids,
         facts={"names": [by_id[i].name for i in ids], "count": len(ids)},
-    )  # fmt: skip
+    )

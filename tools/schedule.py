@@ -26,7 +26,9 @@ def check_fatigue(
         return FatigueCheck(last_full_audit=None, days_since=None, allowed=True, forced=force)
     days = (as_of - last_full_audit).days
     allowed = force or days >= params.fatigue_days
-    return FatigueCheck(last_full_audit=last_full_audit, days_since=days, allowed=allowed, forced=force)
+    return FatigueCheck(
+        last_full_audit=last_full_audit, days_since=days, allowed=allowed, forced=force
+    )
 
 
 def require_allowed(check: FatigueCheck, params: ScoringParams) -> None:
@@ -38,7 +40,9 @@ def require_allowed(check: FatigueCheck, params: ScoringParams) -> None:
         )
 
 
-def volatile_skills(skills: Sequence[SkillScore], kb: KnowledgeBase, params: ScoringParams) -> list[str]:
+def volatile_skills(
+    skills: Sequence[SkillScore], kb: KnowledgeBase, params: ScoringParams
+) -> list[str]:
     """Role skills whose knowledge half-life is short enough to need monthly checks."""
     return sorted(
         s.id
@@ -67,7 +71,9 @@ def plan_schedule(
         if high_stakes:
             reasons.append("monthly micro-audits: the role is marked high-stakes")
         if volatile:
-            reasons.append("monthly micro-audits: fast-changing skills (" + ", ".join(volatile) + ")")
+            reasons.append(
+                "monthly micro-audits: fast-changing skills (" + ", ".join(volatile) + ")"
+            )
     return Schedule(
         next_audit=next_audit,
         cadence="quarterly+monthly" if micro else "quarterly",

@@ -24,7 +24,6 @@ from tools.results import (
     SourceSummary,
 )
 
-
 DIRECT = (SkillStatus.MEASURED, SkillStatus.SELF_RATED)
 
 
@@ -40,7 +39,7 @@ class Fused:
 def evidence_weight(item: Evidence, as_of: dt.date, params: ScoringParams) -> float:
     """Reliability of the item's source kind, halved every `recency_half_life_days`."""
     age_days = max(0, (as_of - item.observed).days)
-    decay = 0.5 ** (age_days / params.recency_half_life_days)
+    decay: float = 0.5 ** (age_days / params.recency_half_life_days)
     return params.reliability[item.source] * decay
 
 
@@ -56,7 +55,9 @@ def fuse(items: Sequence[Evidence], as_of: dt.date, params: ScoringParams) -> Fu
     mass = math.fsum(weights)
     if mass <= 0:
         return None
-    proficiency = math.fsum(w * e.strength * 100 for w, e in zip(weights, ordered, strict=True)) / mass
+    proficiency = (
+        math.fsum(w * e.strength * 100 for w, e in zip(weights, ordered, strict=True)) / mass
+    )
     confidence = mass / (mass + params.confidence_k)
     if all(e.source == SourceKind.SELF_RATING for e in ordered):
         confidence = min(confidence, params.self_only_confidence_cap)
@@ -110,7 +111,9 @@ def score_skills(
     for item in evidence:
         by_skill.setdefault(item.skill, []).append(item)
     direct = {
-        sid: fused for sid, items in by_skill.items() if (fused := fuse(items, as_of, params)) is not None
+        sid: fused
+        for sid, items in by_skill.items()
+        if (fused := fuse(items, as_of, params)) is not None
     }
     inferred = transfer(direct, kb, params)
     pillar_order = list(Pillar)
@@ -149,15 +152,30 @@ def _skill_score(
         status = SkillStatus.INFERRED
     else:
         return SkillScore(
-            id=sid, name=skill.name, pillar=skill.pillar, category=skill.category,
-            role_level=level, relevance=round(relevance, 2), demand=round(demand, 1),
-            proficiency=None, interval=None, confidence=0.0, gap=None, surplus=None,
-            severity=None, status=SkillStatus.UNKNOWN, sources=[], evidence=[],
-        )  # fmt: skip
+            id=sid,
+            name=skill.name,
+            pillar=skill.pillar,
+            category=skill.category,
+            role_level=level,
+            relevance=round(relevance, 2),
+            demand=round(demand, 1),
+            proficiency=None,
+            interval=None,
+            confidence=0.0,
+            gap=None,
+            surplus=None,
+            severity=None,
+            status=SkillStatus.UNKNOWN,
+            sources=[],
+            evidence=[],
+        )
     gap, surplus = skill_gap(demand, fused.proficiency)
     severity = gap * (demand / 100) * relevance * weights[skill.pillar]
     half = params.interval_half_width * (1 - fused.confidence)
-    interval = (round(max(0.0, fused.proficiency - half), 1), round(min(100.0, fused.proficiency + half), 1))
+    interval = (
+        round(max(0.0, fused.proficiency - half), 1),
+        round(min(100.0, fused.proficiency + half), 1),
+    )
     return SkillScore(
         id=sid,
         name=skill.name,
@@ -179,15 +197,21 @@ def _skill_score(
     )
 
 
-def _summarize_sources(items: list[Evidence], as_of: dt.date, params: ScoringParams) -> list[SourceSummary]:
+def _summarize_sources(
+    items: list[Evidence], as_of: dt.date, params: ScoringParams
+) -> list[SourceSummary]:
     totals: dict[str, tuple[int, float]] = {}
     for item in _canonical(items):
         count, weight = totals.get(item.source, (0, 0.0))
         totals[item.source] = (count + 1, weight + evidence_weight(item, as_of, params))
-    return [SourceSummary(source=k, count=c, weight=round(w, 3)) for k, (c, w) in sorted(totals.items())]
+    return [
+        SourceSummary(source=k, count=c, weight=round(w, 3)) for k, (c, w) in sorted(totals.items())
+    ]
 
 
-def pillar_scores(skills: Sequence[SkillScore], weights: dict[Pillar, float]) -> dict[Pillar, PillarScore]:
+def pillar_scores(
+    skills: Sequence[SkillScore], weights: dict[Pillar, float]
+) -> dict[Pillar, PillarScore]:
     """Pillar score = 100 x (1 - weighted mean gap) over known role skills.
 
     Each skill weighs relevance x demand x confidence, so a well-evidenced skill counts
@@ -202,9 +226,15 @@ def pillar_scores(skills: Sequence[SkillScore], weights: dict[Pillar, float]) ->
         evidence_weight = math.fsum(s.relevance * s.demand * s.confidence for s in known)
         score = None
         if evidence_weight > 0:
-            weighted_gap = math.fsum(s.relevance * s.demand * s.confidence * (s.gap or 0.0) for s in known)
+            weighted_gap = math.fsum(
+                s.relevance * s.demand * s.confidence * (s.gap or 0.0) for s in known
+            )
             score = 100 * (1 - weighted_gap / evidence_weight)
-        confidence = math.fsum(s.relevance * s.demand * s.confidence for s in members) / total if total else 0.0
+        confidence = (
+            math.fsum(s.relevance * s.demand * s.confidence for s in members) / total
+            if total
+            else 0.0
+        )
         result[pillar] = PillarScore(
             pillar=pillar,
             title=pillar.label,
@@ -224,8 +254,14 @@ def overall_score(pillars: dict[Pillar, PillarScore]) -> OverallScore:
     weight = math.fsum(p.weight for p in scored)
     score = math.fsum(p.weight * (p.score or 0.0) for p in scored) / weight if weight > 0 else None
     all_weight = math.fsum(p.weight for p in pillars.values())
-    confidence = math.fsum(p.weight * p.confidence for p in pillars.values()) / all_weight if all_weight else 0.0
-    return OverallScore(score=None if score is None else round(score, 1), confidence=round(confidence, 3))
+    confidence = (
+        math.fsum(p.weight * p.confidence for p in pillars.values()) / all_weight
+        if all_weight
+        else 0.0
+    )
+    return OverallScore(
+        score=None if score is None else round(score, 1), confidence=round(confidence, 3)
+    )
 
 
 def top_gaps(skills: Sequence[SkillScore], limit: int) -> list[Gap]:
@@ -239,9 +275,15 @@ def top_gaps(skills: Sequence[SkillScore], limit: int) -> list[Gap]:
     )
     return [
         Gap(
-            skill=s.id, name=s.name, pillar=s.pillar, proficiency=s.proficiency or 0.0,
-            demand=s.demand, gap=s.gap or 0.0, severity=s.severity or 0.0,
-            confidence=s.confidence, status=s.status,
-        )  # fmt: skip
+            skill=s.id,
+            name=s.name,
+            pillar=s.pillar,
+            proficiency=s.proficiency or 0.0,
+            demand=s.demand,
+            gap=s.gap or 0.0,
+            severity=s.severity or 0.0,
+            confidence=s.confidence,
+            status=s.status,
+        )
         for s in ranked[:limit]
     ]

@@ -29,9 +29,15 @@ def test_names_and_aliases_are_unambiguous(kb: KnowledgeBase) -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("k8s", "kubernetes"), ("sklearn", "scikit_learn"), ("Scikit-Learn", "scikit_learn"),
-     ("torch", "pytorch"), ("CI/CD", "ci_cd_ml"), ("Technical_Writing", "technical_writing")],
-)  # fmt: skip
+    [
+        ("k8s", "kubernetes"),
+        ("sklearn", "scikit_learn"),
+        ("Scikit-Learn", "scikit_learn"),
+        ("torch", "pytorch"),
+        ("CI/CD", "ci_cd_ml"),
+        ("Technical_Writing", "technical_writing"),
+    ],
+)
 def test_aliases_resolve(kb: KnowledgeBase, name: str, expected: str) -> None:
     skill = kb.resolve_skill(name)
     assert skill is not None and skill.id == expected
@@ -65,14 +71,22 @@ def test_demand_covers_every_skill_and_role(kb: KnowledgeBase) -> None:
 
 
 def test_benchmarks_cover_common_tasks(kb: KnowledgeBase) -> None:
-    expected = {"tabular_binary", "multiclass", "text_classification", "image_classification",
-                "regression", "ranking"}  # fmt: skip
+    expected = {
+        "tabular_binary",
+        "multiclass",
+        "text_classification",
+        "image_classification",
+        "regression",
+        "ranking",
+    }
     assert expected <= set(kb.tasks)
     binary = {m.metric for m in kb.tasks["tabular_binary"].metrics}
     assert {"f1", "roc_auc", "pr_auc", "accuracy", "latency_ms"} <= binary
 
 
-def test_a_dangling_reference_is_refused(tmp_path: pytest.TempPathFactory, kb: KnowledgeBase) -> None:
+def test_a_dangling_reference_is_refused(
+    tmp_path: pytest.TempPathFactory, kb: KnowledgeBase
+) -> None:
     import shutil
     from pathlib import Path
 

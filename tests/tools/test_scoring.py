@@ -28,7 +28,9 @@ evidence_items = st.builds(
 
 
 def run(kb: KnowledgeBase, items: list[Evidence], role: str = "ml_engineer") -> dict[str, object]:
-    skills = score_skills(items, kb, kb.roles[role], dict(DEFAULT_PARAMS.pillar_weights), AS_OF, DEFAULT_PARAMS)
+    skills = score_skills(
+        items, kb, kb.roles[role], dict(DEFAULT_PARAMS.pillar_weights), AS_OF, DEFAULT_PARAMS
+    )
     pillars = pillar_scores(skills, dict(DEFAULT_PARAMS.pillar_weights))
     return {"skills": skills, "pillars": pillars}
 
@@ -92,8 +94,16 @@ def test_monotonic_in_evidence_strength(
 
 def test_fusion_matches_the_formula() -> None:
     items = [
-        Evidence(skill="python", source=SourceKind.SELF_RATING, strength=0.8, observed=AS_OF, origin="t"),
-        Evidence(skill="python", source=SourceKind.CODE, strength=0.5, observed=AS_OF - dt.timedelta(days=730), origin="t"),
+        Evidence(
+            skill="python", source=SourceKind.SELF_RATING, strength=0.8, observed=AS_OF, origin="t"
+        ),
+        Evidence(
+            skill="python",
+            source=SourceKind.CODE,
+            strength=0.5,
+            observed=AS_OF - dt.timedelta(days=730),
+            origin="t",
+        ),
     ]
     fused = fuse(items, AS_OF, DEFAULT_PARAMS)
     assert fused is not None
@@ -104,19 +114,29 @@ def test_fusion_matches_the_formula() -> None:
 
 def test_self_rating_alone_is_low_confidence(kb: KnowledgeBase) -> None:
     items = [
-        Evidence(skill="python", source=SourceKind.SELF_RATING, strength=1.0, observed=AS_OF, origin=f"t{i}")
+        Evidence(
+            skill="python",
+            source=SourceKind.SELF_RATING,
+            strength=1.0,
+            observed=AS_OF,
+            origin=f"t{i}",
+        )
         for i in range(20)
     ]
     python = next(s for s in run(kb, items)["skills"] if s.id == "python")  # type: ignore[attr-defined]
     assert python.status == SkillStatus.SELF_RATED
     assert python.confidence == DEFAULT_PARAMS.self_only_confidence_cap
-    code = Evidence(skill="python", source=SourceKind.CODE, strength=1.0, observed=AS_OF, origin="c")
+    code = Evidence(
+        skill="python", source=SourceKind.CODE, strength=1.0, observed=AS_OF, origin="c"
+    )
     measured = next(s for s in run(kb, [*items, code])["skills"] if s.id == "python")  # type: ignore[attr-defined]
     assert measured.status == SkillStatus.MEASURED and measured.confidence > python.confidence
 
 
 def test_unrated_role_skills_are_unknown_not_zero(kb: KnowledgeBase) -> None:
-    items = [Evidence(skill="python", source=SourceKind.CODE, strength=0.9, observed=AS_OF, origin="t")]
+    items = [
+        Evidence(skill="python", source=SourceKind.CODE, strength=0.9, observed=AS_OF, origin="t")
+    ]
     result = run(kb, items)
     by_id = {s.id: s for s in result["skills"]}  # type: ignore[attr-defined]
     assert by_id["kubernetes"].status == SkillStatus.UNKNOWN
@@ -127,20 +147,30 @@ def test_unrated_role_skills_are_unknown_not_zero(kb: KnowledgeBase) -> None:
     technical = [s for s in by_id.values() if s.pillar == Pillar.TECHNICAL and s.relevance > 0]
     known = [s for s in technical if s.gap is not None]
     weight = sum(s.relevance * s.demand * s.confidence for s in known)
-    expected = 100 * (1 - sum(s.relevance * s.demand * s.confidence * s.gap for s in known) / weight)
+    expected = 100 * (
+        1 - sum(s.relevance * s.demand * s.confidence * s.gap for s in known) / weight
+    )
     assert result["pillars"][Pillar.TECHNICAL].score == pytest.approx(expected, abs=0.05)  # type: ignore[index]
     assert any(s.gap is None for s in technical)
 
 
 def test_transfer_fills_unknown_skills_only(kb: KnowledgeBase) -> None:
-    software = Evidence(skill="software_engineering", source=SourceKind.CODE, strength=0.9, observed=AS_OF, origin="t")
+    software = Evidence(
+        skill="software_engineering",
+        source=SourceKind.CODE,
+        strength=0.9,
+        observed=AS_OF,
+        origin="t",
+    )
     skills = {s.id: s for s in run(kb, [software])["skills"]}  # type: ignore[attr-defined]
     targets = [r.skill for r in kb.skills["software_engineering"].related]
     inferred = [skills[t] for t in targets if t in skills]
     assert inferred and all(s.status == SkillStatus.INFERRED for s in inferred)
     assert all(s.confidence <= DEFAULT_PARAMS.inferred_confidence_cap for s in inferred)
     assert all("software_engineering" in s.inferred_from for s in inferred)
-    direct = Evidence(skill=targets[0], source=SourceKind.SELF_RATING, strength=0.2, observed=AS_OF, origin="t")
+    direct = Evidence(
+        skill=targets[0], source=SourceKind.SELF_RATING, strength=0.2, observed=AS_OF, origin="t"
+    )
     again = {s.id: s for s in run(kb, [software, direct])["skills"]}  # type: ignore[attr-defined]
     assert again[targets[0]].status == SkillStatus.SELF_RATED
     assert again[targets[0]].proficiency == 20.0
@@ -150,7 +180,15 @@ def test_top_gaps_rank_by_severity_and_skip_inferred(kb: KnowledgeBase) -> None:
     items = [
         Evidence(skill=s, source=SourceKind.SELF_RATING, strength=0.2, observed=AS_OF, origin="t")
         for s in ("python", "kubernetes", "bias_testing", "communication")
-    ] + [Evidence(skill="software_engineering", source=SourceKind.CODE, strength=0.9, observed=AS_OF, origin="t")]
+    ] + [
+        Evidence(
+            skill="software_engineering",
+            source=SourceKind.CODE,
+            strength=0.9,
+            observed=AS_OF,
+            origin="t",
+        )
+    ]
     skills = run(kb, items)["skills"]
     gaps = top_gaps(skills, 5)  # type: ignore[arg-type]
     assert [g.severity for g in gaps] == sorted((g.severity for g in gaps), reverse=True)

@@ -1,0 +1,57 @@
+"""Every review finding the tools can raise has a question and a why in prompts/review/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.review import render_prompts
+from prompts.loader import PromptError, load_data, render_string
+from tools.results import ReviewFinding
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def raised_kinds() -> set[str]:
+    source = (TOOLS / "review.py").read_text()
+    kinds = set(re.findall(r'kind="([a-z_]+)"', source)) | set(
+        re.findall(r'_group\("([a-z_]+)"', source)
+    )
+    kinds |= {f"power_skills_{s}" for s in ("not_assessed", "far_below")}
+    kinds |= {f"model_{c}" for c in ("accuracy_on_imbalanced", "below_p75", "balance_unknown")}
+    return kinds
+
+
+def test_every_kind_has_texts() -> None:
+    texts = load_data("review/audit.yaml")
+    missing = {k for k in raised_kinds() if k not in texts and not k.startswith("{")}
+    assert not missing
+    assert all({"question", "why"} <= set(t) for t in texts.values())
+
+
+def test_rendering_fills_the_facts() -> None:
+    finding = ReviewFinding(
+        id="self_rating_only:kubernetes",
+        kind="self_rating_only",
+        skills=["kubernetes"],
+        facts={
+            "name": "Kubernetes",
+            "proficiency": 40.0,
+            "demand": 80.0,
+            "gap": 0.5,
+            "confidence": 0.26,
+        },
+    )
+    [prompt] = render_prompts([finding])
+    assert "Kubernetes is scored 40.0 (demand 80.0)" in prompt.question
+    assert prompt.status == "open" and prompt.options == ["confirm", "adjust", "why"]
+
+
+def test_a_missing_variable_fails_loudly() -> None:
+    with pytest.raises(PromptError, match="name"):
+        render_string("{{ name }} is missing")
+    finding = ReviewFinding(id="x", kind="self_rating_only", skills=[], facts={})
+    with pytest.raises(PromptError):
+        render_prompts([finding])

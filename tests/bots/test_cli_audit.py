@@ -1,0 +1,115 @@
+"""`skillaudit audit` and `skillaudit schema` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bots.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "freelancer.yaml"
+runner = CliRunner()
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_audit_json_has_the_documented_keys() -> None:
+    code, out, _ = invoke("audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28")
+    assert code == 0
+    data = json.loads(out)
+    for key in (
+        "overall",
+        "pillars",
+        "skills",
+        "top_gaps",
+        "career_pulse",
+        "model_audit",
+        "power_skills",
+        "schedule",
+        "review",
+        "methodology_version",
+    ):
+        assert key in data, key
+    assert set(data["pillars"]) == {"technical", "lifecycle", "ethics", "career"}
+    assert {p["weight"] for p in data["pillars"].values()} == {0.4, 0.3, 0.2, 0.1}
+    skill = data["skills"][0]
+    assert {"id", "pillar", "proficiency", "demand", "gap", "confidence", "sources"} <= set(skill)
+    assert data["schedule"]["next_audit"] == "2027-02-27"
+    assert data["state"] == "draft"
+    kinds = {p["kind"] for p in data["review"]}
+    assert "model_accuracy_on_imbalanced" in kinds
+    assert all(
+        p["question"] and p["options"] == ["confirm", "adjust", "why"] for p in data["review"]
+    )
+
+
+def test_same_input_and_date_give_identical_bytes() -> None:
+    args = ("audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28")
+    assert invoke(*args)[1] == invoke(*args)[1]
+
+
+def test_readable_summary_without_json() -> None:
+    code, out, _ = invoke("audit", "--profile", str(EXAMPLE), "--as-of", "2026-11-28")
+    assert code == 0
+    assert "Overall score" in out and "Top gaps" in out and "Review before this is final" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("user: a\ntarget_role: ml engineer\nsalary: 3\n", "salary: unknown key"),
+        ("user: a\ntarget_role: ml engineer\nself_ratings: {pytorh: 3}\n", "did you mean pytorch"),
+        ("user: a\ntarget_role: ml engineer\nself_ratings: {python: 9}\n", "self_ratings.python"),
+        ("user: a\ntarget_role: chef\n", "unknown role 'chef'"),
+        ("user: a\ntarget_role: ml engineer\nlast_full_audit: 2026-11-20\n", "--force"),
+    ],
+)
+def test_bad_profiles_exit_2_with_one_line(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "profile.yaml"
+    path.write_text(content)
+    code, out, err = invoke("audit", "--profile", str(path), "--as-of", "2026-11-28")
+    assert code == 2 and out == ""
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bad_as_of_and_missing_file(tmp_path: Path) -> None:
+    code, _, err = invoke("audit", "--profile", str(EXAMPLE), "--as-of", "28.11.2026")
+    assert code == 2 and "YYYY-MM-DD" in err
+    code, _, err = invoke("audit", "--profile", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "file not found" in err
+
+
+def test_schema_profile_is_a_json_schema() -> None:
+    code, out, _ = invoke("schema", "profile")
+    schema = json.loads(out)
+    assert code == 0 and schema["type"] == "object"
+    assert {"user", "target_role", "self_ratings", "models", "income"} <= set(schema["properties"])
+    assert "target_role" in schema["required"]
+
+
+def test_schema_lists_skills_with_aliases() -> None:
+    code, out, _ = invoke("schema", "skills")
+    assert code == 0 and "kubernetes" in out and "k8s" in out
+
+
+def test_console_script_help_loads_no_heavy_module() -> None:
+    probe = (
+        "import sys, bots.cli; heavy = {'pydantic', 'yaml', 'jinja2', 'chromadb', 'langchain', 'matplotlib', "
+        "'mlflow', 'telegram'} & {m.split('.')[0] for m in sys.modules}; print(sorted(heavy))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+    help_run = subprocess.run(
+        [sys.executable, "-m", "bots.cli", "--help"], capture_output=True, text=True
+    )
+    assert help_run.returncode == 0 and "audit" in help_run.stdout
