@@ -86,6 +86,20 @@ def schema(
     print_catalog(name.value)
 
 
+@app.command()
+def chat(
+    user: Annotated[
+        str | None, typer.Option(help="Who is talking (default: your login name).")
+    ] = None,
+) -> None:
+    """Talk to SkillAudit in the terminal; answers are saved as you go."""
+    import asyncio
+
+    from bots.chat import repl
+
+    raise typer.Exit(code=asyncio.run(repl(user)))
+
+
 def main() -> None:
     app()
 

@@ -138,6 +138,25 @@ class KnowledgeBase:
         ident = self._task_names.get(normalize_name(name))
         return self.tasks[ident] if ident else None
 
+    def fuzzy_skill(self, name: str, cutoff: float = 0.8) -> Skill | None:
+        """Resolve a name, forgiving a typo when one known name is clearly closest."""
+        exact = self.resolve_skill(name)
+        if exact is not None:
+            return exact
+        key = normalize_name(name)
+        if len(key) < 4:
+            return None
+        close = difflib.get_close_matches(key, list(self._skill_names), n=2, cutoff=cutoff)
+        if not close:
+            return None
+        ids = {self._skill_names[c] for c in close}
+        best = self._skill_names[close[0]]
+        if len(ids) > 1:
+            first, second = (difflib.SequenceMatcher(None, key, c).ratio() for c in close)
+            if first - second < 0.05:
+                return None
+        return self.skills[best]
+
     def suggest_skills(self, name: str, limit: int = 3) -> list[str]:
         """Return the ids of the known skills whose names are closest to `name`."""
         return _suggest(name, self._skill_names, limit)

@@ -1,0 +1,38 @@
+"""Configuration from the environment (and an optional .env file), read once at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("skillaudit", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting SkillAudit reads; build one at start and pass it down."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, validation_alias="SKILLAUDIT_HOME")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+
+    def resolved_database_url(self) -> str:
+        """The configured database, or the SQLite file under `home`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'skillaudit.db'}"
+
+    def describe_storage(self) -> str:
+        """Where personal data is kept, for the first message to a new user (no credentials)."""
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url)
+            return f"a {url.get_backend_name()} database ({url.host or 'local'}/{url.database})"
+        return f"a SQLite file on this machine ({self.home / 'skillaudit.db'})"

@@ -1,0 +1,352 @@
+"""The conversation engine: one entry point handles one message from one user.
+
+```mermaid
+flowchart LR
+    msg[message] --> intent{command or question?}
+    intent -- yes --> cmd[command handler]
+    intent -- no --> flow{active flow?}
+    flow -- interview --> iv[guided interviewer]
+    flow -- review --> rv[review gate]
+    flow -- model --> md[model audit]
+    flow -- forget --> fg[erase confirmation]
+    flow -- none --> idle[overview / start the interview]
+```
+
+Every message runs in one database transaction scoped to its user: answers are saved
+before the reply is returned, and a failure rolls back only that message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from agent import history, interview_flow, model_flow, review_flow
+from agent.config import Settings
+from agent.intents import detect
+from agent.parsing import clean
+from agent.render import render_chat
+from agent.reply import Attachment, Choice, Reply
+from agent.store import FlowSession, Store
+from agent.turn import Turn
+from knowledge.base import KnowledgeBase, default_knowledge
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE_CHARS = 8000
+
+
+class Engine:
+    """Handles messages for any number of users; one user's messages are handled in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        kb: KnowledgeBase | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.kb = kb or default_knowledge()
+        self.today = today
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    async def handle(self, user: str, text: str) -> Reply:
+        """Handle one message (typed text or a picked choice's value) and return the reply."""
+        return await asyncio.to_thread(self.handle_sync, user, text)
+
+    def handle_sync(self, user: str, text: str) -> Reply:
+        with self._lock(user), self.store.user(user) as scope:
+            turn = Turn(scope=scope, kb=self.kb, settings=self.settings, today=self.today())
+            reply = dispatch(turn, text)
+            if scope.created:
+                reply = reply.prefixed(
+                    render_chat("welcome.j2", storage=self.settings.describe_storage())
+                )
+            return reply
+
+    def _lock(self, user: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(user, threading.Lock())
+
+
+def dispatch(turn: Turn, raw: str) -> Reply:
+    text = clean(raw)
+    flow = turn.flow
+    if len(raw) > MAX_MESSAGE_CHARS:
+        note = f"That message is too long for me ({len(raw):,} characters); please answer in a few words."
+        return resume(turn, flow).prefixed(note)
+    if not text:
+        return resume(turn, flow).prefixed("I did not catch anything there.")
+    intent = detect(text)
+    if intent is not None:
+        name, argument = intent
+        return command(turn, flow, name, argument)
+    if flow is None:
+        if turn.scope.created or not turn.scope.audits():
+            return interview_flow.start(turn, force=False)
+        return overview(turn).prefixed("I am not asking anything right now.")
+    return FLOW_ANSWERS[flow.flow](turn, flow, text)
+
+
+def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> Reply:
+    if name == "unknown":
+        return resume(turn, flow).prefixed(
+            f"I do not know the command /{argument}. Type /help for the list."
+        )
+    if name in ("back", "skip", "why"):
+        if flow is None:
+            return overview(turn).prefixed(
+                f"There is no question to go {name} to right now."
+                if name != "why"
+                else "I am not asking anything right now."
+            )
+        return FLOW_CONTROLS[flow.flow](turn, flow, name)
+    if name == "cancel":
+        if flow is None:
+            return overview(turn).prefixed("Nothing to cancel.")
+        turn.scope.end_flow(flow, "cancelled")
+        return resume(turn, turn.flow).prefixed(f"Cancelled the {flow.flow.replace('_', ' ')}.")
+    if name == "help":
+        where = current_question(turn, flow)
+        return Reply(text=render_chat("help.j2", where=where), choices=_menu())
+    handler = COMMANDS[name]
+    return handler(turn, flow, argument)
+
+
+def resume(turn: Turn, flow: FlowSession | None) -> Reply:
+    """Ask the current question of the active flow again, or show the overview."""
+    if flow is None:
+        return overview(turn)
+    return FLOW_RESUME[flow.flow](turn, flow)
+
+
+def current_question(turn: Turn, flow: FlowSession | None) -> str:
+    return resume(turn, flow).text if flow is not None else ""
+
+
+def overview(turn: Turn) -> Reply:
+    latest = turn.scope.latest_audit()
+    if latest is None:
+        return Reply(
+            text="Type /audit to start your skills audit.",
+            choices=[Choice(label="Start the audit", value="/audit")],
+        )
+    score = "?" if latest.overall is None else f"{latest.overall:.1f}"
+    text = f"Your latest audit ({latest.as_of}, {latest.state}): overall {score}/100. What next?"
+    return Reply(text=text, choices=_menu())
+
+
+def _menu() -> list[Choice]:
+    return [
+        Choice(label="What should I learn next?", value="/next"),
+        Choice(label="Review my audit", value="/review"),
+        Choice(label="My progress", value="/progress"),
+        Choice(label="Full report", value="/report"),
+        Choice(label="New audit", value="/audit"),
+    ]
+
+
+def cmd_start(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    if flow is not None:
+        return resume(turn, flow).prefixed("Welcome back! Here is where we were:")
+    if not turn.scope.audits():
+        return interview_flow.start(turn, force=False)
+    return overview(turn).prefixed("Welcome back!")
+
+
+def cmd_audit(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    interview = next((f for f in turn.scope.active_flows() if f.flow == "interview"), None)
+    if interview is not None:
+        for other in turn.scope.active_flows():
+            if other.id != interview.id:
+                turn.scope.end_flow(other, "cancelled")
+        return interview_flow.ask(turn, interview).prefixed(
+            "Resuming your audit where we left off."
+        )
+    return interview_flow.start(turn, force=argument.lower() in ("force", "--force"))
+
+
+def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    latest = turn.scope.latest_audit()
+    if latest is None:
+        text = "I can answer that once we have audited your skills."
+        return (resume(turn, flow) if flow else interview_flow.start(turn, force=False)).prefixed(
+            text
+        )
+    result = latest.result
+    hours = latest.profile.get("weekly_learning_hours")
+    rising = [s["name"] for s in result["career_pulse"]["rising_gaps"]]
+    reply = Reply(
+        text=render_chat(
+            "next.j2", gaps=result["top_gaps"][:3], as_of=latest.as_of, hours=hours, rising=rising
+        )
+    )
+    return _then_resume(turn, flow, reply)
+
+
+def cmd_progress(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    audits = turn.scope.audits()
+    delta = history.compare(audits[-2], audits[-1]) if len(audits) >= 2 else None
+    return _then_resume(
+        turn, flow, Reply(text=render_chat("progress.j2", audits=audits, delta=delta))
+    )
+
+
+def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    schedule = turn.scope.latest_schedule()
+    days = (schedule.next_audit - turn.today).days if schedule else None
+    return _then_resume(
+        turn, flow, Reply(text=render_chat("schedule.j2", schedule=schedule, days=days))
+    )
+
+
+def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    latest = turn.scope.latest_audit()
+    if latest is None:
+        return _then_resume(
+            turn, flow, Reply(text="There is no audit to report on yet. Type /audit to start one.")
+        )
+    fmt = argument.lower() if argument.lower() in history.REPORT_FORMATS else "md"
+    path = history.write_report(
+        latest,
+        turn.scope.decisions(latest),
+        fmt,
+        turn.settings.home / "reports",
+        turn.scope.external_id,
+    )
+    state = "final" if latest.state == "final" else "draft (not yet reviewed)"
+    attachment = Attachment(
+        kind="file",
+        path=path,
+        filename=path.name,
+        mime_type=history.REPORT_FORMATS[fmt],
+        caption=f"SkillAudit report, {latest.as_of}",
+    )
+    return _then_resume(
+        turn,
+        flow,
+        Reply(
+            text=f"Your report of {latest.as_of} ({state}) is attached: {path}",
+            attachments=[attachment],
+            state=latest.state,
+        ),
+    )
+
+
+def cmd_export(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    data = turn.scope.export()
+    folder = turn.settings.home / "exports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{history.safe_name(turn.scope.external_id)}-{turn.today.isoformat()}.json"
+    history.write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    attachment = Attachment(
+        kind="file",
+        path=path,
+        filename=path.name,
+        mime_type="application/json",
+        caption="All your SkillAudit data",
+    )
+    text = f"Everything stored about you is in {path} ({len(data['audits'])} audits, {len(data['sessions'])} conversations)."
+    return _then_resume(turn, flow, Reply(text=text, attachments=[attachment]))
+
+
+def cmd_forget(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    row = turn.scope.start_flow("forget", "confirm")
+    return forget_ask(turn, row)
+
+
+def cmd_review(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    return review_flow.start(turn)
+
+
+def cmd_model(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    return model_flow.start(turn)
+
+
+def _then_resume(turn: Turn, flow: FlowSession | None, reply: Reply) -> Reply:
+    """Answer a side question, then repeat where the person was in a flow."""
+    if flow is None:
+        return reply
+    back = resume(turn, flow)
+    return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(
+        update={"attachments": reply.attachments}
+    )
+
+
+def forget_ask(turn: Turn, row: FlowSession) -> Reply:
+    text = (
+        "This erases everything stored about you: answers, audits, reviews, consents and schedule. "
+        "It cannot be undone (use /export first to keep a copy). Erase everything?"
+    )
+    return Reply(
+        text=text,
+        choices=[
+            Choice(label="Yes, erase everything", value="yes"),
+            Choice(label="No, keep it", value="no"),
+        ],
+    )
+
+
+def forget_answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+    from agent.parsing import Unclear, parse_yes_no
+
+    try:
+        erase = parse_yes_no(text)
+    except Unclear:
+        return forget_ask(turn, row).prefixed("Please answer yes or no.")
+    if not erase:
+        turn.scope.end_flow(row, "cancelled")
+        return resume(turn, turn.flow).prefixed("Nothing was erased.")
+    turn.scope.erase()
+    log.info("erased all data of one user")
+    return Reply(
+        text="Everything stored about you has been erased. If you write again, we start from scratch.",
+        expects_text=False,
+    )
+
+
+def forget_control(turn: Turn, row: FlowSession, name: str) -> Reply:
+    if name == "why":
+        return forget_ask(turn, row).prefixed(
+            "You asked to erase your data; I confirm first because it cannot be undone."
+        )
+    turn.scope.end_flow(row, "cancelled")
+    return resume(turn, turn.flow).prefixed("Nothing was erased.")
+
+
+COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
+    "start": cmd_start,
+    "audit": cmd_audit,
+    "next": cmd_next,
+    "progress": cmd_progress,
+    "schedule": cmd_schedule,
+    "report": cmd_report,
+    "export": cmd_export,
+    "forget": cmd_forget,
+    "review": cmd_review,
+    "model": cmd_model,
+}
+FLOW_ANSWERS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
+    "interview": interview_flow.answer,
+    "review": review_flow.answer,
+    "model": model_flow.answer,
+    "forget": forget_answer,
+}
+FLOW_CONTROLS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
+    "interview": interview_flow.control,
+    "review": review_flow.control,
+    "model": model_flow.control,
+    "forget": forget_control,
+}
+FLOW_RESUME: dict[str, Callable[[Turn, FlowSession], Reply]] = {
+    "interview": interview_flow.ask,
+    "review": review_flow.ask,
+    "model": model_flow.ask,
+    "forget": forget_ask,
+}

@@ -1,0 +1,106 @@
+"""History of a user's audits: comparison of two audits and reports written to files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.store import AuditRow, ReviewDecision
+from prompts.loader import render
+from tools.params import METHODOLOGY_URL
+
+REPORT_FORMATS = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
+
+
+@dataclass(frozen=True)
+class Delta:
+    before: str
+    overall: float | None
+    pillars: list[tuple[str, float | None]]
+    closed: list[str]
+    new: list[str]
+    moved: list[str]
+
+
+def _change(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else round(after - before, 1)
+
+
+def compare(before: AuditRow, after: AuditRow) -> Delta:
+    """Per-pillar and per-skill changes between two audits, gaps closed and new gaps."""
+    pillars = [
+        (p["title"], _change(p["score"], before.result["pillars"][key]["score"]))
+        for key, p in after.result["pillars"].items()
+    ]
+    gaps_before = {g["skill"] for g in before.result["top_gaps"]}
+    gaps_after = {g["skill"] for g in after.result["top_gaps"]}
+    names = {s["id"]: s["name"] for s in after.result["skills"]} | {
+        s["id"]: s["name"] for s in before.result["skills"]
+    }
+    old = {s["id"]: s["proficiency"] for s in before.result["skills"]}
+    moves = []
+    for skill in after.result["skills"]:
+        change = _change(skill["proficiency"], old.get(skill["id"]))
+        if change:
+            moves.append((abs(change), skill["id"], change))
+    moves.sort(key=lambda m: (-m[0], m[1]))
+    return Delta(
+        before=str(before.as_of),
+        overall=_change(after.overall, before.overall),
+        pillars=pillars,
+        closed=sorted(names[s] for s in gaps_before - gaps_after),
+        new=sorted(names[s] for s in gaps_after - gaps_before),
+        moved=[f"{names[s]} {c:+.0f}" for _, s, c in moves[:5]],
+    )
+
+
+def safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "user"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path` and rename it, so nothing is half-written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def report_data(audit: AuditRow, decisions: list[ReviewDecision]) -> dict[str, Any]:
+    return {
+        "audit_id": audit.id,
+        "state": audit.state,
+        "methodology": METHODOLOGY_URL,
+        "result": audit.result,
+        "review": audit.review,
+        "decisions": [
+            {"prompt": d.prompt_id, "decision": d.decision, "value": d.value, "reason": d.reason,
+             "by": d.decided_by, "at": d.decided_at.isoformat()}
+            for d in decisions
+        ],
+    }  # fmt: skip
+
+
+def render_report(audit: AuditRow, decisions: list[ReviewDecision], fmt: str) -> str:
+    data = report_data(audit, decisions)
+    if fmt == "json":
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    return render(f"report/report.{fmt}.j2", **data)
+
+
+def write_report(
+    audit: AuditRow, decisions: list[ReviewDecision], fmt: str, folder: Path, user: str
+) -> Path:
+    path = folder / f"{safe_name(user)}-audit-{audit.id}-{audit.as_of}.{fmt}"
+    write_atomically(path, render_report(audit, decisions, fmt))
+    return path

@@ -1,0 +1,64 @@
+"""Recognise commands and questions that are not answers ("help", "why do you ask?")."""
+
+from __future__ import annotations
+
+import re
+
+from agent.parsing import clean
+
+COMMANDS = (
+    "start", "help", "audit", "next", "progress", "report", "review", "model", "schedule",
+    "export", "forget", "cancel", "back", "skip",
+)  # fmt: skip
+
+# Free-text phrasings of commands, checked against the whole message (lower case, no end punctuation).
+PHRASES: tuple[tuple[str, str], ...] = (
+    (r"what (should|shall|do|can) i (learn|study|focus on|work on)( next| now| first)?", "next"),
+    (
+        r"what (to|should i) (learn|study) next|what next|recommend(ations)?( me)?( something)?|next steps?",
+        "next",
+    ),
+    (
+        r"why( do| did| would)? you (ask|need|want)( this| that| to know)?|why (is|does) (this|that) matter|why\??|what for",
+        "why",
+    ),
+    (r"help( me)?|how does (this|it) work|what can you do|commands|menu|\?", "help"),
+    (r"go back|previous( question)?|undo|back up", "back"),
+    (
+        r"skip( (this|it|that)( one| question)?)?|pass|next question|i'?d rather not say|prefer not to (say|answer)",
+        "skip",
+    ),
+    (r"how am i doing|my progress|show (my )?(progress|history)|history", "progress"),
+    (r"(show|send|give)( me)? (my |the )?report", "report"),
+    (
+        r"(delete|erase|remove|forget) (all )?(my|all) data|forget me|delete (me|my account)",
+        "forget",
+    ),
+    (r"export (all )?(my )?data|download (all )?my data|(give|send) me my data", "export"),
+    (r"when (is|should i do) (my )?next audit|my schedule|next audit( date)?", "schedule"),
+    (r"audit (a|my) model|check (a|my) model", "model"),
+    (r"(start|begin|new|run)( a| an| the| my)? (new )?audit|start over|restart", "audit"),
+    (r"stop|cancel( this| that)?|never ?mind|abort", "cancel"),
+)
+
+
+def detect(text: str) -> tuple[str, str] | None:
+    """Return (intent, argument) when the message is a command or a non-answer question."""
+    message = clean(text)
+    if message.startswith("/"):
+        word, _, argument = message[1:].partition(" ")
+        name = word.split("@", 1)[0].lower()
+        return (
+            name if name in COMMANDS else "unknown",
+            argument.strip() if name in COMMANDS else word,
+        )
+    folded = re.sub(r"[.!?\s]+$", "", message.lower()) or message.lower()
+    first, _, rest = folded.partition(" ")
+    if folded in COMMANDS or (first in ("audit",) and rest in ("force", "--force")):
+        return first, rest
+    for pattern, intent in PHRASES:
+        if re.fullmatch(pattern, folded) or (
+            intent == "why" and re.fullmatch(pattern, message.lower().strip())
+        ):
+            return intent, ""
+    return None

@@ -1,0 +1,288 @@
+"""The guided interviewer: questions from `prompts/interview/questions.yaml`, no language model.
+
+```mermaid
+stateDiagram-v2
+    [*] --> target_role
+    target_role --> career_stage --> years_experience
+    years_experience --> technical_ratings --> lifecycle_ratings --> ethics_ratings
+    ethics_ratings --> ethics_practice --> power_ratings --> other_skills --> clients
+    clients --> top_client_share: clients > 0
+    clients --> income_streams: none
+    top_client_share --> income_streams --> weekly_learning_hours
+    weekly_learning_hours --> learning_budget_usd --> preferred_formats --> has_model
+    has_model --> model_task: yes
+    has_model --> consents: no
+    model_task --> model_metrics --> model_positive_rate --> consents
+    consents --> high_stakes --> [*]: audit
+```
+
+Any state also takes "back" (previous question), "skip" (leave it unanswered), "why"
+(why it is asked) and every command; answers are saved before the next question is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from agent.parsing import (
+    UNKNOWN,
+    Option,
+    Unclear,
+    parse_choice,
+    parse_metrics,
+    parse_money,
+    parse_multi,
+    parse_number,
+    parse_percent,
+    parse_ratings,
+    parse_yes_no,
+)
+from knowledge.base import KnowledgeBase
+from knowledge.schema import Pillar
+from prompts.loader import load_data, render_string
+from tools.profile import STAGE_ALIASES, CareerStage
+
+QUESTIONS_FILE = "interview/questions.yaml"
+REQUIRED = frozenset({"target_role"})
+PRACTICE_STRENGTH = 0.6  # "done in a real project in the last year" counts like a rating of 3/5
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    kind: str
+    text: str
+    hint: str
+    why: str
+    source: str | None = None
+    pillar: str | None = None
+    skills: tuple[str, ...] = ()
+    count: int = 0
+    options: tuple[Option, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: str | None = None
+    when: dict[str, Any] = field(default_factory=dict)
+
+
+@cache
+def questions() -> tuple[Question, ...]:
+    loaded = []
+    for raw in load_data(QUESTIONS_FILE):
+        loaded.append(
+            Question(
+                id=raw["id"],
+                kind=raw["kind"],
+                text=raw["text"],
+                hint=raw["hint"],
+                why=raw["why"],
+                source=raw.get("source"),
+                pillar=raw.get("pillar"),
+                skills=tuple(raw.get("skills", ())),
+                count=raw.get("count", len(raw.get("skills", ()))),
+                options=tuple(Option(o["value"], o["label"]) for o in raw.get("options", ())),
+                minimum=raw.get("min"),
+                maximum=raw.get("max"),
+                unit=raw.get("unit"),
+                when=raw.get("when", {}),
+            )
+        )
+    return tuple(loaded)
+
+
+def question(question_id: str) -> Question:
+    for q in questions():
+        if q.id == question_id:
+            return q
+    raise KeyError(question_id)
+
+
+def applies(q: Question, answers: dict[str, Any]) -> bool:
+    """Whether a conditional question is asked, given the answers so far."""
+    for key, wanted in q.when.items():
+        value = answers.get(key)
+        if wanted == "positive":
+            if not (isinstance(value, int | float) and value > 0):
+                return False
+        elif value != wanted:
+            return False
+    return True
+
+
+def next_question(after: str | None, answers: dict[str, Any]) -> Question | None:
+    """The first applicable question after `after` (from the start when None)."""
+    ids = [q.id for q in questions()]
+    start = 0 if after is None else ids.index(after) + 1
+    for q in questions()[start:]:
+        if applies(q, answers):
+            return q
+    return None
+
+
+def options_for(q: Question, kb: KnowledgeBase) -> list[Option]:
+    if q.source == "roles":
+        return [Option(r.id, r.name, tuple(r.aliases)) for r in kb.roles_file.roles]
+    if q.source == "stages":
+        aliases = {s: tuple(k for k, v in STAGE_ALIASES.items() if v == s) for s in CareerStage}
+        return [Option(s.value, s.value.capitalize(), aliases[s]) for s in CareerStage]
+    if q.source == "tasks":
+        return [Option(t.id, t.name, tuple(t.aliases)) for t in kb.benchmarks_file.tasks]
+    return list(q.options)
+
+
+def rated_skills(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+    """The skills a ratings question asks about: listed ones, or the role's top ones in a pillar."""
+    if q.skills:
+        return list(q.skills)
+    role = kb.roles[answers["target_role"]]
+    pillar = Pillar(q.pillar or "")
+    ranked = sorted(
+        (s for s in role.skills if kb.skills[s].pillar == pillar),
+        key=lambda s: (-role.skills[s], -kb.demand_for(s, role.id), s),
+    )
+    return ranked[: q.count]
+
+
+def question_text(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> tuple[str, str]:
+    skills = (
+        [kb.skills[s].name for s in rated_skills(q, answers, kb)] if q.kind == "ratings" else []
+    )
+    role = kb.roles[answers["target_role"]].name if answers.get("target_role") else ""
+    variables = {"skills": skills, "count": len(skills), "role": role}
+    return render_string(q.text, **variables), render_string(q.hint, **variables)
+
+
+def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Any:
+    """The stored form of an answer, or `Unclear` with what was wrong."""
+    kind = q.kind
+    if kind == "choice":
+        return parse_choice(text, options_for(q, kb))
+    if kind == "multi":
+        return parse_multi(text, options_for(q, kb))
+    if kind == "yesno":
+        return parse_yes_no(text)
+    if kind == "number":
+        value = parse_number(text, q.unit)
+        if (q.minimum is not None and value < q.minimum) or (
+            q.maximum is not None and value > q.maximum
+        ):
+            raise Unclear(
+                f"That should be between {q.minimum:g} and {q.maximum:g} {q.unit or ''}.".replace(
+                    " .", "."
+                )
+            )
+        return round(value, 2)
+    if kind == "money":
+        return round(parse_money(text), 2)
+    if kind == "percent":
+        value = parse_percent(text)
+        return None if value == UNKNOWN else round(value, 4)
+    if kind == "ratings":
+        return parse_ratings(text, rated_skills(q, answers, kb), kb).values
+    if kind == "extra_ratings":
+        from agent.parsing import NONE_WORDS, clean
+
+        if clean(text).lower().rstrip(".!") in NONE_WORDS | {
+            "nothing else",
+            "no more",
+            "that's all",
+            "thats all",
+        }:
+            return {}
+        return parse_ratings(text, [], kb, allow_positional=False).values
+    if kind == "metrics":
+        return parse_metrics(text)
+    raise ValueError(f"unknown question kind {kind!r}")
+
+
+def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
+    """A short echo of what was understood, so the person can correct it with 'back'."""
+    if value is None:
+        return "Skipped."
+    if q.kind in ("ratings", "extra_ratings"):
+        if not value:
+            return "Nothing added."
+        return "Noted: " + ", ".join(f"{kb.skills[s].name} {r:g}" for s, r in value.items()) + "."
+    if q.kind == "choice":
+        label = next((o.label for o in options_for(q, kb) if o.value == value), value)
+        return f"Noted: {label}."
+    if q.kind == "multi":
+        labels = [o.label for o in options_for(q, kb) if o.value in value]
+        return "Noted: " + (", ".join(labels) if labels else "none") + "."
+    if q.kind == "yesno":
+        return "Noted: yes." if value else "Noted: no."
+    if q.kind == "percent":
+        return f"Noted: {value:.0%}."
+    if q.kind == "money":
+        return f"Noted: ${value:g}."
+    if q.kind == "metrics":
+        return "Noted: " + ", ".join(f"{k} {v:g}" for k, v in value.items()) + "."
+    unit = f" {q.unit}" if q.unit else ""
+    return f"Noted: {value:g}{unit}."
+
+
+def build_profile(
+    answers: dict[str, Any], user: str, kb: KnowledgeBase, as_of: dt.date
+) -> dict[str, Any]:
+    """Turn interview answers into profile data for `tools.profile.validate_profile`."""
+    ratings: dict[str, float] = {}
+    for key in (
+        "technical_ratings",
+        "lifecycle_ratings",
+        "ethics_ratings",
+        "power_ratings",
+        "other_skills",
+    ):
+        ratings.update(answers.get(key) or {})
+    self_ratings = {s: r for s, r in ratings.items() if kb.skills[s].pillar != Pillar.CAREER}
+    soft = {s: r for s, r in ratings.items() if kb.skills[s].pillar == Pillar.CAREER}
+    evidence = [
+        {"skill": skill, "source": "self_rating", "strength": PRACTICE_STRENGTH, "observed": as_of.isoformat(),
+         "detail": "done in a real project in the last year (interview)"}
+        for skill in answers.get("ethics_practice") or []
+    ]  # fmt: skip
+    diversification = _diversification(answers)
+    if diversification is not None:
+        evidence.append(
+            {"skill": "income_diversification", "source": "self_rating", "strength": diversification,
+             "observed": as_of.isoformat(), "detail": "from clients, top-client share and income streams (interview)"}
+        )  # fmt: skip
+    data: dict[str, Any] = {
+        "user": user,
+        "target_role": answers["target_role"],
+        "self_ratings": self_ratings,
+        "soft_skills": soft,
+        "evidence": evidence,
+        "high_stakes": bool(answers.get("high_stakes")),
+    }
+    for key in ("career_stage", "years_experience", "weekly_learning_hours", "learning_budget_usd"):
+        if answers.get(key) is not None:
+            data[key] = answers[key]
+    if answers.get("has_model") and answers.get("model_task") and answers.get("model_metrics"):
+        model: dict[str, Any] = {"name": "your model", "task": answers["model_task"],
+                                 "metrics": answers["model_metrics"]}  # fmt: skip
+        if answers.get("model_positive_rate") is not None:
+            model["positive_rate"] = answers["model_positive_rate"]
+        data["models"] = [model]
+    return data
+
+
+def _diversification(answers: dict[str, Any]) -> float | None:
+    """Approximate 1 - HHI from the client count, top-client share and number of streams."""
+    clients = answers.get("clients")
+    streams = answers.get("income_streams")
+    if clients is None and streams is None:
+        return None
+    n = int(clients or 0)
+    share = answers.get("top_client_share")
+    if n <= 0 or n == 1:
+        client_part = 0.0
+    else:
+        top = share if share is not None else 1 / n
+        client_part = 1 - (top**2 + (1 - top) ** 2 / (n - 1))
+    count = len(streams or [])
+    stream_part = 1 - 1 / count if count else 0.0
+    return round(max(0.0, min(1.0, 0.5 * client_part + 0.5 * stream_part)), 4)

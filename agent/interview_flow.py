@@ -1,0 +1,163 @@
+"""The interview as a flow of the engine: ask, parse, save, move on, and finish with the audit."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agent.audit import audit_profile
+from agent.interview import (
+    REQUIRED,
+    Question,
+    applies,
+    build_profile,
+    describe_answer,
+    next_question,
+    options_for,
+    parse_answer,
+    question,
+    question_text,
+    questions,
+)
+from agent.parsing import Unclear
+from agent.render import render_chat
+from agent.reply import Choice, Reply
+from agent.store import FlowSession
+from agent.turn import Turn
+from tools.errors import SkillAuditError
+from tools.params import DEFAULT_PARAMS
+from tools.profile import validate_profile
+
+log = logging.getLogger(__name__)
+CONTEXT_KEYS = ("preferred_formats", "income_streams", "clients", "top_client_share", "consents")
+
+
+def start(turn: Turn, force: bool) -> Reply:
+    """Begin a new interview, unless the last full audit is too recent (the fatigue guard)."""
+    latest = turn.scope.latest_audit()
+    if latest is not None and not force:
+        days = (turn.today - latest.as_of).days
+        if days < DEFAULT_PARAMS.fatigue_days:
+            text = (
+                f"Your last full audit was {days} days ago ({latest.as_of}). Skills rarely change that fast, "
+                'so a new full audit would mostly measure noise. Say "/audit force" to run one anyway, '
+                "/review to refine the last one, or /model to audit a model."
+            )
+            return Reply(
+                text=text,
+                choices=[
+                    Choice(label="Run it anyway", value="/audit force"),
+                    Choice(label="Review the last audit", value="/review"),
+                ],
+            )
+    first = questions()[0]
+    row = turn.scope.start_flow("interview", first.id, answers={"_force": force})
+    return ask(turn, row)
+
+
+def ask(turn: Turn, row: FlowSession) -> Reply:
+    """The current question, numbered, with its choices."""
+    q = question(row.position or questions()[0].id)
+    text, _ = question_text(q, row.answers, turn.kb)
+    asked = [x.id for x in questions() if applies(x, row.answers)]
+    number = asked.index(q.id) + 1 if q.id in asked else len(row.history) + 1
+    return Reply(
+        text=f"({number}/{len(asked)}) {text}",
+        choices=_choices(q, turn),
+        multiple=q.kind == "multi",
+    )
+
+
+def _choices(q: Question, turn: Turn) -> list[Choice]:
+    if q.kind == "yesno":
+        return [Choice(label="Yes", value="yes"), Choice(label="No", value="no")]
+    if q.kind in ("choice", "multi"):
+        return [Choice(label=o.label, value=o.value) for o in options_for(q, turn.kb)]
+    return []
+
+
+def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+    q = question(row.position or questions()[0].id)
+    try:
+        value = parse_answer(q, text, row.answers, turn.kb)
+    except Unclear as exc:
+        _, hint = question_text(q, row.answers, turn.kb)
+        return ask(turn, row).prefixed(f"{exc} {hint}")
+    return _advance(turn, row, q, value, describe_answer(q, value, turn.kb))
+
+
+def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
+    row.answers[q.id] = value
+    if q.id == "consents":
+        for option in options_for(q, turn.kb):
+            turn.scope.set_consent(option.value, option.value in (value or []))
+    row.history.append(q.id)
+    following = next_question(q.id, row.answers)
+    if following is None:
+        turn.scope.save_flow(row)
+        return finish(turn, row).prefixed(note)
+    row.position = following.id
+    turn.scope.save_flow(row)
+    return ask(turn, row).prefixed(note)
+
+
+def control(turn: Turn, row: FlowSession, name: str) -> Reply:
+    """back, skip and why inside the interview."""
+    q = question(row.position or questions()[0].id)
+    if name == "why":
+        return ask(turn, row).prefixed(q.why)
+    if name == "skip":
+        if q.id in REQUIRED:
+            return ask(turn, row).prefixed(
+                "This one cannot be skipped: every score is measured against the role."
+            )
+        return _advance(turn, row, q, None, "Skipped.")
+    if not row.history:
+        return ask(turn, row).prefixed("This is the first question; there is nothing before it.")
+    previous = question(row.history.pop())
+    row.position = previous.id
+    turn.scope.save_flow(row)
+    earlier = describe_answer(previous, row.answers.get(previous.id), turn.kb).removeprefix(
+        "Noted: "
+    )
+    return ask(turn, row).prefixed(f"Back one question (you had answered: {earlier})")
+
+
+def finish(turn: Turn, row: FlowSession) -> Reply:
+    """Score the answers, store the audit as a draft with its review prompts, and show it."""
+    scope, kb = turn.scope, turn.kb
+    data = build_profile(row.answers, scope.external_id, kb, turn.today)
+    latest = scope.latest_audit()
+    if latest is not None:
+        data["last_full_audit"] = latest.as_of.isoformat()
+    try:
+        report = audit_profile(
+            validate_profile(data, kb), kb, turn.today, force=bool(row.answers.get("_force"))
+        )
+    except SkillAuditError as exc:
+        scope.end_flow(row, "cancelled")
+        return Reply(text=f"I could not score this audit: {exc}")
+    audit = scope.add_audit(
+        as_of=turn.today,
+        methodology_version=report.result.methodology_version,
+        knowledge_version=report.result.knowledge_version,
+        overall=report.result.overall.score,
+        profile=data,
+        context={k: row.answers.get(k) for k in CONTEXT_KEYS},
+        result=report.result.model_dump(mode="json"),
+        review=[p.model_dump(mode="json") for p in report.review],
+        state=report.state,
+    )
+    schedule = report.result.schedule
+    scope.add_schedule(
+        audit, schedule.next_audit, schedule.cadence, [d.isoformat() for d in schedule.micro_audits]
+    )
+    scope.end_flow(row, "done")
+    log.info("audit %s stored (%d review prompts)", audit.id, len(report.review))
+    text = render_chat("audit_summary.j2", r=report.result, review=report.review)
+    choices = [
+        Choice(label="Review now", value="/review"),
+        Choice(label="What should I learn next?", value="/next"),
+        Choice(label="Full report", value="/report"),
+    ]
+    return Reply(text=text, choices=choices, state=report.state)

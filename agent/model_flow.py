@@ -1,0 +1,108 @@
+"""Audit one model's metrics against similar projects (task, metrics, class balance)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.interview import describe_answer, parse_answer, question, question_text
+from agent.interview_flow import _choices
+from agent.parsing import Unclear
+from agent.reply import Reply
+from agent.store import FlowSession
+from agent.turn import Turn
+from tools.errors import SkillAuditError
+from tools.model_audit import audit_model
+from tools.params import DEFAULT_PARAMS
+from tools.profile import ModelReport
+
+STEPS = ("model_task", "model_metrics", "model_positive_rate")
+
+
+def start(turn: Turn) -> Reply:
+    for other in turn.scope.active_flows():
+        if other.flow == "model":
+            turn.scope.end_flow(other, "cancelled")
+    row = turn.scope.start_flow("model", STEPS[0])
+    return ask(turn, row).prefixed("Let's audit a model against similar projects.")
+
+
+def ask(turn: Turn, row: FlowSession) -> Reply:
+    q = question(row.position or STEPS[0])
+    text, _ = question_text(q, row.answers, turn.kb)
+    return Reply(text=text, choices=_choices(q, turn))
+
+
+def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+    q = question(row.position or STEPS[0])
+    try:
+        value = parse_answer(q, text, row.answers, turn.kb)
+    except Unclear as exc:
+        _, hint = question_text(q, row.answers, turn.kb)
+        return ask(turn, row).prefixed(f"{exc} {hint}")
+    return _advance(turn, row, q.id, value, describe_answer(q, value, turn.kb))
+
+
+def _advance(turn: Turn, row: FlowSession, step: str, value: Any, note: str) -> Reply:
+    row.answers[step] = value
+    index = STEPS.index(step)
+    if index + 1 < len(STEPS):
+        row.position = STEPS[index + 1]
+        turn.scope.save_flow(row)
+        return ask(turn, row).prefixed(note)
+    turn.scope.save_flow(row)
+    return finish(turn, row).prefixed(note)
+
+
+def control(turn: Turn, row: FlowSession, name: str) -> Reply:
+    step = row.position or STEPS[0]
+    q = question(step)
+    if name == "why":
+        return ask(turn, row).prefixed(q.why)
+    if name == "skip":
+        if step != "model_positive_rate":
+            return ask(turn, row).prefixed("A model audit needs this one.")
+        return _advance(turn, row, step, None, "Skipped.")
+    index = STEPS.index(step)
+    if index == 0:
+        return ask(turn, row).prefixed("This is the first question of the model audit.")
+    row.position = STEPS[index - 1]
+    turn.scope.save_flow(row)
+    return ask(turn, row).prefixed("Back one question.")
+
+
+def finish(turn: Turn, row: FlowSession) -> Reply:
+    data: dict[str, Any] = {
+        "name": "your model",
+        "task": row.answers["model_task"],
+        "metrics": row.answers["model_metrics"],
+    }
+    if row.answers.get("model_positive_rate") is not None:
+        data["positive_rate"] = row.answers["model_positive_rate"]
+    try:
+        report = ModelReport.model_validate(data, context={"kb": turn.kb})
+    except (ValueError, SkillAuditError) as exc:
+        row.position = "model_metrics"
+        turn.scope.save_flow(row)
+        return ask(turn, row).prefixed(f"Those metrics do not fit this task: {exc}")
+    verdict = audit_model(report, turn.kb, DEFAULT_PARAMS)
+    row.answers["verdict"] = verdict.model_dump(mode="json")
+    turn.scope.end_flow(row, "done")
+    task = turn.kb.tasks[verdict.task].name
+    lines = [f"Model audit ({task}), draft until you review it:"]
+    for metric in verdict.metrics:
+        where = "no table" if metric.percentile is None else f"{metric.percentile:g}th percentile"
+        if metric.beyond_table:
+            where = f"{metric.beyond_table} the tabulated range ({where})"
+        flag = " - below the 75th" if metric.below_flag else ""
+        lines.append(f"- {metric.metric} {metric.value:g}: {where}{flag}")
+    lines += [f"- {f.message}" for f in verdict.findings if f.code != "below_p75"]
+    lines.append(
+        "Percentiles compare with typical practitioner projects of the same task (editorial estimates, see the benchmarks file), not with your data set."
+    )
+    from agent.engine import resume
+
+    follow = turn.flow
+    reply = Reply(text="\n".join(lines), state="draft")
+    if follow is None:
+        return reply
+    return resume(turn, follow).prefixed(reply.text + "\n\nBack to where we were:")

@@ -1,0 +1,401 @@
+"""The persistent store: SQLAlchemy 2 over SQLite by default, any database via DATABASE_URL.
+
+Every read and write of personal data goes through `UserScope`, which is bound to one
+user and filters every query by that user's id, so no code path can reach another
+user's rows. Schema changes are an ordered list of migrations recorded in the database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    event,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+
+SQLITE_BUSY_TIMEOUT_S = 15
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class FlowSession(Base):
+    """One conversation flow (interview, review, model audit...) and its saved answers."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    flow: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active, done, cancelled
+    position: Mapped[str | None] = mapped_column(String(60))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    history: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class AuditRow(Base):
+    __tablename__ = "audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    methodology_version: Mapped[str] = mapped_column(String(20))
+    knowledge_version: Mapped[str] = mapped_column(String(20))
+    overall: Mapped[float | None] = mapped_column(Float)
+    profile: Mapped[dict[str, Any]] = mapped_column()
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column()
+    review: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(10), default="draft")  # draft, final
+
+
+class ReviewDecision(Base):
+    __tablename__ = "review_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    prompt_id: Mapped[str] = mapped_column(String(120))
+    decision: Mapped[str] = mapped_column(String(20))  # confirm, adjust
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Consent(Base):
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScheduleRow(Base):
+    __tablename__ = "schedules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
+    next_audit: Mapped[dt.date] = mapped_column(Date)
+    cadence: Mapped[str] = mapped_column(String(30))
+    micro_audits: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SchemaMigration(Base):
+    __tablename__ = "schema_migrations"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    description: Mapped[str] = mapped_column(String(200))
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _create_initial_tables(conn: Connection) -> None:
+    tables = [
+        m.__table__ for m in (User, FlowSession, AuditRow, ReviewDecision, Consent, ScheduleRow)
+    ]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
+# Ordered list of (version, description, step); append, never edit a released step.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
+]
+
+# Tables holding personal data, in an order that deletes children before parents.
+USER_TABLES = (ReviewDecision, ScheduleRow, Consent, FlowSession, AuditRow)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Autocommit at the driver level; SQLAlchemy's begin event below opens each transaction.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Take the write lock up front: a deferred transaction that later writes can fail with
+    # "database is locked" without waiting, since SQLite cannot upgrade it safely.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and immediate writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    """Owns the engine and the migrations; hands out user-scoped units of work."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.migrate()
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database has not seen; return their versions."""
+        with self.engine.begin() as conn:
+            SchemaMigration.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
+            done = set(conn.execute(select(SchemaMigration.version)).scalars())
+            applied = []
+            for version, description, step in MIGRATIONS:
+                if version in done:
+                    continue
+                step(conn)
+                conn.execute(
+                    insert(SchemaMigration).values(version=version, description=description)
+                )
+                applied.append(version)
+        return applied
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            versions = conn.execute(select(SchemaMigration.version)).scalars().all()
+        return max(versions, default=0)
+
+    def table_names(self) -> list[str]:
+        return sorted(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def user(self, external_id: str) -> Iterator[UserScope]:
+        """One transaction for one user: commits on success, rolls back on any error."""
+        with self._sessions.begin() as session:
+            user = session.scalar(select(User).where(User.external_id == external_id))
+            created = user is None
+            if user is None:
+                user = User(external_id=external_id)
+                session.add(user)
+                session.flush()
+            yield UserScope(session, user, created)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UserScope:
+    """Queries and writes of one user's rows; every statement filters by that user."""
+
+    def __init__(self, session: Session, user: User, created: bool) -> None:
+        self.session = session
+        self.user = user
+        self.created = created
+
+    @property
+    def external_id(self) -> str:
+        return self.user.external_id
+
+    # Sessions -------------------------------------------------------------------------
+
+    def active_flows(self) -> list[FlowSession]:
+        """Active flows, the most recent first (the first one is where the user is)."""
+        rows = self.session.scalars(
+            select(FlowSession)
+            .where(FlowSession.user_id == self.user.id, FlowSession.status == "active")
+            .order_by(FlowSession.id.desc())
+        )
+        return list(rows)
+
+    def start_flow(
+        self, flow: str, position: str | None, answers: dict[str, Any] | None = None
+    ) -> FlowSession:
+        row = FlowSession(
+            user_id=self.user.id, flow=flow, position=position, answers=answers or {}, history=[]
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def save_flow(self, row: FlowSession) -> None:
+        """Persist a flow's position and answers (JSON columns are replaced, not mutated)."""
+        if row.user_id != self.user.id:
+            raise PermissionError("flow belongs to another user")
+        # JSON columns mutated in place are invisible to change tracking: flag them.
+        flag_modified(row, "answers")
+        flag_modified(row, "history")
+        row.updated_at = utcnow()
+        self.session.flush()
+
+    def end_flow(self, row: FlowSession, status: str) -> None:
+        row.status = status
+        self.save_flow(row)
+
+    def last_flow(self, flow: str) -> FlowSession | None:
+        return self.session.scalar(
+            select(FlowSession)
+            .where(FlowSession.user_id == self.user.id, FlowSession.flow == flow)
+            .order_by(FlowSession.id.desc())
+            .limit(1)
+        )
+
+    # Audits ---------------------------------------------------------------------------
+
+    def add_audit(self, **fields: Any) -> AuditRow:
+        row = AuditRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def audits(self) -> list[AuditRow]:
+        return list(
+            self.session.scalars(
+                select(AuditRow).where(AuditRow.user_id == self.user.id).order_by(AuditRow.id)
+            )
+        )
+
+    def latest_audit(self) -> AuditRow | None:
+        return self.session.scalar(
+            select(AuditRow)
+            .where(AuditRow.user_id == self.user.id)
+            .order_by(AuditRow.id.desc())
+            .limit(1)
+        )
+
+    def update_audit(self, row: AuditRow, **fields: Any) -> None:
+        if row.user_id != self.user.id:
+            raise PermissionError("audit belongs to another user")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        self.session.flush()
+
+    # Review decisions, consents, schedule -----------------------------------------------
+
+    def add_decision(self, audit: AuditRow, **fields: Any) -> ReviewDecision:
+        if audit.user_id != self.user.id:
+            raise PermissionError("audit belongs to another user")
+        row = ReviewDecision(user_id=self.user.id, audit_id=audit.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def decisions(self, audit: AuditRow) -> list[ReviewDecision]:
+        return list(
+            self.session.scalars(
+                select(ReviewDecision)
+                .where(ReviewDecision.user_id == self.user.id, ReviewDecision.audit_id == audit.id)
+                .order_by(ReviewDecision.id)
+            )
+        )
+
+    def set_consent(self, source: str, granted: bool) -> None:
+        self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
+        self.session.flush()
+
+    def consents(self) -> dict[str, bool]:
+        """The latest decision per source."""
+        rows = self.session.scalars(
+            select(Consent).where(Consent.user_id == self.user.id).order_by(Consent.id)
+        )
+        return {row.source: row.granted for row in rows}
+
+    def add_schedule(
+        self, audit: AuditRow, next_audit: dt.date, cadence: str, micro: list[str]
+    ) -> None:
+        self.session.add(
+            ScheduleRow(
+                user_id=self.user.id,
+                audit_id=audit.id,
+                next_audit=next_audit,
+                cadence=cadence,
+                micro_audits=micro,
+            )
+        )
+        self.session.flush()
+
+    def latest_schedule(self) -> ScheduleRow | None:
+        return self.session.scalar(
+            select(ScheduleRow)
+            .where(ScheduleRow.user_id == self.user.id)
+            .order_by(ScheduleRow.id.desc())
+            .limit(1)
+        )
+
+    # Data rights ------------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every row stored about this user, as plain JSON-ready data."""
+
+        def rows(model: type[Base]) -> list[dict[str, Any]]:
+            table = model.__table__
+            found = self.session.execute(
+                select(table).where(table.c.user_id == self.user.id).order_by(table.c.id)
+            )
+            return [_jsonable(dict(r._mapping)) for r in found]
+
+        return {
+            "user": {
+                "external_id": self.user.external_id,
+                "created_at": self.user.created_at.isoformat(),
+            },
+            "sessions": rows(FlowSession),
+            "audits": rows(AuditRow),
+            "review_decisions": rows(ReviewDecision),
+            "consents": rows(Consent),
+            "schedules": rows(ScheduleRow),
+        }
+
+    def erase(self) -> None:
+        """Delete every row about this user, the user row last."""
+        for model in USER_TABLES:
+            self.session.execute(delete(model).where(model.user_id == self.user.id))
+        self.session.execute(delete(User).where(User.id == self.user.id))
+        self.session.flush()
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in row.items()}

@@ -1,0 +1,102 @@
+"""The terminal REPL: read a line, hand it to the engine, render the reply. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import sys
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+
+EXIT_WORDS = {"/quit", "/exit", "quit", "exit", ":q"}
+
+
+def user_id(name: str | None) -> str:
+    """`--user ana` is the terminal user cli:ana; an id with a prefix (tg:123) is used as is."""
+    if name and ":" in name:
+        return name
+    return f"cli:{name or getpass.getuser()}"
+
+
+def render(reply: object, console: Console) -> None:
+    """Print a reply: its text, numbered choices, attachments."""
+    from agent.reply import Reply
+
+    assert isinstance(reply, Reply)
+    style = "yellow" if reply.state == "draft" else "green" if reply.state == "final" else None
+    console.print(escape(reply.text), style=style, highlight=False)
+    if reply.choices:
+        how = "one or more numbers" if reply.multiple else "a number"
+        for number, choice in enumerate(reply.choices, 1):
+            console.print(f"  [bold]{number}[/bold]. {escape(choice.label)}", highlight=False)
+        console.print(f"  [dim](type {how}, or your own words)[/dim]")
+    for attachment in reply.attachments:
+        console.print(f"  [cyan]file:[/cyan] {attachment.path}", highlight=False)
+
+
+def translate(line: str, choices: list[object], multiple: bool) -> str:
+    """Map typed choice numbers to the choices' values; any other text passes through."""
+    from agent.reply import Choice
+
+    values = [c.value for c in choices if isinstance(c, Choice)]
+    parts = [p for p in line.replace(",", " ").split() if p]
+    if values and parts and all(p.isdigit() and 1 <= int(p) <= len(values) for p in parts):
+        if len(parts) == 1:
+            return values[int(parts[0]) - 1]
+        if multiple:
+            return ", ".join(values[int(p) - 1] for p in parts)
+    return line
+
+
+def _enable_history() -> None:
+    # Importing readline gives input() line editing and history where it exists.
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
+
+
+async def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = None) -> int:
+    """Run the conversation until end of input; return the exit code."""
+    from agent.config import Settings
+    from agent.engine import Engine
+    from agent.store import Store
+
+    console = console or Console()
+    interactive = stdin.isatty()
+    if interactive:
+        _enable_history()
+    settings = Settings()
+    store = Store(settings.resolved_database_url())
+    engine = Engine(store, settings)
+    who = user_id(name)
+    resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
+    choices: list[object] = []
+    multiple = False
+    try:
+        reply = await engine.handle(who, "/start")
+        render(reply, console)
+        choices, multiple = list(reply.choices), reply.multiple
+        while True:
+            if interactive:
+                line = await asyncio.to_thread(input, "> ")
+            else:
+                line = stdin.readline()
+                if not line:
+                    break
+                line = line.rstrip("\n")
+                console.print(f"> {escape(line)}", style="dim", highlight=False)
+            if line.strip().lower() in EXIT_WORDS:
+                break
+            reply = await engine.handle(who, translate(line, choices, multiple))
+            render(reply, console)
+            choices, multiple = list(reply.choices), reply.multiple
+    except (EOFError, KeyboardInterrupt):
+        console.print()
+    finally:
+        store.dispose()
+    console.print(
+        f"Your answers are saved. Resume any time with: {resume_hint}", style="dim", highlight=False
+    )
+    return 0
