@@ -164,19 +164,13 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
         return parse_multi(text, options_for(q, kb))
     if kind == "yesno":
         return parse_yes_no(text)
-    if kind == "number":
-        value = parse_number(text, q.unit)
-        if (q.minimum is not None and value < q.minimum) or (
-            q.maximum is not None and value > q.maximum
-        ):
-            raise Unclear(
-                f"That should be between {q.minimum:g} and {q.maximum:g} {q.unit or ''}.".replace(
-                    " .", "."
-                )
-            )
+    if kind in ("number", "money"):
+        value = parse_number(text, q.unit) if kind == "number" else parse_money(text)
+        low, high = q.minimum or 0, q.maximum if q.maximum is not None else float("inf")
+        if not low <= value <= high:
+            unit = f" {q.unit}" if q.unit else ""
+            raise Unclear(f"That should be between {low:g} and {high:g}{unit}.")
         return round(value, 2)
-    if kind == "money":
-        return round(parse_money(text), 2)
     if kind == "percent":
         value = parse_percent(text)
         return None if value == UNKNOWN else round(value, 4)

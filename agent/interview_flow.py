@@ -135,8 +135,11 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
             validate_profile(data, kb), kb, turn.today, force=bool(row.answers.get("_force"))
         )
     except SkillAuditError as exc:
-        scope.end_flow(row, "cancelled")
-        return Reply(text=f"I could not score this audit: {exc}")
+        # Keep the interview (and every answer) so the person can fix what was refused.
+        log.warning("audit refused: %s", type(exc).__name__)
+        return ask(turn, row).prefixed(
+            f'I could not score this audit yet: {exc}. Type "back" to change an answer.'
+        )
     audit = scope.add_audit(
         as_of=turn.today,
         methodology_version=report.result.methodology_version,

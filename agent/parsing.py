@@ -76,9 +76,135 @@ def _to_float(token: str) -> float:
     return float(token.replace(",", "."))
 
 
+FILLER_WORDS = frozenset(
+    [
+        "about",
+        "around",
+        "roughly",
+        "approximately",
+        "approx",
+        "almost",
+        "nearly",
+        "over",
+        "more",
+        "less",
+        "than",
+        "under",
+        "maybe",
+        "probably",
+        "perhaps",
+        "i",
+        "i'd",
+        "id",
+        "i've",
+        "ive",
+        "have",
+        "had",
+        "has",
+        "worked",
+        "work",
+        "working",
+        "for",
+        "with",
+        "of",
+        "in",
+        "on",
+        "experience",
+        "a",
+        "an",
+        "per",
+        "each",
+        "every",
+        "and",
+        "or",
+        "so",
+        "just",
+        "only",
+        "to",
+        "the",
+        "total",
+        "currently",
+        "now",
+        "right",
+        "last",
+        "past",
+        "since",
+        "say",
+        "would",
+        "be",
+        "it's",
+        "its",
+        "is",
+        "are",
+        "was",
+        "my",
+        "me",
+        "like",
+        "some",
+        "usd",
+        "dollars",
+        "dollar",
+        "bucks",
+        "eur",
+        "euros",
+        "budget",
+        "share",
+        "income",
+        "biggest",
+        "client",
+        "clients",
+        "employer",
+        "employers",
+        "percent",
+        "roughly",
+        "ca",
+        "plus",
+    ]
+)
+UNIT_WORDS = frozenset(
+    [
+        "years",
+        "year",
+        "yrs",
+        "yr",
+        "y",
+        "months",
+        "month",
+        "mo",
+        "weeks",
+        "week",
+        "hours",
+        "hour",
+        "hrs",
+        "hr",
+        "h",
+        "minutes",
+        "minute",
+        "min",
+        "mins",
+        "days",
+        "day",
+        "daily",
+        "night",
+        "weekly",
+        "thousand",
+        "k",
+    ]
+)
+
+
+def _require_quantity(folded: str) -> None:
+    """Refuse text that holds a number but is about something else ("alert(1)")."""
+    words = re.findall(r"[a-z']+", re.sub(rf"{_NUM}", " ", folded))
+    leftover = [w for w in words if w not in FILLER_WORDS | UNIT_WORDS and w not in NUMBER_WORDS]
+    if leftover:
+        raise Unclear(f"I could not read {clean(folded)[:60]!r} as an amount.")
+
+
 def parse_number(text: str, unit: str | None = None) -> float:
     """A plain quantity: "3", "2 years", "18 months", "a couple", "3-5", "none"."""
     folded = _folded(text)
+    _require_quantity(folded)
     rng = re.search(rf"({_NUM})\s*(?:-|to|\u2013)\s*({_NUM})", folded)
     if rng:
         value = (_to_float(rng.group(1)) + _to_float(rng.group(2))) / 2
@@ -113,6 +239,7 @@ def parse_money(text: str) -> float:
     folded = _folded(text)
     if folded in NONE_WORDS or re.search(r"\bfree\b|\bno budget\b|\bnothing\b|\bzero\b", folded):
         return 0.0
+    _require_quantity(folded)
     match = re.search(rf"({_NUM})\s*(k|thousand)?\b", folded)
     if not match:
         raise Unclear(f"I could not find an amount in {clean(text)[:60]!r}.")
@@ -134,6 +261,7 @@ def parse_percent(text: str) -> float:
         return 0.5
     if re.search(r"\b(all|everything|only one|single)\b", folded):
         return 1.0
+    _require_quantity(folded)
     match = re.search(_NUM, folded)
     if not match:
         raise Unclear(f"I could not find a percentage in {clean(text)[:60]!r}.")

@@ -100,3 +100,21 @@ async def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | N
         f"Your answers are saved. Resume any time with: {resume_hint}", style="dim", highlight=False
     )
     return 0
+
+
+def one_shot(name: str | None, *messages: str) -> object:
+    """Send messages to the engine as one user and return the last reply (for subcommands)."""
+    from agent.config import Settings
+    from agent.engine import Engine
+    from agent.store import Store
+
+    settings = Settings()
+    store = Store(settings.resolved_database_url())
+    try:
+        engine = Engine(store, settings)
+        reply = None
+        for message in messages:
+            reply = engine.handle_sync(user_id(name), message)
+        return reply
+    finally:
+        store.dispose()

@@ -100,6 +100,85 @@ def chat(
     raise typer.Exit(code=asyncio.run(repl(user)))
 
 
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Whose data (default: your login name).")
+]
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+def _saved_file(reply: object, output: Path | None, what: str, user: str | None) -> None:
+    """Print the path of the file a reply carries (copied to --output when given)."""
+    import shutil
+
+    from bots.chat import user_id
+
+    attachments = getattr(reply, "attachments", [])
+    if not attachments:
+        fail(f"no {what} for {user_id(user)} yet: run `skillaudit chat` first")
+    path = attachments[0].path
+    if output is not None:
+        try:
+            shutil.copyfile(path, output)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror}")
+        path = output
+    typer.echo(str(path))
+
+
+@app.command()
+def history(user: UserOption = None) -> None:
+    """Your audits over time and what changed between the latest two."""
+    from bots.chat import one_shot
+
+    typer.echo(getattr(one_shot(user, "/progress"), "text", ""))
+
+
+@app.command()
+def report(
+    user: UserOption = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="md, html or json.")
+    ] = ReportFormat.md,
+    output: Annotated[Path | None, typer.Option(help="Also copy the report to this file.")] = None,
+) -> None:
+    """Write the report of your latest audit and print its path."""
+    from bots.chat import one_shot
+
+    _saved_file(one_shot(user, f"/report {fmt.value}"), output, "audit", user)
+
+
+@app.command()
+def export(
+    user: UserOption = None,
+    output: Annotated[Path | None, typer.Option(help="Also copy the export to this file.")] = None,
+) -> None:
+    """Write everything stored about you to a JSON file and print its path."""
+    from bots.chat import one_shot
+
+    _saved_file(one_shot(user, "/export"), output, "data", user)
+
+
+@app.command()
+def forget(
+    user: UserOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase everything stored about you (asks first unless --yes)."""
+    from bots.chat import one_shot, user_id
+
+    if not yes and not typer.confirm(
+        f"Erase everything stored about {user_id(user)}? This cannot be undone"
+    ):
+        typer.echo("Nothing was erased.")
+        return
+    typer.echo(getattr(one_shot(user, "/forget", "yes"), "text", ""))
+
+
 def main() -> None:
     app()
 

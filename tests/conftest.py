@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +14,13 @@ from knowledge.base import KnowledgeBase, default_knowledge
 from tools.profile import Profile, validate_profile
 
 AS_OF = dt.date(2026, 11, 28)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep every test away from the developer's own data directory and database."""
+    home = tempfile.mkdtemp(prefix="skillaudit-test-home-")
+    os.environ["SKILLAUDIT_HOME"] = home
+    os.environ.pop("DATABASE_URL", None)
 
 
 @pytest.fixture(scope="session")

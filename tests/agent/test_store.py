@@ -1,0 +1,159 @@
+"""The store on SQLite always, and on PostgreSQL when one is reachable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from agent.config import Settings
+from agent.engine import Engine
+from agent.store import USER_TABLES, Store
+from knowledge.base import KnowledgeBase
+
+PG_URL = os.environ.get("SKILLAUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _postgres_available() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2
+        ):
+            return None
+    except Exception as exc:  # any failure to connect means: skip, and say why
+        return f"PostgreSQL not reachable at 127.0.0.1:5432/test ({type(exc).__name__})"
+
+
+PG_SKIP = _postgres_available()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+        yield store
+        store.dispose()
+        return
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
+    schema = f"sa_test_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def test_migrations_are_recorded_once(store: Store) -> None:
+    assert store.schema_version() == 1
+    assert store.migrate() == []
+    assert {"users", "sessions", "audits", "review_decisions", "consents", "schedules"} <= set(
+        store.table_names()
+    )
+
+
+def test_sqlite_pragmas(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'p.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_rows_are_scoped_by_user(store: Store) -> None:
+    with store.user("a") as scope:
+        scope.start_flow("interview", "target_role", {"secret": "alpha"})
+        scope.set_consent("github", True)
+    with store.user("b") as scope:
+        assert scope.active_flows() == [] and scope.consents() == {}
+        assert "alpha" not in str(scope.export())
+        other = None
+    with store.user("a") as scope:
+        other = scope.active_flows()[0]
+    with store.user("b") as scope, pytest.raises(PermissionError):
+        scope.save_flow(other)
+
+
+def test_a_failed_message_rolls_back(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.user("c") as scope:
+        scope.start_flow("interview", "target_role")
+        raise RuntimeError("crash while handling")
+    with store.user("c") as scope:
+        assert scope.active_flows() == []
+
+
+def _full_engine(store: Store, tmp_path: Path, kb: KnowledgeBase) -> Engine:
+    settings = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
+    return Engine(store, settings, kb, today=lambda: dt.date(2026, 11, 28))
+
+
+def test_export_and_erase_everything(store: Store, tmp_path: Path, kb: KnowledgeBase) -> None:
+    from tests.agent.test_review_flow import audited
+
+    engine = _full_engine(store, tmp_path, kb)
+    audited(engine, "dora")
+    audited(engine, "eve")
+    engine.handle_sync("dora", "/review")
+    engine.handle_sync("dora", "confirm")
+    reply = engine.handle_sync("dora", "/export")
+    exported = reply.attachments[0].path.read_text()
+    assert '"external_id": "dora"' in exported and '"eve"' not in exported
+    assert '"review_decisions"' in exported and '"github"' in exported
+    reply = engine.handle_sync("dora", "/forget")
+    assert "cannot be undone" in reply.text
+    assert "Nothing was erased" in engine.handle_sync("dora", "no").text
+    engine.handle_sync("dora", "/forget")
+    assert "has been erased" in engine.handle_sync("dora", "yes").text
+    with store.engine.connect() as conn:
+        users = conn.execute(text("select id, external_id from users")).all()
+        assert [u.external_id for u in users] == ["eve"]
+        for model in USER_TABLES:
+            table = model.__tablename__
+            owners = conn.execute(text(f"select distinct user_id from {table}")).scalars().all()
+            assert set(owners) <= {users[0].id}, table
+    with store.user("eve") as scope:
+        assert len(scope.audits()) == 1
+
+
+def test_concurrent_users_do_not_collide(store: Store, tmp_path: Path, kb: KnowledgeBase) -> None:
+    engine = _full_engine(store, tmp_path, kb)
+    errors: list[BaseException] = []
+    answers = ["/start", "data scientist", "junior", "2", "3 3 3 3 3 3 3 3", "all 2"]
+
+    def talk(user: str) -> None:
+        try:
+            for message in answers:
+                reply = engine.handle_sync(user, message)
+                assert reply.text
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=talk, args=(f"u{i}",)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[0]
+    with store.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from users")).scalar() == 12
+        assert conn.execute(text("select count(*) from sessions")).scalar() == 12
+    for i in range(12):
+        with store.user(f"u{i}") as scope:
+            flow = scope.active_flows()[0]
+            assert flow.answers["career_stage"] == "junior" and flow.position == "ethics_ratings"
+            assert scope.user.external_id == f"u{i}"

@@ -1,0 +1,117 @@
+"""`skillaudit chat` as a person or a script drives it: piped answers, Ctrl-D, a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCRIPT = [sys.executable, "-m", "bots.cli", "chat"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(SKILLAUDIT_HOME=str(home), COLUMNS="200", PYTHONPATH=str(ROOT))
+    return env
+
+
+def chat(home: Path, lines: list[str], user: str = "ana") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*SCRIPT, "--user", user], input="\n".join(lines) + "\n", capture_output=True, text=True,
+        env=env_for(home), cwd=home, timeout=60,
+    )  # fmt: skip
+
+
+def test_piped_answers_and_end_of_input(tmp_path: Path) -> None:
+    done = chat(tmp_path, ["ml engineer", "2", "3 years"])
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "automated assistant" in out and "1. Machine Learning Engineer" in out
+    assert (
+        "Noted: Machine Learning Engineer" in out
+        and "Noted: Junior" in out
+        and "Noted: 3 years" in out
+    )
+    assert "Resume any time with: skillaudit chat --user ana" in out
+    assert done.stderr == ""
+    again = chat(tmp_path, ["/help"])
+    assert (
+        "Welcome back! Here is where we were:" in again.stdout
+        and "Technical skills" in again.stdout
+    )
+    assert "automated assistant" not in again.stdout
+
+
+def test_numbers_pick_choices_and_quit_word(tmp_path: Path) -> None:
+    done = chat(tmp_path, ["3", "quit", "never read"], user="ben")
+    assert "Noted: Data Scientist" in done.stdout and "never read" not in done.stdout
+
+
+def test_killed_process_resumes_at_the_next_question(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [*SCRIPT, "--user", "kim"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env_for(tmp_path), cwd=tmp_path,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    for answer in ("mlops engineer", "senior"):
+        process.stdin.write(answer + "\n")
+        process.stdin.flush()
+    deadline = time.monotonic() + 30
+    seen = ""
+    while "How many years" not in seen and time.monotonic() < deadline:
+        seen += process.stdout.readline()
+    assert "Noted: Senior" in seen
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    resumed = chat(tmp_path, ["4 years"], user="kim")
+    assert "Here is where we were" in resumed.stdout and "How many years" in resumed.stdout
+    assert "Noted: 4 years" in resumed.stdout and "Technical skills" in resumed.stdout
+
+
+def test_history_report_export_forget_commands(tmp_path: Path) -> None:
+    env = env_for(tmp_path)
+
+    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bots.cli", *args]
+        return subprocess.run(
+            command, input=stdin, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+        )
+
+    empty = run("report", "--user", "zed")
+    assert empty.returncode == 2 and "no audit for cli:zed yet" in empty.stderr
+    assert "No audits yet" in run("history", "--user", "zed").stdout
+    exported = run("export", "--user", "zed", "--output", str(tmp_path / "mine.json"))
+    assert (
+        exported.returncode == 0
+        and '"external_id": "cli:zed"' in (tmp_path / "mine.json").read_text()
+    )
+    assert "Nothing was erased" in run("forget", "--user", "zed", stdin="n\n").stdout
+    assert "has been erased" in run("forget", "--user", "zed", "--yes").stdout
+
+
+def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
+    import yaml
+
+    script = yaml.safe_load(
+        (ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text()
+    )
+    lines = [step["say"] for step in script["steps"][1:]]
+    done = chat(tmp_path, lines, user="lee")
+    assert done.returncode == 0, done.stderr
+    assert "Your audit as Machine Learning Engineer" in done.stdout and "DRAFT" in done.stdout
+    env = env_for(tmp_path)
+    command = [sys.executable, "-m", "bots.cli", "report", "--user", "lee", "--format", "html"]
+    report = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    assert report.returncode == 0, report.stderr
+    html = Path(report.stdout.strip()).read_text()
+    assert (
+        html.startswith("<!doctype html>")
+        and "<h1>SkillAudit report: cli:lee" in html
+        and "Draft" in html
+    )
