@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import sys
@@ -57,8 +56,12 @@ def _enable_history() -> None:
         import readline  # noqa: F401
 
 
-async def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = None) -> int:
-    """Run the conversation until end of input; return the exit code."""
+def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = None) -> int:
+    """Run the conversation until end of input; return the exit code.
+
+    The terminal has one user and nothing else to do while waiting for a line, so the loop
+    is synchronous (it uses the engine's blocking entry point); that keeps Ctrl-C immediate.
+    """
     from agent.config import Settings
     from agent.engine import Engine
     from agent.store import Store
@@ -75,12 +78,12 @@ async def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | N
     choices: list[object] = []
     multiple = False
     try:
-        reply = await engine.handle(who, "/start")
+        reply = engine.handle_sync(who, "/start")
         render(reply, console)
         choices, multiple = list(reply.choices), reply.multiple
         while True:
             if interactive:
-                line = await asyncio.to_thread(input, "> ")
+                line = input("> ")
             else:
                 line = stdin.readline()
                 if not line:
@@ -89,7 +92,7 @@ async def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | N
                 console.print(f"> {escape(line)}", style="dim", highlight=False)
             if line.strip().lower() in EXIT_WORDS:
                 break
-            reply = await engine.handle(who, translate(line, choices, multiple))
+            reply = engine.handle_sync(who, translate(line, choices, multiple))
             render(reply, console)
             choices, multiple = list(reply.choices), reply.multiple
     except (EOFError, KeyboardInterrupt):

@@ -93,11 +93,9 @@ def chat(
     ] = None,
 ) -> None:
     """Talk to SkillAudit in the terminal; answers are saved as you go."""
-    import asyncio
-
     from bots.chat import repl
 
-    raise typer.Exit(code=asyncio.run(repl(user)))
+    raise typer.Exit(code=repl(user))
 
 
 UserOption = Annotated[
