@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from knowledge.index import IndexConfig
 
 
 def default_home() -> Path:
@@ -21,12 +25,30 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, validation_alias="SKILLAUDIT_HOME")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
+    chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
+    embeddings_url: str | None = Field(default=None, validation_alias="SKILLAUDIT_EMBEDDINGS_URL")
+    embeddings_model: str = Field(
+        default="multilingual-e5-small", validation_alias="SKILLAUDIT_EMBEDDINGS_MODEL"
+    )
 
     def resolved_database_url(self) -> str:
         """The configured database, or the SQLite file under `home`."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'skillaudit.db'}"
+
+    def index_config(self) -> IndexConfig:
+        """Where the vector index lives and which embeddings it uses."""
+        from knowledge.index import IndexConfig
+
+        return IndexConfig(
+            path=self.home / "chroma",
+            host=self.chroma_host,
+            port=self.chroma_port,
+            embeddings_url=self.embeddings_url,
+            embeddings_model=self.embeddings_model,
+        )
 
     def describe_storage(self) -> str:
         """Where personal data is kept, for the first message to a new user (no credentials)."""

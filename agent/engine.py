@@ -25,10 +25,11 @@ import logging
 import threading
 from collections.abc import Callable
 
-from agent import history, interview_flow, model_flow, review_flow
+from agent import history, interview_flow, model_flow, next_flow, review_flow
 from agent.config import Settings
-from agent.intents import detect
+from agent.intents import detect, looks_like_learning_question
 from agent.parsing import clean
+from agent.recommend import Recommender
 from agent.render import render_chat
 from agent.reply import Attachment, Choice, Reply
 from agent.store import FlowSession, Store
@@ -48,11 +49,13 @@ class Engine:
         settings: Settings,
         kb: KnowledgeBase | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        recommender: Recommender | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.kb = kb or default_knowledge()
         self.today = today
+        self.recommender = recommender or Recommender(settings, self.kb)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -62,7 +65,13 @@ class Engine:
 
     def handle_sync(self, user: str, text: str) -> Reply:
         with self._lock(user), self.store.user(user) as scope:
-            turn = Turn(scope=scope, kb=self.kb, settings=self.settings, today=self.today())
+            turn = Turn(
+                scope=scope,
+                kb=self.kb,
+                settings=self.settings,
+                today=self.today(),
+                recommender=self.recommender,
+            )
             reply = dispatch(turn, text)
             if scope.created:
                 reply = reply.prefixed(
@@ -88,6 +97,8 @@ def dispatch(turn: Turn, raw: str) -> Reply:
         name, argument = intent
         return command(turn, flow, name, argument)
     if flow is None:
+        if looks_like_learning_question(text):
+            return cmd_next(turn, None, text)
         if turn.scope.created or not turn.scope.audits():
             return interview_flow.start(turn, force=False)
         return overview(turn).prefixed("I am not asking anything right now.")
@@ -173,20 +184,14 @@ def cmd_audit(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 
 
 def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    latest = turn.scope.latest_audit()
-    if latest is None:
-        text = "I can answer that once we have audited your skills."
-        return (resume(turn, flow) if flow else interview_flow.start(turn, force=False)).prefixed(
-            text
-        )
-    result = latest.result
-    hours = latest.profile.get("weekly_learning_hours")
-    rising = [s["name"] for s in result["career_pulse"]["rising_gaps"]]
-    reply = Reply(
-        text=render_chat(
-            "next.j2", gaps=result["top_gaps"][:3], as_of=latest.as_of, hours=hours, rising=rising
-        )
-    )
+    reply = next_flow.command(turn, flow, argument)
+    started = turn.flow
+    if (
+        started is not None
+        and started.flow == "next_quick"
+        and (flow is None or started.id != flow.id)
+    ):
+        return reply
     return _then_resume(turn, flow, reply)
 
 
@@ -274,9 +279,12 @@ def _then_resume(turn: Turn, flow: FlowSession | None, reply: Reply) -> Reply:
     if flow is None:
         return reply
     back = resume(turn, flow)
-    return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(
-        update={"attachments": reply.attachments}
-    )
+    keep = {
+        "attachments": reply.attachments,
+        "data": reply.data,
+        "state": reply.state or back.state,
+    }
+    return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(update=keep)
 
 
 def forget_ask(turn: Turn, row: FlowSession) -> Reply:
@@ -337,16 +345,19 @@ FLOW_ANSWERS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
     "review": review_flow.answer,
     "model": model_flow.answer,
     "forget": forget_answer,
+    "next_quick": next_flow.answer,
 }
 FLOW_CONTROLS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
     "interview": interview_flow.control,
     "review": review_flow.control,
     "model": model_flow.control,
     "forget": forget_control,
+    "next_quick": next_flow.control,
 }
 FLOW_RESUME: dict[str, Callable[[Turn, FlowSession], Reply]] = {
     "interview": interview_flow.ask,
     "review": review_flow.ask,
     "model": model_flow.ask,
     "forget": forget_ask,
+    "next_quick": next_flow.ask,
 }

@@ -62,3 +62,17 @@ def detect(text: str) -> tuple[str, str] | None:
         ):
             return intent, ""
     return None
+
+
+LEARNING = re.compile(
+    r"^(i want to|i'?d like to|i need to|how (do|can|should|would) i|teach me|help me|where (do|can|should) i"
+    r"|what'?s the best way to|what is the best way to|best (way|resources?|courses?) (to|for)|any (good )?"
+    r"(courses?|resources?|books?) (on|for|about)|(recommend|suggest)( me)? (a |some )?(courses?|resources?|books?)"
+    r"|learn|study|get better at|improve (my )?)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_learning_question(text: str) -> bool:
+    """Free text asking how to learn or do something ("I want to deploy models with Docker")."""
+    return bool(LEARNING.search(clean(text)))

@@ -38,6 +38,7 @@ from agent.parsing import (
     parse_number,
     parse_percent,
     parse_ratings,
+    parse_skill_list,
     parse_yes_no,
 )
 from knowledge.base import KnowledgeBase
@@ -69,9 +70,9 @@ class Question:
 
 
 @cache
-def questions() -> tuple[Question, ...]:
+def questions(file: str = QUESTIONS_FILE) -> tuple[Question, ...]:
     loaded = []
-    for raw in load_data(QUESTIONS_FILE):
+    for raw in load_data(file):
         loaded.append(
             Question(
                 id=raw["id"],
@@ -93,8 +94,11 @@ def questions() -> tuple[Question, ...]:
     return tuple(loaded)
 
 
+QUICK_FILE = "interview/quick.yaml"
+
+
 def question(question_id: str) -> Question:
-    for q in questions():
+    for q in (*questions(), *questions(QUICK_FILE)):
         if q.id == question_id:
             return q
     raise KeyError(question_id)
@@ -189,6 +193,8 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
         return parse_ratings(text, [], kb, allow_positional=False).values
     if kind == "metrics":
         return parse_metrics(text)
+    if kind == "skills":
+        return parse_skill_list(text, kb)
     raise ValueError(f"unknown question kind {kind!r}")
 
 
@@ -214,6 +220,8 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
         return f"Noted: ${value:g}."
     if q.kind == "metrics":
         return "Noted: " + ", ".join(f"{k} {v:g}" for k, v in value.items()) + "."
+    if q.kind == "skills":
+        return "Noted: " + (", ".join(kb.skills[s].name for s in value) or "none") + "."
     unit = f" {q.unit}" if q.unit else ""
     return f"Noted: {value:g}{unit}."
 

@@ -541,3 +541,33 @@ def parse_metrics(text: str) -> dict[str, float]:
     if not metrics:
         raise Unclear("I could not find any metric.")
     return metrics
+
+
+def parse_skill_list(text: str, kb: KnowledgeBase) -> list[str]:
+    """Skill names without ratings ("python, k8s and dokcer"); "none" gives an empty list."""
+    folded = _folded(text)
+    if folded in NONE_WORDS:
+        return []
+    found: list[str] = []
+    unknown: list[str] = []
+    for part in _split(text):
+        name = re.sub(
+            r"^(i'?m good at|i know|mostly|probably|my strongest (skills )?(are|is))\s+",
+            "",
+            part.strip(" .:"),
+            flags=re.IGNORECASE,
+        )
+        skill = _resolve(name, kb, ())
+        if skill is None:
+            unknown.append(name)
+        elif skill not in found:
+            found.append(skill)
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = kb.suggest_skills(name)
+            hints.append(f"{name!r}" + (f" (did you mean {', '.join(close)}?)" if close else ""))
+        raise Unclear("I do not know the skill " + ", ".join(hints) + ".")
+    if not found:
+        raise Unclear("I could not find any skill names.")
+    return found

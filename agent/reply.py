@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,6 +36,9 @@ class Reply(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list)
     expects_text: bool = True
     state: Literal["draft", "final"] | None = None
+    data: dict[str, Any] | None = Field(
+        default=None, description="structured payload for scripts (--json)"
+    )
 
     def prefixed(self, text: str) -> Reply:
         """The same reply with `text` put before its own text."""

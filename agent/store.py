@@ -125,6 +125,21 @@ class ScheduleRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PlanRow(Base):
+    """Recommendations and the dated learning plan made from them."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    query: Mapped[str] = mapped_column(Text, default="")
+    recommendations: Mapped[list[Any]] = mapped_column(default=list)
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
 
@@ -140,13 +155,18 @@ def _create_initial_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
+def _create_plans(conn: Connection) -> None:
+    Base.metadata.create_all(conn, tables=[PlanRow.__table__])  # type: ignore[list-item]
+
+
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
+    (2, "learning plans", _create_plans),
 ]
 
 # Tables holding personal data, in an order that deletes children before parents.
-USER_TABLES = (ReviewDecision, ScheduleRow, Consent, FlowSession, AuditRow)
+USER_TABLES = (ReviewDecision, ScheduleRow, PlanRow, Consent, FlowSession, AuditRow)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -365,6 +385,20 @@ class UserScope:
             .limit(1)
         )
 
+    def add_plan(self, **fields: Any) -> PlanRow:
+        row = PlanRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def latest_plan(self) -> PlanRow | None:
+        return self.session.scalar(
+            select(PlanRow)
+            .where(PlanRow.user_id == self.user.id)
+            .order_by(PlanRow.id.desc())
+            .limit(1)
+        )
+
     # Data rights ------------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
@@ -387,6 +421,7 @@ class UserScope:
             "review_decisions": rows(ReviewDecision),
             "consents": rows(Consent),
             "schedules": rows(ScheduleRow),
+            "plans": rows(PlanRow),
         }
 
     def erase(self) -> None:

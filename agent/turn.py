@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from agent.config import Settings
+from agent.recommend import Recommender
 from agent.store import FlowSession, UserScope
 from knowledge.base import KnowledgeBase
 
@@ -16,6 +17,7 @@ class Turn:
     kb: KnowledgeBase
     settings: Settings
     today: dt.date
+    recommender: Recommender
 
     @property
     def flow(self) -> FlowSession | None:

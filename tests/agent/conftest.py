@@ -10,8 +10,10 @@ import pytest
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.recommend import Recommender
 from agent.store import Store
 from knowledge.base import KnowledgeBase
+from knowledge.retriever import Retriever
 
 TODAY = dt.date(2026, 11, 28)
 
@@ -29,5 +31,6 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def engine(store: Store, settings: Settings, kb: KnowledgeBase) -> Engine:
-    return Engine(store, settings, kb, today=lambda: TODAY)
+def engine(store: Store, settings: Settings, kb: KnowledgeBase, retriever: Retriever) -> Engine:
+    recommender = Recommender(settings, kb, retriever)
+    return Engine(store, settings, kb, today=lambda: TODAY, recommender=recommender)

@@ -59,7 +59,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_migrations_are_recorded_once(store: Store) -> None:
-    assert store.schema_version() == 1
+    assert store.schema_version() == 2
     assert store.migrate() == []
     assert {"users", "sessions", "audits", "review_decisions", "consents", "schedules"} <= set(
         store.table_names()

@@ -42,6 +42,9 @@ def check_rows(store: Store, after: dict[str, Any]) -> None:
     for user, count in after.get("active_flows", {}).items():
         with store.user(user) as scope:
             assert len(scope.active_flows()) == count, user
+    for user, count in after.get("plans", {}).items():
+        with store.user(user) as scope:
+            assert len(scope.export()["plans"]) == count, user
     for user, answers in after.get("answers", {}).items():
         with store.user(user) as scope:
             interview = scope.last_flow("interview")

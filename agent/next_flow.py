@@ -1,0 +1,170 @@
+""" "What should I learn next?": from the latest audit, from a free-text topic, or after three
+quick questions when there is no audit yet.
+
+```mermaid
+stateDiagram-v2
+    [*] --> recommend: an audit exists, or the question names skills
+    [*] --> quick_role: no audit and no topic
+    quick_role --> quick_strongest --> quick_hours --> recommend
+    recommend --> [*]: top three + dated plan (draft), full audit offered when none exists
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.interview import (
+    QUICK_FILE,
+    describe_answer,
+    parse_answer,
+    question,
+    question_text,
+    questions,
+)
+from agent.interview_flow import _choices
+from agent.parsing import Unclear
+from agent.recommend import (
+    constraints_from,
+    make_plan,
+    targets_for_role,
+    targets_for_skills,
+    targets_from_audit,
+)
+from agent.render import render_chat
+from agent.reply import Choice, Reply
+from agent.store import AuditRow, FlowSession
+from agent.turn import Turn
+from knowledge.retriever import Constraints, Target
+from tools.errors import KnowledgeError
+
+QUICK = tuple(q.id for q in questions(QUICK_FILE))
+
+
+def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """Handle /next [topic]; mid-interview without an audit, say when it will be answered."""
+    latest = turn.scope.latest_audit()
+    topic = argument.strip()
+    if topic:
+        return _recommend_topic(turn, topic, latest)
+    if latest is not None:
+        targets = targets_from_audit(latest.result)
+        if not targets:
+            return Reply(
+                text=render_chat(
+                    "next.j2", recs=[], plan=None, as_of=latest.as_of, audit=True, topic=""
+                )
+            )
+        return _recommend(
+            turn, targets, constraints_from(latest.profile, latest.context), latest, ""
+        )
+    if flow is not None and flow.flow == "interview":
+        return Reply(
+            text="I will recommend what to learn as soon as the audit is done; it takes a few more answers."
+        )
+    row = turn.scope.start_flow("next_quick", QUICK[0])
+    return ask(turn, row)
+
+
+def ask(turn: Turn, row: FlowSession) -> Reply:
+    q = question(row.position or QUICK[0])
+    text, _ = question_text(q, row.answers, turn.kb)
+    number = QUICK.index(q.id) + 1
+    return Reply(text=f"({number}/{len(QUICK)}) {text}", choices=_choices(q, turn))
+
+
+def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+    q = question(row.position or QUICK[0])
+    try:
+        value = parse_answer(q, text, row.answers, turn.kb)
+    except Unclear as exc:
+        _, hint = question_text(q, row.answers, turn.kb)
+        return ask(turn, row).prefixed(f"{exc} {hint}")
+    row.answers[q.id] = value
+    note = describe_answer(q, value, turn.kb)
+    index = QUICK.index(q.id)
+    if index + 1 < len(QUICK):
+        row.position = QUICK[index + 1]
+        turn.scope.save_flow(row)
+        return ask(turn, row).prefixed(note)
+    turn.scope.end_flow(row, "done")
+    strongest = dict.fromkeys(row.answers.get("quick_strongest") or [], 4.0)
+    targets = targets_for_role(row.answers["quick_role"], strongest, turn.kb)
+    hours = row.answers.get("quick_hours")
+    constraints = Constraints(weekly_hours=5.0 if hours is None else float(hours))
+    reply = _recommend(turn, targets, constraints, None, "")
+    offer = [Choice(label="Start the full audit", value="/audit"), *reply.choices]
+    return reply.prefixed(note).model_copy(update={"choices": offer})
+
+
+def control(turn: Turn, row: FlowSession, name: str) -> Reply:
+    step = row.position or QUICK[0]
+    if name == "why":
+        return ask(turn, row).prefixed(question(step).why)
+    index = QUICK.index(step)
+    if name == "skip":
+        if step == "quick_role":
+            return ask(turn, row).prefixed("I need the role to know what to recommend.")
+        return answer_skipped(turn, row, step)
+    if index == 0:
+        return ask(turn, row).prefixed("This is the first question.")
+    row.position = QUICK[index - 1]
+    turn.scope.save_flow(row)
+    return ask(turn, row).prefixed("Back one question.")
+
+
+def answer_skipped(turn: Turn, row: FlowSession, step: str) -> Reply:
+    row.answers[step] = None
+    index = QUICK.index(step)
+    if index + 1 < len(QUICK):
+        row.position = QUICK[index + 1]
+        turn.scope.save_flow(row)
+        return ask(turn, row).prefixed("Skipped.")
+    turn.scope.save_flow(row)
+    return answer(turn, row, "5")
+
+
+def _recommend_topic(turn: Turn, topic: str, latest: AuditRow | None) -> Reply:
+    retriever = turn.recommender.retriever()
+    skills = retriever.match_skills(topic)
+    if not skills:
+        return Reply(
+            text='I could not tell which skill that is about. Try naming it, for example "docker" or "bias testing".'
+        )
+    targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
+    constraints = constraints_from(latest.profile, latest.context) if latest else Constraints()
+    return _recommend(turn, targets, constraints, latest, topic)
+
+
+def _recommend(
+    turn: Turn, targets: list[Target], constraints: Constraints, latest: AuditRow | None, topic: str
+) -> Reply:
+    try:
+        retriever = turn.recommender.retriever()
+    except (KnowledgeError, OSError) as exc:
+        return Reply(text=f"Recommendations are unavailable right now: {exc}")
+    picks = retriever.recommend(targets, constraints, query=topic or None)
+    result = latest.result if latest else None
+    plan = make_plan(retriever, picks, constraints, turn.today, result)
+    data: dict[str, Any] = {
+        "skills": [t.skill for t in targets],
+        "recommendations": [p.to_dict() for p in picks],
+        "plan": plan.to_dict(),
+    }
+    turn.scope.add_plan(
+        audit_id=latest.id if latest else None,
+        query=topic,
+        recommendations=data["recommendations"],
+        plan=data["plan"],
+    )
+    text = render_chat(
+        "next.j2",
+        recs=picks,
+        plan=plan,
+        as_of=latest.as_of if latest else None,
+        audit=latest is not None,
+        topic=topic,
+        names=[turn.kb.skills[t.skill].name for t in targets],
+    )
+    choices = [] if latest is not None else [Choice(label="Start the full audit", value="/audit")]
+    return Reply(text=text, choices=choices, data=data, state="draft")

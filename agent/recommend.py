@@ -1,0 +1,183 @@
+"""Recommendations for a person: targets from their audit, constraints from their answers.
+
+The retriever (Chroma index, embedding model) is created on first use, or warmed up in the
+background by a front end, and shared by every message of the process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from agent.config import Settings
+from knowledge.base import KnowledgeBase
+from knowledge.catalog import Catalog
+from knowledge.retriever import Constraints, Plan, Recommendation, Retriever, Target
+
+log = logging.getLogger(__name__)
+
+
+class Recommender:
+    """Owns the retriever's lazy construction; pass a ready one in tests."""
+
+    def __init__(
+        self, settings: Settings, kb: KnowledgeBase, retriever: Retriever | None = None
+    ) -> None:
+        self.settings = settings
+        self.kb = kb
+        self._retriever = retriever
+        self._lock = threading.Lock()
+
+    def retriever(self, progress: Callable[[int, int], None] | None = None) -> Retriever:
+        with self._lock:
+            if self._retriever is None:
+                self._retriever = build_retriever(self.settings, self.kb, progress)
+            return self._retriever
+
+    def warm_up(self) -> threading.Thread:
+        """Build or open the index in a background thread so the first answer is quick."""
+        thread = threading.Thread(target=self._warm, name="skillaudit-index", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm(self) -> None:
+        try:
+            self.retriever()
+        except Exception:  # a failed warm-up is retried, with its error shown, on first use
+            log.warning("index warm-up failed; it will be retried on first use", exc_info=True)
+
+
+def build_retriever(
+    settings: Settings,
+    kb: KnowledgeBase,
+    progress: Callable[[int, int], None] | None = None,
+    catalog: Catalog | None = None,
+) -> Retriever:
+    """Open the configured index, bring it in line with the catalog, and wrap it."""
+    from knowledge.catalog import default_catalog
+    from knowledge.index import VectorIndex, make_client, make_embedder
+
+    config = settings.index_config()
+    catalog = catalog or default_catalog()
+    try:
+        index = VectorIndex(make_client(config), make_embedder(config))
+        stats = index.sync(catalog, kb, progress)
+    except Exception:
+        # A broken embedded index (interrupted write, incompatible version) is derived data:
+        # throw it away and build it again. A remote server's errors are not handled here.
+        if config.host or config.path is None or not config.path.exists():
+            raise
+        log.warning(
+            "the vector index at %s could not be opened; rebuilding it", config.path, exc_info=True
+        )
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()  # forget the broken client for this path
+        shutil.rmtree(config.path)
+        index = VectorIndex(make_client(config), make_embedder(config))
+        stats = index.sync(catalog, kb, progress)
+    if stats.changed:
+        log.info(
+            "index synced: %s added, %s updated, %s removed",
+            stats.added,
+            stats.updated,
+            stats.removed,
+        )
+    return Retriever(kb, catalog, index)
+
+
+def targets_from_audit(result: dict[str, Any], limit: int = 5) -> list[Target]:
+    """The audit's top gaps as targets, weighted by severity."""
+    return [
+        Target(
+            skill=g["skill"],
+            weight=g["severity"],
+            proficiency=g["proficiency"],
+            demand=g["demand"],
+            gap=g["gap"],
+        )
+        for g in result["top_gaps"][:limit]
+    ]
+
+
+def targets_for_skills(
+    skills: list[str], result: dict[str, Any] | None, kb: KnowledgeBase
+) -> list[Target]:
+    """Targets for skills named in a question, with the audit's numbers where it has them."""
+    known = {s["id"]: s for s in (result or {}).get("skills", [])}
+    targets = []
+    for rank, skill in enumerate(skills):
+        row = known.get(skill)
+        weight = 1.0 - 0.1 * rank
+        if row is None or row["proficiency"] is None:
+            targets.append(Target(skill=skill, weight=weight))
+        else:
+            targets.append(
+                Target(
+                    skill=skill,
+                    weight=weight,
+                    proficiency=row["proficiency"],
+                    demand=row["demand"],
+                    gap=row["gap"],
+                )
+            )
+    return targets
+
+
+def targets_for_role(
+    role_id: str, strongest: dict[str, float], kb: KnowledgeBase, limit: int = 5
+) -> list[Target]:
+    """Without an audit: the role's most needed skills, except the ones named as strongest."""
+    role = kb.roles[role_id]
+    ranked = sorted(
+        (s for s in role.skills if strongest.get(s, 0) < 4),
+        key=lambda s: (-role.skills[s] * kb.demand_for(s, role_id), s),
+    )
+    return [
+        Target(
+            skill=s,
+            weight=role.skills[s] * kb.demand_for(s, role_id) / 500,
+            proficiency=_as_proficiency(strongest.get(s)),
+        )
+        for s in ranked[:limit]
+    ]
+
+
+def _as_proficiency(rating: float | None) -> float | None:
+    return None if rating is None else rating * 20
+
+
+def constraints_from(profile: dict[str, Any], context: dict[str, Any]) -> Constraints:
+    budget = profile.get("learning_budget_usd")
+    return Constraints(
+        weekly_hours=float(profile.get("weekly_learning_hours") or 5.0),
+        budget_usd=None if budget is None else float(budget),
+        formats=tuple(context.get("preferred_formats") or ()),
+    )
+
+
+def plan_start(today: dt.date) -> dt.date:
+    """Plans start on the next Monday (today when it is one)."""
+    return today + dt.timedelta(days=(7 - today.weekday()) % 7)
+
+
+def proficiencies(result: dict[str, Any] | None) -> dict[str, float]:
+    return {
+        s["id"]: s["proficiency"]
+        for s in (result or {}).get("skills", [])
+        if s["proficiency"] is not None
+    }
+
+
+def make_plan(
+    retriever: Retriever,
+    picks: list[Recommendation],
+    constraints: Constraints,
+    today: dt.date,
+    result: dict[str, Any] | None,
+) -> Plan:
+    return retriever.plan(picks, constraints, plan_start(today), proficiencies(result))

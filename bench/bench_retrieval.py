@@ -1,0 +1,133 @@
+"""Retrieval quality (skill hit@3, recall@3, nDCG@5) on the labelled queries, index build time,
+and query latency at the catalog's size, 1,000 and 10,000 resources (target p95 < 25 ms at 1k)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np
+import yaml
+
+from bench._util import print_table, summary
+from knowledge.base import default_knowledge
+from knowledge.catalog import Catalog, default_catalog
+from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
+from knowledge.retriever import Constraints, Retriever, Target
+
+ROOT = Path(__file__).resolve().parents[1]
+QUERIES = yaml.safe_load((ROOT / "tests" / "knowledge" / "queries.yaml").read_text())
+
+
+def quality(retriever: Retriever) -> dict[str, float]:
+    hits = recall = ndcg = 0.0
+    for row in QUERIES:
+        expected = set(row["skills"])
+        skills = retriever.match_skills(row["q"])
+        hits += bool(expected & set(skills))
+        targets = [Target(skill=s, weight=1.0 - 0.1 * i) for i, s in enumerate(skills)]
+        picks = retriever.recommend(targets, Constraints(), query=row["q"], limit=5)
+        gains = [1.0 if expected & set(p.resource.skills) else 0.0 for p in picks]
+        recall += len(expected & {s for p in picks[:3] for s in p.resource.skills}) / len(expected)
+        dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
+        ideal = sum(1 / math.log2(i + 2) for i in range(min(5, len(gains)) or 1))
+        ndcg += dcg / ideal
+    n = len(QUERIES)
+    return {"skill hit@3": hits / n, "recall@3": recall / n, "nDCG@5": ndcg / n}
+
+
+def synthetic(catalog: Catalog, size: int) -> Catalog:
+    """`size` resources made by repeating the catalog with distinct ids (for latency only)."""
+    base = list(catalog.resources.values())
+    resources = {}
+    for i in range(size):
+        source = base[i % len(base)]
+        copy = source.model_copy(
+            update={"id": f"{source.id}-{i}", "title": f"{source.title} ({i})"}
+        )
+        resources[copy.id] = copy
+    return Catalog(resources=resources, version=f"synthetic-{size}")
+
+
+def fill_fast(index: VectorIndex, catalog: Catalog, kb: object) -> None:
+    """Insert synthetic resources with cheap random vectors: latency depends on size, not on meaning."""
+    from knowledge.index import resource_metadata
+
+    rng = np.random.default_rng(7)
+    items = list(catalog.resources.values())
+    for start in range(0, len(items), 1000):
+        batch = items[start : start + 1000]
+        vectors = rng.normal(size=(len(batch), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        index.resources.upsert(
+            ids=[r.id for r in batch], embeddings=vectors, metadatas=[resource_metadata(r) for r in batch],
+            documents=[r.title for r in batch],
+        )  # fmt: skip
+
+
+def latency(retriever: Retriever, repeat: int = 60) -> list[float]:
+    targets = [Target("docker", 1.0, 30, 70, 0.57), Target("kubernetes", 0.8, 10, 60, 0.8)]
+    retriever.recommend(targets, Constraints(budget_usd=100))
+    times = []
+    for i in range(repeat):
+        query = ["deploy models with docker", "kubernetes for serving", "containers in production"][
+            i % 3
+        ]
+        start = time.perf_counter()
+        retriever.recommend(targets, Constraints(budget_usd=100), query=query)
+        times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+def main() -> None:
+    kb = default_knowledge()
+    catalog = default_catalog()
+    rows = []
+    with tempfile.TemporaryDirectory() as home:
+        config = IndexConfig(path=Path(home) / "chroma")
+        index = VectorIndex(make_client(config), make_embedder(config))
+        start = time.perf_counter()
+        index.sync(catalog, kb)
+        build_s = time.perf_counter() - start
+        start = time.perf_counter()
+        index.sync(catalog, kb)
+        resync_ms = (time.perf_counter() - start) * 1000
+        retriever = Retriever(kb, catalog, index)
+        scores = quality(retriever)
+        rows.append([f"catalog ({len(catalog)})", *summary(latency(retriever))])
+        for size in (1000, 10000):
+            big = synthetic(catalog, size)
+            cfg = IndexConfig(path=Path(home) / f"chroma-{size}")
+            big_index = VectorIndex(make_client(cfg), make_embedder(cfg))
+            big_index.sync(Catalog(resources={}, version="skills-only"), kb)
+            fill_fast(big_index, big, kb)
+            rows.append([f"synthetic ({size})", *summary(latency(Retriever(kb, big, big_index)))])
+    print_table(
+        f"Retrieval quality on {len(QUERIES)} labelled queries ({dt.date.today()})",
+        ["measure", "value"],
+        [[k, f"{v:.3f}"] for k, v in scores.items()],
+    )
+    print_table(
+        f"Index build ({os.cpu_count()} cores)",
+        ["measure", "value"],
+        [
+            ["full build (s), embeds every entry", f"{build_s:.1f}"],
+            ["re-sync, nothing changed (ms)", f"{resync_ms:.0f}"],
+        ],
+    )
+    print_table(
+        "Recommendation latency (one query embedding + filtered Chroma search + ranking)",
+        ["resources", "median ms", "p95 ms"],
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

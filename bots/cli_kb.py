@@ -1,0 +1,59 @@
+"""`skillaudit next` and `skillaudit kb ...`: recommendations and the vector index."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+kb_app = typer.Typer(
+    help="The learning-resource catalog and its vector index.", no_args_is_help=True
+)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@kb_app.command("build")
+def build() -> None:
+    """Build the index, or bring it in line with the catalog (only changed entries are embedded)."""
+    from agent.api import sync_index
+
+    stats = sync_index(progress=True)
+    typer.echo(
+        f"index ready: {stats['resources']} resources, {stats['skills']} skills "
+        f"({stats['added']} added, {stats['updated']} updated, {stats['removed']} removed)"
+    )
+
+
+@kb_app.command("search")
+def search(
+    text: Annotated[str, typer.Argument(help="What to look for, in plain words.")],
+    limit: Annotated[int, typer.Option(min=1, max=50)] = 5,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Search the catalog by meaning."""
+    from agent.api import search_catalog
+
+    hits = search_catalog(text, limit)
+    if json_out:
+        sys.stdout.write(json.dumps(hits, indent=2) + "\n")
+        return
+    for hit in hits:
+        typer.echo(
+            f"{hit['similarity']:.3f}  {hit['title']} ({hit['provider']}) [{hit['level']}, {hit['hours']:g} h, {hit['cost']}]"
+        )
+        typer.echo(f"       {hit['url']}")
+
+
+@kb_app.command("stats")
+def stats() -> None:
+    """Counts of the catalog and the index, by type, level and cost."""
+    from agent.api import catalog_stats
+
+    for key, value in catalog_stats().items():
+        typer.echo(f"{key}: {value}")
