@@ -157,10 +157,13 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
     )
     scope.end_flow(row, "done")
     log.info("audit %s stored (%d review prompts)", audit.id, len(report.review))
-    text = render_chat("audit_summary.j2", r=report.result, review=report.review)
+    from agent import next_flow
+
+    learn = next_flow.for_audit(turn, audit)
+    text = render_chat("audit_summary.j2", r=report.result, review=report.review, learn=learn.text)
     choices = [
         Choice(label="Review now", value="/review"),
         Choice(label="What should I learn next?", value="/next"),
         Choice(label="Full report", value="/report"),
     ]
-    return Reply(text=text, choices=choices, state=report.state)
+    return Reply(text=text, choices=choices, state=report.state, data=learn.data)

@@ -66,6 +66,14 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return ask(turn, row)
 
 
+def for_audit(turn: Turn, audit: AuditRow) -> Reply:
+    """Recommendations and plan for a just-finished audit (the end of the interview)."""
+    targets = targets_from_audit(audit.result)
+    if not targets:
+        return Reply(text="")
+    return _recommend(turn, targets, constraints_from(audit.profile, audit.context), audit, "")
+
+
 def ask(turn: Turn, row: FlowSession) -> Reply:
     q = question(row.position or QUICK[0])
     text, _ = question_text(q, row.answers, turn.kb)

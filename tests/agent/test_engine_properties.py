@@ -11,8 +11,17 @@ from hypothesis import strategies as st
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.recommend import Recommender
 from agent.store import Store
 from knowledge.base import default_knowledge
+from knowledge.retriever import Retriever
+
+
+def make_engine(store: Store, config: Settings, retriever: Retriever) -> Engine:
+    kb = default_knowledge()
+    recommender = Recommender(config, kb, retriever)
+    return Engine(store, config, kb, today=lambda: dt.date(2026, 11, 28), recommender=recommender)
+
 
 MESSAGES = st.one_of(
     st.text(max_size=300),
@@ -56,13 +65,17 @@ MESSAGES = st.one_of(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(messages=st.lists(MESSAGES, min_size=1, max_size=25))
-def test_random_conversations_never_crash(messages: list[str]) -> None:
+def test_random_conversations_never_crash(retriever: Retriever, messages: list[str]) -> None:
     with tempfile.TemporaryDirectory() as home:
         config = Settings(SKILLAUDIT_HOME=Path(home), DATABASE_URL=None)
         store = Store(config.resolved_database_url())
-        engine = Engine(store, config, default_knowledge(), today=lambda: dt.date(2026, 11, 28))
+        engine = make_engine(store, config, retriever)
         try:
             for message in messages:
                 reply = engine.handle_sync("fuzz", message)
@@ -71,10 +84,10 @@ def test_random_conversations_never_crash(messages: list[str]) -> None:
             store.dispose()
 
 
-def test_oversized_and_empty_messages(tmp_path: Path) -> None:
+def test_oversized_and_empty_messages(tmp_path: Path, retriever: Retriever) -> None:
     config = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
     store = Store(config.resolved_database_url())
-    engine = Engine(store, config, default_knowledge(), today=lambda: dt.date(2026, 11, 28))
+    engine = make_engine(store, config, retriever)
     engine.handle_sync("big", "hi")
     reply = engine.handle_sync("big", "x" * 100_000)
     assert "too long" in reply.text and "Which role" in reply.text
@@ -94,13 +107,13 @@ HOSTILE = [
 ]
 
 
-def test_hostile_input_at_every_interview_state(tmp_path: Path) -> None:
+def test_hostile_input_at_every_interview_state(tmp_path: Path, retriever: Retriever) -> None:
     """Before each real answer of a full audit, hostile text never crashes or moves the interview."""
     import yaml
 
     config = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
     store = Store(config.resolved_database_url())
-    engine = Engine(store, config, default_knowledge(), today=lambda: dt.date(2026, 11, 28))
+    engine = make_engine(store, config, retriever)
     script = yaml.safe_load((Path(__file__).parent / "transcripts" / "full_audit.yaml").read_text())
     engine.handle_sync("h", script["steps"][0]["say"])
     for step in script["steps"][1:]:

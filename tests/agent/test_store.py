@@ -14,8 +14,10 @@ from sqlalchemy import create_engine, text
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.recommend import Recommender
 from agent.store import USER_TABLES, Store
 from knowledge.base import KnowledgeBase
+from knowledge.retriever import Retriever
 
 PG_URL = os.environ.get("SKILLAUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -97,15 +99,18 @@ def test_a_failed_message_rolls_back(store: Store) -> None:
         assert scope.active_flows() == []
 
 
-def _full_engine(store: Store, tmp_path: Path, kb: KnowledgeBase) -> Engine:
+def _full_engine(store: Store, tmp_path: Path, kb: KnowledgeBase, retriever: Retriever) -> Engine:
     settings = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
-    return Engine(store, settings, kb, today=lambda: dt.date(2026, 11, 28))
+    recommender = Recommender(settings, kb, retriever)
+    return Engine(store, settings, kb, today=lambda: dt.date(2026, 11, 28), recommender=recommender)
 
 
-def test_export_and_erase_everything(store: Store, tmp_path: Path, kb: KnowledgeBase) -> None:
+def test_export_and_erase_everything(
+    store: Store, tmp_path: Path, kb: KnowledgeBase, retriever: Retriever
+) -> None:
     from tests.agent.test_review_flow import audited
 
-    engine = _full_engine(store, tmp_path, kb)
+    engine = _full_engine(store, tmp_path, kb, retriever)
     audited(engine, "dora")
     audited(engine, "eve")
     engine.handle_sync("dora", "/review")
@@ -130,8 +135,10 @@ def test_export_and_erase_everything(store: Store, tmp_path: Path, kb: Knowledge
         assert len(scope.audits()) == 1
 
 
-def test_concurrent_users_do_not_collide(store: Store, tmp_path: Path, kb: KnowledgeBase) -> None:
-    engine = _full_engine(store, tmp_path, kb)
+def test_concurrent_users_do_not_collide(
+    store: Store, tmp_path: Path, kb: KnowledgeBase, retriever: Retriever
+) -> None:
+    engine = _full_engine(store, tmp_path, kb, retriever)
     errors: list[BaseException] = []
     answers = ["/start", "data scientist", "junior", "2", "3 3 3 3 3 3 3 3", "all 2"]
 

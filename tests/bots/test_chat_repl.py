@@ -93,20 +93,21 @@ def test_history_report_export_forget_commands(tmp_path: Path) -> None:
     assert "has been erased" in run("forget", "--user", "zed", "--yes").stdout
 
 
-def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
+def test_a_whole_audit_through_the_repl_then_report(index_home: Path, retriever: object) -> None:
+    """Runs in the home whose index the session already built, so nothing is embedded again."""
     import yaml
 
     script = yaml.safe_load(
         (ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text()
     )
     lines = [step["say"] for step in script["steps"][1:]]
-    done = chat(tmp_path, lines, user="lee")
+    done = chat(index_home, lines, user="lee")
     assert done.returncode == 0, done.stderr
     assert "Your audit as Machine Learning Engineer" in done.stdout and "DRAFT" in done.stdout
-    env = env_for(tmp_path)
+    assert "I recommend:" in done.stdout and "Learning plan at" in done.stdout
     command = [sys.executable, "-m", "bots.cli", "report", "--user", "lee", "--format", "html"]
     report = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+        command, capture_output=True, text=True, env=env_for(index_home), cwd=index_home, timeout=60
     )
     assert report.returncode == 0, report.stderr
     html = Path(report.stdout.strip()).read_text()

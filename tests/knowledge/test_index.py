@@ -128,3 +128,41 @@ def test_empty_queries_do_not_break_search(retriever: object, text: str) -> None
     assert retriever.match_skills(text) == [] or all(
         isinstance(s, str) for s in retriever.match_skills(text)
     )
+
+
+def test_a_chroma_server_via_chroma_host(tmp_path: Path, kb: KnowledgeBase) -> None:
+    """CHROMA_HOST/CHROMA_PORT: the same index code against a real `chroma run` on 127.0.0.1."""
+    chroma = Path(sys.executable).parent / "chroma"
+    if not chroma.exists():
+        pytest.skip("the chroma command-line server is not installed in this environment")
+    port = _free_port()
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        from agent.config import Settings
+
+        settings = Settings(
+            SKILLAUDIT_HOME=tmp_path, CHROMA_HOST="127.0.0.1", CHROMA_PORT=port, DATABASE_URL=None
+        )
+        config = settings.index_config()
+        index = VectorIndex(make_client(config), make_embedder(config))
+        catalog = small_catalog()
+        assert index.sync(catalog, kb).added == 12 + len(kb.skills)
+        assert index.sync(catalog, kb).changed == 0
+        target = next(iter(catalog.resources.values()))
+        assert target.id in [
+            h[0] for h in index.search_resources(index.embed_query(target.title), 3)
+        ]
+        assert not (tmp_path / "chroma").exists()  # nothing embedded locally
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

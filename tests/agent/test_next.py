@@ -1,0 +1,92 @@
+"""'What should I learn next?' after an audit, from a topic, and on the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from agent.engine import Engine
+from agent.store import Store
+from tests.agent.test_review_flow import audited
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_audit_ends_with_recommendations_and_a_plan(engine: Engine, store: Store) -> None:
+    audited(engine, "gil")
+    with store.user("gil") as scope:
+        audit = scope.latest_audit()
+        plans = scope.export()["plans"]
+    assert audit is not None and len(plans) == 1
+    gaps = [g["skill"] for g in audit.result["top_gaps"]]
+    recs = plans[0]["recommendations"]
+    assert len(recs) == 3 and all(r["for_skill"] in gaps for r in recs)
+    assert len({r["for_skill"] for r in recs}) >= 2  # spread over the most severe gaps
+
+
+def test_next_after_an_audit(engine: Engine, store: Store) -> None:
+    audited(engine, "hal")
+    reply = engine.handle_sync("hal", "what should I learn next?")
+    assert (
+        "From your audit of 2026-11-28" in reply.text
+        and "Learning plan at 4.0 h/week" in reply.text
+    )
+    assert reply.data is not None and reply.state == "draft"
+    recs = reply.data["recommendations"]
+    assert len(recs) == 3
+    for rec in recs:
+        assert {"id", "title", "url", "skills", "level", "hours", "cost_usd", "reason"} <= set(rec)
+        assert "gap" in rec["reason"] and "h/week" in rec["reason"]
+        assert rec["cost_usd"] == 0  # the budget given in the interview was "free only"
+    items = reply.data["plan"]["items"]
+    assert items[0]["start"] == "2026-11-30"
+    for before, after in itertools.pairwise(items):
+        assert dt.date.fromisoformat(after["start"]) > dt.date.fromisoformat(before["end"])
+
+
+def test_topic_mid_interview_is_answered_later(engine: Engine) -> None:
+    engine.handle_sync("ivy", "hi")
+    reply = engine.handle_sync("ivy", "/next docker")
+    assert (
+        "Docker" in reply.text
+        and "Back to where we were" in reply.text
+        and "Which role" in reply.text
+    )
+
+
+def test_cli_next_json(index_home: Path, retriever: object) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(SKILLAUDIT_HOME=str(index_home), PYTHONPATH=str(ROOT))
+    command = [
+        sys.executable,
+        "-m",
+        "bots.cli",
+        "next",
+        "I want to deploy models with Docker",
+        "--user",
+        "jo",
+        "--json",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=index_home, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    assert "docker" in data["skills"]
+    first = data["recommendations"][0]
+    assert {"id", "title", "url", "skills", "level", "hours", "cost_usd", "reason"} <= set(first)
+    assert any("docker" in r["skills"] for r in data["recommendations"])
+    empty = subprocess.run(
+        [*command[:4], "--user", "jo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=index_home,
+        timeout=120,
+    )
+    assert empty.returncode == 2 and "no audit yet" in empty.stderr
