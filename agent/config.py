@@ -38,6 +38,15 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{self.home / 'skillaudit.db'}"
 
+    def user_dir(self, external_id: str) -> Path:
+        """Where files made for one person (reports, charts, exports) are kept; erased with them."""
+        import hashlib
+        import re
+
+        readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", external_id).strip("_")[:40] or "user"
+        digest = hashlib.sha256(external_id.encode()).hexdigest()[:10]
+        return self.home / "users" / f"{readable}-{digest}"
+
     def index_config(self) -> IndexConfig:
         """Where the vector index lives and which embeddings it uses."""
         from knowledge.index import IndexConfig

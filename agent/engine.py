@@ -22,6 +22,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import shutil
 import threading
 from collections.abc import Callable
 
@@ -64,19 +65,25 @@ class Engine:
         return await asyncio.to_thread(self.handle_sync, user, text)
 
     def handle_sync(self, user: str, text: str) -> Reply:
-        with self._lock(user), self.store.user(user) as scope:
-            turn = Turn(
-                scope=scope,
-                kb=self.kb,
-                settings=self.settings,
-                today=self.today(),
-                recommender=self.recommender,
-            )
-            reply = dispatch(turn, text)
-            if scope.created:
-                reply = reply.prefixed(
-                    render_chat("welcome.j2", storage=self.settings.describe_storage())
+        with self._lock(user):
+            with self.store.user(user) as scope:
+                turn = Turn(
+                    scope=scope,
+                    kb=self.kb,
+                    settings=self.settings,
+                    today=self.today(),
+                    recommender=self.recommender,
                 )
+                reply = dispatch(turn, text)
+                if scope.created:
+                    reply = reply.prefixed(
+                        render_chat("welcome.j2", storage=self.settings.describe_storage())
+                    )
+            # The transaction has committed: now it is safe to remove files and scrub the store.
+            for task in turn.after_commit:
+                task()
+            if turn.scrub:
+                self.store.scrub()
             return reply
 
     def _lock(self, user: str) -> threading.Lock:
@@ -198,9 +205,25 @@ def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 def cmd_progress(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     audits = turn.scope.audits()
     delta = history.compare(audits[-2], audits[-1]) if len(audits) >= 2 else None
-    return _then_resume(
-        turn, flow, Reply(text=render_chat("progress.j2", audits=audits, delta=delta))
+    attachments = []
+    if audits:
+        from agent.charts import progress_chart
+
+        rows = [{"as_of": a.as_of, "result": a.result} for a in audits]
+        path = progress_chart(rows, turn.user_dir / "charts" / f"progress-{audits[-1].id}.png")
+        attachments.append(
+            Attachment(
+                kind="image",
+                path=path,
+                filename=path.name,
+                mime_type="image/png",
+                caption="Scores over time",
+            )
+        )
+    reply = Reply(
+        text=render_chat("progress.j2", audits=audits, delta=delta), attachments=attachments
     )
+    return _then_resume(turn, flow, reply)
 
 
 def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -214,41 +237,30 @@ def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     latest = turn.scope.latest_audit()
     if latest is None:
-        return _then_resume(
-            turn, flow, Reply(text="There is no audit to report on yet. Type /audit to start one.")
-        )
+        text = "There is no audit to report on yet. Type /audit to start one."
+        return _then_resume(turn, flow, Reply(text=text))
     fmt = argument.lower() if argument.lower() in history.REPORT_FORMATS else "md"
-    path = history.write_report(
-        latest,
-        turn.scope.decisions(latest),
-        fmt,
-        turn.settings.home / "reports",
-        turn.scope.external_id,
-    )
+    folder = turn.user_dir / "reports"
+    plan = turn.scope.latest_plan(latest)
+    path = history.write_report(latest, turn.scope.decisions(latest), plan, fmt, folder)
+    from agent.charts import radar_chart
+
+    radar = radar_chart(latest.result, folder / f"audit-{latest.id}-pillars.png")
     state = "final" if latest.state == "final" else "draft (not yet reviewed)"
-    attachment = Attachment(
-        kind="file",
-        path=path,
-        filename=path.name,
-        mime_type=history.REPORT_FORMATS[fmt],
-        caption=f"SkillAudit report, {latest.as_of}",
-    )
-    return _then_resume(
-        turn,
-        flow,
-        Reply(
-            text=f"Your report of {latest.as_of} ({state}) is attached: {path}",
-            attachments=[attachment],
-            state=latest.state,
-        ),
-    )
+    attachments = [
+        Attachment(kind="file", path=path, filename=path.name, mime_type=history.REPORT_FORMATS[fmt],
+                   caption=f"SkillAudit report, {latest.as_of}"),
+        Attachment(kind="image", path=radar, filename=radar.name, mime_type="image/png", caption="Pillar scores"),
+    ]  # fmt: skip
+    text = f"Your report of {latest.as_of} ({state}) is attached: {path}"
+    return _then_resume(turn, flow, Reply(text=text, attachments=attachments, state=latest.state))
 
 
 def cmd_export(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     data = turn.scope.export()
-    folder = turn.settings.home / "exports"
+    folder = turn.user_dir / "exports"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{history.safe_name(turn.scope.external_id)}-{turn.today.isoformat()}.json"
+    path = folder / f"skillaudit-export-{turn.today.isoformat()}.json"
     history.write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
     attachment = Attachment(
         kind="file",
@@ -311,10 +323,19 @@ def forget_answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     if not erase:
         turn.scope.end_flow(row, "cancelled")
         return resume(turn, turn.flow).prefixed("Nothing was erased.")
-    turn.scope.erase()
+    counts = turn.scope.erase()
+    folder = turn.user_dir
+    files = sum(1 for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
+    turn.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    turn.scrub = True
     log.info("erased all data of one user")
+    erased = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items() if n)
+    plural = "s" if files != 1 else ""
     return Reply(
-        text="Everything stored about you has been erased. If you write again, we start from scratch.",
+        text=(
+            f"Everything stored about you has been erased: {erased or 'no stored rows'}, your account, "
+            f"and {files} generated file{plural}. If you write again, we start from scratch."
+        ),
         expects_text=False,
     )
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.store import AuditRow, ReviewDecision
+from agent.store import AuditRow, PlanRow, ReviewDecision
 from prompts.loader import render
 from tools.params import METHODOLOGY_URL
 
@@ -59,10 +58,6 @@ def compare(before: AuditRow, after: AuditRow) -> Delta:
     )
 
 
-def safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "user"
-
-
 def write_atomically(path: Path, text: str) -> None:
     """Write to a temporary file beside `path` and rename it, so nothing is half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +71,12 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def report_data(audit: AuditRow, decisions: list[ReviewDecision]) -> dict[str, Any]:
+def report_data(
+    audit: AuditRow, decisions: list[ReviewDecision], plan: PlanRow | None
+) -> dict[str, Any]:
     return {
+        "recommendations": plan.recommendations if plan else [],
+        "plan": plan.plan if plan else None,
         "audit_id": audit.id,
         "state": audit.state,
         "methodology": METHODOLOGY_URL,
@@ -91,16 +90,18 @@ def report_data(audit: AuditRow, decisions: list[ReviewDecision]) -> dict[str, A
     }  # fmt: skip
 
 
-def render_report(audit: AuditRow, decisions: list[ReviewDecision], fmt: str) -> str:
-    data = report_data(audit, decisions)
+def render_report(
+    audit: AuditRow, decisions: list[ReviewDecision], plan: PlanRow | None, fmt: str
+) -> str:
+    data = report_data(audit, decisions, plan)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False)
     return render(f"report/report.{fmt}.j2", **data)
 
 
 def write_report(
-    audit: AuditRow, decisions: list[ReviewDecision], fmt: str, folder: Path, user: str
+    audit: AuditRow, decisions: list[ReviewDecision], plan: PlanRow | None, fmt: str, folder: Path
 ) -> Path:
-    path = folder / f"{safe_name(user)}-audit-{audit.id}-{audit.as_of}.{fmt}"
-    write_atomically(path, render_report(audit, decisions, fmt))
+    path = folder / f"audit-{audit.id}-{audit.as_of}.{fmt}"
+    write_atomically(path, render_report(audit, decisions, plan, fmt))
     return path

@@ -177,6 +177,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Overwrite deleted content with zeros, so erased personal data leaves no trace in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -223,6 +225,22 @@ class Store:
                 )
                 applied.append(version)
         return applied
+
+    def scrub(self) -> None:
+        """After an erasure: push the WAL into the database file and truncate it (SQLite), or
+        vacuum the personal tables (PostgreSQL), so deleted rows do not linger on disk."""
+        if self.engine.dialect.name == "sqlite":
+            # Outside any transaction (the pool's connection runs in driver autocommit mode).
+            raw = self.engine.raw_connection()
+            try:
+                raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+            return
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                for model in (*USER_TABLES, User):
+                    conn.exec_driver_sql(f"VACUUM {model.__tablename__}")
 
     def schema_version(self) -> int:
         with self.engine.connect() as conn:
@@ -391,13 +409,12 @@ class UserScope:
         self.session.flush()
         return row
 
-    def latest_plan(self) -> PlanRow | None:
-        return self.session.scalar(
-            select(PlanRow)
-            .where(PlanRow.user_id == self.user.id)
-            .order_by(PlanRow.id.desc())
-            .limit(1)
-        )
+    def latest_plan(self, audit: AuditRow | None = None) -> PlanRow | None:
+        """The most recent plan, or the most recent one made from `audit` (not from a topic)."""
+        query = select(PlanRow).where(PlanRow.user_id == self.user.id)
+        if audit is not None:
+            query = query.where(PlanRow.audit_id == audit.id, PlanRow.query == "")
+        return self.session.scalar(query.order_by(PlanRow.id.desc()).limit(1))
 
     # Data rights ------------------------------------------------------------------------
 
@@ -424,12 +441,15 @@ class UserScope:
             "plans": rows(PlanRow),
         }
 
-    def erase(self) -> None:
-        """Delete every row about this user, the user row last."""
+    def erase(self) -> dict[str, int]:
+        """Delete every row about this user, the user row last; return the count per table."""
+        counts = {}
         for model in USER_TABLES:
-            self.session.execute(delete(model).where(model.user_id == self.user.id))
+            result = self.session.execute(delete(model).where(model.user_id == self.user.id))
+            counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
         self.session.execute(delete(User).where(User.id == self.user.id))
         self.session.flush()
+        return counts
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from agent.config import Settings
 from agent.recommend import Recommender
@@ -18,6 +20,13 @@ class Turn:
     settings: Settings
     today: dt.date
     recommender: Recommender
+    # Work that must wait until the message's transaction has committed (erasing files, scrubbing).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    scrub: bool = False  # scrub the store after commit (an erasure happened)
+
+    @property
+    def user_dir(self) -> Path:
+        return self.settings.user_dir(self.scope.external_id)
 
     @property
     def flow(self) -> FlowSession | None:

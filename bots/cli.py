@@ -119,7 +119,7 @@ class ReportFormat(StrEnum):
 
 
 def _saved_file(reply: object, output: Path | None, what: str, user: str | None) -> None:
-    """Print the path of the file a reply carries (copied to --output when given)."""
+    """Print the paths of the files a reply carries (the first copied to --output when given)."""
     import shutil
 
     from bots.chat import user_id
@@ -127,22 +127,26 @@ def _saved_file(reply: object, output: Path | None, what: str, user: str | None)
     attachments = getattr(reply, "attachments", [])
     if not attachments:
         fail(f"no {what} for {user_id(user)} yet: run `skillaudit chat` first")
-    path = attachments[0].path
+    paths = [a.path for a in attachments]
     if output is not None:
         try:
-            shutil.copyfile(path, output)
+            shutil.copyfile(paths[0], output)
         except OSError as exc:
             fail(f"cannot write {output}: {exc.strerror}")
-        path = output
-    typer.echo(str(path))
+        paths[0] = output
+    for path in paths:
+        typer.echo(str(path))
 
 
 @app.command()
 def history(user: UserOption = None) -> None:
-    """Your audits over time and what changed between the latest two."""
+    """Your audits over time, what changed between the latest two, and a progress chart."""
     from bots.chat import one_shot
 
-    typer.echo(getattr(one_shot(user, "/progress"), "text", ""))
+    reply = one_shot(user, "/progress")
+    typer.echo(getattr(reply, "text", ""))
+    for attachment in getattr(reply, "attachments", []):
+        typer.echo(f"chart: {attachment.path}")
 
 
 @app.command()
@@ -153,7 +157,7 @@ def report(
     ] = ReportFormat.md,
     output: Annotated[Path | None, typer.Option(help="Also copy the report to this file.")] = None,
 ) -> None:
-    """Write the report of your latest audit and print its path."""
+    """Write the report of your latest audit and its pillar chart; print their paths."""
     from bots.chat import one_shot
 
     _saved_file(one_shot(user, f"/report {fmt.value}"), output, "audit", user)

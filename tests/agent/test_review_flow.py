@@ -76,7 +76,8 @@ def test_review_until_final(engine: Engine, store: Store) -> None:
 def test_report_shows_draft_and_audit_trail(engine: Engine, store: Store) -> None:
     audited(engine)
     reply = engine.handle_sync("ana", "/report")
-    [attachment] = reply.attachments
+    attachment, radar = reply.attachments
+    assert radar.kind == "image" and radar.path.suffix == ".png"
     text = attachment.path.read_text()
     assert "Draft: not yet reviewed" in text and "## Top gaps" in text and "methodology" in text
     engine.handle_sync("ana", "/review")

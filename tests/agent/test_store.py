@@ -164,3 +164,34 @@ def test_concurrent_users_do_not_collide(
             flow = scope.active_flows()[0]
             assert flow.answers["career_stage"] == "junior" and flow.position == "ethics_ratings"
             assert scope.user.external_id == f"u{i}"
+
+
+def test_erasure_leaves_no_trace_on_disk(
+    tmp_path: Path, kb: KnowledgeBase, retriever: Retriever
+) -> None:
+    """Two users with rows and files; one is erased; after a restart nothing of them is left."""
+    from tests.agent.test_review_flow import audited
+
+    settings = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
+    store = Store(settings.resolved_database_url())
+    engine = _full_engine(store, tmp_path, kb, retriever)
+    gone, kept = "erase-me-7f3a9c", "keep-me-2b81d4"
+    for user in (gone, kept):
+        audited(engine, user)
+        engine.handle_sync(user, "/report")
+        engine.handle_sync(user, "/export")
+    assert settings.user_dir(gone).exists() and settings.user_dir(kept).exists()
+    engine.handle_sync(gone, "/forget")
+    reply = engine.handle_sync(gone, "yes")
+    assert "1 audits" in reply.text and "generated files" in reply.text
+    store.dispose()
+
+    restarted = Store(settings.resolved_database_url())
+    with restarted.engine.connect() as conn:
+        assert conn.execute(text("select count(*) from users")).scalar() == 1
+    restarted.dispose()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("skillaudit.db*") if p.is_file())
+    assert gone.encode() not in raw, "erased user's data found in the database or its WAL"
+    assert kept.encode() in raw
+    assert not settings.user_dir(gone).exists()
+    assert any(settings.user_dir(kept).rglob("*.json"))

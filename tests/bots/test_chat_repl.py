@@ -110,7 +110,7 @@ def test_a_whole_audit_through_the_repl_then_report(index_home: Path, retriever:
         command, capture_output=True, text=True, env=env_for(index_home), cwd=index_home, timeout=60
     )
     assert report.returncode == 0, report.stderr
-    html = Path(report.stdout.strip()).read_text()
+    html = Path(report.stdout.splitlines()[0]).read_text()
     assert (
         html.startswith("<!doctype html>")
         and "<h1>SkillAudit report: cli:lee" in html

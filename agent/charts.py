@@ -1,0 +1,90 @@
+"""Charts as PNG files (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+RADAR_SIZE = (6.0, 6.0)  # inches; at DPI this is 600 x 600 pixels
+PROGRESS_SIZE = (8.0, 4.8)  # 800 x 480 pixels
+DPI = 100
+PILLAR_ORDER = ("technical", "lifecycle", "ethics", "career")
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure: Any, path: Path) -> Path:
+    """Render to memory first, then write atomically: a full disk leaves no half-written PNG."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    _pyplot().close(figure)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    try:
+        temporary.write_bytes(buffer.getvalue())
+        temporary.replace(path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def radar_chart(result: dict[str, Any], path: Path) -> Path:
+    """The four pillar scores of one audit on a radar, with the weights in the labels."""
+    plt = _pyplot()
+    pillars = [result["pillars"][key] for key in PILLAR_ORDER]
+    labels = [f"{p['title']}\n({p['weight']:.0%})" for p in pillars]
+    values = [p["score"] or 0.0 for p in pillars]
+    angles = [2 * math.pi * i / len(values) for i in range(len(values))]
+    figure = plt.figure(figsize=RADAR_SIZE)
+    axes = figure.add_subplot(projection="polar")
+    axes.plot([*angles, angles[0]], [*values, values[0]], color="#1f77b4", linewidth=2)
+    axes.fill([*angles, angles[0]], [*values, values[0]], color="#1f77b4", alpha=0.25)
+    axes.set_xticks(angles, labels, fontsize=9)
+    axes.set_ylim(0, 100)
+    axes.set_yticks([25, 50, 75, 100])
+    axes.set_rlabel_position(22.5)
+    axes.tick_params(axis="x", pad=14)
+    overall = result["overall"]["score"]
+    title = f"Pillar scores, {result['as_of']}" + (
+        f" (overall {overall:.1f})" if overall is not None else ""
+    )
+    axes.set_title(title, pad=24)
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def progress_chart(audits: list[dict[str, Any]], path: Path) -> Path:
+    """Overall and pillar scores across audits (each item: as_of and result)."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=PROGRESS_SIZE)
+    dates = [a["as_of"] for a in audits]
+    overall = [a["result"]["overall"]["score"] for a in audits]
+    axes.plot(dates, overall, marker="o", linewidth=2.5, color="black", label="Overall")
+    for key in PILLAR_ORDER:
+        scores = [a["result"]["pillars"][key]["score"] for a in audits]
+        axes.plot(
+            dates,
+            scores,
+            marker="o",
+            linewidth=1.2,
+            label=audits[-1]["result"]["pillars"][key]["title"],
+        )
+    axes.set_ylim(0, 100)
+    axes.set_ylabel("score (0-100)")
+    axes.set_title("Audit scores over time")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    return _save(figure, path)
