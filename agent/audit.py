@@ -12,7 +12,7 @@ from knowledge.base import KnowledgeBase, default_knowledge
 from tools.audit import run_audit
 from tools.errors import SkillAuditError
 from tools.profile import Profile, load_profile
-from tools.results import AuditResult
+from tools.results import AuditResult, PreviousAudit
 
 __all__ = ["AuditReport", "SkillAuditError", "audit_profile", "audit_profile_file"]
 
@@ -40,9 +40,13 @@ class AuditReport:
 
 
 def audit_profile(
-    profile: Profile, kb: KnowledgeBase, as_of: dt.date, force: bool = False
+    profile: Profile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    force: bool = False,
+    previous: PreviousAudit | None = None,
 ) -> AuditReport:
-    result = run_audit(profile, kb, as_of, force=force)
+    result = run_audit(profile, kb, as_of, force=force, previous=previous)
     return AuditReport(result, render_prompts(result.review))
 
 

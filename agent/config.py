@@ -25,6 +25,7 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, validation_alias="SKILLAUDIT_HOME")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    reviewer: str | None = Field(default=None, validation_alias="SKILLAUDIT_REVIEWER")
     chroma_host: str | None = Field(default=None, validation_alias="CHROMA_HOST")
     chroma_port: int = Field(default=8000, validation_alias="CHROMA_PORT")
     embeddings_url: str | None = Field(default=None, validation_alias="SKILLAUDIT_EMBEDDINGS_URL")

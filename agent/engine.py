@@ -26,7 +26,7 @@ import shutil
 import threading
 from collections.abc import Callable
 
-from agent import history, interview_flow, model_flow, next_flow, review_flow
+from agent import history, interview_flow, model_flow, next_flow, review_flow, reviewer
 from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.parsing import clean
@@ -75,6 +75,9 @@ class Engine:
                     recommender=self.recommender,
                 )
                 reply = dispatch(turn, text)
+                notices = [] if turn.scrub else scope.take_notices()
+                if notices:
+                    reply = reply.prefixed("\n".join(notices))
                 if scope.created:
                     reply = reply.prefixed(
                         render_chat("welcome.j2", storage=self.settings.describe_storage())
@@ -242,7 +245,7 @@ def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     fmt = argument.lower() if argument.lower() in history.REPORT_FORMATS else "md"
     folder = turn.user_dir / "reports"
     plan = turn.scope.latest_plan(latest)
-    path = history.write_report(latest, turn.scope.decisions(latest), plan, fmt, folder)
+    path = history.write_report(latest, turn.scope.decisions("audit", latest.id), plan, fmt, folder)
     from agent.charts import radar_chart
 
     radar = radar_chart(latest.result, folder / f"audit-{latest.id}-pillars.png")
@@ -360,6 +363,9 @@ COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "forget": cmd_forget,
     "review": cmd_review,
     "model": cmd_model,
+    "pending": reviewer.pending,
+    "approve": reviewer.approve,
+    "return": reviewer.send_back,
 }
 FLOW_ANSWERS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
     "interview": interview_flow.answer,

@@ -28,9 +28,11 @@ from functools import cache
 from typing import Any
 
 from agent.parsing import (
+    NONE_WORDS,
     UNKNOWN,
     Option,
     Unclear,
+    clean,
     parse_choice,
     parse_metrics,
     parse_money,
@@ -181,8 +183,6 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
     if kind == "ratings":
         return parse_ratings(text, rated_skills(q, answers, kb), kb).values
     if kind == "extra_ratings":
-        from agent.parsing import NONE_WORDS, clean
-
         if clean(text).lower().rstrip(".!") in NONE_WORDS | {
             "nothing else",
             "no more",
@@ -195,6 +195,11 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
         return parse_metrics(text)
     if kind == "skills":
         return parse_skill_list(text, kb)
+    if kind == "text":
+        answer = clean(text)[:200]
+        if not answer:
+            raise Unclear("Please answer in a few words.")
+        return answer
     raise ValueError(f"unknown question kind {kind!r}")
 
 
@@ -220,6 +225,8 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
         return f"Noted: ${value:g}."
     if q.kind == "metrics":
         return "Noted: " + ", ".join(f"{k} {v:g}" for k, v in value.items()) + "."
+    if q.kind == "text":
+        return f"Noted: {value}."
     if q.kind == "skills":
         return "Noted: " + (", ".join(kb.skills[s].name for s in value) or "none") + "."
     unit = f" {q.unit}" if q.unit else ""
@@ -268,6 +275,9 @@ def build_profile(
                                  "metrics": answers["model_metrics"]}  # fmt: skip
         if answers.get("model_positive_rate") is not None:
             model["positive_rate"] = answers["model_positive_rate"]
+        if answers.get("model_personal_data") is not None:
+            model["personal_data"] = answers["model_personal_data"]
+            model["legal_basis"] = answers.get("model_legal_basis")
         data["models"] = [model]
     return data
 

@@ -22,11 +22,12 @@ from agent.interview import (
 from agent.parsing import Unclear
 from agent.render import render_chat
 from agent.reply import Choice, Reply
-from agent.store import FlowSession
+from agent.store import AuditRow, FlowSession
 from agent.turn import Turn
 from tools.errors import SkillAuditError
 from tools.params import DEFAULT_PARAMS
 from tools.profile import validate_profile
+from tools.results import PreviousAudit
 
 log = logging.getLogger(__name__)
 CONTEXT_KEYS = ("preferred_formats", "income_streams", "clients", "top_client_share", "consents")
@@ -123,6 +124,13 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     return ask(turn, row).prefixed(f"Back one question (you had answered: {earlier})")
 
 
+def _previous(latest: AuditRow | None) -> PreviousAudit | None:
+    if latest is None:
+        return None
+    pillars = {key: value["score"] for key, value in latest.result["pillars"].items()}
+    return PreviousAudit(as_of=latest.as_of, overall=latest.overall, pillars=pillars)
+
+
 def finish(turn: Turn, row: FlowSession) -> Reply:
     """Score the answers, store the audit as a draft with its review prompts, and show it."""
     scope, kb = turn.scope, turn.kb
@@ -131,8 +139,13 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
     if latest is not None:
         data["last_full_audit"] = latest.as_of.isoformat()
     try:
+        previous = _previous(latest)
         report = audit_profile(
-            validate_profile(data, kb), kb, turn.today, force=bool(row.answers.get("_force"))
+            validate_profile(data, kb),
+            kb,
+            turn.today,
+            force=bool(row.answers.get("_force")),
+            previous=previous,
         )
     except SkillAuditError as exc:
         # Keep the interview (and every answer) so the person can fix what was refused.

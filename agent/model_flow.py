@@ -6,6 +6,7 @@ from typing import Any
 
 from agent.interview import describe_answer, parse_answer, question, question_text
 from agent.interview_flow import _choices
+from agent.outputs import model_prompts
 from agent.parsing import Unclear
 from agent.reply import Reply
 from agent.store import FlowSession
@@ -15,7 +16,13 @@ from tools.model_audit import audit_model
 from tools.params import DEFAULT_PARAMS
 from tools.profile import ModelReport
 
-STEPS = ("model_task", "model_metrics", "model_positive_rate")
+STEPS = (
+    "model_task",
+    "model_metrics",
+    "model_positive_rate",
+    "model_personal_data",
+    "model_legal_basis",
+)
 
 
 def start(turn: Turn) -> Reply:
@@ -42,11 +49,19 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     return _advance(turn, row, q.id, value, describe_answer(q, value, turn.kb))
 
 
+def _next_step(step: str, answers: dict[str, Any]) -> str | None:
+    for following in STEPS[STEPS.index(step) + 1 :]:
+        if following == "model_legal_basis" and not answers.get("model_personal_data"):
+            continue
+        return following
+    return None
+
+
 def _advance(turn: Turn, row: FlowSession, step: str, value: Any, note: str) -> Reply:
     row.answers[step] = value
-    index = STEPS.index(step)
-    if index + 1 < len(STEPS):
-        row.position = STEPS[index + 1]
+    following = _next_step(step, row.answers)
+    if following is not None:
+        row.position = following
         turn.scope.save_flow(row)
         return ask(turn, row).prefixed(note)
     turn.scope.save_flow(row)
@@ -59,7 +74,7 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     if name == "why":
         return ask(turn, row).prefixed(q.why)
     if name == "skip":
-        if step != "model_positive_rate":
+        if step in ("model_task", "model_metrics"):
             return ask(turn, row).prefixed("A model audit needs this one.")
         return _advance(turn, row, step, None, "Skipped.")
     index = STEPS.index(step)
@@ -76,8 +91,10 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         "task": row.answers["model_task"],
         "metrics": row.answers["model_metrics"],
     }
-    if row.answers.get("model_positive_rate") is not None:
-        data["positive_rate"] = row.answers["model_positive_rate"]
+    for key, field in (("model_positive_rate", "positive_rate"), ("model_personal_data", "personal_data"),
+                       ("model_legal_basis", "legal_basis")):  # fmt: skip
+        if row.answers.get(key) is not None:
+            data[field] = row.answers[key]
     try:
         report = ModelReport.model_validate(data, context={"kb": turn.kb})
     except (ValueError, SkillAuditError) as exc:
@@ -85,19 +102,29 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         turn.scope.save_flow(row)
         return ask(turn, row).prefixed(f"Those metrics do not fit this task: {exc}")
     verdict = audit_model(report, turn.kb, DEFAULT_PARAMS)
-    row.answers["verdict"] = verdict.model_dump(mode="json")
+    review = model_prompts(verdict)
+    turn.scope.add_model_audit(
+        report=report.model_dump(mode="json"),
+        verdict=verdict.model_dump(mode="json"),
+        review=review,
+        state="draft",
+    )
     turn.scope.end_flow(row, "done")
     task = turn.kb.tasks[verdict.task].name
-    lines = [f"Model audit ({task}), draft until you review it:"]
+    lines = [f"Model audit ({task}), a draft until you review it:"]
     for metric in verdict.metrics:
-        where = "no table" if metric.percentile is None else f"{metric.percentile:g}th percentile"
+        where = "no table" if metric.percentile is None else f"percentile {metric.percentile:g}"
         if metric.beyond_table:
             where = f"{metric.beyond_table} the tabulated range ({where})"
         flag = " - below the 75th" if metric.below_flag else ""
         lines.append(f"- {metric.metric} {metric.value:g}: {where}{flag}")
     lines += [f"- {f.message}" for f in verdict.findings if f.code != "below_p75"]
     lines.append(
-        "Percentiles compare with typical practitioner projects of the same task (editorial estimates, see the benchmarks file), not with your data set."
+        "Percentiles compare with typical practitioner projects of the same task (editorial estimates, "
+        "see the benchmarks file), not with your data set."
+    )
+    lines.append(
+        f"Type /review to answer its {len(review)} review prompt{'s' if len(review) != 1 else ''}."
     )
     from agent.engine import resume
 

@@ -12,6 +12,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from agent.interview import (
@@ -23,6 +24,7 @@ from agent.interview import (
     questions,
 )
 from agent.interview_flow import _choices
+from agent.outputs import plan_prompts
 from agent.parsing import Unclear
 from agent.recommend import (
     constraints_from,
@@ -159,11 +161,16 @@ def _recommend(
         "recommendations": [p.to_dict() for p in picks],
         "plan": plan.to_dict(),
     }
+    next_audit = dt.date.fromisoformat(latest.result["schedule"]["next_audit"]) if latest else None
+    review = plan_prompts(
+        data["recommendations"], data["plan"], constraints.budget_usd, next_audit, turn.today
+    )
     turn.scope.add_plan(
         audit_id=latest.id if latest else None,
         query=topic,
         recommendations=data["recommendations"],
         plan=data["plan"],
+        review=review,
     )
     text = render_chat(
         "next.j2",

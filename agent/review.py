@@ -28,10 +28,13 @@ class ReviewPrompt(BaseModel):
 
 
 def render_prompts(
-    findings: list[ReviewFinding], texts_file: str = "review/audit.yaml"
+    findings: list[ReviewFinding],
+    texts_file: str = "review/audit.yaml",
+    fallback: str | None = None,
 ) -> list[ReviewPrompt]:
-    """Turn findings into prompts using the texts in `prompts/review/`."""
-    texts = load_data(texts_file)
+    """Turn findings into prompts using the texts in `prompts/review/` (`fallback` for other kinds)."""
+    texts = dict(load_data(fallback)) if fallback else {}
+    texts.update(load_data(texts_file))
     prompts = []
     for finding in findings:
         text = texts.get(finding.kind)

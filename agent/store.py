@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -86,21 +86,41 @@ class AuditRow(Base):
     context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     result: Mapped[dict[str, Any]] = mapped_column()
     review: Mapped[list[Any]] = mapped_column(default=list)
-    state: Mapped[str] = mapped_column(String(10), default="draft")  # draft, final
+    state: Mapped[str] = mapped_column(
+        String(20), default="draft"
+    )  # draft, awaiting_reviewer, final
 
 
 class ReviewDecision(Base):
+    """One answer to one review prompt of one output: who, when, what and why."""
+
     __tablename__ = "review_decisions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    audit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audits.id", ondelete="CASCADE"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(20), default="audit")  # audit, plan, model
+    subject_id: Mapped[int] = mapped_column(Integer)
     prompt_id: Mapped[str] = mapped_column(String(120))
-    decision: Mapped[str] = mapped_column(String(20))  # confirm, adjust
+    decision: Mapped[str] = mapped_column(String(20))  # confirm, adjust, approve, return
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str] = mapped_column(String(200))
     decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notice(Base):
+    """A message waiting for its user's next turn (e.g. a reviewer approved a draft)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Consent(Base):
@@ -137,7 +157,25 @@ class PlanRow(Base):
     query: Mapped[str] = mapped_column(Text, default="")
     recommendations: Mapped[list[Any]] = mapped_column(default=list)
     plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    state: Mapped[str] = mapped_column(String(10), default="draft")
+    review: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+
+
+class ModelAuditRow(Base):
+    """One model audited on its own (/model), with its review prompts."""
+
+    __tablename__ = "model_audits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    report: Mapped[dict[str, Any]] = mapped_column()
+    verdict: Mapped[dict[str, Any]] = mapped_column()
+    review: Mapped[list[Any]] = mapped_column(default=list)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+
+
+Output = AuditRow | PlanRow | ModelAuditRow
 
 
 class SchemaMigration(Base):
@@ -150,23 +188,33 @@ class SchemaMigration(Base):
 
 def _create_initial_tables(conn: Connection) -> None:
     tables = [
-        m.__table__ for m in (User, FlowSession, AuditRow, ReviewDecision, Consent, ScheduleRow)
+        m.__table__
+        for m in (User, FlowSession, AuditRow, ReviewDecision, Consent, ScheduleRow, Notice)
     ]
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
 def _create_plans(conn: Connection) -> None:
-    Base.metadata.create_all(conn, tables=[PlanRow.__table__])  # type: ignore[list-item]
+    Base.metadata.create_all(conn, tables=[PlanRow.__table__, ModelAuditRow.__table__])  # type: ignore[list-item]
 
 
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
-    (2, "learning plans", _create_plans),
+    (2, "learning plans and model audits", _create_plans),
 ]
 
 # Tables holding personal data, in an order that deletes children before parents.
-USER_TABLES = (ReviewDecision, ScheduleRow, PlanRow, Consent, FlowSession, AuditRow)
+USER_TABLES = (
+    ReviewDecision,
+    Notice,
+    ScheduleRow,
+    PlanRow,
+    ModelAuditRow,
+    Consent,
+    FlowSession,
+    AuditRow,
+)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -344,31 +392,52 @@ class UserScope:
             .limit(1)
         )
 
-    def update_audit(self, row: AuditRow, **fields: Any) -> None:
-        if row.user_id != self.user.id:
-            raise PermissionError("audit belongs to another user")
-        for key, value in fields.items():
-            setattr(row, key, value)
-        self.session.flush()
-
     # Review decisions, consents, schedule -----------------------------------------------
 
-    def add_decision(self, audit: AuditRow, **fields: Any) -> ReviewDecision:
-        if audit.user_id != self.user.id:
-            raise PermissionError("audit belongs to another user")
-        row = ReviewDecision(user_id=self.user.id, audit_id=audit.id, **fields)
+    def add_decision(self, **fields: Any) -> ReviewDecision:
+        row = ReviewDecision(user_id=self.user.id, **fields)
         self.session.add(row)
         self.session.flush()
         return row
 
-    def decisions(self, audit: AuditRow) -> list[ReviewDecision]:
+    def decisions(self, subject: str, subject_id: int) -> list[ReviewDecision]:
         return list(
             self.session.scalars(
                 select(ReviewDecision)
-                .where(ReviewDecision.user_id == self.user.id, ReviewDecision.audit_id == audit.id)
+                .where(
+                    ReviewDecision.user_id == self.user.id,
+                    ReviewDecision.subject == subject,
+                    ReviewDecision.subject_id == subject_id,
+                )
                 .order_by(ReviewDecision.id)
             )
         )
+
+    def review_subject(self, kind: str, row_id: int) -> AuditRow | PlanRow | ModelAuditRow | None:
+        """One of this user's outputs by kind and id (None when it is not theirs)."""
+        model: Any = {"audit": AuditRow, "plan": PlanRow, "model": ModelAuditRow}[kind]
+        found = self.session.scalar(
+            select(model).where(model.user_id == self.user.id, model.id == row_id)
+        )
+        return cast(Output | None, found)
+
+    def add_notice(self, text: str) -> None:
+        self.session.add(Notice(user_id=self.user.id, text=text))
+        self.session.flush()
+
+    def take_notices(self) -> list[str]:
+        """Undelivered notices, marked delivered (they are shown once)."""
+        rows = list(
+            self.session.scalars(
+                select(Notice)
+                .where(Notice.user_id == self.user.id, Notice.delivered.is_(False))
+                .order_by(Notice.id)
+            )
+        )
+        for row in rows:
+            row.delivered = True
+        self.session.flush()
+        return [row.text for row in rows]
 
     def set_consent(self, source: str, granted: bool) -> None:
         self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
@@ -416,6 +485,27 @@ class UserScope:
             query = query.where(PlanRow.audit_id == audit.id, PlanRow.query == "")
         return self.session.scalar(query.order_by(PlanRow.id.desc()).limit(1))
 
+    def add_model_audit(self, **fields: Any) -> ModelAuditRow:
+        row = ModelAuditRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def latest_model_audit(self) -> ModelAuditRow | None:
+        return self.session.scalar(
+            select(ModelAuditRow)
+            .where(ModelAuditRow.user_id == self.user.id)
+            .order_by(ModelAuditRow.id.desc())
+            .limit(1)
+        )
+
+    def update_row(self, row: PlanRow | ModelAuditRow | AuditRow, **fields: Any) -> None:
+        if row.user_id != self.user.id:
+            raise PermissionError("row belongs to another user")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        self.session.flush()
+
     # Data rights ------------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
@@ -439,6 +529,8 @@ class UserScope:
             "consents": rows(Consent),
             "schedules": rows(ScheduleRow),
             "plans": rows(PlanRow),
+            "model_audits": rows(ModelAuditRow),
+            "notices": rows(Notice),
         }
 
     def erase(self) -> dict[str, int]:
@@ -454,3 +546,64 @@ class UserScope:
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in row.items()}
+
+
+class ReviewerDesk:
+    """The configured reviewer's view: outputs that users sent for approval, and nothing else."""
+
+    MODELS: ClassVar[dict[str, Any]] = {
+        "audit": AuditRow,
+        "plan": PlanRow,
+        "model": ModelAuditRow,
+    }
+
+    def __init__(self, session: Session, reviewer: str) -> None:
+        self.session = session
+        self.reviewer = reviewer
+
+    def waiting(self) -> list[tuple[str, AuditRow | PlanRow | ModelAuditRow, str]]:
+        """(kind, row, owner's external id) of every output awaiting the reviewer."""
+        found = []
+        for kind, model in self.MODELS.items():
+            rows = self.session.execute(
+                select(model, User.external_id)
+                .join(User, User.id == model.user_id)
+                .where(model.state == "awaiting_reviewer")
+                .order_by(model.id)
+            )
+            found += [(kind, cast(Output, row), str(owner)) for row, owner in rows]
+        return found
+
+    def get(self, kind: str, row_id: int) -> tuple[AuditRow | PlanRow | ModelAuditRow, str] | None:
+        model = self.MODELS.get(kind)
+        if model is None:
+            return None
+        found = self.session.execute(
+            select(model, User.external_id)
+            .join(User, User.id == model.user_id)
+            .where(model.id == row_id, model.state == "awaiting_reviewer")
+        ).first()
+        return None if found is None else (cast(Output, found[0]), str(found[1]))
+
+    def decide(
+        self,
+        row: AuditRow | PlanRow | ModelAuditRow,
+        kind: str,
+        decision: str,
+        comment: str,
+        notice: str,
+        review: list[Any] | None = None,
+    ) -> None:
+        """Approve (final) or return (draft, with the comment as a new prompt); tell the owner."""
+        row.state = "final" if decision == "approve" else "draft"
+        if review is not None:
+            row.review = review
+        self.session.add(
+            ReviewDecision(
+                user_id=row.user_id, audit_id=row.id if kind == "audit" else None, subject=kind,
+                subject_id=row.id, prompt_id="reviewer", decision=decision, reason=comment,
+                decided_by=self.reviewer,
+            )
+        )  # fmt: skip
+        self.session.add(Notice(user_id=row.user_id, text=notice))
+        self.session.flush()

@@ -19,7 +19,7 @@ from tools.params import (
 from tools.power_skills import check_power_skills
 from tools.profile import Profile
 from tools.pulse import career_pulse
-from tools.results import AuditResult, Evidence
+from tools.results import AuditResult, Evidence, PreviousAudit
 from tools.review import review_findings
 from tools.schedule import check_fatigue, plan_schedule, require_allowed, volatile_skills
 from tools.scoring import overall_score, pillar_scores, score_skills, top_gaps
@@ -96,6 +96,7 @@ def run_audit(
     params: ScoringParams = DEFAULT_PARAMS,
     force: bool = False,
     extra_evidence: list[Evidence] | None = None,
+    previous: PreviousAudit | None = None,
 ) -> AuditResult:
     """Score the profile; raise AuditRefused when the fatigue guard says it is too soon."""
     problems = check_dates(profile, as_of)
@@ -118,6 +119,7 @@ def run_audit(
     gaps = top_gaps(skills, params.top_gaps)
     power = check_power_skills(skills, params)
     models = [v for _, v in verdicts]
+    overall = overall_score(pillars)
     return AuditResult(
         user=profile.user,
         target_role=role.id,
@@ -128,7 +130,7 @@ def run_audit(
         methodology=METHODOLOGY_URL,
         knowledge_version=kb.version,
         weights={p: weights[p] for p in Pillar},
-        overall=overall_score(pillars),
+        overall=overall,
         pillars=pillars,
         skills=skills,
         top_gaps=gaps,
@@ -144,5 +146,7 @@ def run_audit(
             fatigue,
             params,
         ),
-        review=review_findings(skills, gaps, list(pillars.values()), power, models),
+        review=review_findings(
+            skills, gaps, list(pillars.values()), power, models, overall.score, previous
+        ),
     )

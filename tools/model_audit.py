@@ -68,6 +68,7 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
             )
         )
     findings += _imbalance_findings(report, params)
+    findings += _personal_data_findings(report)
     quality = [v.percentile for v in verdicts if v.percentile is not None and v.metric != LATENCY]
     quality_pct = round(math.fsum(quality) / len(quality), 1) if quality else None
     flagged = any(v.below_flag for v in verdicts)
@@ -87,6 +88,31 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         flagged=flagged,
         findings=findings,
     )
+
+
+NO_BASIS = frozenset(
+    {"", "none", "no", "unknown", "i don't know", "don't know", "dont know", "not sure", "n/a", "?"}
+)
+TEXT_TASKS = frozenset({"text_classification"})
+
+
+def _personal_data_findings(report: ModelReport) -> list[ModelFinding]:
+    """Personal data in (NLP) training data needs a stated legal basis under the GDPR."""
+    if not report.personal_data:
+        return []
+    basis = (report.legal_basis or "").strip().lower()
+    if basis not in NO_BASIS:
+        return []
+    where = "text training data" if report.task in TEXT_TASKS else "training data"
+    return [
+        ModelFinding(
+            code="personal_data_no_basis",
+            message=(
+                f"the {where} holds personal data but no legal basis is stated; under the GDPR "
+                "(Art. 6) name one (consent, contract, legitimate interest...) and record it"
+            ),
+        )
+    ]
 
 
 def _imbalance_findings(report: ModelReport, params: ScoringParams) -> list[ModelFinding]:

@@ -109,6 +109,14 @@ class ModelReport(Model):
         default=None, description="share of the positive (usually minority) class, 0..1"
     )
     date: dt.date | None = None
+    personal_data: bool | None = Field(
+        default=None, description="the training data holds personal data (names, e-mails, messages)"
+    )
+    legal_basis: str | None = Field(
+        default=None,
+        max_length=200,
+        description="GDPR basis for that data: consent, contract, legitimate interest...",
+    )
 
     @field_validator("task")
     @classmethod

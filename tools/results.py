@@ -162,6 +162,14 @@ class Schedule(Out):
     fatigue: FatigueCheck
 
 
+class PreviousAudit(Out):
+    """What the last audit said, to notice a large change."""
+
+    as_of: dt.date
+    overall: float | None
+    pillars: dict[str, float | None]
+
+
 class ReviewFinding(Out):
     """Something a person must look at before the result is final (rendered by the engine)."""
 

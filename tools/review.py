@@ -14,12 +14,18 @@ from tools.results import (
     ModelVerdict,
     PillarScore,
     PowerSkillsCheck,
+    PreviousAudit,
     ReviewFinding,
     SkillScore,
     SkillStatus,
 )
 
 LOW_COVERAGE = 0.5
+LARGE_CHANGE_OVERALL = 15.0  # points of overall score between two audits
+LARGE_CHANGE_PILLAR = 20.0
+MODEL_REVIEW_CODES = frozenset(
+    {"accuracy_on_imbalanced", "below_p75", "balance_unknown", "personal_data_no_basis"}
+)
 
 
 def review_findings(
@@ -28,9 +34,13 @@ def review_findings(
     pillars: Sequence[PillarScore],
     power: PowerSkillsCheck,
     models: Sequence[ModelVerdict],
+    overall: float | None = None,
+    previous: PreviousAudit | None = None,
 ) -> list[ReviewFinding]:
-    """Every finding in a stable order: gaps first, then coverage, power skills, models."""
+    """Every finding in a stable order: change, gaps, coverage, power skills, models."""
     findings: list[ReviewFinding] = []
+    if previous is not None:
+        findings += _large_change(overall, pillars, previous)
     by_id = {s.id: s for s in skills}
     for gap in gaps:
         if gap.status == SkillStatus.SELF_RATED:
@@ -100,23 +110,59 @@ def review_findings(
                 facts={"power_mean": power.power_mean, "technical_mean": power.technical_mean},
             )
         )
-    for model in models:
-        for finding in model.findings:
-            if finding.code in {"accuracy_on_imbalanced", "below_p75", "balance_unknown"}:
-                findings.append(
-                    ReviewFinding(
-                        id=f"model_{finding.code}:{model.name}",
-                        kind=f"model_{finding.code}",
-                        skills=[],
-                        facts={
-                            "model": model.name,
-                            "task": model.task,
-                            "detail": finding.message,
-                            "quality_percentile": model.quality_percentile,
-                        },
-                    )
-                )
+    findings += model_findings(models)
     return findings
+
+
+def model_findings(models: Sequence[ModelVerdict]) -> list[ReviewFinding]:
+    """Review findings for model pitfalls: imbalance, low rank, unknown balance, personal data."""
+    return [
+        ReviewFinding(
+            id=f"model_{finding.code}:{model.name}",
+            kind=f"model_{finding.code}",
+            skills=[],
+            facts={
+                "model": model.name,
+                "task": model.task,
+                "detail": finding.message,
+                "quality_percentile": model.quality_percentile,
+            },
+        )
+        for model in models
+        for finding in model.findings
+        if finding.code in MODEL_REVIEW_CODES
+    ]
+
+
+def _large_change(
+    overall: float | None, pillars: Sequence[PillarScore], previous: PreviousAudit
+) -> list[ReviewFinding]:
+    moved = []
+    for pillar in pillars:
+        before = previous.pillars.get(pillar.pillar.value)
+        if (
+            before is not None
+            and pillar.score is not None
+            and abs(pillar.score - before) >= LARGE_CHANGE_PILLAR
+        ):
+            moved.append(f"{pillar.title} {pillar.score - before:+.0f}")
+    change = None if overall is None or previous.overall is None else overall - previous.overall
+    if not moved and (change is None or abs(change) < LARGE_CHANGE_OVERALL):
+        return []
+    return [
+        ReviewFinding(
+            id="large_change",
+            kind="large_change",
+            skills=[],
+            facts={
+                "previous_date": previous.as_of.isoformat(),
+                "before": previous.overall,
+                "after": None if overall is None else round(overall, 1),
+                "change": None if change is None else round(change, 1),
+                "moved": moved,
+            },
+        )
+    ]
 
 
 def _group(kind: str, ids: list[str], by_id: dict[str, SkillScore]) -> ReviewFinding:

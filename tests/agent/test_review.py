@@ -10,6 +10,7 @@ import pytest
 from agent.review import render_prompts
 from prompts.loader import PromptError, load_data, render_string
 from tools.results import ReviewFinding
+from tools.review import MODEL_REVIEW_CODES
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
@@ -20,7 +21,7 @@ def raised_kinds() -> set[str]:
         re.findall(r'_group\("([a-z_]+)"', source)
     )
     kinds |= {f"power_skills_{s}" for s in ("not_assessed", "far_below")}
-    kinds |= {f"model_{c}" for c in ("accuracy_on_imbalanced", "below_p75", "balance_unknown")}
+    kinds |= {f"model_{c}" for c in MODEL_REVIEW_CODES}
     return kinds
 
 

@@ -55,7 +55,7 @@ def test_review_until_final(engine: Engine, store: Store) -> None:
         assert audit.overall is not None and before is not None and audit.overall > before
         rated = audit.profile["self_ratings"].get(skill, audit.profile["soft_skills"].get(skill))
         assert rated == 4
-        [decision] = scope.decisions(audit)
+        [decision] = scope.decisions("audit", audit.id)
         assert (decision.decision, decision.reason, decision.decided_by) == (
             "adjust",
             "I shipped two projects with it this year",
@@ -65,12 +65,15 @@ def test_review_until_final(engine: Engine, store: Store) -> None:
         remaining = sum(p["status"] == "open" for p in audit.review)
     for _ in range(remaining):
         reply = engine.handle_sync("ana", "confirm")
-    assert "now final" in reply.text and reply.state == "final"
+    assert "Every review prompt of your audit is answered: it is now final." in reply.text
+    assert "Review of the learning plan 1/1" in reply.text  # the next output with open prompts
     with store.user("ana") as scope:
         audit = scope.latest_audit()
         assert audit is not None and audit.state == "final"
         assert all(p["status"] != "open" for p in audit.review)
-    assert "is final" in engine.handle_sync("ana", "/review").text
+    reply = engine.handle_sync("ana", "yes")
+    assert "learning plan is answered: it is now final" in reply.text and reply.state == "final"
+    assert "Every review prompt has been answered" in engine.handle_sync("ana", "/review").text
 
 
 def test_report_shows_draft_and_audit_trail(engine: Engine, store: Store) -> None:
