@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.review import ReviewPrompt, render_prompts
+from agent.store import AuditRow, UserScope
 from knowledge.base import KnowledgeBase, default_knowledge
 from tools.audit import run_audit
 from tools.errors import SkillAuditError
@@ -56,6 +57,29 @@ def audit_profile_file(
     """Load, validate and audit a profile file (ProfileError / AuditRefused on bad input)."""
     kb = kb or default_knowledge()
     return audit_profile(load_profile(path, kb), kb, as_of, force)
+
+
+def save_audit(
+    scope: UserScope, report: AuditReport, profile: dict[str, Any], context: dict[str, Any]
+) -> AuditRow:
+    """Store a scored audit (a draft with its review prompts) and its schedule for one user."""
+    result = report.result
+    audit = scope.add_audit(
+        as_of=result.as_of,
+        methodology_version=result.methodology_version,
+        knowledge_version=result.knowledge_version,
+        overall=result.overall.score,
+        profile=profile,
+        context=context,
+        result=result.model_dump(mode="json"),
+        review=[p.model_dump(mode="json") for p in report.review],
+        state=report.state,
+    )
+    schedule = result.schedule
+    scope.add_schedule(
+        audit, schedule.next_audit, schedule.cadence, [d.isoformat() for d in schedule.micro_audits]
+    )
+    return audit
 
 
 def schema_document(name: str) -> dict[str, Any]:

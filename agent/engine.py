@@ -281,6 +281,39 @@ def cmd_forget(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return forget_ask(turn, row)
 
 
+CONSENT_SOURCES = ("github", "local_git", "mlflow", "kaggle", "certificates", "income_csv")
+
+
+def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """Show consents, or grant / withdraw one: "/consent withdraw github"."""
+    words = argument.lower().replace(",", " ").split()
+    consents = turn.scope.consents()
+    if len(words) >= 2 and words[0] in ("grant", "give", "allow", "withdraw", "revoke", "remove"):
+        granted = words[0] in ("grant", "give", "allow")
+        sources = [w for w in words[1:] if w in CONSENT_SOURCES]
+        unknown = [w for w in words[1:] if w not in CONSENT_SOURCES]
+        if unknown or not sources:
+            return Reply(
+                text=f"Unknown source {' '.join(unknown) or '(none given)'}; sources: {', '.join(CONSENT_SOURCES)}."
+            )
+        lines = []
+        for source in sources:
+            turn.scope.set_consent(source, granted)
+            if granted:
+                lines.append(f"Consent for {source} recorded.")
+            else:
+                # No connector stores data yet (they arrive with the connectors issue), so there
+                # is nothing from this source to delete.
+                lines.append(f"Consent for {source} withdrawn; nothing gathered from it is stored.")
+        return _then_resume(turn, flow, Reply(text="\n".join(lines)))
+    status = [
+        f"- {source}: {'yes' if consents.get(source) else 'no'}" for source in CONSENT_SOURCES
+    ]
+    text = "Sources SkillAudit may use as evidence:\n" + "\n".join(status)
+    text += '\nChange with "/consent grant github" or "/consent withdraw github".'
+    return _then_resume(turn, flow, Reply(text=text))
+
+
 def cmd_review(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return review_flow.start(turn)
 
@@ -363,6 +396,7 @@ COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "forget": cmd_forget,
     "review": cmd_review,
     "model": cmd_model,
+    "consent": cmd_consent,
     "pending": reviewer.pending,
     "approve": reviewer.approve,
     "return": reviewer.send_back,

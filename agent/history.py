@@ -16,14 +16,18 @@ from tools.params import METHODOLOGY_URL
 REPORT_FORMATS = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
 
 
+CLOSED_GAP, OPEN_GAP, NARROWED = 0.10, 0.25, 0.6
+
+
 @dataclass(frozen=True)
 class Delta:
     before: str
     overall: float | None
     pillars: list[tuple[str, float | None]]
-    closed: list[str]
-    new: list[str]
-    moved: list[str]
+    closed: list[str]  # gap was at least 0.25, is now at most 0.10
+    narrowed: list[str]  # gap shrank by 40% or more
+    new: list[str]  # a gap of at least 0.25 where there was (almost) none
+    moved: list[str]  # the largest proficiency changes
 
 
 def _change(after: float | None, before: float | None) -> float | None:
@@ -31,30 +35,40 @@ def _change(after: float | None, before: float | None) -> float | None:
 
 
 def compare(before: AuditRow, after: AuditRow) -> Delta:
-    """Per-pillar and per-skill changes between two audits, gaps closed and new gaps."""
+    """Per-pillar and per-skill changes between two audits: gaps closed, narrowed and new."""
     pillars = [
         (p["title"], _change(p["score"], before.result["pillars"][key]["score"]))
         for key, p in after.result["pillars"].items()
     ]
-    gaps_before = {g["skill"] for g in before.result["top_gaps"]}
-    gaps_after = {g["skill"] for g in after.result["top_gaps"]}
-    names = {s["id"]: s["name"] for s in after.result["skills"]} | {
-        s["id"]: s["name"] for s in before.result["skills"]
-    }
-    old = {s["id"]: s["proficiency"] for s in before.result["skills"]}
-    moves = []
+    old = {s["id"]: s for s in before.result["skills"]}
+    closed, narrowed, new, moves = [], [], [], []
     for skill in after.result["skills"]:
-        change = _change(skill["proficiency"], old.get(skill["id"]))
+        prior = old.get(skill["id"], {})
+        was, now = prior.get("gap"), skill["gap"]
+        name = skill["name"]
+        if now is not None and was is not None and was >= OPEN_GAP and now <= CLOSED_GAP:
+            closed.append(name)
+        elif now is not None and was is not None and was > CLOSED_GAP and now <= was * NARROWED:
+            narrowed.append(f"{name} ({was:.2f} to {now:.2f})")
+        elif (
+            now is not None
+            and now >= OPEN_GAP
+            and (was is None or was <= CLOSED_GAP)
+            and skill["relevance"] > 0
+        ):
+            new.append(name)
+        change = _change(skill["proficiency"], prior.get("proficiency"))
         if change:
-            moves.append((abs(change), skill["id"], change))
+            moves.append((abs(change), skill["id"], name, change))
     moves.sort(key=lambda m: (-m[0], m[1]))
     return Delta(
         before=str(before.as_of),
         overall=_change(after.overall, before.overall),
         pillars=pillars,
-        closed=sorted(names[s] for s in gaps_before - gaps_after),
-        new=sorted(names[s] for s in gaps_after - gaps_before),
-        moved=[f"{names[s]} {c:+.0f}" for _, s, c in moves[:5]],
+        closed=sorted(closed),
+        narrowed=sorted(narrowed),
+        new=sorted(new),
+        moved=[f"{name} {change:+.0f}" for _, _, name, change in moves[:5]],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.audit import audit_profile
+from agent.audit import audit_profile, save_audit
 from agent.interview import (
     REQUIRED,
     Question,
@@ -153,21 +153,7 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         return ask(turn, row).prefixed(
             f'I could not score this audit yet: {exc}. Type "back" to change an answer.'
         )
-    audit = scope.add_audit(
-        as_of=turn.today,
-        methodology_version=report.result.methodology_version,
-        knowledge_version=report.result.knowledge_version,
-        overall=report.result.overall.score,
-        profile=data,
-        context={k: row.answers.get(k) for k in CONTEXT_KEYS},
-        result=report.result.model_dump(mode="json"),
-        review=[p.model_dump(mode="json") for p in report.review],
-        state=report.state,
-    )
-    schedule = report.result.schedule
-    scope.add_schedule(
-        audit, schedule.next_audit, schedule.cadence, [d.isoformat() for d in schedule.micro_audits]
-    )
+    audit = save_audit(scope, report, data, {k: row.answers.get(k) for k in CONTEXT_KEYS})
     scope.end_flow(row, "done")
     log.info("audit %s stored (%d review prompts)", audit.id, len(report.review))
     from agent import next_flow

@@ -93,3 +93,46 @@ def test_report_shows_draft_and_audit_trail(engine: Engine, store: Store) -> Non
     )
     data = engine.handle_sync("ana", "/report json").attachments[0].path.read_text()
     assert '"decision": "adjust"' in data
+
+
+def test_why_and_adjust_with_a_reason_for_every_prompt_kind(engine: Engine, store: Store) -> None:
+    """Walk every prompt of the audit and its plan: ask why, then adjust with a reason."""
+    audited(engine, "ola")
+    reply = engine.handle_sync("ola", "/review")
+    seen: dict[str, str] = {}
+    while any(c.value == "why" for c in reply.choices):
+        with store.user("ola") as scope:
+            flow = scope.active_flows()[0]
+            subject = scope.review_subject(flow.answers["subject"], flow.answers["row_id"])
+            assert subject is not None
+            prompt = next(p for p in subject.review if p["id"] == flow.position)
+        why = engine.handle_sync("ola", "why")
+        assert prompt["why"].split(".")[0] in why.text, prompt["kind"]
+        instructions = engine.handle_sync("ola", "adjust")
+        if "new rating" in instructions.text or "new ratings" in instructions.text:
+            skill = prompt["skills"][0]
+            value = "3" if len(prompt["skills"]) == 1 else f"{skill.replace('_', ' ')} 3"
+        else:
+            value = "keep it"
+        reply = engine.handle_sync("ola", f"{value} because I checked it with my team lead")
+        seen[prompt["kind"]] = flow.answers["subject"]
+    assert {"self_rating_only", "no_evidence", "inferred_only", "model_accuracy_on_imbalanced",
+            "model_personal_data_no_basis", "plan_confirm"} <= set(seen)  # fmt: skip
+    with store.user("ola") as scope:
+        audit = scope.latest_audit()
+        plan = scope.latest_plan()
+        assert audit is not None and plan is not None
+        assert audit.state == plan.state == "final"
+        assert all(
+            p["status"] == "adjusted"
+            for p in [*audit.review, *plan.review]
+            if p["id"]
+            in {
+                d.prompt_id
+                for d in scope.decisions("audit", audit.id) + scope.decisions("plan", plan.id)
+            }
+        )
+        reasons = {
+            d.reason for d in scope.decisions("audit", audit.id) + scope.decisions("plan", plan.id)
+        }
+    assert reasons == {"I checked it with my team lead"}
