@@ -281,7 +281,7 @@ def cmd_forget(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return forget_ask(turn, row)
 
 
-CONSENT_SOURCES = ("github", "local_git", "mlflow", "kaggle", "certificates", "income_csv")
+CONSENT_SOURCES = ("github", "local_git", "mlflow", "kaggle", "certificates", "income_csv", "cv", "fairness")
 
 
 def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -302,15 +302,15 @@ def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
             if granted:
                 lines.append(f"Consent for {source} recorded.")
             else:
-                # No connector stores data yet (they arrive with the connectors issue), so there
-                # is nothing from this source to delete.
-                lines.append(f"Consent for {source} withdrawn; nothing gathered from it is stored.")
+                deleted = turn.scope.delete_source_data(source)
+                plural = "s" if deleted != 1 else ""
+                lines.append(f"Consent for {source} withdrawn; {deleted} stored result{plural} from it deleted.")
         return _then_resume(turn, flow, Reply(text="\n".join(lines)))
     status = [
         f"- {source}: {'yes' if consents.get(source) else 'no'}" for source in CONSENT_SOURCES
     ]
     text = "Sources SkillAudit may use as evidence:\n" + "\n".join(status)
-    text += '\nChange with "/consent grant github" or "/consent withdraw github".'
+    text += '\nChange with "/consent grant github" or "/consent withdraw github" (withdrawing deletes what came from it).'
     return _then_resume(turn, flow, Reply(text=text))
 
 

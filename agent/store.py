@@ -178,6 +178,19 @@ class ModelAuditRow(Base):
 Output = AuditRow | PlanRow | ModelAuditRow
 
 
+class ConnectorRun(Base):
+    """What one connector found for one user, cached with its fetch time."""
+
+    __tablename__ = "connector_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(64), doc="fingerprint of the arguments")
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    result: Mapped[dict[str, Any]] = mapped_column()
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
 
@@ -195,13 +208,14 @@ def _create_initial_tables(conn: Connection) -> None:
 
 
 def _create_plans(conn: Connection) -> None:
-    Base.metadata.create_all(conn, tables=[PlanRow.__table__, ModelAuditRow.__table__])  # type: ignore[list-item]
+    tables = [PlanRow.__table__, ModelAuditRow.__table__, ConnectorRun.__table__]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[list-item]
 
 
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
-    (2, "learning plans and model audits", _create_plans),
+    (2, "learning plans, model audits and connector results", _create_plans),
 ]
 
 # Tables holding personal data, in an order that deletes children before parents.
@@ -443,6 +457,38 @@ class UserScope:
         self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
         self.session.flush()
 
+    def save_connector_run(self, source: str, key: str, fetched_at: dt.datetime, result: dict[str, Any]) -> None:
+        """Keep one result per source and arguments: a new run replaces the old one."""
+        self.session.execute(
+            delete(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source, ConnectorRun.key == key
+            )
+        )
+        self.session.add(ConnectorRun(user_id=self.user.id, source=source, key=key, fetched_at=fetched_at, result=result))
+        self.session.flush()
+
+    def connector_run(self, source: str, key: str) -> ConnectorRun | None:
+        return self.session.scalar(
+            select(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source, ConnectorRun.key == key
+            )
+        )
+
+    def connector_runs(self) -> list[ConnectorRun]:
+        return list(
+            self.session.scalars(
+                select(ConnectorRun).where(ConnectorRun.user_id == self.user.id).order_by(ConnectorRun.id)
+            )
+        )
+
+    def delete_source_data(self, source: str) -> int:
+        """Delete everything a connector brought in for this user; return how many results went."""
+        result = self.session.execute(
+            delete(ConnectorRun).where(ConnectorRun.user_id == self.user.id, ConnectorRun.source == source)
+        )
+        self.session.flush()
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def consents(self) -> dict[str, bool]:
         """The latest decision per source."""
         rows = self.session.scalars(
@@ -531,6 +577,7 @@ class UserScope:
             "plans": rows(PlanRow),
             "model_audits": rows(ModelAuditRow),
             "notices": rows(Notice),
+            "connector_results": rows(ConnectorRun),
         }
 
     def erase(self) -> dict[str, int]:

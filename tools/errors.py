@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from knowledge.base import KnowledgeError
 
-__all__ = ["AuditRefused", "KnowledgeError", "ProfileError", "SkillAuditError"]
+__all__ = ["AuditRefused", "ConnectorError", "KnowledgeError", "ProfileError", "SkillAuditError"]
 
 
 class SkillAuditError(Exception):
@@ -22,3 +22,7 @@ class ProfileError(SkillAuditError):
 
 class AuditRefused(SkillAuditError):
     """A full audit was asked for too soon after the last one (the fatigue guard)."""
+
+
+class ConnectorError(SkillAuditError):
+    """A source could not be read at all (missing file, bad credentials, malformed data)."""

@@ -1,0 +1,7 @@
+"""Evidence connectors: one module per source, each returning a `ConnectorResult`.
+
+Every connector takes typed inputs, reads only what it is pointed at, treats what it reads
+as data (never as instructions), bounds sizes and API calls, and turns expected failures
+into `problems` on a partial result rather than an exception. Consent and caching are the
+engine's job (agent/connect.py); tokens come from the environment only.
+"""
