@@ -26,7 +26,7 @@ import shutil
 import threading
 from collections.abc import Callable
 
-from agent import history, interview_flow, model_flow, next_flow, review_flow, reviewer
+from agent import connect, history, interview_flow, model_flow, next_flow, review_flow, reviewer
 from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.parsing import clean
@@ -281,7 +281,16 @@ def cmd_forget(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return forget_ask(turn, row)
 
 
-CONSENT_SOURCES = ("github", "local_git", "mlflow", "kaggle", "certificates", "income_csv", "cv", "fairness")
+CONSENT_SOURCES = (
+    "github",
+    "local_git",
+    "mlflow",
+    "kaggle",
+    "certificates",
+    "income_csv",
+    "cv",
+    "fairness",
+)
 
 
 def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -304,7 +313,9 @@ def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
             else:
                 deleted = turn.scope.delete_source_data(source)
                 plural = "s" if deleted != 1 else ""
-                lines.append(f"Consent for {source} withdrawn; {deleted} stored result{plural} from it deleted.")
+                lines.append(
+                    f"Consent for {source} withdrawn; {deleted} stored result{plural} from it deleted."
+                )
         return _then_resume(turn, flow, Reply(text="\n".join(lines)))
     status = [
         f"- {source}: {'yes' if consents.get(source) else 'no'}" for source in CONSENT_SOURCES
@@ -397,6 +408,7 @@ COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "review": cmd_review,
     "model": cmd_model,
     "consent": cmd_consent,
+    "connect": connect.connect,
     "pending": reviewer.pending,
     "approve": reviewer.approve,
     "return": reviewer.send_back,

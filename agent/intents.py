@@ -8,7 +8,7 @@ from agent.parsing import clean
 
 COMMANDS = (
     "start", "help", "audit", "next", "progress", "report", "review", "model", "schedule",
-    "export", "forget", "cancel", "back", "skip", "consent", "pending", "approve", "return",
+    "export", "forget", "cancel", "back", "skip", "consent", "connect", "pending", "approve", "return",
 )  # fmt: skip
 
 # Free-text phrasings of commands, checked against the whole message (lower case, no end punctuation).

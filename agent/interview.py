@@ -152,12 +152,14 @@ def rated_skills(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> lis
     return ranked[: q.count]
 
 
-def question_text(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> tuple[str, str]:
+def question_text(
+    q: Question, answers: dict[str, Any], kb: KnowledgeBase, granted: list[str] | None = None
+) -> tuple[str, str]:
     skills = (
         [kb.skills[s].name for s in rated_skills(q, answers, kb)] if q.kind == "ratings" else []
     )
     role = kb.roles[answers["target_role"]].name if answers.get("target_role") else ""
-    variables = {"skills": skills, "count": len(skills), "role": role}
+    variables = {"skills": skills, "count": len(skills), "role": role, "granted": granted or []}
     return render_string(q.text, **variables), render_string(q.hint, **variables)
 
 

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from agent.audit import audit_profile, save_audit
+from agent.connect import audit_inputs
 from agent.interview import (
     REQUIRED,
     Question,
@@ -59,7 +60,10 @@ def start(turn: Turn, force: bool) -> Reply:
 def ask(turn: Turn, row: FlowSession) -> Reply:
     """The current question, numbered, with its choices."""
     q = question(row.position or questions()[0].id)
-    text, _ = question_text(q, row.answers, turn.kb)
+    granted = (
+        sorted(k for k, v in turn.scope.consents().items() if v) if q.id == "consents" else None
+    )
+    text, _ = question_text(q, row.answers, turn.kb, granted)
     asked = [x.id for x in questions() if applies(x, row.answers)]
     number = asked.index(q.id) + 1 if q.id in asked else len(row.history) + 1
     return Reply(
@@ -90,8 +94,20 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
 def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
     row.answers[q.id] = value
     if q.id == "consents":
+        before = turn.scope.consents()
+        withdrawn = []
         for option in options_for(q, turn.kb):
-            turn.scope.set_consent(option.value, option.value in (value or []))
+            allowed = option.value in (value or [])
+            turn.scope.set_consent(option.value, allowed)
+            if before.get(option.value) and not allowed:
+                turn.scope.delete_source_data(option.value)
+                withdrawn.append(option.value)
+        if withdrawn:
+            note += f" Consent withdrawn for {', '.join(withdrawn)}; what came from it is deleted."
+        if value:
+            note += (
+                " Connect them any time with /connect (for example /connect github YOUR_USERNAME)."
+            )
     row.history.append(q.id)
     following = next_question(q.id, row.answers)
     if following is None:
@@ -138,6 +154,10 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
     latest = scope.latest_audit()
     if latest is not None:
         data["last_full_audit"] = latest.as_of.isoformat()
+    evidence, models = audit_inputs(scope)  # what consented connectors found
+    data["evidence"] = [*data.get("evidence", []), *evidence]
+    if models:
+        data["models"] = [*data.get("models", []), *models]
     try:
         previous = _previous(latest)
         report = audit_profile(

@@ -209,7 +209,7 @@ def _create_initial_tables(conn: Connection) -> None:
 
 def _create_plans(conn: Connection) -> None:
     tables = [PlanRow.__table__, ModelAuditRow.__table__, ConnectorRun.__table__]
-    Base.metadata.create_all(conn, tables=tables)  # type: ignore[list-item]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
 # Ordered list of (version, description, step); append, never edit a released step.
@@ -457,34 +457,48 @@ class UserScope:
         self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
         self.session.flush()
 
-    def save_connector_run(self, source: str, key: str, fetched_at: dt.datetime, result: dict[str, Any]) -> None:
+    def save_connector_run(
+        self, source: str, key: str, fetched_at: dt.datetime, result: dict[str, Any]
+    ) -> None:
         """Keep one result per source and arguments: a new run replaces the old one."""
         self.session.execute(
             delete(ConnectorRun).where(
-                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source, ConnectorRun.key == key
+                ConnectorRun.user_id == self.user.id,
+                ConnectorRun.source == source,
+                ConnectorRun.key == key,
             )
         )
-        self.session.add(ConnectorRun(user_id=self.user.id, source=source, key=key, fetched_at=fetched_at, result=result))
+        self.session.add(
+            ConnectorRun(
+                user_id=self.user.id, source=source, key=key, fetched_at=fetched_at, result=result
+            )
+        )
         self.session.flush()
 
     def connector_run(self, source: str, key: str) -> ConnectorRun | None:
         return self.session.scalar(
             select(ConnectorRun).where(
-                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source, ConnectorRun.key == key
+                ConnectorRun.user_id == self.user.id,
+                ConnectorRun.source == source,
+                ConnectorRun.key == key,
             )
         )
 
     def connector_runs(self) -> list[ConnectorRun]:
         return list(
             self.session.scalars(
-                select(ConnectorRun).where(ConnectorRun.user_id == self.user.id).order_by(ConnectorRun.id)
+                select(ConnectorRun)
+                .where(ConnectorRun.user_id == self.user.id)
+                .order_by(ConnectorRun.id)
             )
         )
 
     def delete_source_data(self, source: str) -> int:
         """Delete everything a connector brought in for this user; return how many results went."""
         result = self.session.execute(
-            delete(ConnectorRun).where(ConnectorRun.user_id == self.user.id, ConnectorRun.source == source)
+            delete(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source
+            )
         )
         self.session.flush()
         return int(getattr(result, "rowcount", 0) or 0)

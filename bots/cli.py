@@ -215,6 +215,67 @@ def next_(
     typer.echo(getattr(reply, "text", ""))
 
 
+@app.command()
+def consent(
+    action: Annotated[str, typer.Argument(help="show, grant or withdraw")] = "show",
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="github, local_git, mlflow, kaggle, ...")
+    ] = None,
+    user: UserOption = None,
+) -> None:
+    """Show, grant or withdraw consent per evidence source (withdrawing deletes its data)."""
+    from bots.chat import one_shot
+
+    if action not in ("show", "grant", "withdraw"):
+        fail(f"unknown action {action!r}; use show, grant or withdraw")
+    if action != "show" and not sources:
+        fail(f"name the sources to {action}")
+    command = "/consent" if action == "show" else f"/consent {action} {' '.join(sources or [])}"
+    text = getattr(one_shot(user, command), "text", "")
+    if "Unknown source" in text:
+        fail(text.strip().splitlines()[-1])
+    typer.echo(text)
+
+
+@app.command()
+def connect(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="github, local_git, mlflow, kaggle, certificates, income_csv, cv, fairness, job_postings"
+        ),
+    ],
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="What to read: a user name, a path, a tracking URI..."),
+    ] = None,
+    user: UserOption = None,
+    refresh: Annotated[
+        bool, typer.Option(help="Fetch again even if a fresh result is cached.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print what was found as JSON.")] = False,
+) -> None:
+    """Gather evidence from a source (after /consent for it); it counts in your next audit."""
+    import json
+    import shlex
+
+    from bots.chat import one_shot
+
+    words = [source, *(args or []), *(["--refresh"] if refresh else [])]
+    reply = one_shot(user, "/connect " + " ".join(shlex.quote(w) for w in words))
+    data = getattr(reply, "data", None)
+    if data is None:
+        fail(
+            getattr(reply, "text", "").strip().splitlines()[-1]
+            if getattr(reply, "text", "")
+            else "nothing found"
+        )
+    if json_out:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    typer.echo(getattr(reply, "text", ""))
+
+
 def main() -> None:
     app()
 

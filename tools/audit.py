@@ -64,7 +64,8 @@ def profile_evidence(
             source=e.source,
             strength=e.strength,
             observed=e.observed,
-            origin="profile.evidence",
+            origin=e.origin,
+            signal=e.signal,
             detail=e.detail,
             link=e.link,
         )

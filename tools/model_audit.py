@@ -69,6 +69,7 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         )
     findings += _imbalance_findings(report, params)
     findings += _personal_data_findings(report)
+    findings += _fairness_findings(report, params)
     quality = [v.percentile for v in verdicts if v.percentile is not None and v.metric != LATENCY]
     quality_pct = round(math.fsum(quality) / len(quality), 1) if quality else None
     flagged = any(v.below_flag for v in verdicts)
@@ -110,6 +111,29 @@ def _personal_data_findings(report: ModelReport) -> list[ModelFinding]:
             message=(
                 f"the {where} holds personal data but no legal basis is stated; under the GDPR "
                 "(Art. 6) name one (consent, contract, legitimate interest...) and record it"
+            ),
+        )
+    ]
+
+
+def _fairness_findings(report: ModelReport, params: ScoringParams) -> list[ModelFinding]:
+    """Group-fairness differences above the rule-of-thumb threshold (not a legal one)."""
+    gaps = {
+        k: v
+        for k, v in (report.fairness or {}).items()
+        if v is not None and v > params.fairness_threshold
+    }
+    if not gaps:
+        return []
+    listed = ", ".join(
+        f"{name.replace('_', ' ')} {value:.2f}" for name, value in sorted(gaps.items())
+    )
+    return [
+        ModelFinding(
+            code="fairness_gap",
+            message=(
+                f"group-fairness differences above {params.fairness_threshold:g} ({listed}); a common rule of "
+                "thumb, not a legal threshold: check the groups and consider mitigation"
             ),
         )
     ]

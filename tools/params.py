@@ -15,11 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.schema import Pillar
 
-METHODOLOGY_VERSION = "1.0.0"
+METHODOLOGY_VERSION = "1.1.0"
 METHODOLOGY_URL = "docs/methodology.md"
 
 # methodology version -> fingerprint of the parameters it was published with
-VERSION_FINGERPRINTS = {"1.0.0": "a6afd81051f6"}
+VERSION_FINGERPRINTS = {
+    "1.0.0": "a6afd81051f6",
+    "1.1.0": "7b5561960205",  # adds the group-fairness threshold
+}
 
 
 class SourceKind(StrEnum):
@@ -88,6 +91,8 @@ class ScoringParams(BaseModel):
     # Model audit.
     model_flag_percentile: float = 75.0
     imbalance_minority_threshold: float = 0.10
+    # Group-fairness differences (demographic parity, equalized odds) flagged above this.
+    fairness_threshold: float = 0.10
     # Power-skills guard: flag when power skills trail technical ones by this many points.
     power_gap_points: float = 25.0
     # Schedule.

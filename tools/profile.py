@@ -117,6 +117,10 @@ class ModelReport(Model):
         max_length=200,
         description="GDPR basis for that data: consent, contract, legitimate interest...",
     )
+    fairness: dict[str, float] | None = Field(
+        default=None,
+        description="group-fairness differences, e.g. demographic_parity_difference (0..1)",
+    )
 
     @field_validator("task")
     @classmethod
@@ -166,6 +170,10 @@ class EvidenceInput(Model):
     observed: dt.date
     detail: str = Field(default="", max_length=500)
     link: str | None = None
+    origin: str = Field(
+        default="profile.evidence", max_length=60, description="where it came from, e.g. github"
+    )
+    signal: str = Field(default="", max_length=60)
 
     @field_validator("skill")
     @classmethod

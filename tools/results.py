@@ -24,7 +24,9 @@ class Evidence(Out):
     strength: float = Field(ge=0, le=1)
     observed: dt.date
     origin: str = Field(description="where it came from, e.g. profile.self_ratings or github")
-    signal: str = Field(default="", description="what was seen, e.g. dockerfile, ci_workflow, commit_activity")
+    signal: str = Field(
+        default="", description="what was seen, e.g. dockerfile, ci_workflow, commit_activity"
+    )
     detail: str = ""
     link: str | None = None
 

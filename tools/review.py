@@ -24,7 +24,13 @@ LOW_COVERAGE = 0.5
 LARGE_CHANGE_OVERALL = 15.0  # points of overall score between two audits
 LARGE_CHANGE_PILLAR = 20.0
 MODEL_REVIEW_CODES = frozenset(
-    {"accuracy_on_imbalanced", "below_p75", "balance_unknown", "personal_data_no_basis"}
+    {
+        "accuracy_on_imbalanced",
+        "below_p75",
+        "balance_unknown",
+        "personal_data_no_basis",
+        "fairness_gap",
+    }
 )
 
 

@@ -13,10 +13,14 @@ from tests.agent.test_transcripts import run_transcript
 FULL = Path(__file__).parent / "transcripts" / "full_audit.yaml"
 
 
-def audited(engine: Engine, user: str = "ana") -> None:
+def audited(engine: Engine, user: str = "ana", consents: str | None = None) -> None:
+    """Run the full guided audit for `user`; `consents` replaces the consent answer."""
     script = yaml.safe_load(FULL.read_text())
     for step in script["steps"]:
         step["user"] = user
+        if consents is not None and step["say"] == "github and mlflow":
+            step["say"], step["expect"] = consents, []
+    script["steps"][0]["expect"] = ["Which role"]  # the person may have talked to us before
     run_transcript(engine, script)
 
 

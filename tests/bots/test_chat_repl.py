@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -116,3 +117,23 @@ def test_a_whole_audit_through_the_repl_then_report(index_home: Path, retriever:
         and "<h1>SkillAudit report: cli:lee" in html
         and "Draft" in html
     )
+
+
+def test_consent_and_connect_commands(tmp_path: Path) -> None:
+    payments = ROOT / "tests" / "fakes" / "files" / "payments.csv"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "bots.cli", *args, "--user", "uma"]
+        return subprocess.run(
+            command, capture_output=True, text=True, env=env_for(tmp_path), cwd=tmp_path, timeout=60
+        )
+
+    refused = run("connect", "income_csv", str(payments))
+    assert refused.returncode == 2 and "consent" in refused.stderr
+    assert "Consent for income_csv recorded" in run("consent", "grant", "income_csv").stdout
+    found = run("connect", "income_csv", str(payments), "--json")
+    assert found.returncode == 0, found.stderr
+    data = json.loads(found.stdout)
+    assert data["source"] == "income" and data["evidence"]
+    assert "1 stored result from it deleted" in run("consent", "withdraw", "income_csv").stdout
+    assert run("consent", "grant", "myspace").returncode == 2

@@ -20,15 +20,22 @@ class ConnectorResult(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    source: str = Field(description="connector name: github, local_git, mlflow, kaggle, certificates, income, job_postings, cv, fairness")
+    source: str = Field(
+        description="connector name: github, local_git, mlflow, kaggle, certificates, income, job_postings, cv, fairness"
+    )
     fetched_at: dt.datetime
     summary: str = Field(description="one or two sentences for the person, in plain words")
     evidence: list[Evidence] = Field(default_factory=list)
     models: list[dict[str, Any]] = Field(
-        default_factory=list, description="model reports (tools.profile.ModelReport fields) for the model audit"
+        default_factory=list,
+        description="model reports (tools.profile.ModelReport fields) for the model audit",
     )
-    problems: list[str] = Field(default_factory=list, description="what could not be read, each a clear sentence")
-    data: dict[str, Any] = Field(default_factory=dict, description="structured extras, e.g. income metrics")
+    problems: list[str] = Field(
+        default_factory=list, description="what could not be read, each a clear sentence"
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="structured extras, e.g. income metrics"
+    )
 
 
 def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

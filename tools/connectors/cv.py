@@ -1,0 +1,290 @@
+"""CV / resume connector: the skills a CV names, as weak self-claimed evidence.
+
+Reads one .txt, .md or .pdf file (PDF through pypdf, at most `max_pages` pages and
+`max_chars` characters of text). Every taxonomy skill named in the text (its name, id or
+an alias; case-insensitive, whole words) gives one evidence item:
+
+- source `self_rating`: a CV is the person's own claim, nothing in it is verified;
+- strength 0.40; a stated duration next to the mention ("5 years of Python",
+  "PyTorch (3 yrs)") adds 0.02 per year, at most +0.10 (so at most 0.50), because a duration
+  is a slightly more specific claim but still only a claim;
+- naming a skill many times does not raise the strength (that would reward keyword stuffing);
+- `detail` quotes the matched phrase and a little of its context, truncated to 200 characters.
+
+The text is data: nothing in it is followed, evaluated or templated. Aliases that are
+mostly ordinary words in prose ("rest", "docs", "research") or two letters long ("cv",
+"pm", "tf") are not matched in free text; see `AMBIGUOUS`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from knowledge.base import KnowledgeBase
+from knowledge.schema import normalize_name
+from tools.connectors.base import MAX_FILE_BYTES, ConnectorResult, now, read_limited, read_text
+from tools.errors import ConnectorError
+from tools.params import SourceKind
+from tools.results import Evidence
+
+NAME = "cv"
+BASE_STRENGTH = 0.40
+PER_YEAR = 0.02
+MAX_YEARS_BONUS = 0.10
+DETAIL_CHARS = 200
+
+# Names (normalized) that in running text mostly mean something else than the skill:
+# "the rest of", "docs" as documents, "programming" as a section heading, "research" as a
+# verb, "instruction tuning", "parameter estimation", "hyperparameter optimization",
+# "computer networking", "a presentation", and abbreviations that collide with words.
+AMBIGUOUS = frozenset(
+    {
+        "rest", "docs", "cli", "aia", "sow", "sme", "programming", "coding", "research",
+        "instruction", "discovery", "estimation", "optimization", "networking", "presentation",
+    }
+)  # fmt: skip
+
+_WORD = re.compile(r"[^\W_]+(?:[+#]+|&[^\W_]+)*|&")  # words; "c++", "w&b" and "&" kept whole
+_GAP = re.compile(r"[\s_\-/]{1,3}|\.")  # what may separate the words of one phrase
+_LINK = re.compile(
+    r"(?:https?://|www\.)\S+|[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"
+    r"|\b[\w-]{1,63}\.(?:com|org|net|io|dev|ai|co)\b(?:/\S*)?"
+)
+_YEARS_BEFORE = re.compile(
+    r"(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)\.?\s+(?:of\s+)?"
+    r"(?:(?:hands[\s-]on|professional|commercial|industry|practical)\s+)?"
+    r"(?:experience\s+)?(?:(?:with|in|using|of)\s+)?$",
+    re.IGNORECASE,
+)
+_YEARS_AFTER = re.compile(
+    r"^\s*(?:[:(,\-\u2013\u2014]\s*)?(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)\b", re.IGNORECASE
+)
+
+
+def clip(text: str, limit: int = DETAIL_CHARS) -> str:
+    """Collapse whitespace and cut `text` to `limit` characters, marking the cut."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
+
+
+def mask_links(text: str) -> str:
+    """Blank out web and e-mail addresses, keeping every other character where it was."""
+    return _LINK.sub(lambda m: " " * len(m.group()), text)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One place a text names a known item."""
+
+    ident: str
+    phrase: str
+    start: int
+    end: int
+
+
+class PhraseMatcher:
+    """Find whole-word, case-insensitive mentions of known phrases in free text.
+
+    Text is cut into words; runs of up to `longest` words separated only by spaces, hyphens,
+    underscores, dots or slashes are looked up by their folded form (case, separators
+    ignored, as `normalize_name` does), longest run first. A dictionary lookup per run keeps
+    this linear in the text (one big regex alternation was about 1 MB/s).
+    """
+
+    def __init__(self, phrases: dict[str, str]) -> None:
+        self._ids: dict[str, str] = {}
+        self._starts: set[str] = set()
+        self.longest = 1
+        for phrase, ident in phrases.items():
+            words = [w.lower() for w in _WORD.findall(phrase)]
+            if words:
+                self._ids.setdefault("".join(words), ident)
+                self._starts.add(words[0])
+                self.longest = max(self.longest, len(words))
+
+    def find(self, text: str) -> list[Mention]:
+        # Addresses are not claims: "github.com/jane" must not count as Git.
+        text = mask_links(text)
+        words = list(_WORD.finditer(text))
+        keys = [w.group().lower() for w in words]
+        found: list[Mention] = []
+        i = 0
+        while i < len(words):
+            if keys[i] not in self._starts:
+                i += 1
+                continue
+            span = 1
+            while (
+                span < self.longest
+                and i + span < len(words)
+                and _GAP.fullmatch(text, words[i + span - 1].end(), words[i + span].start())
+            ):
+                span += 1
+            for n in range(span, 0, -1):
+                ident = self._ids.get("".join(keys[i : i + n]))
+                if ident is not None:
+                    start, end = words[i].start(), words[i + n - 1].end()
+                    found.append(Mention(ident, text[start:end], start, end))
+                    i += n
+                    break
+            else:
+                i += 1
+        return found
+
+    @classmethod
+    def for_skills(cls, kb: KnowledgeBase) -> PhraseMatcher:
+        """Match skill names, ids and aliases, leaving out the ambiguous ones."""
+        phrases: dict[str, str] = {}
+        for skill in kb.skills.values():
+            for phrase in (skill.id.replace("_", " "), skill.name, *skill.aliases):
+                key = normalize_name(phrase)
+                if len(key) > 2 and key not in AMBIGUOUS:
+                    phrases[phrase] = skill.id
+        return cls(phrases)
+
+    @classmethod
+    def for_roles(cls, kb: KnowledgeBase) -> PhraseMatcher:
+        """Match role names, ids and aliases (for job titles)."""
+        phrases: dict[str, str] = {}
+        for role in kb.roles.values():
+            for phrase in (role.id.replace("_", " "), role.name, *role.aliases):
+                if len(normalize_name(phrase)) > 2:
+                    phrases[phrase] = role.id
+        return cls(phrases)
+
+
+class CVParams(BaseModel):
+    """Where the CV is and how much of it to read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    as_of: dt.date | None = Field(default=None, description="date of the claims; default today")
+    max_bytes: int = Field(default=5_000_000, gt=0, le=MAX_FILE_BYTES)
+    max_pages: int = Field(default=20, gt=0, le=500)
+    max_chars: int = Field(default=200_000, gt=0, le=5_000_000)
+
+
+def _pdf_errors() -> tuple[type[BaseException], ...]:
+    from pypdf.errors import PyPdfError
+
+    # pypdf reports damaged files through its own errors but also through plain ones raised
+    # deep in its parser; all of them mean "this file cannot be read".
+    return (
+        PyPdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, AssertionError,
+        RecursionError, ZeroDivisionError, OverflowError, OSError, zlib.error, NotImplementedError,
+    )  # fmt: skip
+
+
+def read_pdf_text(
+    data: bytes, label: str, params: CVParams, problems: list[str]
+) -> tuple[str, int]:
+    """Extract the text of a PDF page by page within the limits; return it and the pages read."""
+    from pypdf import PasswordType, PdfReader
+
+    errors = _pdf_errors()
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
+        total = 0 if locked else len(reader.pages)
+    except errors as exc:
+        raise ConnectorError(f"{label}: not a readable PDF ({type(exc).__name__})") from exc
+    if locked:
+        raise ConnectorError(f"{label}: the PDF is password-protected; save an unprotected copy")
+    if total > params.max_pages:
+        problems.append(f"{label}: only the first {params.max_pages} of {total} pages were read")
+    parts: list[str] = []
+    size = 0
+    read = 0
+    for number in range(min(total, params.max_pages)):
+        read += 1
+        try:
+            page_text = reader.pages[number].extract_text() or ""
+        except errors as exc:
+            problems.append(f"{label}: page {number + 1} could not be read ({type(exc).__name__})")
+            continue
+        parts.append(page_text)
+        size += len(page_text)
+        if size >= params.max_chars:
+            break
+    return "\n".join(parts), read
+
+
+def _years_near(text: str, mention: Mention) -> float | None:
+    """Return a duration stated right before or after a mention on the same line, if any."""
+    line_start = text.rfind("\n", 0, mention.start) + 1
+    before = _YEARS_BEFORE.search(text[max(line_start, mention.start - 60) : mention.start])
+    after = _YEARS_AFTER.match(text[mention.end : mention.end + 30].split("\n", 1)[0])
+    found = before or after
+    return float(found.group(1)) if found else None
+
+
+def collect(params: CVParams, kb: KnowledgeBase) -> ConnectorResult:
+    """Read a CV and return one self-claimed evidence item per taxonomy skill it names."""
+    label = params.path.name
+    problems: list[str] = []
+    pages: int | None = None
+    suffix = params.path.suffix.lower()
+    if suffix == ".pdf":
+        data = read_limited(params.path, params.max_bytes)
+        text, pages = read_pdf_text(data, label, params, problems)
+    elif suffix in (".txt", ".md", ".markdown", ""):
+        text = read_text(params.path, params.max_bytes)
+    else:
+        raise ConnectorError(f"{label}: unsupported CV format {suffix!r}; use .pdf, .txt or .md")
+    if len(text) > params.max_chars:
+        problems.append(f"{label}: only the first {params.max_chars} characters were read")
+        text = text[: params.max_chars]
+    if not text.strip():
+        raise ConnectorError(f"{label}: no text found (a scanned CV needs text recognition first)")
+    text = mask_links(text)  # addresses stay out of the quoted context too
+    as_of = params.as_of or now().date()
+    first: dict[str, Mention] = {}
+    counts: dict[str, int] = {}
+    years: dict[str, float] = {}
+    for mention in PhraseMatcher.for_skills(kb).find(text):
+        first.setdefault(mention.ident, mention)
+        counts[mention.ident] = counts.get(mention.ident, 0) + 1
+        stated = _years_near(text, mention)
+        if stated is not None and 0 < stated <= 50:
+            years[mention.ident] = max(years.get(mention.ident, 0.0), stated)
+    evidence = []
+    for skill_id, mention in sorted(first.items()):
+        bonus = min(MAX_YEARS_BONUS, PER_YEAR * years.get(skill_id, 0.0))
+        context = text[max(0, mention.start - 60) : mention.end + 60]
+        evidence.append(
+            Evidence(
+                skill=skill_id,
+                source=SourceKind.SELF_RATING,
+                strength=round(BASE_STRENGTH + bonus, 4),
+                observed=as_of,
+                origin=NAME,
+                signal="cv_years" if skill_id in years else "cv_mention",
+                detail=clip(f'CV mentions "{clip(mention.phrase, 60)}": "{clip(context, 150)}"'),
+            )
+        )
+    summary = (
+        f"The CV names {len(evidence)} skills from the taxonomy; they count as your own claims "
+        "(weak evidence) until other sources back them."
+        if evidence
+        else "The CV names no skills from the taxonomy."
+    )
+    return ConnectorResult(
+        source=NAME,
+        fetched_at=now(),
+        summary=summary,
+        evidence=evidence,
+        problems=problems,
+        data={
+            "characters": len(text),
+            "pages": pages,
+            "skills": {s: {"mentions": counts[s], "years": years.get(s)} for s in sorted(first)},
+        },
+    )

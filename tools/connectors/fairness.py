@@ -1,0 +1,451 @@
+"""Run a group-fairness check (fairlearn) on a CSV of a model's predictions.
+
+The CSV holds a binary label column, a predicted-class column, optionally a score column, and
+one or more sensitive columns (sex, race, age band, ...). Per group of each sensitive column
+it reports the selection rate, accuracy, true and false positive rates (and ROC AUC when a
+score is given), plus the demographic parity and equalized odds differences between groups.
+
+Evidence emitted (origin "fairness"): bias_testing, source `code`, strength 0.60 for having
+run the check on one's own model (practice evidence: it says nothing about how fair the model
+is). The result itself goes to `data["finding"]` for the model audit: a sentence when a
+difference exceeds 0.1, a common rule of thumb for a closer look, not a legal threshold.
+No `models` entry is produced. Cell values are data: they are counted, never interpreted.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.connectors.base import MAX_FILE_BYTES, MAX_ROWS, ConnectorResult, now, read_text
+from tools.errors import ConnectorError
+from tools.params import SourceKind
+from tools.results import Evidence
+
+NAME = "fairness"
+STRENGTH = 0.60
+MAX_GROUPS = 20
+MAX_SENSITIVE = 5
+MAX_NAME = 60
+
+LABEL_NAMES = ("label", "ytrue", "target", "actual", "truth", "groundtruth", "truelabel", "y")
+PREDICTION_NAMES = ("prediction", "pred", "ypred", "predicted", "predictedlabel", "yhat")
+SCORE_NAMES = ("score", "yscore", "proba", "probability", "prob", "yprob", "predictedprobability")
+SENSITIVE_NAMES = (
+    "sex", "gender", "race", "ethnicity", "agegroup", "ageband", "agebucket", "religion",
+    "disability", "nationality", "maritalstatus", "sensitive", "sensitiveattribute", "protected",
+)  # fmt: skip
+POSITIVE_TOKENS = frozenset({"1", "true", "yes", "y", "t", "pos", "positive"})
+NEGATIVE_TOKENS = frozenset({"0", "false", "no", "n", "f", "neg", "negative"})
+
+
+class FairnessQuery(BaseModel):
+    """Which predictions file to check and how its columns are named."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    label: str | None = Field(default=None, description="true class; detected when absent")
+    prediction: str | None = Field(default=None, description="predicted class (0/1), not a score")
+    score: str | None = Field(default=None, description="optional predicted probability")
+    sensitive: list[str] = Field(default_factory=list, max_length=MAX_SENSITIVE)
+    positive_label: str | None = Field(
+        default=None, description="needed unless labels are 0/1, yes/no..."
+    )
+    model_name: str = Field(default="the model", max_length=100)
+    threshold: float = Field(default=0.1, gt=0, lt=1)
+    min_group_rows: int = Field(default=30, ge=1)
+    max_rows: int = Field(default=MAX_ROWS, ge=1, le=MAX_ROWS)
+    max_bytes: int = Field(default=MAX_FILE_BYTES, ge=1, le=MAX_FILE_BYTES)
+
+
+def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResult:
+    """Compute per-group rates and parity differences; emit bias_testing practice evidence."""
+    problems: list[str] = []
+    header, rows = _read_csv(query, problems)
+    label = _column(header, query.label, LABEL_NAMES, "label")
+    prediction = _column(header, query.prediction, PREDICTION_NAMES, "prediction")
+    if label == prediction:
+        raise ConnectorError(f"the label and prediction columns are both {_name(label)!r}")
+    score = _score_column(header, query.score, {label, prediction}, problems)
+    sensitive = _sensitive_columns(header, query.sensitive, {label, prediction, score})
+    at = {name: i for i, name in enumerate(header)}
+
+    kept = [r for r in rows if r[at[label]].strip() and r[at[prediction]].strip()]
+    if len(kept) < len(rows):
+        problems.append(
+            f"{len(rows) - len(kept)} row(s) without a label or prediction were left out"
+        )
+    if not kept:
+        raise ConnectorError("no row has both a label and a prediction")
+    y_true, y_pred, positive = _binarize(
+        [r[at[label]] for r in kept],
+        [r[at[prediction]] for r in kept],
+        label,
+        prediction,
+        query.positive_label,
+    )
+    scores = _scores([r[at[score]] for r in kept], score, problems) if score else None
+
+    tables: dict[str, Any] = {}
+    findings: list[str] = []
+    for column in sensitive:
+        groups = [r[at[column]].strip() for r in kept]
+        table = _check_column(column, groups, y_true, y_pred, scores, query, problems)
+        if table is None:
+            continue
+        tables[_unique(column, tables)] = table
+        if table["finding"]:
+            findings.append(table["finding"])
+    if not tables:
+        raise ConnectorError("no sensitive column could be checked: " + "; ".join(problems[-3:]))
+
+    today = as_of or now().date()
+    checked = ", ".join(tables)
+    evidence = Evidence(
+        skill="bias_testing",
+        source=SourceKind.CODE,
+        strength=STRENGTH,
+        observed=today,
+        origin=NAME,
+        signal="fairness_check",
+        detail=_short(
+            f"fairlearn group-fairness check of {len(kept):,} predictions across {checked}"
+        ),
+    )
+    worst = max(tables.items(), key=lambda kv: kv[1]["demographic_parity_difference"])
+    summary = (
+        f"Checked {len(kept):,} predictions of {query.model_name} across {checked}; the largest "
+        f"demographic parity difference is {worst[1]['demographic_parity_difference']:.2f} ({worst[0]})"
+        + (f"; {len(findings)} difference(s) exceed {query.threshold:g}." if findings else ".")
+    )
+    return ConnectorResult(
+        source=NAME,
+        fetched_at=now(),
+        summary=summary,
+        evidence=[evidence],
+        problems=problems,
+        data={
+            "rows": len(kept),
+            "label": _name(label),
+            "prediction": _name(prediction),
+            "score": _name(score) if score else None,
+            "positive_label": positive,
+            "threshold": query.threshold,
+            "sensitive": tables,
+            "finding": " ".join(findings) or None,
+            # Overall figures, so the model audit can place the model and flag the gaps.
+            "accuracy": round(
+                sum(t == p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true), 4
+            ),
+            "positive_rate": round(sum(y_true) / len(y_true), 4),
+            "max_demographic_parity_difference": max(
+                t["demographic_parity_difference"] for t in tables.values()
+            ),
+            "max_equalized_odds_difference": max(
+                (
+                    t["equalized_odds_difference"]
+                    for t in tables.values()
+                    if t["equalized_odds_difference"] is not None
+                ),
+                default=None,
+            ),
+        },
+    )
+
+
+# Reading and columns -----------------------------------------------------------------------
+
+
+def _read_csv(query: FairnessQuery, problems: list[str]) -> tuple[list[str], list[list[str]]]:
+    text = read_text(query.path, query.max_bytes)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        header = [cell.strip() for cell in next(reader, [])]
+        rows: list[list[str]] = []
+        short = 0
+        for row in reader:
+            if len(rows) >= query.max_rows:
+                raise ConnectorError(
+                    f"{query.path.name}: more than {query.max_rows:,} rows; check a sample"
+                )
+            if len(row) != len(header):
+                short += bool(row)  # blank lines are not malformed rows
+                continue
+            rows.append(row)
+    except csv.Error as exc:
+        raise ConnectorError(f"{query.path.name}: not a readable CSV file ({exc})") from exc
+    if not header or not any(header):
+        raise ConnectorError(f"{query.path.name}: no header row")
+    if len(set(header)) < len(header) or "" in header:
+        raise ConnectorError(f"{query.path.name}: the header has empty or repeated column names")
+    if short:
+        problems.append(f"{short} row(s) without exactly {len(header)} fields were left out")
+    return header, rows
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _column(header: list[str], wanted: str | None, names: tuple[str, ...], role: str) -> str:
+    """Find a named column (case-insensitively) or detect it from common names; refuse guesses."""
+    if wanted is not None:
+        exact = [h for h in header if h == wanted] or [h for h in header if _key(h) == _key(wanted)]
+        if len(exact) != 1:
+            raise ConnectorError(f"no {role} column {_name(wanted)!r}; columns: {_listing(header)}")
+        return exact[0]
+    found = [h for h in header if _key(h) in names]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ConnectorError(f"which is the {role} column: {_listing(found)}? name it explicitly")
+    raise ConnectorError(f"name the {role} column; columns: {_listing(header)}")
+
+
+def _score_column(
+    header: list[str], wanted: str | None, taken: set[str], problems: list[str]
+) -> str | None:
+    if wanted is not None:
+        column = _column(header, wanted, SCORE_NAMES, "score")
+        if column in taken:
+            raise ConnectorError(
+                f"{_name(column)!r} cannot be both the score and the label or prediction"
+            )
+        return column
+    found = [h for h in header if _key(h) in SCORE_NAMES and h not in taken]
+    if len(found) > 1:
+        problems.append(f"several score-like columns ({_listing(found)}); none used, name one")
+    return found[0] if len(found) == 1 else None
+
+
+def _sensitive_columns(header: list[str], wanted: list[str], taken: set[str | None]) -> list[str]:
+    if wanted:
+        columns = [_column(header, name, (), "sensitive") for name in wanted]
+    else:
+        columns = [h for h in header if _key(h) in SENSITIVE_NAMES]
+        if not columns:
+            raise ConnectorError(f"name the sensitive column(s); columns: {_listing(header)}")
+    clash = [c for c in columns if c in taken]
+    if clash:
+        raise ConnectorError(
+            f"{_listing(clash)} cannot be both sensitive and label, prediction or score"
+        )
+    return list(dict.fromkeys(columns))[:MAX_SENSITIVE]
+
+
+def _token(value: str) -> str:
+    text = value.strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number in (0.0, 1.0) else text
+
+
+def _binarize(
+    labels: list[str], predictions: list[str], label: str, prediction: str, positive: str | None
+) -> tuple[list[int], list[int], str]:
+    """Map both columns to 0/1 with one shared positive class; refuse anything not binary."""
+    label_values = {_token(v) for v in labels}
+    predicted_values = {_token(v) for v in predictions}
+    values = label_values | predicted_values
+    if positive is None and values <= POSITIVE_TOKENS | NEGATIVE_TOKENS:
+        is_positive = {v: v in POSITIVE_TOKENS for v in values}
+    else:
+        if len(label_values) > 2:
+            raise ConnectorError(
+                f"the label column {_name(label)!r} has {len(label_values)} distinct values "
+                f"({_listing(sorted(label_values))}); the check needs a binary label"
+            )
+        if len(predicted_values) > 2:
+            raise ConnectorError(
+                f"the prediction column {_name(prediction)!r} has {len(predicted_values)} distinct "
+                "values; it must hold the predicted class (pass probabilities as the score column)"
+            )
+        if positive is None:
+            raise ConnectorError(
+                f"which class is positive among {_listing(sorted(values))}? pass the positive label"
+            )
+        wanted = _token(positive)
+        if wanted not in values or len(values - {wanted}) > 1:
+            raise ConnectorError(
+                f"with positive class {_name(positive)!r} the labels and predictions "
+                f"({_listing(sorted(values))}) are not binary"
+            )
+        is_positive = {v: v == wanted for v in values}
+    y_true = [int(is_positive[_token(v)]) for v in labels]
+    y_pred = [int(is_positive[_token(v)]) for v in predictions]
+    if len(set(y_true)) < 2:
+        raise ConnectorError("the label column holds only one class; the check needs both")
+    name = next((v for v, pos in sorted(is_positive.items()) if pos), "1")
+    return y_true, y_pred, _name(name)
+
+
+def _scores(values: list[str], column: str, problems: list[str]) -> list[float] | None:
+    numbers: list[float] = []
+    for value in values:
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            problems.append(
+                f"the score column {_name(column)!r} is not all numbers; ROC AUC left out"
+            )
+            return None
+        numbers.append(number)
+    return numbers
+
+
+# The check ---------------------------------------------------------------------------------
+
+
+def _check_column(
+    column: str,
+    groups: list[str],
+    y_true: list[int],
+    y_pred: list[int],
+    scores: list[float] | None,
+    query: FairnessQuery,
+    problems: list[str],
+) -> dict[str, Any] | None:
+    """Per-group rates and the two differences for one sensitive column (None: not checkable)."""
+    import numpy as np
+    from fairlearn.metrics import (  # type: ignore[import-untyped]  # no stubs published
+        MetricFrame,
+        count,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import accuracy_score, roc_auc_score  # type: ignore[import-untyped]
+
+    where = f"sensitive column {_name(column)!r}"
+    keep = np.array([g != "" for g in groups])
+    if not keep.all():
+        problems.append(f"{where}: {int((~keep).sum())} row(s) without a value were left out")
+    sens = np.array(groups, dtype=object)[keep]
+    truth, pred = np.array(y_true)[keep], np.array(y_pred)[keep]
+    score = np.array(scores)[keep] if scores is not None else None
+    names = sorted(set(sens.tolist()))
+    if len(names) < 2:
+        problems.append(f"{where}: fewer than two groups, nothing to compare")
+        return None
+    if len(names) > MAX_GROUPS:
+        problems.append(
+            f"{where}: {len(names)} groups (over {MAX_GROUPS}); bin it into bands first"
+        )
+        return None
+    with warnings.catch_warnings():
+        # Undefined rates (a group without positives) are handled below, not warned about.
+        warnings.simplefilter("ignore")
+        frame = MetricFrame(
+            metrics={
+                "count": count,
+                "selection_rate": selection_rate,
+                "accuracy": accuracy_score,
+                "tpr": true_positive_rate,
+                "fpr": false_positive_rate,
+            },
+            y_true=truth,
+            y_pred=pred,
+            sensitive_features=sens,
+        )
+        by_group = frame.by_group.to_dict(orient="index")
+        dp = float(demographic_parity_difference(truth, pred, sensitive_features=sens))
+        # Equalized odds only over groups that have both classes: fairlearn would count an
+        # undefined rate as 0 and overstate the difference.
+        both = [g for g in names if len(set(truth[sens == g].tolist())) == 2]
+        mask = np.isin(sens, both)
+        eo = (
+            float(equalized_odds_difference(truth[mask], pred[mask], sensitive_features=sens[mask]))
+            if len(both) >= 2
+            else None
+        )
+    if len(both) < len(names):
+        problems.append(
+            f"{where}: {len(names) - len(both)} group(s) lack positive or negative labels; "
+            "their rates are undefined and left out of the equalized odds difference"
+        )
+    table: dict[str, dict[str, Any]] = {}
+    for group in names:
+        stats = by_group[group]
+        members = sens == group
+        positives = int(truth[members].sum())
+        size = int(members.sum())
+        if size < query.min_group_rows:
+            problems.append(
+                f"{where}: group {_name(group)!r} has only {size} row(s) "
+                f"(under {query.min_group_rows}); its rates are unreliable"
+            )
+        auc = None
+        if score is not None and 0 < positives < size:
+            auc = round(float(roc_auc_score(truth[members], score[members])), 4)
+        table[_unique(group, table)] = {
+            "count": size,
+            "selection_rate": round(float(stats["selection_rate"]), 4),
+            "accuracy": round(float(stats["accuracy"]), 4),
+            "tpr": round(float(stats["tpr"]), 4) if positives else None,
+            "fpr": round(float(stats["fpr"]), 4) if positives < size else None,
+            "roc_auc": auc,
+        }
+    return {
+        "groups": table,
+        "demographic_parity_difference": round(dp, 4),
+        "equalized_odds_difference": round(eo, 4) if eo is not None else None,
+        "finding": _finding(column, table, dp, eo, query),
+    }
+
+
+def _finding(
+    column: str, table: dict[str, dict[str, Any]], dp: float, eo: float | None, query: FairnessQuery
+) -> str | None:
+    parts = []
+    if dp > query.threshold:
+        rates = sorted(table.items(), key=lambda kv: kv[1]["selection_rate"])
+        (low, low_stats), (high, high_stats) = rates[0], rates[-1]
+        parts.append(
+            f"selection rates differ by {dp:.2f} (demographic parity difference; "
+            f"{high!r} {high_stats['selection_rate']:.2f} vs {low!r} {low_stats['selection_rate']:.2f})"
+        )
+    if eo is not None and eo > query.threshold:
+        parts.append(f"true or false positive rates differ by {eo:.2f} (equalized odds difference)")
+    if not parts:
+        return None
+    return (
+        f"{query.model_name}, by {_name(column)!r}: " + " and ".join(parts) + f". Above "
+        f"{query.threshold:g} is a common rule of thumb for a closer look, not a legal threshold."
+    )
+
+
+def _name(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    """A display name not yet used: shortening can make two distinct names collide."""
+    key, number = _name(name), 2
+    while key in taken:
+        key, number = f"{_name(name)} ({number})", number + 1
+    return key
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(_name(n) for n in names[:8])
+    return shown + (f" and {len(names) - 8} more" if len(names) > 8 else "")

@@ -1,0 +1,411 @@
+"""Read an MLflow experiment's runs: model reports for the model audit and tracking practice.
+
+Evidence emitted (origin "mlflow"):
+- experiment_tracking, source `code` (a practice seen in the person's own tooling), strength
+  0.30 + 0.30 * min(runs, 20) / 20 + 0.15 if any run logged parameters + 0.15 if the runs
+  logged at least two distinct metrics; so one bare run is about 0.32 and a well-kept
+  experiment of 20 runs with parameters and several metrics is 0.90.
+- `models`: the best finished run(s) by the task's headline metric become ModelReport entries
+  (name = run name, date = run end date); the model audit turns them into `model_metrics`
+  evidence later, so this connector emits none itself.
+
+Params, tags and names are data: they are kept (truncated) in `data` and never interpreted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import re
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from knowledge.base import KnowledgeBase
+from tools.connectors.base import ConnectorResult, now
+from tools.errors import ConnectorError
+from tools.params import SourceKind
+from tools.profile import ModelReport
+from tools.results import Evidence
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+NAME = "mlflow"
+MAX_RUNS = 200
+MAX_PARAMS_KEPT = 50
+MAX_TEXT = 200
+
+# Canonical metric (benchmarks.yaml) -> names people log it under, after `_normalize`.
+METRIC_ALIASES: dict[str, tuple[str, ...]] = {
+    "f1": ("f1", "f1_score", "f1score", "macro_f1", "f1_macro"),
+    "roc_auc": ("roc_auc", "auc", "rocauc", "auroc", "roc_auc_score"),
+    "pr_auc": ("pr_auc", "prauc", "auprc", "average_precision", "average_precision_score", "ap"),
+    "accuracy": ("accuracy", "acc", "accuracy_score"),
+    "latency_ms": ("latency_ms", "latency", "inference_latency", "inference_latency_ms"),
+    "r2": ("r2", "r2_score", "r_squared"),
+    "mape": ("mape", "mean_absolute_percentage_error"),
+    "smape": ("smape",),
+    "ndcg_at_10": ("ndcg_at_10", "ndcg_10", "ndcg"),
+    "map": ("map", "mean_average_precision"),
+}
+ALIAS_INDEX = {alias: metric for metric, names in METRIC_ALIASES.items() for alias in names}
+# Held-out prefixes, most trusted first; training-set metrics (train_*) are ignored on purpose.
+SPLIT_PREFIXES = ("test_", "holdout_", "val_", "valid_", "validation_", "eval_", "")
+LATENCY_SECONDS = frozenset({"latency_s", "latency_sec", "latency_seconds", "inference_latency_s"})
+LOWER_IS_BETTER = frozenset({"latency_ms", "mape", "smape"})
+SCORE_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map"})
+ALLOWED_SCHEMES = frozenset({"", "file", "sqlite", "http", "https"})
+
+
+class MlflowQuery(BaseModel):
+    """Which tracking store and experiment to read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tracking_uri: str = Field(min_length=1, max_length=2000)
+    experiment: str = Field(min_length=1, max_length=500, description="experiment name or id")
+    max_runs: int = Field(default=20, ge=1, le=MAX_RUNS, description="most recent first")
+    task: str | None = Field(default=None, description="benchmark task id; guessed when absent")
+    best_runs: int = Field(default=1, ge=1, le=5, description="how many top runs to report")
+
+
+def collect(query: MlflowQuery, kb: KnowledgeBase, as_of: dt.date | None = None) -> ConnectorResult:
+    """Read the experiment's recent runs into model reports and tracking evidence."""
+    uri = _check_uri(query.tracking_uri)
+    problems: list[str] = []
+    # MLflow looks up a telemetry host unless told not to; it must be set before the import.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    if uri.startswith(("http://", "https://")):
+        # MLflow's defaults retry for minutes; a person waiting on an audit needs a quick answer.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
+    from mlflow.tracking import MlflowClient
+
+    with _mlflow_errors(query.tracking_uri):
+        client = MlflowClient(tracking_uri=uri)
+        experiment_id, experiment_name = _find_experiment(client, query.experiment)
+        runs = client.search_runs(
+            [experiment_id], max_results=query.max_runs, order_by=["attributes.start_time DESC"]
+        )
+    today = as_of or now().date()
+    if not runs:
+        return ConnectorResult(
+            source=NAME,
+            fetched_at=now(),
+            summary=f"The MLflow experiment {_short(experiment_name)!r} has no runs yet.",
+            problems=["the experiment has no runs to read"],
+            data={"experiment": {"id": experiment_id, "name": _short(experiment_name)}},
+        )
+    rows = [_read_run(run, problems) for run in runs]
+    task, guessed = _pick_task(query.task, rows, kb, problems)
+    best = _best_runs(rows, task, kb, query.best_runs, problems)
+    models = _model_reports(best, task, kb, problems)
+    evidence = [_tracking_evidence(rows, experiment_name, query.tracking_uri, experiment_id, today)]
+    names = ", ".join(repr(_short(r["name"], 60)) for r in best) or "none"
+    summary = (
+        f"Read {len(rows)} run(s) of MLflow experiment {_short(experiment_name, 80)!r}; "
+        f"best by {_headline(task, kb, best)}: {names} (task {task}{', guessed' if guessed else ''})."
+    )
+    return ConnectorResult(
+        source=NAME,
+        fetched_at=now(),
+        summary=summary,
+        evidence=evidence,
+        models=models,
+        problems=problems,
+        data={
+            "experiment": {"id": experiment_id, "name": _short(experiment_name)},
+            "task": task,
+            "task_guessed": guessed,
+            "best_runs": [r["run_id"] for r in best],
+            "runs": [_run_data(r) for r in rows],
+        },
+    )
+
+
+def _check_uri(uri: str) -> str:
+    """Accept only local stores that exist and HTTP servers; never create a store by reading."""
+    uri = uri.strip()
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower()
+    if len(scheme) == 1:  # a Windows drive letter, e.g. C:\mlruns
+        scheme = ""
+    if scheme not in ALLOWED_SCHEMES:
+        raise ConnectorError(
+            f"unsupported MLflow tracking URI {_display(uri)!r}: use a folder path, "
+            "sqlite:///path/to/mlflow.db or an http(s):// server"
+        )
+    if scheme in {"http", "https"}:
+        try:
+            parsed.port  # noqa: B018 - raises on a malformed port
+        except ValueError as exc:
+            raise ConnectorError(f"MLflow tracking URI {_display(uri)!r} has a bad port") from exc
+        if not parsed.hostname:
+            raise ConnectorError(f"MLflow tracking URI {_display(uri)!r} has no host")
+        return uri.rstrip("/")
+    if scheme == "sqlite":
+        path = Path(uri.removeprefix("sqlite:///").removeprefix("sqlite:") or ".")
+        _check_sqlite(path)
+        return f"sqlite:///{path.expanduser().resolve()}"
+    folder = Path(parsed.path if scheme == "file" else uri).expanduser()
+    if not folder.is_dir():
+        raise ConnectorError(f"{folder}: no MLflow store folder there")
+    # The file store is in maintenance mode and refuses to open unless explicitly allowed.
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    return str(folder.resolve())
+
+
+def _check_sqlite(path: Path) -> None:
+    """Refuse a missing file or a database that is not an MLflow store (MLflow would migrate it)."""
+    if not path.expanduser().is_file():
+        raise ConnectorError(f"{path}: MLflow database not found")
+    try:
+        uri = path.expanduser().resolve().as_uri() + "?mode=ro"
+        with sqlite3.connect(uri, uri=True) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.Error as exc:
+        raise ConnectorError(f"{path}: not a readable SQLite database ({exc})") from exc
+    if not {"experiments", "runs", "alembic_version"} <= tables:
+        raise ConnectorError(f"{path}: a SQLite database but not an MLflow tracking store")
+
+
+@contextmanager
+def _mlflow_errors(uri: str) -> Iterator[None]:
+    """Turn the client's errors into one clear ConnectorError (nothing could be read)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except MlflowException as exc:
+        message = str(exc)
+        if "failed with exception" in message or "Max retries exceeded" in message:
+            raise ConnectorError(f"cannot reach the MLflow server at {_display(uri)}") from exc
+        raise ConnectorError(f"MLflow: {_short(message)}") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        raise ConnectorError(
+            f"cannot read the MLflow store {_display(uri)}: {_short(str(exc))}"
+        ) from exc
+
+
+def _find_experiment(client: MlflowClient, wanted: str) -> tuple[str, str]:
+    from mlflow.exceptions import MlflowException
+
+    wanted = wanted.strip()
+    experiment = client.get_experiment_by_name(wanted)
+    if experiment is None and wanted.isdigit():
+        try:
+            experiment = client.get_experiment(wanted)
+        except MlflowException:
+            experiment = None
+    if experiment is None:
+        known = [e.name for e in client.search_experiments(max_results=10)]
+        hint = f"; experiments there: {', '.join(_short(n, 60) for n in known)}" if known else ""
+        raise ConnectorError(f"no MLflow experiment named or numbered {_short(wanted, 80)!r}{hint}")
+    return str(experiment.experiment_id), str(experiment.name)
+
+
+def _normalize(name: str) -> str:
+    name = name.lower().replace("@", "_at_")
+    return re.sub(r"[^a-z0-9]+", "_", name).strip("_")
+
+
+def map_metrics(raw: dict[str, float]) -> tuple[dict[str, float], list[str]]:
+    """Map logged metric names to benchmark metrics, preferring test over validation over bare."""
+    found: dict[str, tuple[int, float]] = {}
+    notes: list[str] = []
+    for name, value in raw.items():
+        key = _normalize(name)
+        for rank, prefix in enumerate(SPLIT_PREFIXES):
+            if not key.startswith(prefix):
+                continue
+            rest = key[len(prefix) :]
+            scale = 1.0
+            metric = ALIAS_INDEX.get(rest)
+            if metric is None and rest in LATENCY_SECONDS:
+                metric, scale = "latency_ms", 1000.0
+            if metric is None:
+                continue
+            if not math.isfinite(value):
+                notes.append(f"metric {_short(name, 60)!r} is not a finite number")
+                break
+            value = value * scale
+            if metric in SCORE_METRICS and 1 < value <= 100:
+                # Logged as a percentage (e.g. accuracy 87.5); the benchmarks use 0..1.
+                value = value / 100
+            if value < 0 or (metric in SCORE_METRICS and value > 1):
+                notes.append(f"metric {_short(name, 60)!r} = {value:g} is out of range")
+                break
+            if metric not in found or rank < found[metric][0]:
+                found[metric] = (rank, value)
+            break
+    return {m: v for m, (_, v) in sorted(found.items())}, notes
+
+
+def _read_run(run: Run, problems: list[str]) -> dict[str, Any]:
+    info, data = run.info, run.data
+    metrics, notes = map_metrics(dict(data.metrics))
+    name = info.run_name or info.run_id
+    problems += [f"run {_short(name, 60)!r}: {n}" for n in notes]
+    ended = _date(info.end_time) or _date(info.start_time)
+    params = dict(sorted(data.params.items())[:MAX_PARAMS_KEPT])
+    return {
+        "run_id": info.run_id,
+        "name": _short(name),
+        "status": info.status,
+        "start": _date(info.start_time),
+        "end": _date(info.end_time),
+        "ended": ended,
+        "metrics": metrics,
+        "metric_names": len(data.metrics),
+        "params": {_short(k, 100): _short(str(v)) for k, v in params.items()},
+        "param_count": len(data.params),
+        "tag_count": len([t for t in data.tags if not t.startswith("mlflow.")]),
+    }
+
+
+def _run_data(row: dict[str, Any]) -> dict[str, Any]:
+    """A run as plain JSON values (the engine stores results as JSON)."""
+    data = {k: v for k, v in row.items() if k != "ended"}
+    for key in ("start", "end"):
+        data[key] = row[key].isoformat() if row[key] else None
+    return data
+
+
+def _date(millis: int | None) -> dt.date | None:
+    if not millis:
+        return None
+    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC).date()
+
+
+def guess_task(metrics: set[str]) -> str | None:
+    """Guess the benchmark task from the metric names alone (None when nothing hints)."""
+    if metrics & {"ndcg_at_10", "map"}:
+        return "ranking"
+    if "smape" in metrics:
+        return "time_series_forecasting"
+    if metrics & {"r2", "mape"}:
+        return "regression"
+    if metrics & {"roc_auc", "pr_auc", "f1", "accuracy"}:
+        return "tabular_binary"
+    return None
+
+
+def _pick_task(
+    wanted: str | None, rows: list[dict[str, Any]], kb: KnowledgeBase, problems: list[str]
+) -> tuple[str, bool]:
+    if wanted:
+        task = kb.resolve_task(wanted)
+        if task is not None:
+            return task.id, False
+        problems.append(f"unknown task {_short(wanted, 60)!r}; guessing it from the metric names")
+    seen = {m for r in rows for m in r["metrics"]}
+    guess = guess_task(seen)
+    if guess is None:
+        problems.append("no run logged a metric the benchmarks know; assuming tabular_binary")
+        return "tabular_binary", True
+    if not seen & {"roc_auc", "pr_auc", "ndcg_at_10", "map", "r2", "mape", "smape"}:
+        problems.append(
+            f"only f1/accuracy were logged, so the task was guessed as {guess}; pass the task to be sure"
+        )
+    return guess, True
+
+
+def _task_metrics(task: str, kb: KnowledgeBase) -> list[str]:
+    return [m.metric for m in kb.tasks[task].metrics]
+
+
+def _best_runs(
+    rows: list[dict[str, Any]], task: str, kb: KnowledgeBase, count: int, problems: list[str]
+) -> list[dict[str, Any]]:
+    """Rank finished runs by the task's first quality metric that any run logged."""
+    pool = [r for r in rows if r["status"] == "FINISHED"]
+    if not pool:
+        problems.append("no run has finished; choosing among unfinished runs")
+        pool = rows
+    for metric in _task_metrics(task, kb):
+        if metric == "latency_ms":
+            continue  # speed alone does not make a run the best model
+        scored = [r for r in pool if metric in r["metrics"]]
+        if scored:
+            sign = 1 if metric in LOWER_IS_BETTER else -1
+            return sorted(scored, key=lambda r: sign * r["metrics"][metric])[:count]
+    return []
+
+
+def _headline(task: str, kb: KnowledgeBase, best: list[dict[str, Any]]) -> str:
+    for metric in _task_metrics(task, kb):
+        if metric != "latency_ms" and best and metric in best[0]["metrics"]:
+            return metric
+    return "no comparable metric"
+
+
+def _model_reports(
+    best: list[dict[str, Any]], task: str, kb: KnowledgeBase, problems: list[str]
+) -> list[dict[str, Any]]:
+    allowed = set(_task_metrics(task, kb))
+    models: list[dict[str, Any]] = []
+    for row in best:
+        metrics = {m: v for m, v in row["metrics"].items() if m in allowed}
+        try:
+            report = ModelReport.model_validate(
+                {
+                    "name": row["name"] or row["run_id"],
+                    "task": task,
+                    "metrics": metrics,
+                    "date": row["ended"],
+                },
+                context={"kb": kb},
+            )
+        except ValidationError as exc:
+            problems.append(f"run {row['name']!r} cannot be audited: {exc.errors()[0]['msg']}")
+            continue
+        models.append(report.model_dump(mode="json"))
+    return models
+
+
+def _tracking_evidence(
+    rows: list[dict[str, Any]], experiment: str, uri: str, experiment_id: str, today: dt.date
+) -> Evidence:
+    metric_names = max(r["metric_names"] for r in rows)
+    with_params = any(r["param_count"] for r in rows)
+    strength = 0.30 + 0.30 * min(len(rows), 20) / 20
+    strength += 0.15 if with_params else 0.0
+    strength += 0.15 if metric_names >= 2 else 0.0
+    latest = max((r["ended"] for r in rows if r["ended"]), default=today)
+    link = f"{_display(uri)}/#/experiments/{experiment_id}" if uri.startswith("http") else None
+    return Evidence(
+        skill="experiment_tracking",
+        source=SourceKind.CODE,
+        strength=round(min(strength, 1.0), 4),
+        observed=min(latest, today),
+        origin=NAME,
+        signal="mlflow_runs",
+        detail=_short(
+            f"{len(rows)} run(s) in experiment {experiment!r}, "
+            f"{'with' if with_params else 'without'} parameters, up to {metric_names} metric(s) per run"
+        ),
+        link=link,
+    )
+
+
+def _short(text: str, limit: int = MAX_TEXT) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _display(uri: str) -> str:
+    """Show a URI without any user:password part (never echo credentials)."""
+    parsed = urlparse(uri.strip())
+    if "@" in parsed.netloc:
+        parsed = parsed._replace(netloc=parsed.netloc.rsplit("@", 1)[1])
+    return _short(parsed.geturl().rstrip("/"), 100)
