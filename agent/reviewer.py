@@ -11,7 +11,7 @@ import re
 
 from agent.outputs import returned_prompt
 from agent.reply import Choice, Reply
-from agent.store import FlowSession, ReviewerDesk
+from agent.store import FlowSession, Output, ReviewerDesk
 from agent.turn import Turn
 
 NAMES = {"audit": "audit", "plan": "learning plan", "model": "model audit"}
@@ -50,7 +50,10 @@ def pending(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return Reply(text="\n".join(lines), choices=choices)
 
 
-def _target(desk: ReviewerDesk, argument: str) -> tuple[str, object, str, str] | None:
+Target = tuple[str, Output, str, str]  # kind, row, owner, comment
+
+
+def _target(desk: ReviewerDesk, argument: str) -> Target | None:
     match = re.match(r"^\s*([apm])(\d+)\b\s*(.*)$", argument, re.IGNORECASE | re.S)
     if match is None:
         return None
@@ -62,34 +65,35 @@ def _target(desk: ReviewerDesk, argument: str) -> tuple[str, object, str, str] |
     return kind, row, owner, match.group(3).strip()
 
 
-def approve(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+def _locate(turn: Turn, argument: str, example: str) -> tuple[ReviewerDesk, Target] | Reply:
+    """The reviewer's desk and the waiting output the argument names, or the reply saying why not."""
     desk = _desk(turn)
     if desk is None:
         return Reply(text=NOT_REVIEWER)
     target = _target(desk, argument)
     if target is None:
-        return Reply(
-            text="Give the id of a waiting output, for example /approve a12 (see /pending)."
-        )
-    kind, row, owner, comment = target
+        return Reply(text=f"Give the id of a waiting output, for example {example} (see /pending).")
+    return desk, target
+
+
+def approve(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    found = _locate(turn, argument, "/approve a12")
+    if isinstance(found, Reply):
+        return found
+    desk, (kind, row, owner, comment) = found
     notice = f"Your reviewer approved your {NAMES[kind]}: it is now final."
-    desk.decide(row, kind, "approve", comment, notice)  # type: ignore[arg-type]
+    desk.decide(row, kind, "approve", comment, notice)
     return Reply(text=f"Approved the {NAMES[kind]} of {owner}; they will be told.")
 
 
 def send_back(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    desk = _desk(turn)
-    if desk is None:
-        return Reply(text=NOT_REVIEWER)
-    target = _target(desk, argument)
-    if target is None:
-        return Reply(
-            text="Give the id of a waiting output and a comment, for example /return a12 please check SQL."
-        )
-    kind, row, owner, comment = target
+    found = _locate(turn, argument, "/return a12 please check SQL")
+    if isinstance(found, Reply):
+        return found
+    desk, (kind, row, owner, comment) = found
     if not comment:
         return Reply(text="Please add a comment saying what to look at, after the id.")
-    review = [*row.review, returned_prompt(turn.scope.external_id, comment)]  # type: ignore[attr-defined]
+    review = [*row.review, returned_prompt(turn.scope.external_id, comment)]
     notice = f'Your reviewer returned your {NAMES[kind]} with a comment: "{comment}". Type /review to answer it.'
-    desk.decide(row, kind, "return", comment, notice, review)  # type: ignore[arg-type]
+    desk.decide(row, kind, "return", comment, notice, review)
     return Reply(text=f"Returned the {NAMES[kind]} of {owner} with your comment.")

@@ -17,6 +17,7 @@ from knowledge.base import KnowledgeBase
 from tests.conftest import AS_OF
 from tools.connectors import repo_signals
 from tools.connectors.local_git import LocalGitInput, collect
+from tools.connectors.text import DETAIL_CHARS
 from tools.errors import ConnectorError
 from tools.params import SourceKind
 
@@ -303,7 +304,7 @@ def test_detectors_never_raise_on_arbitrary_text(name: str, text: str) -> None:
     from knowledge.base import default_knowledge
 
     signals = repo_signals.detect([name], {name: text}, default_knowledge())
-    assert all(0 <= s.weight <= 0.9 and len(s.detail) <= repo_signals.DETAIL_CHARS for s in signals)
+    assert all(0 <= s.weight <= 0.9 and len(s.detail) <= DETAIL_CHARS for s in signals)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,7 +32,7 @@ import datetime as dt
 import difflib
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Skill, normalize_name
 from tools.connectors.base import ConnectorResult, now, read_text
-from tools.connectors.cv import AMBIGUOUS, clip
+from tools.connectors.text import AMBIGUOUS, clip, date_order, parse_date, sniff_delimiter
 from tools.errors import ConnectorError
 from tools.params import DEFAULT_PARAMS, ScoringParams, SourceKind
 from tools.results import Evidence
@@ -50,73 +50,6 @@ SIMILARITY_DISCOUNT = 0.8
 SkillSimilarity = Callable[[str], list[tuple[str, float]]]
 
 # Dates ---------------------------------------------------------------------------------------
-
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")),
-        start=1,
-    )
-    for name in names
-}  # fmt: skip
-_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?![\d])")
-_NUMERIC = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?![\d])")
-_MONTH_DAY_YEAR = re.compile(r"([a-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})")
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})(?:st|nd|rd|th)?\s+([a-z]{3,9})\.?,?\s+(\d{4})")
-_MONTH_YEAR = re.compile(r"([a-z]{3,9})\.?,?\s+(\d{4})")
-
-
-def _make(year: int, month: int, day: int) -> dt.date | None:
-    if not 1970 <= year <= 2100:
-        return None
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return None
-
-
-def parse_date(text: str, day_first: bool = False) -> dt.date | None:
-    """Read a date written in any common way; `day_first` settles "03/04/2024"."""
-    value = text.strip().lower()[:40]
-    if not value:
-        return None
-    if found := _ISO.match(value):
-        return _make(int(found[1]), int(found[2]), int(found[3]))
-    if found := _NUMERIC.match(value):
-        a, b, year = int(found[1]), int(found[2]), int(found[3])
-        year += 2000 if year < 100 else 0
-        if a > 12 or (day_first and b <= 12):
-            return _make(year, b, a)
-        return _make(year, a, b)
-    for pattern, order in ((_MONTH_DAY_YEAR, "mdy"), (_DAY_MONTH_YEAR, "dmy"), (_MONTH_YEAR, "my")):
-        if found := pattern.match(value):
-            parts = dict(zip(order, found.groups(), strict=True))
-            month = _MONTHS.get(parts["m"])
-            if month is None:
-                continue
-            return _make(int(parts["y"]), month, int(parts.get("d", "1")))
-    return None
-
-
-def date_order(values: Iterable[str]) -> tuple[bool, bool]:
-    """Infer from a column whether numeric dates are day-first; also say if it stayed unsettled."""
-    day_first = month_first = ambiguous = False
-    for value in values:
-        found = _NUMERIC.match(value.strip())
-        if found is None:
-            continue
-        a, b = int(found[1]), int(found[2])
-        day_first |= a > 12
-        month_first |= b > 12
-        ambiguous |= a <= 12 and b <= 12 and a != b
-    settled = day_first != month_first
-    return (day_first and not month_first), ambiguous and not settled
-
-
-# Columns -------------------------------------------------------------------------------------
 
 
 def _key(header: str) -> str:
@@ -167,12 +100,6 @@ def _columns(header: list[str]) -> dict[str, int]:
     if "completed" not in found and "startedon" in keys and "authority" in keys:
         found["completed"] = keys.index("startedon")
     return found
-
-
-def sniff_delimiter(text: str) -> str:
-    """Pick the delimiter that splits the first line most: comma, semicolon or tab."""
-    first = text.split("\n", 1)[0]
-    return max((",", ";", "\t"), key=first.count)
 
 
 # Skills --------------------------------------------------------------------------------------

@@ -22,14 +22,13 @@ import datetime as dt
 import io
 import re
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.base import KnowledgeBase
-from knowledge.schema import normalize_name
 from tools.connectors.base import MAX_FILE_BYTES, ConnectorResult, now, read_limited, read_text
+from tools.connectors.text import Mention, PhraseMatcher, clip, mask_links
 from tools.errors import ConnectorError
 from tools.params import SourceKind
 from tools.results import Evidence
@@ -38,25 +37,6 @@ NAME = "cv"
 BASE_STRENGTH = 0.40
 PER_YEAR = 0.02
 MAX_YEARS_BONUS = 0.10
-DETAIL_CHARS = 200
-
-# Names (normalized) that in running text mostly mean something else than the skill:
-# "the rest of", "docs" as documents, "programming" as a section heading, "research" as a
-# verb, "instruction tuning", "parameter estimation", "hyperparameter optimization",
-# "computer networking", "a presentation", and abbreviations that collide with words.
-AMBIGUOUS = frozenset(
-    {
-        "rest", "docs", "cli", "aia", "sow", "sme", "programming", "coding", "research",
-        "instruction", "discovery", "estimation", "optimization", "networking", "presentation",
-    }
-)  # fmt: skip
-
-_WORD = re.compile(r"[^\W_]+(?:[+#]+|&[^\W_]+)*|&")  # words; "c++", "w&b" and "&" kept whole
-_GAP = re.compile(r"[\s_\-/]{1,3}|\.")  # what may separate the words of one phrase
-_LINK = re.compile(
-    r"(?:https?://|www\.)\S+|[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+"
-    r"|\b[\w-]{1,63}\.(?:com|org|net|io|dev|ai|co)\b(?:/\S*)?"
-)
 _YEARS_BEFORE = re.compile(
     r"(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)\.?\s+(?:of\s+)?"
     r"(?:(?:hands[\s-]on|professional|commercial|industry|practical)\s+)?"
@@ -66,98 +46,6 @@ _YEARS_BEFORE = re.compile(
 _YEARS_AFTER = re.compile(
     r"^\s*(?:[:(,\-\u2013\u2014]\s*)?(\d{1,2}(?:\.\d)?)\s*\+?\s*(?:years?|yrs?)\b", re.IGNORECASE
 )
-
-
-def clip(text: str, limit: int = DETAIL_CHARS) -> str:
-    """Collapse whitespace and cut `text` to `limit` characters, marking the cut."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "\u2026"
-
-
-def mask_links(text: str) -> str:
-    """Blank out web and e-mail addresses, keeping every other character where it was."""
-    return _LINK.sub(lambda m: " " * len(m.group()), text)
-
-
-@dataclass(frozen=True)
-class Mention:
-    """One place a text names a known item."""
-
-    ident: str
-    phrase: str
-    start: int
-    end: int
-
-
-class PhraseMatcher:
-    """Find whole-word, case-insensitive mentions of known phrases in free text.
-
-    Text is cut into words; runs of up to `longest` words separated only by spaces, hyphens,
-    underscores, dots or slashes are looked up by their folded form (case, separators
-    ignored, as `normalize_name` does), longest run first. A dictionary lookup per run keeps
-    this linear in the text (one big regex alternation was about 1 MB/s).
-    """
-
-    def __init__(self, phrases: dict[str, str]) -> None:
-        self._ids: dict[str, str] = {}
-        self._starts: set[str] = set()
-        self.longest = 1
-        for phrase, ident in phrases.items():
-            words = [w.lower() for w in _WORD.findall(phrase)]
-            if words:
-                self._ids.setdefault("".join(words), ident)
-                self._starts.add(words[0])
-                self.longest = max(self.longest, len(words))
-
-    def find(self, text: str) -> list[Mention]:
-        # Addresses are not claims: "github.com/jane" must not count as Git.
-        text = mask_links(text)
-        words = list(_WORD.finditer(text))
-        keys = [w.group().lower() for w in words]
-        found: list[Mention] = []
-        i = 0
-        while i < len(words):
-            if keys[i] not in self._starts:
-                i += 1
-                continue
-            span = 1
-            while (
-                span < self.longest
-                and i + span < len(words)
-                and _GAP.fullmatch(text, words[i + span - 1].end(), words[i + span].start())
-            ):
-                span += 1
-            for n in range(span, 0, -1):
-                ident = self._ids.get("".join(keys[i : i + n]))
-                if ident is not None:
-                    start, end = words[i].start(), words[i + n - 1].end()
-                    found.append(Mention(ident, text[start:end], start, end))
-                    i += n
-                    break
-            else:
-                i += 1
-        return found
-
-    @classmethod
-    def for_skills(cls, kb: KnowledgeBase) -> PhraseMatcher:
-        """Match skill names, ids and aliases, leaving out the ambiguous ones."""
-        phrases: dict[str, str] = {}
-        for skill in kb.skills.values():
-            for phrase in (skill.id.replace("_", " "), skill.name, *skill.aliases):
-                key = normalize_name(phrase)
-                if len(key) > 2 and key not in AMBIGUOUS:
-                    phrases[phrase] = skill.id
-        return cls(phrases)
-
-    @classmethod
-    def for_roles(cls, kb: KnowledgeBase) -> PhraseMatcher:
-        """Match role names, ids and aliases (for job titles)."""
-        phrases: dict[str, str] = {}
-        for role in kb.roles.values():
-            for phrase in (role.id.replace("_", " "), role.name, *role.aliases):
-                if len(normalize_name(phrase)) > 2:
-                    phrases[phrase] = role.id
-        return cls(phrases)
 
 
 class CVParams(BaseModel):

@@ -38,7 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from knowledge.base import KnowledgeBase
 from tools.connectors.base import ConnectorResult, now
-from tools.connectors.repo_signals import clip, commit_evidence, detect, signals_to_evidence
+from tools.connectors.repo_signals import commit_evidence, detect, signals_to_evidence
+from tools.connectors.text import clip
 from tools.errors import ConnectorError
 from tools.results import Evidence
 

@@ -44,8 +44,7 @@ from typing import Annotated, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.connectors.base import MAX_FILE_BYTES, MAX_ROWS, ConnectorResult, now, read_text
-from tools.connectors.certificates import date_order, parse_date, sniff_delimiter
-from tools.connectors.cv import clip
+from tools.connectors.text import clip, date_order, parse_date, sniff_delimiter
 from tools.errors import ConnectorError
 from tools.params import DEFAULT_PARAMS, ScoringParams, SourceKind
 from tools.results import Evidence

@@ -41,8 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.base import KnowledgeBase
 from tools.connectors.base import MAX_FILE_BYTES, ConnectorResult, now, read_text
-from tools.connectors.certificates import date_order, parse_date, sniff_delimiter
-from tools.connectors.cv import PhraseMatcher, clip
+from tools.connectors.text import PhraseMatcher, clip, date_order, parse_date, sniff_delimiter
 from tools.errors import ConnectorError
 
 NAME = "job_postings"

@@ -29,11 +29,11 @@ from tools.connectors.base import ConnectorResult, now, read_limited
 from tools.connectors.repo_signals import (
     SKIP_DIRS,
     area,
-    clip,
     commit_evidence,
     detect,
     signals_to_evidence,
 )
+from tools.connectors.text import clip
 from tools.errors import ConnectorError
 
 ORIGIN = "local_git"

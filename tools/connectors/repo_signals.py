@@ -37,10 +37,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.base import KnowledgeBase
+from tools.connectors.text import clip
 from tools.params import SourceKind
 from tools.results import Evidence
 
-DETAIL_CHARS = 200
 MAX_TEXT_CHARS = 500_000  # of one file; more adds nothing a detector needs
 MAX_LINE_CHARS = 2_000  # regexes only ever see lines this long
 
@@ -173,12 +173,6 @@ class Signal(BaseModel):
     detail: str
     path: str
     weight: float
-
-
-def clip(text: str, limit: int = DETAIL_CHARS) -> str:
-    """Shorten text kept from a source to `limit` characters."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def normalise_path(path: str) -> str:
