@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,43 @@ def audit_profile(
 
 
 def audit_profile_file(
-    path: Path, as_of: dt.date, force: bool = False, kb: KnowledgeBase | None = None
+    path: Path,
+    as_of: dt.date,
+    force: bool = False,
+    kb: KnowledgeBase | None = None,
+    connects: Sequence[str] = (),
+    warn: Callable[[str], None] | None = None,
 ) -> AuditReport:
-    """Load, validate and audit a profile file (ProfileError / AuditRefused on bad input)."""
+    """Load, validate and audit a profile file, with evidence from `connects` specs
+    ("github octocat", "income_csv pay.csv"); ProfileError / ConnectorError / AuditRefused on bad input."""
+    from agent.connect import run_direct
+    from tools.profile import EvidenceInput, ModelReport
+
     kb = kb or default_knowledge()
-    return audit_profile(load_profile(path, kb), kb, as_of, force)
+    profile = load_profile(path, kb)
+    evidence, models = list(profile.evidence), list(profile.models)
+    for spec in connects:
+        name, result = run_direct(spec, kb, as_of)
+        for problem in result.problems:
+            if warn is not None:
+                warn(f"{name}: {problem}")
+        context = {"kb": kb}
+        evidence += [
+            EvidenceInput.model_validate(
+                {**item.model_dump(mode="json", exclude={"origin", "signal"}), "origin": item.origin[:60],
+                 "signal": item.signal[:60], "detail": item.detail[:500]},
+                context=context,
+            )
+            for item in result.evidence
+        ]  # fmt: skip
+        models += [ModelReport.model_validate(m, context=context) for m in result.models]
+        demand = result.data.get("demand") if name == "job_postings" else None
+        if demand and demand.get("skills"):
+            note = f"{demand['postings']} job postings supplied with --connect"
+            kb = kb.with_demand(demand["skills"], note, as_of)
+    if connects:
+        profile = profile.model_copy(update={"evidence": evidence, "models": models})
+    return audit_profile(profile, kb, as_of, force)
 
 
 def save_audit(

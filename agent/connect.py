@@ -144,3 +144,30 @@ def _as_input(item: Evidence) -> dict[str, Any]:
         "observed": item.observed.isoformat(), "detail": item.detail[:500], "link": item.link,
         "origin": item.origin[:60], "signal": item.signal[:60],
     }  # fmt: skip
+
+
+def audit_knowledge(scope: UserScope, kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge an audit uses: bundled, with demand from the person's job postings if any."""
+    runs = [run for run in scope.connector_runs() if run.source == "job_postings"]
+    if not runs:
+        return kb
+    demand = runs[-1].result.get("data", {}).get("demand")
+    if not demand or not demand.get("skills"):
+        return kb
+    span = demand["date_range"]
+    note = f"{demand['postings']} job postings dated {span['from']} to {span['to']} (supplied by the user)"
+    return kb.with_demand(demand["skills"], note, dt.date.fromisoformat(demand["as_of"]))
+
+
+def run_direct(spec: str, kb: KnowledgeBase, today: dt.date) -> tuple[str, ConnectorResult]:
+    """Run one connector from a command-line spec ("github octocat"); the flag is the consent."""
+    from agent import sources  # noqa: F401  (registers the connectors)
+
+    try:
+        words = shlex.split(spec)
+    except ValueError as exc:
+        raise ConnectorError(f"--connect {spec!r}: {exc}") from exc
+    if not words or words[0] not in SOURCES:
+        raise ConnectorError(f"--connect {spec!r}: unknown source; one of {', '.join(SOURCES)}")
+    source = SOURCES[words[0]]
+    return source.name, source.run(words[1:], Context(kb=kb, env=dict(os.environ), today=today))

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from agent.audit import audit_profile, save_audit
-from agent.connect import audit_inputs
+from agent.connect import audit_inputs, audit_knowledge
 from agent.interview import (
     REQUIRED,
     Question,
@@ -149,7 +149,8 @@ def _previous(latest: AuditRow | None) -> PreviousAudit | None:
 
 def finish(turn: Turn, row: FlowSession) -> Reply:
     """Score the answers, store the audit as a draft with its review prompts, and show it."""
-    scope, kb = turn.scope, turn.kb
+    scope = turn.scope
+    kb = audit_knowledge(scope, turn.kb)  # job postings the person supplied update demand
     data = build_profile(row.answers, scope.external_id, kb, turn.today)
     latest = scope.latest_audit()
     if latest is not None:

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from agent.audit import audit_profile
+from agent.connect import audit_knowledge
 from agent.parsing import Option, Unclear, clean, parse_choice, parse_ratings
 from agent.reply import Choice, Reply
 from agent.store import AuditRow, FlowSession, ModelAuditRow, PlanRow
@@ -264,7 +265,8 @@ def _rescore(turn: Turn, audit: AuditRow, ratings: dict[str, float]) -> None:
         other = "self_ratings" if target == "soft_skills" else "soft_skills"
         profile[other].pop(skill, None)
         profile[target][skill] = rating
-    report = audit_profile(validate_profile(profile, turn.kb), turn.kb, audit.as_of, force=True)
+    kb = audit_knowledge(turn.scope, turn.kb)
+    report = audit_profile(validate_profile(profile, kb), kb, audit.as_of, force=True)
     fresh = {p.id: dict(p.model_dump(mode="json"), status="open") for p in report.review}
     # Answered prompts stay as they were answered (an adjustment is never lost, even when
     # the re-scored audit would no longer raise it); open ones take their new wording.

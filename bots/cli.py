@@ -53,13 +53,23 @@ def audit(
     force: Annotated[
         bool, typer.Option(help="Run even within 30 days of the last full audit.")
     ] = False,
+    connect: Annotated[
+        list[str] | None,
+        typer.Option(help='Also read a source, e.g. --connect "github octocat" (repeatable).'),
+    ] = None,
 ) -> None:
     """Run a whole audit from a profile file, without conversation."""
     from agent.audit import SkillAuditError, audit_profile_file
 
     day = parse_as_of(as_of)
     try:
-        report = audit_profile_file(profile, day, force=force)
+        report = audit_profile_file(
+            profile,
+            day,
+            force=force,
+            connects=connect or [],
+            warn=lambda m: typer.echo(f"warning: {m}", err=True),
+        )
     except SkillAuditError as exc:
         fail(str(exc))
     if json_out:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from knowledge.schema import (
     RoleProfile,
     RolesFile,
     Skill,
+    Source,
     TaskBenchmark,
     Taxonomy,
     normalize_name,
@@ -170,12 +173,65 @@ class KnowledgeBase:
     def skills_in(self, pillar: Pillar) -> list[Skill]:
         return [s for s in self.taxonomy.skills if s.pillar == pillar]
 
+    def with_demand(
+        self, skills: dict[str, dict[str, Any]], note: str, as_of: date
+    ) -> KnowledgeBase:
+        """A copy whose demand for the given skills comes from job postings the person supplied.
+
+        `skills` maps a skill id to {"overall": 0-100, "by_role": {role id: 0-100}}; other
+        skills keep the bundled estimates. The version says the demand was replaced.
+        """
+        source = Source(
+            id="user_job_postings",
+            title=note[:200],
+            publisher="job postings supplied by the user",
+            year=as_of.year,
+        )
+        entries = []
+        for entry in self.demand_file.skills:
+            update = skills.get(entry.skill)
+            if update is None:
+                entries.append(entry)
+                continue
+            # The postings replace the estimates: a role they say nothing about uses their overall figure.
+            by_role = {
+                role: _clamp(value)
+                for role, value in update.get("by_role", {}).items()
+                if role in self.roles
+            }
+            entries.append(
+                entry.model_copy(
+                    update={
+                        "overall": _clamp(update["overall"]),
+                        "by_role": by_role,
+                        "sources": [*entry.sources, source.id],
+                        "estimate": False,
+                        "note": note[:200],
+                    }
+                )
+            )
+        demand_file = self.demand_file.model_copy(
+            update={"skills": entries, "sources": [*self.demand_file.sources, source]}
+        )
+        digest = hashlib.sha256(json.dumps(skills, sort_keys=True).encode()).hexdigest()[:8]
+        return KnowledgeBase(
+            taxonomy=self.taxonomy,
+            roles_file=self.roles_file,
+            demand_file=demand_file,
+            benchmarks_file=self.benchmarks_file,
+            version=f"{self.version}+postings-{digest}",
+        )
+
     def demand_for(self, skill_id: str, role_id: str | None) -> float:
         """Market demand (0-100) for a skill, in postings for the role when known."""
         entry = self.demand[skill_id]
         if role_id is not None and role_id in entry.by_role:
             return entry.by_role[role_id]
         return entry.overall
+
+
+def _clamp(value: float) -> float:
+    return max(1.0, min(100.0, float(value)))
 
 
 def _names(items: Iterable[Skill | RoleProfile | TaskBenchmark]) -> Iterable[tuple[str, str]]:

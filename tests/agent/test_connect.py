@@ -118,3 +118,21 @@ def test_planted_instructions_change_no_score(engine: Engine, store: Store, tmp_
     # The extra payment row may move income figures; nothing else may change.
     assert changed <= {"income_diversification", "client_acquisition", "client_management"}
     assert all(v is None or v < 100 for v in results["planted"].values())
+
+
+def test_job_postings_update_the_demand_an_audit_uses(engine: Engine, store: Store) -> None:
+    reply = engine.handle_sync("sam", f"/connect job_postings {FILES / 'postings'}")
+    assert (
+        reply.data is not None and "job postings dated" in reply.text
+    )  # market data: no consent needed
+    table = reply.data["data"]["demand"]["skills"]
+    audited(engine, "sam")
+    with store.user("sam") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+    assert "+postings-" in audit.result["knowledge_version"]
+    role = audit.result["target_role"]
+    for skill in audit.result["skills"]:
+        if skill["id"] in table:
+            expected = table[skill["id"]]["by_role"].get(role, table[skill["id"]]["overall"])
+            assert skill["demand"] == round(max(1.0, min(100.0, expected)), 1), skill["id"]

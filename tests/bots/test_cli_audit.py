@@ -113,3 +113,21 @@ def test_console_script_help_loads_no_heavy_module() -> None:
         [sys.executable, "-m", "bots.cli", "--help"], capture_output=True, text=True
     )
     assert help_run.returncode == 0 and "audit" in help_run.stdout
+
+
+def test_audit_with_connectors(tmp_path: Path) -> None:
+    files = Path(__file__).resolve().parents[1] / "fakes" / "files"
+    args = ["audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28"]
+    code, out, err = invoke(
+        *args,
+        "--connect",
+        f"cv {files / 'cv_jane_doe.md'}",
+        "--connect",
+        f"job_postings {files / 'postings'}",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    origins = {e["origin"] for s in data["skills"] for e in s["evidence"]}
+    assert "cv" in origins and "+postings-" in data["knowledge_version"]
+    code, _, err = invoke(*args, "--connect", "cv /no/such/file.md")
+    assert code == 2 and "file not found" in err
