@@ -36,6 +36,8 @@ class Context:
     kb: KnowledgeBase
     env: Mapping[str, str]
     today: dt.date
+    # text -> [(skill id, score)] by meaning (the vector index), when one is available
+    similar: Callable[[str], list[tuple[str, float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     if cached is not None and not refresh and _now() - _aware(cached.fetched_at) < FRESH_FOR:
         result = ConnectorResult.model_validate(cached.result)
         return Reply(text=_describe(source, result, cached=True), data=cached.result)
-    context = Context(kb=turn.kb, env=dict(os.environ), today=turn.today)
+    context = Context(kb=turn.kb, env=dict(os.environ), today=turn.today, similar=_similar(turn))
     try:
         result = source.run(args, context)
     except ConnectorError as exc:
@@ -94,6 +96,28 @@ def connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         len(result.problems),
     )
     return Reply(text=_describe(source, result, cached=False), data=stored)
+
+
+SIMILAR_MIN, SIMILAR_MARGIN = 0.885, 0.03  # measured on course titles; below, matches were guesses
+
+
+def _similar(turn: Turn) -> Callable[[str], list[tuple[str, float]]] | None:
+    """Skill by meaning for titles no alias matches: only a clear winner counts."""
+    try:
+        retriever = turn.recommender.retriever()
+    except Exception:  # the index is optional here: aliases still work without it
+        log.warning("skill matching by meaning is unavailable", exc_info=True)
+        return None
+
+    def similar(text: str) -> list[tuple[str, float]]:
+        ranked = retriever.skills_by_meaning(text, 3)
+        if not ranked or ranked[0][1] < SIMILAR_MIN:
+            return []
+        if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < SIMILAR_MARGIN:
+            return []
+        return [(ranked[0][0], 1.0)]
+
+    return similar
 
 
 def _describe(source: Source, result: ConnectorResult, cached: bool) -> str:

@@ -84,7 +84,9 @@ def _certificates(args: list[str], ctx: Context) -> ConnectorResult:
     from tools.connectors.certificates import CertificatesParams, collect
 
     _need(args, 1, CERTIFICATES.usage)
-    return collect(CertificatesParams(path=Path(args[0]), as_of=ctx.today), ctx.kb)
+    return collect(
+        CertificatesParams(path=Path(args[0]), as_of=ctx.today), ctx.kb, similar=ctx.similar
+    )
 
 
 def _income(args: list[str], ctx: Context) -> ConnectorResult:

@@ -144,14 +144,14 @@ class Retriever:
                 if skill is not None and skill.id not in found:
                     found.append(skill.id)
         if len(found) < limit:
-            ranked = self._skills_by_meaning(text, limit * 4)
+            ranked = self.skills_by_meaning(text, limit * 4)
             best = ranked[0][1] if ranked else 0.0
             for skill_id, score in ranked[:limit]:
                 if score >= max(SKILL_MATCH_THRESHOLD, best - 0.03) and skill_id not in found:
                     found.append(skill_id)
         return found[:limit]
 
-    def _skills_by_meaning(self, text: str, limit: int) -> list[tuple[str, float]]:
+    def skills_by_meaning(self, text: str, limit: int) -> list[tuple[str, float]]:
         """Vector similarity to each skill's text, nudged by shared word stems (hybrid)."""
         words = _stems(text)
         ranked = []

@@ -136,3 +136,15 @@ def test_job_postings_update_the_demand_an_audit_uses(engine: Engine, store: Sto
         if skill["id"] in table:
             expected = table[skill["id"]]["by_role"].get(role, table[skill["id"]]["overall"])
             assert skill["demand"] == round(max(1.0, min(100.0, expected)), 1), skill["id"]
+
+
+def test_course_titles_no_alias_matches_map_by_meaning(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "certs.csv"
+    path.write_text(
+        "name,provider,date\nContainerization Fundamentals,Some School,2026-03-01\nGuitar Lessons,Music School,2026-04-01\n"
+    )
+    engine.handle_sync("tia", "/consent grant certificates")
+    reply = engine.handle_sync("tia", f"/connect certificates {path}")
+    assert reply.data is not None
+    skills = {e["skill"] for e in reply.data["evidence"]}
+    assert "docker" in skills and not skills - {"docker"}
