@@ -15,6 +15,7 @@ from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     inspect,
     select,
@@ -191,6 +193,15 @@ class ConnectorRun(Base):
     result: Mapped[dict[str, Any]] = mapped_column()
 
 
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update is handled once."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
 
@@ -208,14 +219,19 @@ def _create_initial_tables(conn: Connection) -> None:
 
 
 def _create_plans(conn: Connection) -> None:
-    tables = [PlanRow.__table__, ModelAuditRow.__table__, ConnectorRun.__table__]
+    tables = [
+        PlanRow.__table__,
+        ModelAuditRow.__table__,
+        ConnectorRun.__table__,
+        ProcessedUpdate.__table__,
+    ]
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
-    (2, "learning plans, model audits and connector results", _create_plans),
+    (2, "learning plans, model audits, connector results, processed updates", _create_plans),
 ]
 
 # Tables holding personal data, in an order that deletes children before parents.
@@ -287,6 +303,43 @@ class Store:
                 )
                 applied.append(version)
         return applied
+
+    def claim_update(self, update_id: int) -> bool:
+        """Record an incoming update id; False when it was handled before (a redelivery)."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(ProcessedUpdate).values(update_id=update_id))
+        except IntegrityError:
+            return False
+        return True
+
+    def next_audit_of(self, external_id: str) -> dt.date | None:
+        with self.user(external_id) as scope:
+            schedule = scope.latest_schedule()
+            return None if schedule is None else schedule.next_audit
+
+    def telegram_schedules(self) -> list[tuple[str, int, dt.date]]:
+        """(user id, chat id, next audit) of every Telegram user with a schedule (for reminders)."""
+        with self.engine.connect() as conn:
+            latest = (
+                select(ScheduleRow.user_id, func.max(ScheduleRow.id).label("last"))
+                .group_by(ScheduleRow.user_id)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(User.external_id, ScheduleRow.next_audit)
+                .join(latest, latest.c.last == ScheduleRow.id)
+                .join(User, User.id == ScheduleRow.user_id)
+                .where(User.external_id.like("tg:%"))
+            ).all()
+        found = []
+        for external_id, due in rows:
+            suffix = external_id.removeprefix("tg:")
+            if suffix.lstrip("-").isdigit():
+                found.append((external_id, int(suffix), due))
+        return found
 
     def scrub(self) -> None:
         """After an erasure: push the WAL into the database file and truncate it (SQLite), or

@@ -286,7 +286,57 @@ def connect(
     typer.echo(getattr(reply, "text", ""))
 
 
+@app.command()
+def telegram(
+    webhook: Annotated[
+        bool, typer.Option(help="Receive updates by webhook instead of long polling.")
+    ] = False,
+    listen: Annotated[str, typer.Option(help="Webhook: address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Webhook: port to listen on.")] = 8443,
+    url: Annotated[
+        str | None, typer.Option(help="Webhook: public HTTPS URL Telegram posts to.")
+    ] = None,
+    secret: Annotated[
+        str | None, typer.Option(envvar="TELEGRAM_WEBHOOK_SECRET", help="Webhook: secret token.")
+    ] = None,
+) -> None:
+    """Run the Telegram bot (TELEGRAM_BOT_TOKEN; TELEGRAM_API_BASE_URL for a self-hosted Bot API)."""
+    import logging
+
+    from agent.config import Settings
+
+    settings = Settings()
+    if settings.telegram_bot_token is None:
+        fail("TELEGRAM_BOT_TOKEN is not set; create a bot with @BotFather and export its token")
+    if webhook and (not url or not secret):
+        fail(
+            "--webhook needs --url (the public HTTPS address) and --secret (or TELEGRAM_WEBHOOK_SECRET)"
+        )
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    from agent.engine import Engine
+    from agent.store import Store
+    from bots.telegram import build_application
+
+    store = Store(settings.resolved_database_url())
+    engine = Engine(store, settings)
+    engine.recommender.warm_up()
+    token = settings.telegram_bot_token.get_secret_value()
+    application = build_application(engine, token, settings.telegram_api_base_url)
+    if webhook:
+        application.run_webhook(
+            listen=listen, port=port, url_path="telegram", secret_token=secret, webhook_url=url
+        )
+    else:
+        application.run_polling()
+    store.dispose()
+
+
 def main() -> None:
+    from agent.redact import redact_environment
+
+    redact_environment()
     app()
 
 

@@ -1,0 +1,236 @@
+"""The Telegram bot against a fake Bot API on 127.0.0.1, with the real python-telegram-bot."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.config import Settings
+from agent.engine import Engine
+from agent.recommend import Recommender
+from agent.store import Store
+from bots.telegram import LIMIT, _html_chunks, build_application, split_text
+from knowledge.base import KnowledgeBase
+from knowledge.retriever import Retriever
+from tests.agent.conftest import TODAY
+from tests.fakes.telegram_server import FakeTelegram
+
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+TOKEN = "123456:TEST-token-never-logged"
+FULL = Path(__file__).resolve().parents[1] / "agent" / "transcripts" / "full_audit.yaml"
+
+
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20000))
+@settings(max_examples=60, deadline=None)
+def test_chunks_stay_under_the_limit_and_rejoin(text: str) -> None:
+    chunks = split_text(text)
+    assert all(len(c) <= LIMIT for c in chunks) and "".join(chunks) == text
+    pairs = list(_html_chunks(text))
+    assert all(len(escaped) <= LIMIT for escaped, _ in pairs)
+    assert "".join(plain for _, plain in pairs) == text
+    assert "".join(escaped for escaped, _ in pairs) == html.escape(text, quote=False)
+
+
+def test_long_lines_emoji_and_rtl_split_cleanly() -> None:
+    text = ("שלום 🙂 " * 900) + "\n" + ("&<>" * 3000)
+    pairs = list(_html_chunks(text))
+    assert len(pairs) > 2 and all(len(e) <= LIMIT for e, _ in pairs)
+    assert all("&" not in e[-5:] or e.endswith(";") or ";" in e[e.rfind("&") :] for e, _ in pairs)
+
+
+@asynccontextmanager
+async def running(engine: Engine, fake: FakeTelegram) -> AsyncIterator[Any]:
+    app = build_application(engine, TOKEN, fake.url)
+    async with app:
+        await app.start()
+        if app.post_init is not None:  # run_polling would call it; start() does not
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield app
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+
+def texts(fake: FakeTelegram, chat: int) -> list[str]:
+    return [a["params"].get("text", "") for a in fake.sent(chat) if a["method"] == "sendMessage"]
+
+
+async def wait_text(fake: FakeTelegram, chat: int, needle: str, after: int = 0) -> None:
+    def seen() -> bool:
+        return any(needle in t for t in texts(fake, chat)[after:])
+
+    await asyncio.to_thread(fake.wait_for, seen, 20)
+
+
+@pytest.fixture
+def engine(tmp_path: Path, kb: KnowledgeBase, retriever: Retriever) -> Engine:
+    config = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
+    store = Store(config.resolved_database_url())
+    return Engine(
+        store, config, kb, today=lambda: TODAY, recommender=Recommender(config, kb, retriever)
+    )
+
+
+def test_a_complete_audit_through_telegram(engine: Engine) -> None:
+    async def scenario() -> None:
+        chat = 4242
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake) as app:
+                assert {c["command"] for c in fake.commands} >= {
+                    "start",
+                    "audit",
+                    "next",
+                    "forget",
+                    "help",
+                }
+                fake.user_says(chat, "/start")
+                await wait_text(fake, chat, "Which role")
+                keyboard = next(a for a in fake.sent(chat) if "reply_markup" in a["params"])
+                fake.user_presses(chat, keyboard["result"]["message_id"], "ml_engineer")
+                await wait_text(fake, chat, "Noted: Machine Learning Engineer")
+                methods = [a["method"] for a in fake.sent(chat)]
+                assert (
+                    "answerCallbackQuery" in fake.methods() and "editMessageReplyMarkup" in methods
+                )
+                assert "sendChatAction" in methods
+                steps = yaml.safe_load(FULL.read_text())["steps"][2:]
+                for step in steps:
+                    before = len(texts(fake, chat))
+                    fake.user_says(chat, step["say"])
+                    await wait_text(fake, chat, "", after=before)
+                await wait_text(fake, chat, "Your audit as Machine Learning Engineer")
+                fake.user_says(chat, "/report")
+                await asyncio.to_thread(
+                    fake.wait_for,
+                    lambda: {"sendDocument", "sendPhoto"} <= {a["method"] for a in fake.sent(chat)},
+                    20,
+                )
+                jobs = app.job_queue.get_jobs_by_name(f"reminder:tg:{chat}")
+                assert len(jobs) == 1
+        # The same person can go on in the terminal: the state is in the store.
+        with engine.store.user(f"tg:{chat}") as scope:
+            assert len(scope.audits()) == 1
+
+    asyncio.run(scenario())
+
+
+def test_groups_duplicates_and_plain_text_fallback(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake):
+                fake.user_says(-100, "/audit", chat_type="group", user_id=7)
+                await wait_text(fake, -100, "talk to me privately")
+                fake.reject_html_once()
+                fake.user_says(77, "/help")
+                await wait_text(fake, 77, "/audit")
+                plain = [
+                    a
+                    for a in fake.sent(77)
+                    if a["method"] == "sendMessage" and "parse_mode" not in a["params"]
+                ]
+                assert plain, "the plain-text resend did not happen"
+                update = fake.user_says(78, "/start")
+                await wait_text(fake, 78, "Which role")
+                count = len(texts(fake, 78))
+                fake.queue_raw(update)  # the same update delivered again
+                fake.user_says(78, "ml engineer")
+                await wait_text(fake, 78, "Noted: Machine Learning Engineer")
+                assert len(texts(fake, 78)) == count + 1
+
+    asyncio.run(scenario())
+    assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_rate_limit_is_honoured(engine: Engine) -> None:
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake):
+                fake.fail_next("sendMessage", status=429, retry_after=1)
+                fake.user_says(90, "/start")
+                await wait_text(fake, 90, "Which role")
+
+    asyncio.run(scenario())
+
+
+def test_missing_token_exits_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env.update(SKILLAUDIT_HOME=str(tmp_path), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    done = subprocess.run(
+        [sys.executable, "-m", "bots.cli", "telegram"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert (
+        done.returncode == 2
+        and "TELEGRAM_BOT_TOKEN" in done.stderr
+        and "Traceback" not in done.stderr
+    )
+
+
+def test_webhook_requires_the_secret_token(engine: Engine) -> None:
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def post(update: dict[str, Any], secret: str | None) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/telegram", data=json.dumps(update).encode(), method="POST",
+            headers={"Content-Type": "application/json", **({"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {})},
+        )  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            app = build_application(engine, TOKEN, fake.url)
+            async with app:
+                await app.start()
+                assert app.updater is not None
+                await app.updater.start_webhook(
+                    listen="127.0.0.1", port=port, url_path="telegram", secret_token="s3cret-value",
+                    webhook_url="https://example.invalid/telegram",
+                )  # fmt: skip
+                update = {"update_id": 900, "message": {"message_id": 1, "date": 0, "text": "/start",
+                          "chat": {"id": 55, "type": "private"}, "from": {"id": 55, "is_bot": False, "first_name": "W"},
+                          "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
+                assert await asyncio.to_thread(post, update, None) == 403
+                assert await asyncio.to_thread(post, update, "wrong") == 403
+                await asyncio.sleep(0.3)
+                assert texts(fake, 55) == []  # reached no handler
+                assert await asyncio.to_thread(post, update, "s3cret-value") == 200
+                await wait_text(fake, 55, "Which role")
+                await app.updater.stop()
+                await app.stop()
+
+    asyncio.run(scenario())
