@@ -46,6 +46,7 @@ COMMANDS = (
     ("cancel", "Stop what we are doing"),
 )
 REMINDER_HOUR_UTC = 9
+TYPING_DELAY_S = 0.3
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:
@@ -100,7 +101,7 @@ class Bot:
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every message, command and button press goes through here."""
-        from telegram.constants import ChatAction, ChatType
+        from telegram.constants import ChatType
 
         chat = update.effective_chat
         if chat is None or update.effective_user is None:
@@ -124,10 +125,22 @@ class Bot:
                     chat.id, update.callback_query.message.message_id, reply_markup=None
                 )
         async with self._lock(chat.id):
-            await context.bot.send_chat_action(chat.id, ChatAction.TYPING)
-            reply = await self.engine.handle(user_id(update), text)
+            # Show "typing" only when the answer takes a while: every call counts against
+            # Telegram's 30 messages a second, and most replies take a few milliseconds.
+            typing = asyncio.create_task(self._typing_after(context, chat.id, TYPING_DELAY_S))
+            try:
+                reply = await self.engine.handle(user_id(update), text)
+            finally:
+                typing.cancel()
             await self.send(context, chat.id, reply)
             await self._remind(context, chat.id, user_id(update))
+
+    @staticmethod
+    async def _typing_after(context: ContextTypes.DEFAULT_TYPE, chat_id: int, delay: float) -> None:
+        from telegram.constants import ChatAction
+
+        await asyncio.sleep(delay)
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     @staticmethod
     def _text_of(update: Update) -> str | None:

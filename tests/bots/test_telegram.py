@@ -106,7 +106,6 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                 assert (
                     "answerCallbackQuery" in fake.methods() and "editMessageReplyMarkup" in methods
                 )
-                assert "sendChatAction" in methods
                 steps = yaml.safe_load(FULL.read_text())["steps"][2:]
                 for step in steps:
                     before = len(texts(fake, chat))
@@ -119,6 +118,8 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                     lambda: {"sendDocument", "sendPhoto"} <= {a["method"] for a in fake.sent(chat)},
                     20,
                 )
+                # "typing" shows while slow work runs (scoring, charts), not for quick replies
+                assert "sendChatAction" in [a["method"] for a in fake.sent(chat)]
                 jobs = app.job_queue.get_jobs_by_name(f"reminder:tg:{chat}")
                 assert len(jobs) == 1
         # The same person can go on in the terminal: the state is in the store.
@@ -232,5 +233,25 @@ def test_webhook_requires_the_secret_token(engine: Engine) -> None:
                 await wait_text(fake, 55, "Which role")
                 await app.updater.stop()
                 await app.stop()
+
+    asyncio.run(scenario())
+
+
+def test_reminders_are_restored_at_start(engine: Engine) -> None:
+    import datetime as dt
+
+    with engine.store.user("tg:3131") as scope:
+        audit = scope.add_audit(
+            as_of=TODAY, methodology_version="1.1.0", knowledge_version="x", overall=50.0,
+            profile={}, result={}, review=[], state="draft",
+        )  # fmt: skip
+        scope.add_schedule(audit, dt.date(2099, 1, 5), "quarterly", [])
+
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake) as app:
+                [job] = app.job_queue.get_jobs_by_name("reminder:tg:3131")
+                assert job.chat_id == 3131 and job.next_t is not None
+                assert job.next_t.date() == dt.date(2099, 1, 5)
 
     asyncio.run(scenario())
