@@ -316,9 +316,15 @@ class Store:
         return True
 
     def next_audit_of(self, external_id: str) -> dt.date | None:
-        with self.user(external_id) as scope:
-            schedule = scope.latest_schedule()
-            return None if schedule is None else schedule.next_audit
+        """The next audit date of a person, without creating them (they may have just been erased)."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(ScheduleRow.next_audit)
+                .join(User, User.id == ScheduleRow.user_id)
+                .where(User.external_id == external_id)
+                .order_by(ScheduleRow.id.desc())
+                .limit(1)
+            ).scalar()
 
     def telegram_schedules(self) -> list[tuple[str, int, dt.date]]:
         """(user id, chat id, next audit) of every Telegram user with a schedule (for reminders)."""

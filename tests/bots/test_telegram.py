@@ -255,3 +255,29 @@ def test_reminders_are_restored_at_start(engine: Engine) -> None:
                 assert job.next_t.date() == dt.date(2099, 1, 5)
 
     asyncio.run(scenario())
+
+
+def test_forget_is_complete_and_errors_get_an_apology(engine: Engine, tmp_path: Path) -> None:
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake) as app:
+                fake.user_says(61, "/start")
+                await wait_text(fake, 61, "Which role")
+                fake.user_says(61, "/forget")
+                await wait_text(fake, 61, "cannot be undone")
+                fake.user_says(61, "yes")
+                await wait_text(fake, 61, "has been erased")
+                await asyncio.sleep(0.2)
+                with engine.store.engine.connect() as conn:
+                    from sqlalchemy import text
+
+                    assert conn.execute(text("select count(*) from users")).scalar() == 0
+                assert not app.job_queue.get_jobs_by_name("reminder:tg:61")
+                # The database disappears under the bot: the person gets an apology, not silence.
+                engine.store.dispose()
+                for leftover in tmp_path.glob("skillaudit.db*"):
+                    leftover.unlink()
+                fake.user_says(62, "hello")
+                await wait_text(fake, 62, "Sorry, something went wrong")
+
+    asyncio.run(scenario())
