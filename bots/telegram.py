@@ -46,7 +46,6 @@ COMMANDS = (
     ("cancel", "Stop what we are doing"),
 )
 REMINDER_HOUR_UTC = 9
-TYPING_DELAY_S = 0.3
 
 
 def split_text(text: str, limit: int = LIMIT) -> list[str]:
@@ -92,8 +91,9 @@ def user_id(update: Update) -> str:
 class Bot:
     """Handlers and their shared state: the engine, per-chat locks, reminders."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, typing_delay: float = 0.3) -> None:
         self.engine = engine
+        self.typing_delay = typing_delay
         self._locks: dict[int, asyncio.Lock] = {}
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
@@ -127,7 +127,9 @@ class Bot:
         async with self._lock(chat.id):
             # Show "typing" only when the answer takes a while: every call counts against
             # Telegram's 30 messages a second, and most replies take a few milliseconds.
-            typing = asyncio.create_task(self._typing_after(context, chat.id, TYPING_DELAY_S))
+            typing = asyncio.create_task(self._typing_after(context, chat.id, self.typing_delay))
+            if self.typing_delay <= 0:
+                await typing  # always show it first
             try:
                 reply = await self.engine.handle(user_id(update), text)
             finally:
@@ -241,7 +243,7 @@ async def _send_reminder(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def build_application(
-    engine: Engine, token: str, base_url: str | None = None
+    engine: Engine, token: str, base_url: str | None = None, typing_delay: float = 0.3
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Wire handlers, the rate limiter, commands and restored reminders in one place."""
     from telegram.ext import (
@@ -257,7 +259,7 @@ def build_application(
     # Bot API URLs carry the token, and httpx and PTB log URLs: mask it in every record.
     redact_secrets([token])
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    bot = Bot(engine)
+    bot = Bot(engine, typing_delay)
     builder = (
         ApplicationBuilder()
         .token(token)

@@ -50,8 +50,10 @@ def test_long_lines_emoji_and_rtl_split_cleanly() -> None:
 
 
 @asynccontextmanager
-async def running(engine: Engine, fake: FakeTelegram) -> AsyncIterator[Any]:
-    app = build_application(engine, TOKEN, fake.url)
+async def running(
+    engine: Engine, fake: FakeTelegram, typing_delay: float = 0.3
+) -> AsyncIterator[Any]:
+    app = build_application(engine, TOKEN, fake.url, typing_delay)
     async with app:
         await app.start()
         if app.post_init is not None:  # run_polling would call it; start() does not
@@ -89,7 +91,7 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
     async def scenario() -> None:
         chat = 4242
         with FakeTelegram(TOKEN) as fake:
-            async with running(engine, fake) as app:
+            async with running(engine, fake, typing_delay=0.0) as app:
                 assert {c["command"] for c in fake.commands} >= {
                     "start",
                     "audit",
@@ -118,8 +120,7 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                     lambda: {"sendDocument", "sendPhoto"} <= {a["method"] for a in fake.sent(chat)},
                     20,
                 )
-                # "typing" shows while slow work runs (scoring, charts), not for quick replies
-                assert "sendChatAction" in [a["method"] for a in fake.sent(chat)]
+                assert "sendChatAction" in [a["method"] for a in fake.sent(chat)]  # delay 0: always
                 jobs = app.job_queue.get_jobs_by_name(f"reminder:tg:{chat}")
                 assert len(jobs) == 1
         # The same person can go on in the terminal: the state is in the store.
