@@ -101,15 +101,16 @@ def connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 SIMILAR_MIN, SIMILAR_MARGIN = 0.885, 0.03  # measured on course titles; below, matches were guesses
 
 
-def _similar(turn: Turn) -> Callable[[str], list[tuple[str, float]]] | None:
-    """Skill by meaning for titles no alias matches: only a clear winner counts."""
-    try:
-        retriever = turn.recommender.retriever()
-    except Exception:  # the index is optional here: aliases still work without it
-        log.warning("skill matching by meaning is unavailable", exc_info=True)
-        return None
+def _similar(turn: Turn) -> Callable[[str], list[tuple[str, float]]]:
+    """Skill by meaning for titles no alias matches: only a clear winner counts. The index
+    is opened only if a connector actually asks (most never do)."""
 
     def similar(text: str) -> list[tuple[str, float]]:
+        try:
+            retriever = turn.recommender.retriever()
+        except Exception:  # the index is optional here: aliases still work without it
+            log.warning("skill matching by meaning is unavailable", exc_info=True)
+            return []
         ranked = retriever.skills_by_meaning(text, 3)
         if not ranked or ranked[0][1] < SIMILAR_MIN:
             return []
