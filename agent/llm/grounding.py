@@ -1,0 +1,79 @@
+"""Check a model's reply against the numbers the deterministic tools produced in the session.
+
+A score, gap, percentile or confidence stated in the reply must equal (after the rounding a
+person would use) a number in the tool results; otherwise the reply is not shown as is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+# A number with an optional % or "/100"; dates, years and versions are told apart below.
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*(%|/\s*100|/\s*5)?(?!\w|\.\d)")
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\b(19|20)\d{2}\b|\bv?\d+\.\d+\.\d+\b")
+# Numbers that people write without them being claims about scores.
+SMALL_WORDS = frozenset({0.0, 1.0, 2.0, 3.0, 4.0, 5.0})
+
+
+@dataclass(frozen=True)
+class Grounding:
+    ok: bool
+    unsupported: list[str]
+
+
+def tool_numbers(results: Iterable[Any]) -> set[float]:
+    """Every number found anywhere in the tool results (nested dicts and lists)."""
+    found: set[float] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, int | float) and math.isfinite(value):
+            found.add(float(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            for match in _NUMBER.finditer(value):
+                found.add(float(match.group(1)))
+
+    for result in results:
+        walk(result)
+    return found
+
+
+def _supported(value: float, suffix: str | None, known: set[float]) -> bool:
+    candidates = {value}
+    if suffix == "%":
+        candidates.add(value / 100)  # 26% may be a 0.26 gap or confidence
+    if suffix and suffix.replace(" ", "") == "/5":
+        candidates.add(value * 20)  # 3/5 is proficiency 60
+    for number in known:
+        for candidate in candidates:
+            # Accept the roundings a person would use: 0, 1 or 2 decimals.
+            if any(abs(round(number, d) - candidate) < 1e-9 for d in (0, 1, 2)):
+                return True
+            if suffix == "%" and any(abs(round(number * 100, d) - value) < 1e-9 for d in (0, 1)):
+                return True
+    return False
+
+
+def check_reply(text: str, results: Iterable[Any]) -> Grounding:
+    """Find numbers in `text` that no tool produced (dates, years and small counts aside)."""
+    known = tool_numbers(results)
+    masked = _DATE_LIKE.sub(" ", text)
+    unsupported = []
+    for match in _NUMBER.finditer(masked):
+        value, suffix = float(match.group(1)), match.group(2)
+        if suffix is None and value in SMALL_WORDS:
+            continue
+        if not _supported(value, suffix, known):
+            unsupported.append(match.group(0).strip())
+    return Grounding(ok=not unsupported, unsupported=unsupported)

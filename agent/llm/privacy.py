@@ -1,0 +1,45 @@
+"""Minimise and redact what is sent to a remote model: no income figures, client names,
+e-mail addresses or secrets. Scores and skill names may go; money and people may not."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+MONEY = re.compile(
+    r"(?:[$€£¥]\s?\d[\d,.\s]*(?:k|m)?\b|\b\d[\d,.]*\s?(?:k|m)?\s?(?:usd|eur|gbp|dollars?|euros?|pounds?)\b)",
+    re.IGNORECASE,
+)
+SECRET = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|\d{6,}:[A-Za-z0-9_-]{30,})\b"
+)
+# Profile keys whose values never leave the machine.
+PRIVATE_KEYS = frozenset(
+    {"income", "amount", "client", "clients", "client_names", "email", "token", "key", "link"}
+)
+
+
+def redact_text(text: str, names: Iterable[str] = ()) -> str:
+    """Mask e-mail addresses, amounts of money, secrets and the given names (clients)."""
+    text = SECRET.sub("[secret]", text)
+    text = EMAIL.sub("[e-mail]", text)
+    text = MONEY.sub("[amount]", text)
+    for name in sorted(
+        {n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True
+    ):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", "[client]", text, flags=re.IGNORECASE)
+    return text
+
+
+def minimise(data: Any, names: Iterable[str] = ()) -> Any:
+    """A copy of JSON-like data without private keys and with every string redacted."""
+    names = list(names)
+    if isinstance(data, dict):
+        return {k: minimise(v, names) for k, v in data.items() if k.lower() not in PRIVATE_KEYS}
+    if isinstance(data, list):
+        return [minimise(v, names) for v in data]
+    if isinstance(data, str):
+        return redact_text(data, names)
+    return data
