@@ -43,6 +43,7 @@ from agent.parsing import (
     parse_skill_list,
     parse_yes_no,
 )
+from agent.reply import Choice
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from prompts.loader import load_data, render_string
@@ -203,6 +204,26 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             raise Unclear("Please answer in a few words.")
         return answer
     raise ValueError(f"unknown question kind {kind!r}")
+
+
+def understood(
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase
+) -> tuple[Any, str | None]:
+    """The parsed answer, or None and what to tell the person (what was wrong, then the hint)."""
+    try:
+        return parse_answer(q, text, answers, kb), None
+    except Unclear as exc:
+        _, hint = question_text(q, answers, kb)
+        return None, f"{exc} {hint}"
+
+
+def choices_for(q: Question, kb: KnowledgeBase) -> list[Choice]:
+    """Buttons for a question: yes/no, or its options."""
+    if q.kind == "yesno":
+        return [Choice(label="Yes", value="yes"), Choice(label="No", value="no")]
+    if q.kind in ("choice", "multi"):
+        return [Choice(label=o.label, value=o.value) for o in options_for(q, kb)]
+    return []
 
 
 def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:

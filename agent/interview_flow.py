@@ -12,15 +12,15 @@ from agent.interview import (
     Question,
     applies,
     build_profile,
+    choices_for,
     describe_answer,
     next_question,
     options_for,
-    parse_answer,
     question,
     question_text,
     questions,
+    understood,
 )
-from agent.parsing import Unclear
 from agent.render import render_chat
 from agent.reply import Choice, Reply
 from agent.store import AuditRow, FlowSession
@@ -68,26 +68,16 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     number = asked.index(q.id) + 1 if q.id in asked else len(row.history) + 1
     return Reply(
         text=f"({number}/{len(asked)}) {text}",
-        choices=_choices(q, turn),
+        choices=choices_for(q, turn.kb),
         multiple=q.kind == "multi",
     )
 
 
-def _choices(q: Question, turn: Turn) -> list[Choice]:
-    if q.kind == "yesno":
-        return [Choice(label="Yes", value="yes"), Choice(label="No", value="no")]
-    if q.kind in ("choice", "multi"):
-        return [Choice(label=o.label, value=o.value) for o in options_for(q, turn.kb)]
-    return []
-
-
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or questions()[0].id)
-    try:
-        value = parse_answer(q, text, row.answers, turn.kb)
-    except Unclear as exc:
-        _, hint = question_text(q, row.answers, turn.kb)
-        return ask(turn, row).prefixed(f"{exc} {hint}")
+    value, problem = understood(q, text, row.answers, turn.kb)
+    if problem is not None:
+        return ask(turn, row).prefixed(problem)
     return _advance(turn, row, q, value, describe_answer(q, value, turn.kb))
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.interview import describe_answer, parse_answer, question, question_text
-from agent.interview_flow import _choices
+from agent.interview import choices_for, describe_answer, question, question_text, understood
 from agent.outputs import model_prompts
-from agent.parsing import Unclear
 from agent.reply import Reply
 from agent.store import FlowSession
 from agent.turn import Turn
@@ -36,16 +34,14 @@ def start(turn: Turn) -> Reply:
 def ask(turn: Turn, row: FlowSession) -> Reply:
     q = question(row.position or STEPS[0])
     text, _ = question_text(q, row.answers, turn.kb)
-    return Reply(text=text, choices=_choices(q, turn))
+    return Reply(text=text, choices=choices_for(q, turn.kb))
 
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or STEPS[0])
-    try:
-        value = parse_answer(q, text, row.answers, turn.kb)
-    except Unclear as exc:
-        _, hint = question_text(q, row.answers, turn.kb)
-        return ask(turn, row).prefixed(f"{exc} {hint}")
+    value, problem = understood(q, text, row.answers, turn.kb)
+    if problem is not None:
+        return ask(turn, row).prefixed(problem)
     return _advance(turn, row, q.id, value, describe_answer(q, value, turn.kb))
 
 

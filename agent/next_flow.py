@@ -17,15 +17,14 @@ from typing import Any
 
 from agent.interview import (
     QUICK_FILE,
+    choices_for,
     describe_answer,
-    parse_answer,
     question,
     question_text,
     questions,
+    understood,
 )
-from agent.interview_flow import _choices
 from agent.outputs import plan_prompts
-from agent.parsing import Unclear
 from agent.recommend import (
     constraints_from,
     make_plan,
@@ -80,16 +79,14 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     q = question(row.position or QUICK[0])
     text, _ = question_text(q, row.answers, turn.kb)
     number = QUICK.index(q.id) + 1
-    return Reply(text=f"({number}/{len(QUICK)}) {text}", choices=_choices(q, turn))
+    return Reply(text=f"({number}/{len(QUICK)}) {text}", choices=choices_for(q, turn.kb))
 
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or QUICK[0])
-    try:
-        value = parse_answer(q, text, row.answers, turn.kb)
-    except Unclear as exc:
-        _, hint = question_text(q, row.answers, turn.kb)
-        return ask(turn, row).prefixed(f"{exc} {hint}")
+    value, problem = understood(q, text, row.answers, turn.kb)
+    if problem is not None:
+        return ask(turn, row).prefixed(problem)
     row.answers[q.id] = value
     note = describe_answer(q, value, turn.kb)
     index = QUICK.index(q.id)
