@@ -10,6 +10,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar, RoleProfile
@@ -142,6 +143,15 @@ def _skill_score(
     level = role.skills.get(sid, 0)
     relevance = level / 5
     demand = kb.demand_for(sid, role.id)
+    identity: dict[str, Any] = {
+        "id": sid,
+        "name": skill.name,
+        "pillar": skill.pillar,
+        "category": skill.category,
+        "role_level": level,
+        "relevance": round(relevance, 2),
+        "demand": round(demand, 1),
+    }
     sources_used: list[str] = []
     if sid in direct:
         fused = direct[sid]
@@ -152,23 +162,9 @@ def _skill_score(
         status = SkillStatus.INFERRED
     else:
         return SkillScore(
-            id=sid,
-            name=skill.name,
-            pillar=skill.pillar,
-            category=skill.category,
-            role_level=level,
-            relevance=round(relevance, 2),
-            demand=round(demand, 1),
-            proficiency=None,
-            interval=None,
-            confidence=0.0,
-            gap=None,
-            surplus=None,
-            severity=None,
-            status=SkillStatus.UNKNOWN,
-            sources=[],
-            evidence=[],
-        )
+            **identity, proficiency=None, interval=None, confidence=0.0, gap=None, surplus=None,
+            severity=None, status=SkillStatus.UNKNOWN, sources=[], evidence=[],
+        )  # fmt: skip
     gap, surplus = skill_gap(demand, fused.proficiency)
     severity = gap * (demand / 100) * relevance * weights[skill.pillar]
     half = params.interval_half_width * (1 - fused.confidence)
@@ -177,13 +173,7 @@ def _skill_score(
         round(min(100.0, fused.proficiency + half), 1),
     )
     return SkillScore(
-        id=sid,
-        name=skill.name,
-        pillar=skill.pillar,
-        category=skill.category,
-        role_level=level,
-        relevance=round(relevance, 2),
-        demand=round(demand, 1),
+        **identity,
         proficiency=round(fused.proficiency, 1),
         interval=interval,
         confidence=round(fused.confidence, 3),
