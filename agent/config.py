@@ -39,6 +39,35 @@ class Settings(BaseSettings):
         default="multilingual-e5-small", validation_alias="SKILLAUDIT_EMBEDDINGS_MODEL"
     )
 
+    # The language model (optional): any OpenAI-compatible chat completions endpoint.
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
+    llm_model: str = Field(default="gpt-4o-mini", validation_alias="SKILLAUDIT_MODEL")
+    llm_timeout_s: float = Field(default=30.0, gt=0, validation_alias="SKILLAUDIT_LLM_TIMEOUT")
+    llm_connect_timeout_s: float = Field(
+        default=5.0, gt=0, validation_alias="SKILLAUDIT_LLM_CONNECT_TIMEOUT"
+    )
+    llm_max_retries: int = Field(default=1, ge=0, le=5, validation_alias="SKILLAUDIT_LLM_RETRIES")
+    llm_max_steps: int = Field(default=6, ge=1, le=20, validation_alias="SKILLAUDIT_LLM_MAX_STEPS")
+    llm_daily_tokens: int = Field(
+        default=200_000, ge=0, validation_alias="SKILLAUDIT_LLM_DAILY_TOKENS"
+    )
+    llm_streaming: bool = Field(default=True, validation_alias="SKILLAUDIT_LLM_STREAMING")
+
+    @property
+    def llm_enabled(self) -> bool:
+        """A language model is used when a key or an endpoint is configured."""
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    def describe_llm(self) -> str:
+        """Which model at which endpoint, for telling the user (never the key)."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.openai_base_url).hostname if self.openai_base_url else "api.openai.com"
+        local = host in ("127.0.0.1", "localhost", "::1")
+        where = "on this machine" if local else "a remote service"
+        return f"{self.llm_model} at {host} ({where})"
+
     def resolved_database_url(self) -> str:
         """The configured database, or the SQLite file under `home`."""
         if self.database_url:

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from agent import connect, history, interview_flow, model_flow, next_flow, review_flow, reviewer
 from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
+from agent.interview import first_open, questions
+from agent.llm.model import LanguageModel
 from agent.parsing import clean
 from agent.recommend import Recommender
 from agent.render import render_chat
@@ -51,12 +53,16 @@ class Engine:
         kb: KnowledgeBase | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         recommender: Recommender | None = None,
+        llm: LanguageModel | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.kb = kb or default_knowledge()
         self.today = today
         self.recommender = recommender or Recommender(settings, self.kb)
+        if llm is None and settings.llm_enabled:
+            llm = LanguageModel(settings)
+        self.llm = llm
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -73,21 +79,28 @@ class Engine:
                     settings=self.settings,
                     today=self.today(),
                     recommender=self.recommender,
+                    llm=self.llm,
                 )
                 reply = dispatch(turn, text)
                 notices = [] if turn.scrub else scope.take_notices()
                 if notices:
                     reply = reply.prefixed("\n".join(notices))
                 if scope.created:
-                    reply = reply.prefixed(
-                        render_chat("welcome.j2", storage=self.settings.describe_storage())
-                    )
+                    reply = reply.prefixed(self._welcome())
             # The transaction has committed: now it is safe to remove files and scrub the store.
             for task in turn.after_commit:
                 task()
             if turn.scrub:
                 self.store.scrub()
             return reply
+
+    def _welcome(self) -> str:
+        model = ""
+        if self.llm is not None:
+            from agent.llm.conversation import render_endpoint
+
+            model = render_endpoint(self.llm.endpoint)
+        return render_chat("welcome.j2", storage=self.settings.describe_storage(), model=model)
 
     def _lock(self, user: str) -> threading.Lock:
         with self._guard:
@@ -106,13 +119,53 @@ def dispatch(turn: Turn, raw: str) -> Reply:
     if intent is not None:
         name, argument = intent
         return command(turn, flow, name, argument)
+    if conversational(turn) and (flow is None or flow.flow == "interview"):
+        if flow is None and (turn.scope.created or not turn.scope.audits()):
+            flow = turn.scope.start_flow("interview", questions()[0].id, answers={"_force": False})
+        return converse(turn, flow, text)
     if flow is None:
-        if looks_like_learning_question(text):
-            return cmd_next(turn, None, text)
-        if turn.scope.created or not turn.scope.audits():
-            return interview_flow.start(turn, force=False)
-        return overview(turn).prefixed("I am not asking anything right now.")
+        return idle(turn, text)
     return FLOW_ANSWERS[flow.flow](turn, flow, text)
+
+
+def idle(turn: Turn, text: str) -> Reply:
+    """A message outside any flow, without the language model."""
+    if looks_like_learning_question(text):
+        return cmd_next(turn, None, text)
+    if turn.scope.created or not turn.scope.audits():
+        return interview_flow.start(turn, force=False)
+    return overview(turn).prefixed("I am not asking anything right now.")
+
+
+def conversational(turn: Turn) -> bool:
+    """Whether the language model answers this person's messages (configured and chosen)."""
+    if turn.llm is None:
+        return False
+    from agent.llm import conversation
+
+    return conversation.enabled(turn)
+
+
+def converse(turn: Turn, flow: FlowSession | None, text: str, answer: bool = True) -> Reply:
+    """Answer with the language model; if it fails, with the guided interviewer.
+
+    `answer` is False when `text` is not the person's words (starting or resuming an
+    interview), so the guided fallback asks the current question instead of parsing it.
+    """
+    from agent.llm import conversation
+
+    def guided() -> Reply:
+        if flow is None:
+            return idle(turn, text)
+        following = first_open(flow.answers)
+        if following is not None:
+            flow.position = following.id
+            turn.scope.save_flow(flow)
+        if not answer or following is None:
+            return interview_flow.ask(turn, flow)
+        return interview_flow.answer(turn, flow, text)
+
+    return conversation.respond(turn, flow, text, guided)
 
 
 def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> Reply:
@@ -187,10 +240,16 @@ def cmd_audit(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         for other in turn.scope.active_flows():
             if other.id != interview.id:
                 turn.scope.end_flow(other, "cancelled")
+        if conversational(turn):
+            return converse(turn, interview, "Let's continue my audit.", answer=False)
         return interview_flow.ask(turn, interview).prefixed(
             "Resuming your audit where we left off."
         )
-    return interview_flow.start(turn, force=argument.lower() in ("force", "--force"))
+    reply = interview_flow.start(turn, force=argument.lower() in ("force", "--force"))
+    started = turn.flow
+    if conversational(turn) and started is not None and started.flow == "interview":
+        return converse(turn, started, "I would like to start my skills audit.", answer=False)
+    return reply
 
 
 def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -325,6 +384,39 @@ def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return _then_resume(turn, flow, Reply(text=text))
 
 
+def cmd_guided(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """Switch to the guided questions (no language model); nothing answered is lost."""
+    if turn.llm is None:
+        return _then_resume(turn, flow, Reply(text="No language model is configured, so the guided questions are already in use."))  # fmt: skip
+    memory = turn.scope.llm_memory()
+    memory.mode = "guided"
+    turn.scope.save_llm_memory(memory)
+    note = "Switched to the guided questions; nothing you answered is lost. Type /conversation to talk with the language model again."
+    if flow is not None and flow.flow == "interview":
+        following = first_open(flow.answers)
+        if following is not None:
+            flow.position = following.id
+            turn.scope.save_flow(flow)
+            return interview_flow.ask(turn, flow).prefixed(note)
+    return _then_resume(turn, flow, Reply(text=note))
+
+
+def cmd_conversation(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """Switch back to talking with the language model, when one is configured."""
+    if turn.llm is None:
+        text = (
+            "No language model is configured (set OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
+            "server, and SKILLAUDIT_MODEL), so the guided questions go on."
+        )
+        return _then_resume(turn, flow, Reply(text=text))
+    memory = turn.scope.llm_memory()
+    memory.mode = "conversation"
+    turn.scope.save_llm_memory(memory)
+    if flow is not None and flow.flow == "interview":
+        return converse(turn, flow, "Let's continue my audit.", answer=False)
+    return _then_resume(turn, flow, Reply(text="Back to the conversation with the language model."))
+
+
 def cmd_review(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return review_flow.start(turn)
 
@@ -412,6 +504,8 @@ COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "pending": reviewer.pending,
     "approve": reviewer.approve,
     "return": reviewer.send_back,
+    "guided": cmd_guided,
+    "conversation": cmd_conversation,
 }
 FLOW_ANSWERS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
     "interview": interview_flow.answer,

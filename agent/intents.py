@@ -9,6 +9,7 @@ from agent.parsing import clean
 COMMANDS = (
     "start", "help", "audit", "next", "progress", "report", "review", "model", "schedule",
     "export", "forget", "cancel", "back", "skip", "consent", "connect", "pending", "approve", "return",
+    "guided", "conversation",
 )  # fmt: skip
 
 # Free-text phrasings of commands, checked against the whole message (lower case, no end punctuation).

@@ -129,6 +129,18 @@ def next_question(after: str | None, answers: dict[str, Any]) -> Question | None
     return None
 
 
+def first_open(answers: dict[str, Any]) -> Question | None:
+    """The first question that applies and has no answer yet (skipped ones count as answered).
+
+    Going back to change an answer and then answering returns here, to where the person was;
+    answers given out of order (in a conversation with the language model) are not asked again.
+    """
+    for q in questions():
+        if q.id not in answers and applies(q, answers):
+            return q
+    return None
+
+
 def options_for(q: Question, kb: KnowledgeBase) -> list[Option]:
     if q.source == "roles":
         return [Option(r.id, r.name, tuple(r.aliases)) for r in kb.roles_file.roles]
@@ -276,6 +288,15 @@ def build_profile(
          "detail": "done in a real project in the last year (interview)"}
         for skill in answers.get("ethics_practice") or []
     ]  # fmt: skip
+    # Skills described in a conversation, with the person's evidence (an explicit rating wins).
+    for skill, stated in (answers.get("stated_skills") or {}).items():
+        if skill in ratings or skill not in kb.skills:
+            continue
+        evidence.append(
+            {"skill": skill, "source": "self_rating", "strength": round(stated["rating"] / 5, 4),
+             "observed": as_of.isoformat(), "detail": f"{stated['evidence']} (said in the interview)",
+             "origin": "interview"}
+        )  # fmt: skip
     diversification = _diversification(answers)
     if diversification is not None:
         evidence.append(

@@ -14,7 +14,7 @@ from agent.interview import (
     build_profile,
     choices_for,
     describe_answer,
-    next_question,
+    first_open,
     options_for,
     question,
     question_text,
@@ -99,7 +99,7 @@ def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -
                 " Connect them any time with /connect (for example /connect github YOUR_USERNAME)."
             )
     row.history.append(q.id)
-    following = next_question(q.id, row.answers)
+    following = first_open(row.answers)
     if following is None:
         turn.scope.save_flow(row)
         return finish(turn, row).prefixed(note)

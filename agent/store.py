@@ -193,6 +193,37 @@ class ConnectorRun(Base):
     result: Mapped[dict[str, Any]] = mapped_column()
 
 
+class LlmMemory(Base):
+    """What the language-model interviewer keeps between turns for one user: the last few
+    messages (already redacted), the mode the person chose and the endpoint they were told of."""
+
+    __tablename__ = "llm_memory"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, unique=True
+    )
+    mode: Mapped[str] = mapped_column(String(20), default="conversation")  # or "guided"
+    endpoint_told: Mapped[str] = mapped_column(String(300), default="")
+    recent: Mapped[list[Any]] = mapped_column(default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class LlmUsage(Base):
+    """Language-model calls and tokens per user and day (as the server reported them)."""
+
+    __tablename__ = "llm_usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ProcessedUpdate(Base):
     """Telegram update ids already handled, so a redelivered update is handled once."""
 
@@ -228,14 +259,22 @@ def _create_plans(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
+def _create_llm_tables(conn: Connection) -> None:
+    tables = [LlmMemory.__table__, LlmUsage.__table__]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
     (2, "learning plans, model audits, connector results, processed updates", _create_plans),
+    (3, "language-model memory and usage", _create_llm_tables),
 ]
 
 # Tables holding personal data, in an order that deletes children before parents.
 USER_TABLES = (
+    LlmUsage,
+    LlmMemory,
     ReviewDecision,
     Notice,
     ScheduleRow,
@@ -512,6 +551,44 @@ class UserScope:
         self.session.flush()
         return [row.text for row in rows]
 
+    # Language model ---------------------------------------------------------------------
+
+    def llm_memory(self) -> LlmMemory:
+        """This user's language-model memory, created on first use."""
+        row = self.session.scalar(select(LlmMemory).where(LlmMemory.user_id == self.user.id))
+        if row is None:
+            row = LlmMemory(user_id=self.user.id, recent=[])
+            self.session.add(row)
+            self.session.flush()
+        return row
+
+    def save_llm_memory(self, row: LlmMemory) -> None:
+        if row.user_id != self.user.id:
+            raise PermissionError("memory belongs to another user")
+        flag_modified(row, "recent")
+        self.session.flush()
+
+    def add_llm_usage(self, day: dt.date, calls: int, prompt: int, completion: int) -> None:
+        row = self.session.scalar(
+            select(LlmUsage).where(LlmUsage.user_id == self.user.id, LlmUsage.day == day)
+        )
+        if row is None:
+            row = LlmUsage(
+                user_id=self.user.id, day=day, calls=0, prompt_tokens=0, completion_tokens=0
+            )
+            self.session.add(row)
+        row.calls += calls
+        row.prompt_tokens += prompt
+        row.completion_tokens += completion
+        self.session.flush()
+
+    def llm_tokens(self, day: dt.date) -> int:
+        """Tokens (prompt and completion) this user spent on `day`."""
+        row = self.session.scalar(
+            select(LlmUsage).where(LlmUsage.user_id == self.user.id, LlmUsage.day == day)
+        )
+        return 0 if row is None else row.prompt_tokens + row.completion_tokens
+
     def set_consent(self, source: str, granted: bool) -> None:
         self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
         self.session.flush()
@@ -651,6 +728,8 @@ class UserScope:
             "model_audits": rows(ModelAuditRow),
             "notices": rows(Notice),
             "connector_results": rows(ConnectorRun),
+            "language_model_memory": rows(LlmMemory),
+            "language_model_usage": rows(LlmUsage),
         }
 
     def erase(self) -> dict[str, int]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent.config import Settings
+from agent.llm.model import LanguageModel
 from agent.recommend import Recommender
 from agent.store import FlowSession, UserScope
 from knowledge.base import KnowledgeBase
@@ -20,6 +21,7 @@ class Turn:
     settings: Settings
     today: dt.date
     recommender: Recommender
+    llm: LanguageModel | None = None  # the configured language model, if any
     # Work that must wait until the message's transaction has committed (erasing files, scrubbing).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     scrub: bool = False  # scrub the store after commit (an erasure happened)

@@ -30,6 +30,12 @@ def pytest_configure(config: pytest.Config) -> None:
     home = tempfile.mkdtemp(prefix="skillaudit-test-home-")
     os.environ["SKILLAUDIT_HOME"] = home
     os.environ.pop("DATABASE_URL", None)
+    # A language model is used only where a test points one at a fake server.
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SKILLAUDIT_MODEL"):
+        os.environ.pop(name, None)
+    # LangChain traces nothing to outside services, whatever the developer's shell says.
+    for name in ("LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2", "LANGSMITH_API_KEY"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture(scope="session")

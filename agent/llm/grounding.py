@@ -14,7 +14,11 @@ from typing import Any
 
 # A number with an optional % or "/100"; dates, years and versions are told apart below.
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*(%|/\s*100|/\s*5)?(?!\w|\.\d)")
-_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\b(19|20)\d{2}\b|\bv?\d+\.\d+\.\d+\b")
+_DATE_LIKE = re.compile(
+    r"\d{4}-\d{2}-\d{2}|\b(19|20)\d{2}\b|\bv?\d+\.\d+\.\d+\b"
+    # scales, not claims: "out of 100", "0-100", "from 1 to 5"
+    r"|\b(?:out )?of (?:100|10|5)\b|\b[01]\s*(?:-|\u2013|to)\s*(?:100|10|5)\b"
+)
 # Numbers that people write without them being claims about scores.
 SMALL_WORDS = frozenset({0.0, 1.0, 2.0, 3.0, 4.0, 5.0})
 
@@ -77,3 +81,59 @@ def check_reply(text: str, results: Iterable[Any]) -> Grounding:
         if not _supported(value, suffix, known):
             unsupported.append(match.group(0).strip())
     return Grounding(ok=not unsupported, unsupported=unsupported)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def _names(kb: Any) -> list[tuple[re.Pattern[str], str]]:
+    """A word-bounded pattern per skill name and alias (three letters or more)."""
+    patterns = []
+    for skill in kb.skills.values():
+        for name in {skill.name, *skill.aliases}:
+            if len(name) >= 3:
+                patterns.append(
+                    (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE), skill.id)
+                )
+    return patterns
+
+
+def check_claims(text: str, records: dict[str, Any], known: Iterable[Any], kb: Any) -> Grounding:
+    """Numbers stated about one skill must belong to that skill.
+
+    `records` maps a skill id to what the tools produced about it (its score record, the
+    person's rating); a sentence naming one skill with a number must match one of that
+    skill's numbers, or the person's own words (`known`). Sentences naming several skills
+    are left to `check_reply`, which checks every number against all results.
+    """
+    spoken = tool_numbers(known)
+    unsupported = []
+    patterns = _names(kb)
+    for sentence in _SENTENCE.split(text):
+        named = {sid for pattern, sid in patterns if pattern.search(sentence)}
+        if len(named) != 1:
+            continue
+        (skill,) = named
+        own = tool_numbers([records.get(skill, {})]) | spoken
+        masked = _DATE_LIKE.sub(" ", sentence)
+        for match in _NUMBER.finditer(masked):
+            value, suffix = float(match.group(1)), match.group(2)
+            if suffix is None and value in SMALL_WORDS:
+                continue
+            if not _supported(value, suffix, own):
+                unsupported.append(f"{kb.skills[skill].name}: {match.group(0).strip()}")
+    return Grounding(ok=not unsupported, unsupported=unsupported)
+
+
+def leaks(text: str, private: str, canary: str, words: int = 8) -> bool:
+    """Whether `text` contains the canary or any run of `words` words of the private text."""
+    if canary.lower() in text.lower():
+        return True
+
+    def tokens(value: str) -> list[str]:
+        return re.findall(r"\w+", value.lower())
+
+    secret = tokens(private)
+    shingles = {" ".join(secret[i : i + words]) for i in range(max(0, len(secret) - words + 1))}
+    said = tokens(text)
+    return any(" ".join(said[i : i + words]) in shingles for i in range(len(said) - words + 1))

@@ -15,6 +15,12 @@ MONEY = re.compile(
 SECRET = re.compile(
     r"\b(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|\d{6,}:[A-Za-z0-9_-]{30,})\b"
 )
+# "my client Acme Corp", "customers such as Globex and Initech": the capitalised names after.
+_NAME = r"[A-Z](?!\b)[\w&.'-]*"  # a capitalised word of two letters or more (not "I")
+CLIENT_MENTION = re.compile(
+    r"(\b(?:[Cc]lient|[Cc]ustomer)s?(?:'s)?(?:\s+(?:is|are|was|were|called|named|like|such as|including|include))?[\s:,]+)"
+    rf"({_NAME}(?:(?:\s*,\s*|\s+and\s+|\s*&\s*|\s+){_NAME})*)"
+)
 # Profile keys whose values never leave the machine.
 PRIVATE_KEYS = frozenset(
     {"income", "amount", "client", "clients", "client_names", "email", "token", "key", "link"}
@@ -26,6 +32,7 @@ def redact_text(text: str, names: Iterable[str] = ()) -> str:
     text = SECRET.sub("[secret]", text)
     text = EMAIL.sub("[e-mail]", text)
     text = MONEY.sub("[amount]", text)
+    text = CLIENT_MENTION.sub(lambda m: f"{m.group(1)}[client]", text)
     for name in sorted(
         {n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True
     ):
@@ -43,3 +50,7 @@ def minimise(data: Any, names: Iterable[str] = ()) -> Any:
     if isinstance(data, str):
         return redact_text(data, names)
     return data
+
+
+# What the masks above leave in a text; a tool seeing one reads the person's own message.
+PLACEHOLDERS = ("[secret]", "[e-mail]", "[amount]", "[client]")

@@ -1,0 +1,281 @@
+"""One message answered by the language model, or by the guided interviewer when it cannot be.
+
+```mermaid
+flowchart LR
+    msg[message] --> gate{breaker closed and tokens left today?}
+    gate -- no --> guided[guided interviewer + notice]
+    gate -- yes --> send[redacted state + last turns + message] --> run[agent: model and tools]
+    run -- error --> undo[roll back the turn's writes] --> guided
+    run --> check{numbers, skill claims, no leak?}
+    check -- no --> again[rewrite once] --> check2{ok?}
+    check2 -- no --> facts[deterministic summary]
+    check -- yes --> reply
+    check2 -- yes --> reply
+```
+
+The model sees the session state (a compact, redacted profile), the last two exchanges and
+the new message, so what it is sent stays flat as the interview grows. Everything a turn's
+tools write happens inside a savepoint: a model that fails midway (timeout, cut stream,
+too many steps) leaves nothing partial behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from agent.interview import applies, describe_answer, question_text, questions
+from agent.llm.grounding import check_claims, check_reply, leaks
+from agent.llm.model import LanguageModel, LlmUnavailable, Usage
+from agent.llm.privacy import minimise, redact_text
+from agent.reply import Reply
+from agent.store import FlowSession, LlmMemory
+from agent.turn import Turn
+from prompts.loader import render
+
+log = logging.getLogger(__name__)
+RECENT_MESSAGES = 4  # the last two exchanges; older ones live on only in the session state
+OPEN_SHOWN = 4  # open questions spelled out in the state; the rest are counted
+
+
+def enabled(turn: Turn) -> bool:
+    """Whether this person's messages go to the model (configured, and not switched off)."""
+    return turn.llm is not None and turn.scope.llm_memory().mode == "conversation"
+
+
+def compact_state(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
+    """What the model needs to carry on, redacted: answers so far, the next open questions,
+    consents, evidence sources and the latest audit's headline figures."""
+    from agent.llm.tools import summarise
+
+    kb = turn.kb
+    state: dict[str, Any] = {"today": turn.today.isoformat()}
+    if row is not None and row.status == "active":
+        answers = row.answers
+        answered = []
+        for q in questions():
+            if q.id not in answers:
+                continue
+            value = answers[q.id]
+            if value is None:
+                said = "skipped"
+            elif q.kind == "money":
+                said = "given (kept locally)"
+            else:
+                said = describe_answer(q, value, kb).removeprefix("Noted: ").rstrip(".")
+            answered.append({"question": q.id, "answer": said})
+        open_questions = []
+        for q in questions():
+            if q.id in answers or not applies(q, answers):
+                continue
+            if q.kind == "ratings" and not answers.get("target_role"):
+                open_questions.append({"question": q.id, "asks": "(ratings; needs the role first)"})
+                continue
+            text, hint = question_text(q, answers, kb, sorted(_granted(turn)))
+            entry = {"question": q.id, "asks": text, "answer_form": hint}
+            open_questions.append(entry)
+        stated = answers.get("stated_skills") or {}
+        state["interview"] = {
+            "answered": answered,
+            "open": open_questions[:OPEN_SHOWN],
+            "more_open": max(0, len(open_questions) - OPEN_SHOWN),
+            "skills_described": {
+                kb.skills[s].name: v["rating"] for s, v in stated.items() if s in kb.skills
+            },
+        }
+    else:
+        state["interview"] = "none in progress (the person can type /audit to start one)"
+    state["consents_granted"] = sorted(_granted(turn))
+    runs = turn.scope.connector_runs()
+    state["evidence_sources"] = sorted({r.source for r in runs})
+    latest = turn.scope.latest_audit()
+    if latest is not None:
+        state["latest_audit"] = {**summarise(latest.result), "state": latest.state}
+    return minimise(state)  # type: ignore[no-any-return]
+
+
+def _granted(turn: Turn) -> set[str]:
+    return {s for s, ok in turn.scope.consents().items() if ok}
+
+
+def _history(memory: LlmMemory) -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage, messages_from_dict
+
+    if memory.recent and isinstance(memory.recent[0], dict) and "type" in memory.recent[0]:
+        return list(messages_from_dict(memory.recent))  # the full history (a naive baseline)
+    return [
+        HumanMessage(content=m["text"]) if m["role"] == "user" else AIMessage(content=m["text"])
+        for m in memory.recent
+    ]
+
+
+def _remember(
+    memory: LlmMemory, said: str, answer: str, messages: list[Any], keep_all: bool
+) -> None:
+    from langchain_core.messages import SystemMessage, messages_to_dict
+
+    if keep_all:
+        memory.recent = messages_to_dict([m for m in messages if not isinstance(m, SystemMessage)])
+    else:
+        recent = [*memory.recent, {"role": "user", "text": said}, {"role": "assistant", "text": answer}]  # fmt: skip
+        memory.recent = recent[-RECENT_MESSAGES:]
+
+
+def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[], Reply]) -> Reply:
+    """Answer `text` with the model; on any failure, `fallback()` answers with a notice."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from agent.llm.tools import LlmContext
+
+    lm = turn.llm
+    assert lm is not None
+    scope = turn.scope
+    memory = scope.llm_memory()
+    told = _tell_endpoint(turn, memory, lm)
+    if not lm.breaker.allow():
+        return _guided(fallback, told, "The language model is not answering at the moment")
+    cap = turn.settings.llm_daily_tokens
+    if cap and scope.llm_tokens(turn.today) >= cap:
+        return _guided(fallback, told, "Today's language-model allowance is used up")
+    said = redact_text(text)
+    state = json.dumps(compact_state(turn, row), ensure_ascii=False, separators=(",", ":"))
+    system = render("llm/system.j2", state=state, canary=lm.canary)
+    messages = [SystemMessage(content=system), *_history(memory), HumanMessage(content=said)]
+    ctx = LlmContext(turn=turn, row=row, message=text)
+    usage = Usage()
+    savepoint = scope.session.begin_nested()
+    try:
+        outcome = lm.run(ctx, messages, usage)
+    except LlmUnavailable as exc:
+        savepoint.rollback()
+        if row is not None:
+            scope.session.refresh(row)
+        lm.breaker.failure(exc.permanent)
+        _count(turn, usage)
+        return _guided(fallback, told, exc.notice[:1].upper() + exc.notice[1:])
+    savepoint.commit()
+    lm.breaker.success()
+    answer = _checked(turn, lm, ctx, outcome.text, outcome.messages, usage, text, row)
+    _count(turn, usage)
+    keep_all = getattr(lm, "keep_full_history", False)
+    _remember(memory, said, answer, outcome.messages, keep_all)
+    scope.save_llm_memory(memory)
+    return _assemble(told, answer, ctx.final, ctx.done)
+
+
+def _checked(
+    turn: Turn,
+    lm: LanguageModel,
+    ctx: Any,
+    answer: str,
+    messages: list[Any],
+    usage: Usage,
+    said: str,
+    row: FlowSession | None,
+) -> str:
+    """The model's reply if it keeps to the tool results; rewritten once; else the facts."""
+    problem = _problem(turn, lm, ctx, answer, said, row)
+    if problem is None:
+        return answer
+    log.info("model reply not shown as written: %s", problem[0])
+    try:
+        again = lm.rewrite(messages, problem[1], usage)
+    except LlmUnavailable:
+        again = ""
+    if again and _problem(turn, lm, ctx, again, said, row) is None:
+        return again
+    return _facts(ctx)
+
+
+def _problem(
+    turn: Turn, lm: LanguageModel, ctx: Any, answer: str, said: str, row: FlowSession | None
+) -> tuple[str, str] | None:
+    """(kind, correction for the model) when `answer` must not be shown as written."""
+    private = render("llm/private.j2", canary=lm.canary)
+    if leaks(answer, private, lm.canary):
+        return "leak", (
+            "Your reply quoted confidential instructions. Reply again without them, "
+            "continuing the interview."
+        )
+    known: list[Any] = [*ctx.results, compact_state(turn, row), said]
+    numbers = check_reply(answer, known)
+    records = _records(turn, row)
+    claims = check_claims(answer, records, [said], turn.kb)
+    wrong = numbers.unsupported + [c for c in claims.unsupported if c not in numbers.unsupported]
+    if wrong:
+        return "ungrounded", (
+            f"Your reply stated figures no tool produced ({', '.join(wrong[:5])}). Reply again "
+            "using only numbers exactly as the tool results give them, or no numbers."
+        )
+    return None
+
+
+def _records(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
+    """What the tools produced about each skill: its latest score and the person's ratings."""
+    records: dict[str, Any] = {}
+    latest = turn.scope.latest_audit()
+    if latest is not None:
+        for skill in latest.result["skills"]:
+            records[skill["id"]] = {k: skill[k] for k in ("proficiency", "demand", "gap", "confidence", "interval", "severity", "surplus")}  # fmt: skip
+    if row is not None:
+        for key, value in row.answers.items():
+            if key.endswith("_ratings") or key == "other_skills":
+                for skill, rating in (value or {}).items():
+                    records.setdefault(skill, {})["rated"] = rating
+        for skill, stated in (row.answers.get("stated_skills") or {}).items():
+            records.setdefault(skill, {})["rated"] = stated["rating"]
+    return records
+
+
+def _facts(ctx: Any) -> str:
+    """A deterministic reply: what the tools did, in their own words."""
+    if ctx.done:
+        return "\n".join(ctx.done)
+    return "I could not phrase an answer I can stand behind; here is where we are."
+
+
+def _assemble(told: str, answer: str, final: Reply | None, done: list[str]) -> Reply:
+    parts = [p for p in (told, answer) if p]
+    if final is None:
+        return Reply(text="\n\n".join(parts) or "\n".join(done) or "Go on.")
+    text = "\n\n".join([*parts, final.text])
+    return final.model_copy(update={"text": text})
+
+
+def _guided(fallback: Callable[[], Reply], told: str, why: str) -> Reply:
+    notice = f"({why}, so I am using the guided questions for this message; nothing you told me is lost.)"
+    return fallback().prefixed("\n".join(p for p in (told, notice) if p))
+
+
+def _tell_endpoint(turn: Turn, memory: LlmMemory, lm: LanguageModel) -> str:
+    """Tell the person once (again if it changes) which model their messages go to."""
+    if memory.endpoint_told == lm.endpoint:
+        return ""
+    memory.endpoint_told = lm.endpoint
+    turn.scope.save_llm_memory(memory)
+    if turn.scope.created:
+        return ""  # the welcome message has said it
+    return render_endpoint(lm.endpoint)
+
+
+def render_endpoint(endpoint: str) -> str:
+    return (
+        f"A language model helps me with this conversation: {endpoint}. Before anything is "
+        "sent to it, income figures, client names, e-mail addresses and tokens are removed, "
+        "and every score still comes from SkillAudit's own published formulas. "
+        "Type /guided for fixed questions without the model."
+    )
+
+
+def _count(turn: Turn, usage: Usage) -> None:
+    if usage.calls:
+        turn.scope.add_llm_usage(
+            turn.today, usage.calls, usage.prompt_tokens, usage.completion_tokens
+        )
+
+
+def today_tokens(turn: Turn, day: dt.date) -> int:
+    return turn.scope.llm_tokens(day)
