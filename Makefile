@@ -23,8 +23,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every bench/bench_*.py records its headline figures; report.py writes bench/RESULTS.md.
 bench: $(STAMP)
-	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@records=$$(mktemp); trap 'rm -f $$records' EXIT; \
+	for script in bench/bench_*.py; do echo "== $$script"; \
+		BENCH_RECORD=$$records $(BIN)/python $$script || exit 1; done; \
+	$(BIN)/python bench/report.py $$records bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,40 @@
-"""Small helpers shared by the benchmark scripts: timing statistics and a table printer."""
+"""Small helpers shared by the benchmark scripts: timing statistics, a table printer, and
+`record`, which `make bench` uses to collect every script's headline figures.
+
+Protocol: when the environment variable BENCH_RECORD names a file, `record` appends one
+JSON object per figure to it (`figure`, `target`, `median`, `p95`, `unit`, `script`);
+`bench/report.py` turns those lines into `bench/RESULTS.md`. Without BENCH_RECORD it does
+nothing, so every script still runs on its own and just prints its tables.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+
+def record(
+    figure: str, target: str, median: float | None, p95: float | None = None, unit: str = ""
+) -> None:
+    """Append one headline figure to the file named by BENCH_RECORD (when it is set)."""
+    path = os.environ.get("BENCH_RECORD")
+    if not path:
+        return
+    line = {
+        "figure": figure,
+        "target": target,
+        "median": median,
+        "p95": p95,
+        "unit": unit,
+        "script": Path(sys.argv[0]).name,
+    }
+    with open(path, "a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def measure(fn: Callable[[], object], repeat: int, warmup: int = 2) -> list[float]:

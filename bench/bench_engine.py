@@ -12,12 +12,14 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import statistics
+
 import yaml
 
 from agent.config import Settings
 from agent.engine import Engine
 from agent.store import Store
-from bench._util import print_table, summary
+from bench._util import p95, print_table, record, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = yaml.safe_load((ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text())
@@ -68,6 +70,21 @@ def first_prompt(repeat: int) -> list[float]:
 def main() -> None:
     turns, finals = turn_latencies(users=10)
     prompt = first_prompt(repeat=7)
+    record(
+        "guided interview turn (answer saved, next question)",
+        "< 30 ms",
+        statistics.median(turns),
+        p95(turns),
+        "ms",
+    )
+    record(
+        "final interview turn (score, store, recommend)",
+        "-",
+        statistics.median(finals),
+        p95(finals),
+        "ms",
+    )
+    record("chat: start to first question", "-", statistics.median(prompt), p95(prompt), "ms")
     print_table(
         f"Guided interview ({os.cpu_count()} cores, SQLite, {dt.date.today()})",
         ["measure", "median ms", "p95 ms", "samples"],

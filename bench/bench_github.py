@@ -8,7 +8,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._util import measure, print_table, summary
+import statistics
+
+from bench._util import measure, p95, print_table, record, summary
 from knowledge.base import default_knowledge
 from tests.fakes.github_server import FakeGitHub, generate_dataset
 from tools.connectors.github import GitHubInput, collect
@@ -31,6 +33,14 @@ def run(repos: int, repeat: int) -> list[str]:
         times = measure(lambda: collect(params, kb), repeat=repeat, warmup=1)
         # The server's own count agrees with the connector's (nothing cached across runs).
         assert len(fake.log) == result.data["api_calls"] * (repeat + 1), len(fake.log)
+    record(
+        f"GitHub connector, {repos} repositories (fake API)",
+        "-",
+        statistics.median(times),
+        p95(times),
+        "ms",
+    )
+    record(f"GitHub API calls, {repos} repositories", "-", result.data["api_calls"], None, "calls")
     return [
         str(repos),
         str(len(result.data["repos"])),

@@ -13,7 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._util import measure, print_table, summary
+import statistics
+
+from bench._util import measure, p95, print_table, record, summary
 from tools.connectors.income_csv import IncomeParams, collect
 
 AS_OF = dt.date(2026, 11, 28)
@@ -65,6 +67,13 @@ def main() -> None:
             params = IncomeParams(path=path, as_of=AS_OF)
             times = measure(partial(collect, params), repeat=7, warmup=1)
             size = f"{path.stat().st_size / 1e6:.1f}"
+            record(
+                f"income metrics, {rows:,} rows ({label})",
+                "< 1,000 ms",
+                statistics.median(times),
+                p95(times),
+                "ms",
+            )
             table.append([label, f"{rows:,}", size, *summary(times), str(len(times))])
     print_table(
         f"Income connector ({os.cpu_count()} cores, {dt.date.today()})",

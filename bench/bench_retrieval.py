@@ -13,10 +13,12 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import statistics
+
 import numpy as np
 import yaml
 
-from bench._util import print_table, summary
+from bench._util import p95, print_table, record, summary
 from knowledge.base import default_knowledge
 from knowledge.catalog import Catalog, default_catalog
 from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
@@ -101,14 +103,34 @@ def main() -> None:
         resync_ms = (time.perf_counter() - start) * 1000
         retriever = Retriever(kb, catalog, index)
         scores = quality(retriever)
-        rows.append([f"catalog ({len(catalog)})", *summary(latency(retriever))])
+        times = latency(retriever)
+        record(
+            f"recommendation latency, {len(catalog)} resources",
+            "-",
+            statistics.median(times),
+            p95(times),
+            "ms",
+        )
+        rows.append([f"catalog ({len(catalog)})", *summary(times)])
         for size in (1000, 10000):
             big = synthetic(catalog, size)
             cfg = IndexConfig(path=Path(home) / f"chroma-{size}")
             big_index = VectorIndex(make_client(cfg), make_embedder(cfg))
             big_index.sync(Catalog(resources={}, version="skills-only"), kb)
             fill_fast(big_index, big, kb)
-            rows.append([f"synthetic ({size})", *summary(latency(Retriever(kb, big, big_index)))])
+            times = latency(Retriever(kb, big, big_index))
+            target = "p95 < 25 ms" if size == 1000 else "-"
+            record(
+                f"recommendation latency, {size:,} resources",
+                target,
+                statistics.median(times),
+                p95(times),
+                "ms",
+            )
+            rows.append([f"synthetic ({size})", *summary(times)])
+    for name, value in scores.items():
+        record(f"retrieval {name} ({len(QUERIES)} labelled queries)", "-", value, None, "")
+    record(f"index build, {len(catalog)} resources", "-", build_s, None, "s")
     print_table(
         f"Retrieval quality on {len(QUERIES)} labelled queries ({dt.date.today()})",
         ["measure", "value"],

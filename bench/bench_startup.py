@@ -11,7 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench._util import print_table, summary
+import statistics
+
+from bench._util import p95, print_table, record, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "skillaudit"
@@ -32,7 +34,11 @@ def main() -> None:
         ("skillaudit --help", [str(SCRIPT), "--help"], 15),
         ("skillaudit audit --json (example)", [str(SCRIPT), "audit", "-p", example, "--json"], 10),
     ]
-    rows = [[name, *summary(wall_ms(args, repeat))] for name, args, repeat in cases]
+    rows = []
+    for name, args, repeat in cases:
+        times = wall_ms(args, repeat)
+        record(f"start-up: {name}", "-", statistics.median(times), p95(times), "ms")
+        rows.append([name, *summary(times)])
     print_table(
         f"Command start-up, wall time ({os.cpu_count()} cores, {dt.date.today()})",
         ["command", "median ms", "p95 ms"],

@@ -15,13 +15,15 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
+import statistics
+
 import yaml
 
 from agent.config import Settings
 from agent.engine import Engine
 from agent.recommend import Recommender
 from agent.store import Store
-from bench._util import p95, print_table
+from bench._util import p95, print_table, record
 from bots.telegram import build_application
 from knowledge.base import default_knowledge
 from knowledge.catalog import default_catalog
@@ -108,6 +110,28 @@ async def main_async(home: Path) -> list[list[str]]:
     updates = CHATS * len(STEPS)
     cpu_ms = ((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)) * 1000
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    record(
+        f"Telegram: updates per second ({CHATS} chats at once)",
+        "-",
+        updates / wall,
+        None,
+        "updates/s",
+    )
+    record("Telegram: CPU per update (bot, engine, fake API)", "-", cpu_ms / updates, None, "ms")
+    record(
+        f"Telegram: reply latency ({CHATS} chats at once)",
+        "-",
+        statistics.median(latencies),
+        p95(latencies),
+        "ms",
+    )
+    record(
+        "Telegram: replies lost + duplicated + misrouted",
+        "0",
+        lost + duplicated + misrouted,
+        None,
+        "replies",
+    )
     store.dispose()
     return [
         ["chats x updates", f"{CHATS} x {len(STEPS)}"],
