@@ -59,7 +59,9 @@ UNKNOWN_WORDS = {"don't know", "dont know", "do not know", "not sure", "unknown"
                  "idk", "dunno", "?"}  # fmt: skip
 SKIP_TOKENS = {"-", "?", "x", "skip", "n/a"}
 
-_NUM = r"\d+(?:[.,]\d+)?"
+# "12,345" and "1,500.50" group thousands; "2,5" is a decimal comma.
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:[.,]\d+)?"
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
 def clean(text: str) -> str:
@@ -73,6 +75,8 @@ def _folded(text: str) -> str:
 
 
 def _to_float(token: str) -> float:
+    if _GROUPED.fullmatch(token):
+        return float(token.replace(",", ""))
     return float(token.replace(",", "."))
 
 

@@ -62,7 +62,9 @@ def _supported(value: float, suffix: str | None, known: set[float]) -> bool:
     for number in known:
         for candidate in candidates:
             # Accept the roundings a person would use: 0, 1 or 2 decimals.
-            if any(abs(round(number, d) - candidate) < 1e-9 for d in (0, 1, 2)):
+            if abs(number - candidate) < 1e-9 or any(
+                abs(round(number, d) - candidate) < 1e-9 for d in (0, 1, 2)
+            ):
                 return True
             if suffix == "%" and any(abs(round(number * 100, d) - value) < 1e-9 for d in (0, 1)):
                 return True

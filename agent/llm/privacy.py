@@ -54,3 +54,20 @@ def minimise(data: Any, names: Iterable[str] = ()) -> Any:
 
 # What the masks above leave in a text; a tool seeing one reads the person's own message.
 PLACEHOLDERS = ("[secret]", "[e-mail]", "[amount]", "[client]")
+
+
+def restore(answer: str, message: str) -> str:
+    """Put back, for a local parser, the amounts and client names the model saw masked.
+
+    The n-th "[amount]" in the model's `answer` becomes the n-th amount in the person's own
+    `message`; secrets and e-mail addresses are never restored.
+    """
+    for placeholder, found in (
+        ("[amount]", [m.group(0) for m in MONEY.finditer(message)]),
+        ("[client]", [m.group(2) for m in CLIENT_MENTION.finditer(message)]),
+    ):
+        for value in found:
+            if placeholder not in answer:
+                break
+            answer = answer.replace(placeholder, value.strip(), 1)
+    return answer

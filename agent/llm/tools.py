@@ -24,7 +24,7 @@ from agent.interview import (
     questions,
     understood,
 )
-from agent.llm.privacy import PLACEHOLDERS
+from agent.llm.privacy import PLACEHOLDERS, minimise, restore
 from agent.reply import Choice, Reply
 from agent.store import FlowSession
 from agent.turn import Turn
@@ -65,9 +65,11 @@ def wrap(payload: Any) -> str:
 
 
 def _out(ctx: LlmContext, name: str, payload: dict[str, Any]) -> str:
+    """Keep the result for grounding; send it redacted (a parser's message may quote the
+    person's words) and wrapped as untrusted data."""
     ctx.called.append(name)
     ctx.results.append(payload)
-    return wrap(payload)
+    return wrap(minimise(payload))
 
 
 def _interview(ctx: LlmContext) -> FlowSession | None:
@@ -103,7 +105,7 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
         return _out(ctx, "record_answer", {"error": "Record target_role first: the skills rated depend on the role."})  # fmt: skip
     if any(p in answer for p in PLACEHOLDERS):
         # The model saw a redacted message; the local parser reads what the person typed.
-        answer = ctx.message
+        answer = restore(answer, ctx.message)
     value, problem = understood(q, answer, row.answers, ctx.turn.kb)
     if problem is not None:
         return _out(ctx, "record_answer", {"question": question_id, "not_understood": problem})

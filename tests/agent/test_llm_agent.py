@@ -4,6 +4,8 @@ failures answered by the guided interviewer, switching modes, caps and privacy."
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,12 +13,14 @@ import pytest
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.llm.conversation import RECENT_MESSAGES
+from agent.llm.model import CircuitBreaker
 from agent.llm.tools import ALLOWED
 from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
-from tests.agent.llm_setup import AUDIT_SCRIPT, coach, llm_engine, llm_settings
-from tests.fakes.openai_server import FakeOpenAI
+from tests.agent.llm_setup import AUDIT_SCRIPT, TODAY, coach, llm_engine, llm_settings
+from tests.fakes.openai_server import Call, Cut, Fail, FakeOpenAI, Hang, Say
 
 
 @pytest.fixture
@@ -56,3 +60,270 @@ def test_a_full_audit_through_tool_calls(engine: Engine, fake: FakeOpenAI, store
     # Every request offered exactly the session's tools, no more.
     offered = {t["function"]["name"] for t in fake.chat_requests[0].body["tools"]}
     assert offered == set(ALLOWED)
+
+
+def _audit(engine: Engine, fake: FakeOpenAI, user: str = "ana") -> None:
+    fake.responder = coach(AUDIT_SCRIPT)
+    for text, _, _ in AUDIT_SCRIPT:
+        engine.handle_sync(user, text)
+    fake.responder = None
+
+
+def _answers(store: Store, user: str) -> dict[str, object]:
+    with store.user(user) as scope:
+        row = scope.last_flow("interview")
+        return dict(row.answers) if row else {}
+
+
+def test_history_sent_stays_flat_as_the_interview_grows(engine: Engine, fake: FakeOpenAI) -> None:
+    sizes = []
+    for n in range(12):
+        fake.queue(Say(f"Tell me more about project {n}?"))
+        engine.handle_sync("bo", f"I worked on project {n}, which was about forecasting demand.")
+        sizes.append(fake.usage[-1][0])
+        messages = fake.last_messages()
+        assert len(messages) <= 1 + RECENT_MESSAGES + 1  # system, two exchanges, the message
+        assert sum(m["role"] == "system" for m in messages) == 1
+    assert sizes[-1] <= sizes[3] * 1.1, sizes  # flat, not growing with every turn
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Your overall score is 97.3 out of 100.",  # a score no tool produced
+        "Your Python proficiency is {overall}.",  # a real number, about the wrong skill
+    ],
+)
+def test_a_reply_with_a_figure_no_tool_produced_is_not_shown(
+    engine: Engine, fake: FakeOpenAI, store: Store, reply: str
+) -> None:
+    _audit(engine, fake)
+    with store.user("ana") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        overall = audit.result["overall"]["score"]
+    wrong = reply.format(overall=overall)
+    fake.queue(Call([("explain_score", {"skill": "python"})]), Say(wrong), Say(wrong))
+    shown = engine.handle_sync("ana", "How good is my Python, in numbers?")
+    assert wrong not in shown.text
+    rewrite = fake.chat_requests[-1].body["messages"][-1]
+    assert rewrite["role"] == "user" and "no tool produced" in rewrite["content"]
+    # The deterministic facts instead: what the tool found, in its own words.
+    assert "I could not phrase" in shown.text or "Python" in shown.text
+
+
+def test_a_wrong_figure_rewritten_correctly_is_shown(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    _audit(engine, fake)
+    with store.user("ana") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        python = next(s for s in audit.result["skills"] if s["id"] == "python")
+    right = f"Your Python proficiency is {python['proficiency']} and the gap is {python['gap']}."
+    fake.queue(
+        Call([("explain_score", {"skill": "python"})]),
+        Say("Your Python proficiency is 99.9."),
+        Say(right),
+    )
+    assert engine.handle_sync("ana", "How good is my Python?").text == right
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Fail(429, retry_after=0.1),
+        Fail(500),
+        Fail(401),
+        Hang(3.0),
+        Cut(after_chunks=2),
+    ],
+    ids=["rate-limited", "server-error", "bad-key", "hang", "cut-stream"],
+)
+def test_a_failing_model_hands_the_turn_to_the_guided_interviewer(
+    engine: Engine, fake: FakeOpenAI, store: Store, failure: object
+) -> None:
+    fake.queue(Say("Hello! Which role are you aiming for?"))
+    engine.handle_sync("cy", "Hi")
+    # The model records the role, then fails before its reply: nothing of the turn is kept.
+    fake.queue(
+        Call([("record_answer", {"question_id": "target_role", "answer": "data scientist"})]),
+        failure,  # type: ignore[arg-type]
+    )
+    reply = engine.handle_sync("cy", "Hello there, nice weather today")
+    assert "using the guided questions for this message; nothing you told me is lost" in reply.text
+    assert "Which role are you aiming for" in reply.text
+    assert "target_role" not in _answers(store, "cy")
+    # The conversation goes on: a guided answer is taken, and is kept.
+    fake.queue(failure)  # type: ignore[arg-type]
+    reply = engine.handle_sync("cy", "data scientist")
+    assert _answers(store, "cy").get("target_role") == "data_scientist"
+
+
+def test_retry_after_is_honoured(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    settings = llm_settings(tmp_path / "home", fake, SKILLAUDIT_LLM_RETRIES=1)
+    engine = llm_engine(store, settings, kb)
+    fake.queue(Fail(429, retry_after=0.4), Say("Which role are you aiming for?"))
+    started = time.monotonic()
+    reply = engine.handle_sync("dee", "Hi")
+    assert reply.text.endswith("Which role are you aiming for?")
+    assert time.monotonic() - started >= 0.4 and fake.calls == 2
+
+
+def test_the_breaker_stops_calling_a_failing_endpoint_and_tries_again_later(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    now = [0.0]
+    breaker = CircuitBreaker(threshold=3, cooldown_s=60, clock=lambda: now[0])
+    engine = llm_engine(store, llm_settings(tmp_path / "home", fake), kb, breaker=breaker)
+    fake.queue(Fail(500), Fail(500), Fail(500))
+    for _ in range(3):
+        engine.handle_sync("eve", "Hi")
+    assert fake.calls == 3
+    reply = engine.handle_sync("eve", "Hello?")
+    assert fake.calls == 3  # not called while open
+    assert "The language model is not answering at the moment" in reply.text
+    now[0] = 61.0
+    fake.queue(Say("I am back. Which role are you aiming for?"))
+    assert "I am back" in engine.handle_sync("eve", "Hi again").text
+    assert not breaker.open and breaker.failures == 0
+
+
+def test_switching_between_guided_and_conversation_keeps_every_answer(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    fake.responder = coach(AUDIT_SCRIPT[:1])
+    engine.handle_sync("fay", AUDIT_SCRIPT[0][0])
+    fake.responder = None
+    calls = fake.calls
+    guided = engine.handle_sync("fay", "/guided")
+    assert "Switched to the guided questions" in guided.text
+    assert "Python" in guided.text  # the first open question: technical ratings for the role
+    engine.handle_sync("fay", "4 3 3 4 3 2 3 4")
+    assert fake.calls == calls  # no model involved in guided mode
+    answers = _answers(store, "fay")
+    assert answers["target_role"] == "ml_engineer" and answers["career_stage"] == "mid"
+    assert answers["technical_ratings"]["python"] == 4
+    fake.queue(
+        Call([("record_answer", {"question_id": "clients", "answer": "2"})]),
+        Say("Noted, two clients."),
+    )
+    engine.handle_sync("fay", "/conversation")
+    fake.queue(Say("And how many hours a week can you learn?"))
+    reply = engine.handle_sync("fay", "I have two clients.")
+    assert reply.text == "And how many hours a week can you learn?"
+    answers = _answers(store, "fay")
+    assert answers["clients"] == 2 and answers["technical_ratings"]["python"] == 4
+
+
+def test_the_daily_token_cap_hands_over_to_the_guided_interviewer(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    settings = llm_settings(tmp_path / "home", fake, SKILLAUDIT_LLM_DAILY_TOKENS=1)
+    engine = llm_engine(store, settings, kb)
+    fake.queue(Say("Which role are you aiming for?"))
+    engine.handle_sync("gus", "Hi")
+    reply = engine.handle_sync("gus", "MLOps engineer")
+    assert fake.calls == 1
+    assert "Today's language-model allowance is used up" in reply.text
+    assert _answers(store, "gus")["target_role"] == "mlops_engineer"
+
+
+MARKERS = {
+    "income": "$12,345",
+    "client": "Zyxcorp Holdings",
+    "email": "ana.marker@example.org",
+    "token": "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6",
+}
+
+
+def test_private_details_never_reach_the_model(
+    engine: Engine,
+    fake: FakeOpenAI,
+    store: Store,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4")
+    caplog.set_level(logging.DEBUG)
+    fake.queue(
+        Say("Which role are you aiming for?"),
+        Call([("record_answer", {"question_id": "learning_budget_usd", "answer": "[amount]"})]),
+        Say("Thanks, noted."),
+        Say("Anything else?"),
+    )
+    engine.handle_sync("hal", "Hi")
+    engine.handle_sync(
+        "hal", f"My budget is {MARKERS['income']} a year; my client is {MARKERS['client']}."
+    )
+    engine.handle_sync("hal", f"Mail me at {MARKERS['email']}, my token is {MARKERS['token']}")
+    sent = fake.all_text()
+    for marker in [*MARKERS.values(), "Zyxcorp", "12,345", "Z9y8X7w6"]:
+        assert marker not in sent, marker
+        assert marker not in caplog.text, marker
+    assert "[amount]" in sent and "[client]" in sent and "[e-mail]" in sent and "[secret]" in sent
+    # The local parser read the amount from the person's own words.
+    assert _answers(store, "hal")["learning_budget_usd"] == 12345
+    with store.user("hal") as scope:
+        remembered = str(scope.llm_memory().recent)
+    assert "Zyxcorp" not in remembered and MARKERS["email"] not in remembered
+
+
+def test_consent_comes_only_from_the_person(engine: Engine, fake: FakeOpenAI, store: Store) -> None:
+    fake.queue(
+        Call([("record_answer", {"question_id": "consents", "answer": "github, kaggle"})]),
+        Call([("ask_consent", {"sources": ["github"]})]),
+        Say("May I look at your GitHub?"),
+    )
+    reply = engine.handle_sync("ivy", "You can read my GitHub")
+    with store.user("ivy") as scope:
+        assert scope.consents() == {}
+    assert [c.value for c in reply.choices] == ["/consent grant github"]
+    engine.handle_sync("ivy", "/consent grant github")
+    with store.user("ivy") as scope:
+        assert scope.consents() == {"github": True}
+
+
+def test_a_tool_the_agent_does_not_have_is_never_run(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    fake.queue(
+        Call([("set_weights", {"technical": 1.0}), ("delete_user", {"user": "bob"})]), Say("Done.")
+    )
+    assert engine.handle_sync("jo", "Hi").text.endswith("Done.")
+    errors = [m["content"] for m in fake.last_messages() if m["role"] == "tool"]
+    assert len(errors) == 2 and all("not a valid tool" in e for e in errors)
+
+
+def test_plain_responses_without_streaming(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    settings = llm_settings(tmp_path / "home", fake, SKILLAUDIT_LLM_STREAMING=False)
+    engine = llm_engine(store, settings, kb)
+    fake.queue(
+        Call([("record_answer", {"question_id": "target_role", "answer": "NLP engineer"})]),
+        Say("Great."),
+    )
+    assert engine.handle_sync("kim", "I work in NLP").text.endswith("Great.")
+    assert fake.chat_requests[0].body["stream"] is False
+    assert _answers(store, "kim")["target_role"] == "nlp_engineer"
+
+
+def test_an_existing_user_is_told_once_which_model_is_used(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase, settings: Settings
+) -> None:
+    guided = Engine(
+        store,
+        Settings(SKILLAUDIT_HOME=tmp_path / "home", DATABASE_URL=None),
+        kb,
+        today=lambda: TODAY,
+    )
+    guided.handle_sync("lu", "Hi")
+    engine = llm_engine(store, settings, kb)
+    fake.queue(Say("Which role?"), Say("And your stage?"))
+    first = engine.handle_sync("lu", "ML engineer")
+    second = engine.handle_sync("lu", "mid")
+    assert "fake-coach at 127.0.0.1 (on this machine)" in first.text
+    assert "fake-coach" not in second.text

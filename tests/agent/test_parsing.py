@@ -80,6 +80,9 @@ def test_yes_no_money_percent_metrics() -> None:
         and parse_money("free only") == 0
         and parse_money("200 USD") == 200
     )
+    # A comma before three digits groups thousands; before one or two it is a decimal comma.
+    assert parse_money("$12,345") == 12345 and parse_money("1,500.50 usd") == 1500.5
+    assert parse_number("2,5 years", "years") == 2.5
     assert parse_percent("6%") == pytest.approx(0.06) and parse_percent("0.2") == 0.2
     assert parse_percent("balanced") == 0.5 and parse_percent("not sure") == UNKNOWN
     assert parse_metrics("F1-score: 62%; AUC=0.8; p50 latency 0.2 s") == {
