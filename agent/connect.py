@@ -60,7 +60,18 @@ def key_of(source: str, args: list[str]) -> str:
 
 
 def connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    """Handle `/connect SOURCE ARGS`: check consent, reuse a fresh result or run the connector."""
+    """Handle `/connect SOURCE ARGS`, then repeat the question the person was at (if any)."""
+    reply = _connect(turn, argument)
+    if flow is None:
+        return reply
+    from agent.engine import resume
+
+    back = resume(turn, flow).prefixed(reply.text + "\n\nBack to where we were:")
+    return back.model_copy(update={"data": reply.data})
+
+
+def _connect(turn: Turn, argument: str) -> Reply:
+    """Check consent, reuse a fresh result or run the connector."""
     from agent import sources  # noqa: F401  (registers the connectors)
 
     try:

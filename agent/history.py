@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -11,6 +13,7 @@ from typing import Any
 
 from agent.store import AuditRow, PlanRow, ReviewDecision
 from prompts.loader import render
+from tools.errors import StorageError
 from tools.params import METHODOLOGY_URL
 
 REPORT_FORMATS = {"md": "text/markdown", "html": "text/html", "json": "application/json"}
@@ -73,16 +76,36 @@ def compare(before: AuditRow, after: AuditRow) -> Delta:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path` and rename it, so nothing is half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    """Write to a temporary file beside `path` and rename it, so nothing is half-written.
+
+    A full disk or a missing permission raises `StorageError` with a sentence for the person;
+    the temporary file is removed and an earlier file at `path` is left as it was.
+    """
+    temporary: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)
+    except OSError as exc:
+        _discard(temporary)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        reason = "the disk is full" if full else (exc.strerror or type(exc).__name__).lower()
+        raise StorageError(
+            f"I could not save {path.name}: {reason}. Nothing was written; "
+            "free some space (or fix the folder's permissions) and try again."
+        ) from exc
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        _discard(temporary)
         raise
+
+
+def _discard(temporary: str | None) -> None:
+    if temporary is not None:
+        # Best effort: the original error is the one to report.
+        with contextlib.suppress(OSError):
+            Path(temporary).unlink(missing_ok=True)
 
 
 def report_data(

@@ -62,6 +62,7 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     The terminal has one user and nothing else to do while waiting for a line, so the loop
     is synchronous (it uses the engine's blocking entry point); that keeps Ctrl-C immediate.
     """
+    from agent.audit import SkillAuditError
     from agent.config import Settings
     from agent.engine import Engine
     from agent.store import Store
@@ -94,7 +95,12 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
                 console.print(f"> {escape(line)}", style="dim", highlight=False)
             if line.strip().lower() in EXIT_WORDS:
                 break
-            reply = engine.handle_sync(who, translate(line, choices, multiple))
+            try:
+                reply = engine.handle_sync(who, translate(line, choices, multiple))
+            except SkillAuditError as exc:
+                # The message was rolled back; say what went wrong and keep the conversation.
+                console.print(f"error: {escape(str(exc))}", style="red", highlight=False)
+                continue
             render(reply, console)
             choices, multiple = list(reply.choices), reply.multiple
     except (EOFError, KeyboardInterrupt):

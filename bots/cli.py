@@ -128,6 +128,17 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
+def _one_shot(user: str | None, *messages: str) -> object:
+    """Send messages as one user; a domain error (a full disk, say) becomes one clear line."""
+    from agent.audit import SkillAuditError
+    from bots.chat import one_shot
+
+    try:
+        return one_shot(user, *messages)
+    except SkillAuditError as exc:
+        fail(str(exc))
+
+
 def _saved_file(reply: object, output: Path | None, what: str, user: str | None) -> None:
     """Print the paths of the files a reply carries (the first copied to --output when given)."""
     import shutil
@@ -168,9 +179,7 @@ def report(
     output: Annotated[Path | None, typer.Option(help="Also copy the report to this file.")] = None,
 ) -> None:
     """Write the report of your latest audit and its pillar chart; print their paths."""
-    from bots.chat import one_shot
-
-    _saved_file(one_shot(user, f"/report {fmt.value}"), output, "audit", user)
+    _saved_file(_one_shot(user, f"/report {fmt.value}"), output, "audit", user)
 
 
 @app.command()
@@ -179,9 +188,7 @@ def export(
     output: Annotated[Path | None, typer.Option(help="Also copy the export to this file.")] = None,
 ) -> None:
     """Write everything stored about you to a JSON file and print its path."""
-    from bots.chat import one_shot
-
-    _saved_file(one_shot(user, "/export"), output, "data", user)
+    _saved_file(_one_shot(user, "/export"), output, "data", user)
 
 
 @app.command()

@@ -206,11 +206,13 @@ class Bot:
         )
         from telegram import Update as TelegramUpdate
 
+        from agent.audit import SkillAuditError
+
         if isinstance(update, TelegramUpdate) and update.effective_chat is not None:
-            await context.bot.send_message(
-                update.effective_chat.id,
-                "Sorry, something went wrong on my side. Your answers so far are saved; please try again.",
-            )
+            text = "Sorry, something went wrong on my side. Your answers so far are saved; please try again."
+            if isinstance(context.error, SkillAuditError):  # e.g. a full disk: say what it was
+                text = f"{context.error} Your answers so far are saved."
+            await context.bot.send_message(update.effective_chat.id, text)
 
 
 def schedule_reminder(

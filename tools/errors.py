@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from knowledge.base import KnowledgeError
 
-__all__ = ["AuditRefused", "ConnectorError", "KnowledgeError", "ProfileError", "SkillAuditError"]
+__all__ = [
+    "AuditRefused",
+    "ConnectorError",
+    "KnowledgeError",
+    "ProfileError",
+    "SkillAuditError",
+    "StorageError",
+]
 
 
 class SkillAuditError(Exception):
@@ -22,6 +29,10 @@ class ProfileError(SkillAuditError):
 
 class AuditRefused(SkillAuditError):
     """A full audit was asked for too soon after the last one (the fatigue guard)."""
+
+
+class StorageError(SkillAuditError):
+    """A file could not be written (disk full, no permission); nothing half-written is left."""
 
 
 class ConnectorError(SkillAuditError):

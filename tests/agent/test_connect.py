@@ -7,6 +7,8 @@ import csv
 import random
 from pathlib import Path
 
+import pytest
+
 from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
@@ -148,3 +150,28 @@ def test_course_titles_no_alias_matches_map_by_meaning(engine: Engine, tmp_path:
     assert reply.data is not None
     skills = {e["skill"] for e in reply.data["evidence"]}
     assert "docker" in skills and not skills - {"docker"}
+
+
+@pytest.mark.parametrize("limit", ["exhausted", "throttled"])
+def test_github_rate_limit_gives_a_clear_message_and_the_conversation_goes_on(
+    engine: Engine, store: Store, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    from tests.fakes.github_server import FakeGitHub, load_dataset
+
+    token = "ghp_ratelimit0123456789abcdefghijklmnop"
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    engine.handle_sync("rex", "hi")
+    engine.handle_sync("rex", "ml engineer")  # mid-interview
+    engine.handle_sync("rex", "/consent grant github")
+    with FakeGitHub(
+        load_dataset("alice"), token=token, rate_limit=0 if limit == "exhausted" else 5000
+    ) as fake:
+        if limit == "throttled":
+            fake.throttle(status=429, retry_after=120, times=50)
+        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        reply = engine.handle_sync("rex", "/connect github alice")
+    assert "rate limit" in reply.text and "Traceback" not in reply.text, reply.text
+    assert "Back to where we were" in reply.text and "career stage" in reply.text
+    assert token not in reply.text
+    reply = engine.handle_sync("rex", "mid")
+    assert "Noted: Mid" in reply.text  # the interview goes on

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import struct
 from pathlib import Path
+from typing import Any
 
 import html5lib
 import pytest
 
+from agent import history
 from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
+from tools.errors import StorageError
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -65,3 +70,72 @@ def test_charts_are_real_pngs(reported: tuple[Engine, Store]) -> None:
     assert png_size(radar.path) == (600, 600)
     progress = engine.handle_sync("kai", "/progress").attachments[0]
     assert progress.kind == "image" and png_size(progress.path) == (800, 480)
+
+
+class _FullDisk:
+    """A file object that writes part of the data, then fails as a full disk does."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def __enter__(self) -> _FullDisk:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.real.close()
+
+    def write(self, text: str) -> int:
+        self.real.write(text[: len(text) // 2])
+        self.real.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("command", ["/report html", "/report md", "/export"])
+def test_a_full_disk_gives_a_clear_error_and_leaves_no_half_file(
+    reported: tuple[Engine, Store], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    engine, store = reported
+    real_fdopen = os.fdopen
+    engine.handle_sync("kai", "/review")  # in a flow, to see that it survives the failure
+    with store.user("kai") as scope:
+        where = scope.active_flows()[0].position
+    monkeypatch.setattr(history.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k)))
+    with pytest.raises(StorageError) as failure:
+        engine.handle_sync("kai", command)
+    assert "the disk is full" in str(failure.value) and "Nothing was written" in str(failure.value)
+    folder = engine.settings.user_dir("kai")
+    left = [
+        p.name for p in folder.rglob("*") if p.is_file() and p.suffix in (".md", ".html", ".json")
+    ]
+    left += [p.name for p in folder.rglob(".*") if p.is_file()]
+    assert left == [], left  # neither the report nor its temporary file
+    monkeypatch.undo()
+    with store.user("kai") as scope:
+        assert scope.active_flows()[0].position == where  # the message was rolled back
+    reply = engine.handle_sync("kai", command)  # space again: the same command works
+    assert reply.attachments and reply.attachments[0].path.exists()
+
+
+def test_a_full_disk_in_the_repl_and_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The REPL prints one error line and keeps going; `skillaudit export` exits 2 with it."""
+    import io
+
+    from rich.console import Console
+    from typer.testing import CliRunner
+
+    from bots.chat import repl
+    from bots.cli import app
+
+    monkeypatch.setenv("SKILLAUDIT_HOME", str(tmp_path))
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(history.os, "fdopen", lambda *a, **k: _FullDisk(real_fdopen(*a, **k)))
+    out = io.StringIO()
+    repl("dee", stdin=io.StringIO("/export\nml engineer\n"), console=Console(file=out, width=200))
+    text = out.getvalue()
+    assert "error: I could not save" in text and "the disk is full" in text
+    assert "Noted: Machine Learning Engineer" in text and "Traceback" not in text
+    result = CliRunner().invoke(app, ["export", "--user", "dee"])
+    assert result.exit_code == 2 and "the disk is full" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
