@@ -452,7 +452,9 @@ def parse_choice(text: str, options: Sequence[Option]) -> str:
     """One option: its number, value, label or alias, leniently; a unique partial match works."""
     folded = _folded(text)
     if re.fullmatch(r"\d+", folded):
-        index = int(folded)
+        # Any digits count (Arabic-Indic ones too); one too long to be an option number is not
+        # converted at all (int() refuses more than 4,300 digits).
+        index = int(folded) if len(folded) <= 6 else 0
         if 1 <= index <= len(options):
             return options[index - 1].value
         raise Unclear(f"Pick a number from 1 to {len(options)}.")

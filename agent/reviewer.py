@@ -54,7 +54,7 @@ Target = tuple[str, Output, str, str]  # kind, row, owner, comment
 
 
 def _target(desk: ReviewerDesk, argument: str) -> Target | None:
-    match = re.match(r"^\s*([apm])(\d+)\b\s*(.*)$", argument, re.IGNORECASE | re.S)
+    match = re.match(r"^\s*([apm])(\d{1,9})\b\s*(.*)$", argument, re.IGNORECASE | re.S)
     if match is None:
         return None
     kind = KINDS[match.group(1).lower()]

@@ -42,7 +42,11 @@ def translate(line: str, choices: list[object], multiple: bool) -> str:
 
     values = [c.value for c in choices if isinstance(c, Choice)]
     parts = [p for p in line.replace(",", " ").split() if p]
-    if values and parts and all(p.isdigit() and 1 <= int(p) <= len(values) for p in parts):
+    if (
+        values
+        and parts
+        and all(p.isdigit() and len(p) < 6 and 1 <= int(p) <= len(values) for p in parts)
+    ):
         if len(parts) == 1:
             return values[int(parts[0]) - 1]
         if multiple:

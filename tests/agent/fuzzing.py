@@ -78,6 +78,9 @@ FRAGMENTS = [
     "-1e309",
     "1e999 years",
     "99999999999999999999999",
+    "9" * 5000,  # int() refuses more than 4,300 digits: found by bench/bench_fuzz.py
+    "\u0663" * 5000,  # Arabic-Indic digits: "\d" matches them too
+    "/approve a" + "7" * 5000,
     "0x1F",
     "٣",
     "\uff13",  # fullwidth three
