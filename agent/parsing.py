@@ -60,7 +60,7 @@ UNKNOWN_WORDS = {"don't know", "dont know", "do not know", "not sure", "unknown"
 SKIP_TOKENS = {"-", "?", "x", "skip", "n/a"}
 
 # "12,345" and "1,500.50" group thousands; "2,5" is a decimal comma.
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:[.,]\d+)?"
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:[.,]\d+)?)"
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
