@@ -144,7 +144,8 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
     state = json.dumps(compact_state(turn, row), ensure_ascii=False, separators=(",", ":"))
     system = render("llm/system.j2", state=state, canary=lm.canary)
     messages = [SystemMessage(content=system), *_history(memory), HumanMessage(content=said)]
-    ctx = LlmContext(turn=turn, row=row, message=text)
+    asked = next((m["text"] for m in reversed(memory.recent) if m.get("role") == "assistant"), "")
+    ctx = LlmContext(turn=turn, row=row, message=text, asked=asked)
     usage = Usage()
     savepoint = scope.session.begin_nested()
     try:

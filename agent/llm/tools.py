@@ -10,6 +10,7 @@ kept for the grounding check of the model's reply.
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +43,7 @@ class LlmContext:
     turn: Turn
     row: FlowSession | None  # the interview in progress, if any
     message: str  # the person's message as typed (never sent to the model unredacted)
+    asked: str = ""  # the model's previous message, which the person was answering
     results: list[Any] = field(default_factory=list)  # every tool result, for grounding
     done: list[str] = field(default_factory=list)  # plain lines saying what the tools did
     final: Reply | None = None  # a deterministic reply a tool produced (audit, plan, consent)
@@ -50,6 +52,43 @@ class LlmContext:
     # on in this turn the model may not record answers or ask for consent, so instructions
     # planted in a README or a CSV cell cannot become the person's answers.
     tainted: bool = False
+
+
+FABRICATED = (
+    "The person did not say that: record only what they told you in this message or "
+    "confirmed from your last one, and ask them for the rest."
+)
+NUMBER_WORDS = {
+    "zero": 0, "none": 0, "no": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2,
+    "three": 3, "few": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "half": 0.5,
+}  # fmt: skip
+STOP = frozenset({"the", "and", "for", "with", "about", "around", "year", "years", "level", "per", "week", "weeks", "hours", "hour"})  # fmt: skip
+
+
+def _numbers(text: str) -> set[float]:
+    found = {float(n.replace(",", "")) for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
+    found |= {
+        float(NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS
+    }
+    return found
+
+
+def from_person(ctx: LlmContext, *answers: str) -> bool:
+    """Whether what the model wants to record comes from the person: every number in it was
+    in their message (or in the question they answered), and so was some word of it.
+
+    This is what stops a model from filling in answers nobody gave ("guess the rest").
+    """
+    said = f"{ctx.message}\n{ctx.asked}".lower()
+    said_numbers = _numbers(said)
+    for answer in answers:
+        if not _numbers(answer) <= said_numbers:
+            return False
+        words = [w for w in re.findall(r"[a-z][a-z-]{2,}", answer.lower()) if w not in STOP]
+        if words and not any(w in said or w.split("-")[0] in said for w in words):
+            return False
+    return True
 
 
 TAINTED = (
@@ -106,6 +145,8 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
     if any(p in answer for p in PLACEHOLDERS):
         # The model saw a redacted message; the local parser reads what the person typed.
         answer = restore(answer, ctx.message)
+    if not from_person(ctx, answer):
+        return _out(ctx, "record_answer", {"question": question_id, "error": FABRICATED})
     value, problem = understood(q, answer, row.answers, ctx.turn.kb)
     if problem is not None:
         return _out(ctx, "record_answer", {"question": question_id, "not_understood": problem})
@@ -148,6 +189,8 @@ def record_skill(skill: str, rating: float, evidence: str, runtime: ToolRuntime[
         return _out(ctx, "record_skill", {"error": f"Unknown skill {skill!r}.", "did_you_mean": hint})  # fmt: skip
     if not 1 <= rating <= 5:
         return _out(ctx, "record_skill", {"error": "The rating must be between 1 and 5."})
+    if not from_person(ctx, skill, f"{rating:g}"):
+        return _out(ctx, "record_skill", {"skill": skill, "error": FABRICATED})
     stated = dict(row.answers.get("stated_skills") or {})
     stated[found.id] = {"rating": round(float(rating), 1), "evidence": clip(evidence, 200)}
     row.answers["stated_skills"] = stated

@@ -206,12 +206,12 @@ def test_switching_between_guided_and_conversation_keeps_every_answer(
     answers = _answers(store, "fay")
     assert answers["target_role"] == "ml_engineer" and answers["career_stage"] == "mid"
     assert answers["technical_ratings"]["python"] == 4
+    fake.queue(Say("Welcome back! How many clients did you have last year?"))
+    engine.handle_sync("fay", "/conversation")
     fake.queue(
         Call([("record_answer", {"question_id": "clients", "answer": "2"})]),
-        Say("Noted, two clients."),
+        Say("And how many hours a week can you learn?"),
     )
-    engine.handle_sync("fay", "/conversation")
-    fake.queue(Say("And how many hours a week can you learn?"))
     reply = engine.handle_sync("fay", "I have two clients.")
     assert reply.text == "And how many hours a week can you learn?"
     answers = _answers(store, "fay")
