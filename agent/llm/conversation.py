@@ -38,7 +38,7 @@ from prompts.loader import render
 
 log = logging.getLogger(__name__)
 RECENT_MESSAGES = 4  # the last two exchanges; older ones live on only in the session state
-OPEN_SHOWN = 4  # open questions spelled out in the state; the rest are counted
+OPEN_SHOWN = 3  # open questions spelled out in the state; the rest are counted
 
 
 def enabled(turn: Turn) -> bool:
@@ -46,9 +46,12 @@ def enabled(turn: Turn) -> bool:
     return turn.llm is not None and turn.scope.llm_memory().mode == "conversation"
 
 
-def compact_state(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
+def compact_state(turn: Turn, row: FlowSession | None, naive: bool = False) -> dict[str, Any]:
     """What the model needs to carry on, redacted: answers so far, the next open questions,
-    consents, evidence sources and the latest audit's headline figures."""
+    consents, evidence sources and the latest audit's headline figures.
+
+    `naive` is the baseline of bench/bench_llm.py: the whole questionnaire spelled out and
+    no summary of the answers (that agent resends the whole conversation instead)."""
     from agent.llm.tools import summarise
 
     kb = turn.kb
@@ -66,10 +69,10 @@ def compact_state(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
                 said = "given (kept locally)"
             else:
                 said = describe_answer(q, value, kb).removeprefix("Noted: ").rstrip(".")
-            answered.append({"question": q.id, "answer": said})
+            answered.append(f"{q.id}: {said}")
         open_questions = []
         for q in questions():
-            if q.id in answers or not applies(q, answers):
+            if (q.id in answers and not naive) or not applies(q, answers):
                 continue
             if q.kind == "ratings" and not answers.get("target_role"):
                 open_questions.append({"question": q.id, "asks": "(ratings; needs the role first)"})
@@ -78,10 +81,11 @@ def compact_state(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
             entry = {"question": q.id, "asks": text, "answer_form": hint}
             open_questions.append(entry)
         stated = answers.get("stated_skills") or {}
+        shown = len(open_questions) if naive else OPEN_SHOWN
         state["interview"] = {
-            "answered": answered,
-            "open": open_questions[:OPEN_SHOWN],
-            "more_open": max(0, len(open_questions) - OPEN_SHOWN),
+            "answered": [] if naive else answered,
+            "open": open_questions[:shown],
+            "more_open": max(0, len(open_questions) - shown),
             "skills_described": {
                 kb.skills[s].name: v["rating"] for s, v in stated.items() if s in kb.skills
             },
@@ -94,7 +98,8 @@ def compact_state(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
     latest = turn.scope.latest_audit()
     if latest is not None:
         state["latest_audit"] = {**summarise(latest.result), "state": latest.state}
-    return minimise(state)  # type: ignore[no-any-return]
+    # Our own texts (question wording, labels): redact amounts and secrets, not "Client ...".
+    return minimise(state, mentions=False)  # type: ignore[no-any-return]
 
 
 def _granted(turn: Turn) -> set[str]:
@@ -141,7 +146,9 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
     if cap and scope.llm_tokens(turn.today) >= cap:
         return _guided(fallback, told, "Today's language-model allowance is used up")
     said = redact_text(text)
-    state = json.dumps(compact_state(turn, row), ensure_ascii=False, separators=(",", ":"))
+    state = json.dumps(
+        compact_state(turn, row, lm.naive), ensure_ascii=False, separators=(",", ":")
+    )
     system = render("llm/system.j2", state=state, canary=lm.canary)
     messages = [SystemMessage(content=system), *_history(memory), HumanMessage(content=said)]
     asked = next((m["text"] for m in reversed(memory.recent) if m.get("role") == "assistant"), "")
@@ -161,8 +168,7 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
     lm.breaker.success()
     answer = _checked(turn, lm, ctx, outcome.text, outcome.messages, usage, text, row)
     _count(turn, usage)
-    keep_all = getattr(lm, "keep_full_history", False)
-    _remember(memory, said, answer, outcome.messages, keep_all)
+    _remember(memory, said, answer, outcome.messages, lm.naive)
     scope.save_llm_memory(memory)
     return _assemble(told, answer, ctx.final, ctx.done)
 
@@ -201,7 +207,7 @@ def _problem(
             "Your reply quoted confidential instructions. Reply again without them, "
             "continuing the interview."
         )
-    known: list[Any] = [*ctx.results, compact_state(turn, row), said]
+    known: list[Any] = [*ctx.results, compact_state(turn, row, lm.naive), said]
     numbers = check_reply(answer, known)
     records = _records(turn, row)
     claims = check_claims(answer, records, [said], turn.kb)

@@ -117,9 +117,13 @@ def _usage_counter(usage: Usage) -> Any:
 class LanguageModel:
     """The chat model, the compiled agent and the breaker for one configured endpoint."""
 
-    def __init__(self, settings: Settings, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self, settings: Settings, breaker: CircuitBreaker | None = None, naive: bool = False
+    ) -> None:
         self.settings = settings
         self.breaker = breaker or CircuitBreaker()
+        # The baseline of bench/bench_llm.py: resend the whole conversation, offer every tool.
+        self.naive = naive
         # A per-process marker in the confidential part of the prompt: a reply containing it
         # has leaked that part.
         self.canary = f"CANARY-{secrets.token_hex(6)}"
@@ -161,13 +165,15 @@ class LanguageModel:
                     ToolCallLimitMiddleware,
                 )
 
-                from agent.llm.tools import TOOLS, LlmContext
+                from agent.llm.tools import TOOLS, LlmContext, answered_with_the_call, phase_tools
 
                 steps = self.settings.llm_max_steps
                 limits: list[Any] = [
                     ToolCallLimitMiddleware(run_limit=steps, exit_behavior="error"),
                     ModelCallLimitMiddleware(run_limit=steps + 1, exit_behavior="error"),
                 ]
+                if not self.naive:
+                    limits += [phase_tools, answered_with_the_call]
                 self._agent = create_agent(
                     chat,
                     tools=list(TOOLS),
@@ -190,7 +196,8 @@ class LanguageModel:
         except Exception as exc:
             raise _unavailable(exc) from exc
         out: list[BaseMessage] = state["messages"]
-        return Outcome(text=_text(out[-1]), messages=out, usage=usage)
+        reply = next((m for m in reversed(out) if m.type == "ai"), None)
+        return Outcome(text=_text(reply) if reply is not None else "", messages=out, usage=usage)
 
     def rewrite(self, messages: Sequence[BaseMessage], correction: str, usage: Usage) -> str:
         """Ask once more, without tools, for a reply that keeps to the tool results."""

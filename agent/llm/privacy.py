@@ -27,12 +27,15 @@ PRIVATE_KEYS = frozenset(
 )
 
 
-def redact_text(text: str, names: Iterable[str] = ()) -> str:
-    """Mask e-mail addresses, amounts of money, secrets and the given names (clients)."""
+def redact_text(text: str, names: Iterable[str] = (), mentions: bool = True) -> str:
+    """Mask e-mail addresses, amounts of money, secrets and the given names (clients);
+    with `mentions`, also capitalised names after "client(s)"/"customer(s)" (people's words,
+    not our own texts, where "Client Management" is a skill)."""
     text = SECRET.sub("[secret]", text)
     text = EMAIL.sub("[e-mail]", text)
     text = MONEY.sub("[amount]", text)
-    text = CLIENT_MENTION.sub(lambda m: f"{m.group(1)}[client]", text)
+    if mentions:
+        text = CLIENT_MENTION.sub(lambda m: f"{m.group(1)}[client]", text)
     for name in sorted(
         {n.strip() for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True
     ):
@@ -40,15 +43,19 @@ def redact_text(text: str, names: Iterable[str] = ()) -> str:
     return text
 
 
-def minimise(data: Any, names: Iterable[str] = ()) -> Any:
+def minimise(data: Any, names: Iterable[str] = (), mentions: bool = True) -> Any:
     """A copy of JSON-like data without private keys and with every string redacted."""
     names = list(names)
     if isinstance(data, dict):
-        return {k: minimise(v, names) for k, v in data.items() if k.lower() not in PRIVATE_KEYS}
+        return {
+            k: minimise(v, names, mentions)
+            for k, v in data.items()
+            if k.lower() not in PRIVATE_KEYS
+        }
     if isinstance(data, list):
-        return [minimise(v, names) for v in data]
+        return [minimise(v, names, mentions) for v in data]
     if isinstance(data, str):
-        return redact_text(data, names)
+        return redact_text(data, names, mentions)
     return data
 
 

@@ -99,10 +99,13 @@ AUDIT_SCRIPT: list[tuple[str, list[tuple[str, dict[str, Any]]], str]] = [
 ]  # fmt: skip
 
 
-def coach(script: list[tuple[str, list[tuple[str, dict[str, Any]]], str]]) -> Any:
+def coach(
+    script: list[tuple[str, list[tuple[str, dict[str, Any]]], str]], reply_with_calls: bool = False
+) -> Any:
     """A responder that plays a good model for `script`: for the person's n-th message it
     calls that turn's tools, then says that turn's text; after run_audit it explains the
-    overall score using the number the tool returned."""
+    overall score using the number the tool returned. With `reply_with_calls` it also writes
+    the turn's text alongside the calls, as the prompt asks."""
 
     def respond(body: dict[str, Any]) -> Any:
         said = [
@@ -114,7 +117,9 @@ def coach(script: list[tuple[str, list[tuple[str, dict[str, Any]]], str]]) -> An
             return Say("Could you tell me a bit more?")
         _, calls, reply = script[turn]
         if not last_is_tool_result(body):
-            return Call(calls) if calls else Say(reply)
+            if not calls:
+                return Say(reply)
+            return Call(calls, content=reply if reply_with_calls else "")
         results = tool_results(body)
         audit = next((r for r in results if "overall" in r), None)
         if audit is not None:

@@ -15,7 +15,7 @@ from agent.config import Settings
 from agent.engine import Engine
 from agent.llm.conversation import RECENT_MESSAGES
 from agent.llm.model import CircuitBreaker
-from agent.llm.tools import ALLOWED
+from agent.llm.tools import AFTER_TOOLS, ALLOWED, INTERVIEW_TOOLS
 from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
@@ -57,9 +57,9 @@ def test_a_full_audit_through_tool_calls(engine: Engine, fake: FakeOpenAI, store
         assert scope.llm_tokens(audit.as_of) > 0
     assert f"Your overall score is {overall} out of 100" in last.text
     assert any(c.value == "/review" for c in last.choices) and last.state == "draft"
-    # Every request offered exactly the session's tools, no more.
+    # The interview offered the interview's tools, no more.
     offered = {t["function"]["name"] for t in fake.chat_requests[0].body["tools"]}
-    assert offered == set(ALLOWED)
+    assert offered == INTERVIEW_TOOLS and offered < ALLOWED
 
 
 def _audit(engine: Engine, fake: FakeOpenAI, user: str = "ana") -> None:
@@ -327,3 +327,49 @@ def test_an_existing_user_is_told_once_which_model_is_used(
     second = engine.handle_sync("lu", "mid")
     assert "fake-coach at 127.0.0.1 (on this machine)" in first.text
     assert "fake-coach" not in second.text
+
+
+def test_a_reply_written_with_its_recording_calls_needs_one_model_call(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    fake.responder = coach(AUDIT_SCRIPT[:2], reply_with_calls=True)
+    first = engine.handle_sync("max", AUDIT_SCRIPT[0][0])
+    assert fake.calls == 1 and first.text.endswith(AUDIT_SCRIPT[0][2])
+    assert _answers(store, "max")["career_stage"] == "mid"
+    # A recording that fails goes back to the model, which sees why.
+    fake.responder = None
+    fake.queue(
+        Call(
+            [("record_answer", {"question_id": "years_experience", "answer": "40"})],
+            content="Great!",
+        ),
+        Say("Sorry, how many years was it?"),
+    )
+    reply = engine.handle_sync("max", "Actually it is more like 6 years.")
+    assert fake.calls == 3 and reply.text.endswith("Sorry, how many years was it?")
+    refused = fake.last_messages()[-1]
+    assert refused["role"] == "tool" and "did not say that" in refused["content"]
+
+
+def test_after_the_audit_the_model_explains_searches_plans_and_schedules(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    _audit(engine, fake)
+    fake.queue(
+        Call(
+            [("search_courses", {"topic": "deploying models with Docker"}), ("show_schedule", {})]
+        ),
+        Say("Here are some options."),
+    )
+    engine.handle_sync("ana", "What could I take on Docker, and when is my next audit?")
+    offered = {t["function"]["name"] for t in fake.chat_requests[-1].body["tools"]}
+    assert offered == AFTER_TOOLS
+    courses, schedule = [m["content"] for m in fake.last_messages() if m["role"] == "tool"]
+    assert '"courses"' in courses and "https://" in courses
+    assert '"next_audit"' in schedule
+    fake.queue(Call([("make_plan", {})]), Say("I made a dated plan; please review it."))
+    reply = engine.handle_sync("ana", "Make me a learning plan please.")
+    assert reply.state == "draft" and "please review it" in reply.text
+    with store.user("ana") as scope:
+        plan = scope.latest_plan()
+        assert plan is not None and plan.state == "draft" and plan.plan["items"]

@@ -21,7 +21,7 @@ import yaml
 
 from agent.engine import Engine
 from agent.llm.grounding import leaks
-from agent.llm.tools import ALLOWED
+from agent.llm.tools import AFTER_TOOLS, ALLOWED, INTERVIEW_TOOLS
 from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
@@ -229,7 +229,7 @@ def test_an_injection_changes_nothing(
     # agent's own tools returned (outside content included) reached the model as untrusted data.
     for body in sent:
         offered = {t["function"]["name"] for t in body.get("tools", [])}
-        assert offered in (set(ALLOWED), set())  # the agent's tools; none for a rewrite
+        assert offered in (INTERVIEW_TOOLS, AFTER_TOOLS, set())  # a phase's tools; none to rewrite
         names = {
             call["id"]: call["function"]["name"]
             for message in body["messages"]
