@@ -18,8 +18,10 @@ import yaml
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.recommend import Recommender
 from agent.store import Store
 from bench._util import p95, print_table, record, summary
+from knowledge.base import default_knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = yaml.safe_load((ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text())
@@ -32,7 +34,11 @@ def turn_latencies(users: int) -> tuple[list[float], list[float]]:
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(SKILLAUDIT_HOME=Path(home), DATABASE_URL=None)
         store = Store(settings.resolved_database_url())
-        engine = Engine(store, settings, today=lambda: dt.date(2026, 11, 28))
+        recommender = Recommender(settings, default_knowledge())
+        recommender.retriever()  # the index is built once per install, not per audit: not timed
+        engine = Engine(
+            store, settings, today=lambda: dt.date(2026, 11, 28), recommender=recommender
+        )
         engine.handle_sync("warm-up", "hi")
         for user in range(users):
             steps = SCRIPT["steps"]

@@ -263,6 +263,7 @@ def test_private_details_never_reach_the_model(
     for marker in [*MARKERS.values(), "Zyxcorp", "12,345", "Z9y8X7w6"]:
         assert marker not in sent, marker
         assert marker not in caplog.text, marker
+    assert "test-key" not in caplog.text  # the API key, in no log line at any level
     assert "[amount]" in sent and "[client]" in sent and "[e-mail]" in sent and "[secret]" in sent
     # The local parser read the amount from the person's own words.
     assert _answers(store, "hal")["learning_budget_usd"] == 12345
