@@ -80,7 +80,8 @@ def _connect(turn: Turn, argument: str) -> Reply:
         return Reply(text=f"I could not read that: {exc}.")
     if not words or words[0] not in SOURCES:
         listing = "\n".join(f"- {s.usage}" for s in SOURCES.values())
-        return Reply(text=f"Connect one of these sources:\n{listing}")
+        unknown = f"Unknown source {words[0]!r}; connect" if words else "Connect"
+        return Reply(text=f"{unknown} one of these sources:\n{listing}")
     source = SOURCES[words[0]]
     refresh = "--refresh" in words
     args = [w for w in words[1:] if w != "--refresh"]

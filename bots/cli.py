@@ -282,11 +282,10 @@ def connect(
     reply = one_shot(user, "/connect " + " ".join(shlex.quote(w) for w in words))
     data = getattr(reply, "data", None)
     if data is None:
-        fail(
-            getattr(reply, "text", "").strip().splitlines()[-1]
-            if getattr(reply, "text", "")
-            else "nothing found"
-        )
+        # The reply may open with a welcome and end with the repeated question; the problem
+        # is the first line of the paragraph just before that question.
+        text = getattr(reply, "text", "").split("\n\nBack to where we were:")[0].strip()
+        fail(text.split("\n\n")[-1].splitlines()[0] if text else "nothing found")
     if json_out:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return

@@ -56,13 +56,20 @@ def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """Read UTF-8 text, or UTF-16 marked by its byte-order mark (as spreadsheets save it)."""
     data = read_limited(path, limit)
-    for encoding in ("utf-8-sig", "utf-16"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ConnectorError(f"{path}: not a text file (expected UTF-8)")
+    # Without its BOM, UTF-16 is a guess that any even-length bytes pass (Latin-1 text would
+    # come back as CJK gibberish and be read silently), so it is only used when marked.
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise ConnectorError(
+            f"{path.name}: not a text file in UTF-8 (save it as UTF-8 and try again)"
+        ) from exc
+    if "\x00" in text:  # no text format uses NUL; it marks a binary or damaged file
+        raise ConnectorError(f"{path.name}: not a text file (it contains NUL bytes)")
+    return text
 
 
 def now() -> dt.datetime:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import re
 import zlib
 from pathlib import Path
@@ -77,6 +78,12 @@ def read_pdf_text(
     """Extract the text of a PDF page by page within the limits; return it and the pages read."""
     from pypdf import PasswordType, PdfReader
 
+    pdf_log = logging.getLogger("pypdf")
+    if not pdf_log.handlers:
+        # With no handler configured anywhere, logging's last resort prints pypdf's repair
+        # notes ("EOF marker not found") to the terminal beside our one-line message; a
+        # configured log still receives them through propagation.
+        pdf_log.addHandler(logging.NullHandler())
     errors = _pdf_errors()
     try:
         reader = PdfReader(io.BytesIO(data))

@@ -167,6 +167,8 @@ def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResu
 
 def _read_csv(query: FairnessQuery, problems: list[str]) -> tuple[list[str], list[list[str]]]:
     text = read_text(query.path, query.max_bytes)
+    if not text.strip():
+        raise ConnectorError(f"{query.path.name}: the file is empty")
     try:
         reader = csv.reader(io.StringIO(text, newline=""))
         header = [cell.strip() for cell in next(reader, [])]

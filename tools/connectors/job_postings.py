@@ -266,7 +266,11 @@ def collect(params: JobPostingsParams, kb: KnowledgeBase) -> ConnectorResult:
             f"{len(postings) - len(unique)} duplicate or empty postings were counted once or not at all"
         )
     if not unique:
-        raise ConnectorError(f"{params.path.name}: no job postings found")
+        # Say why when a file could not be read; "none found" alone hides a broken file.
+        why = next((p for p in problems if "duplicate or empty" not in p), None)
+        raise ConnectorError(
+            f"{params.path.name}: no job postings found" + (f" ({why})" if why else "")
+        )
     as_of = params.as_of or now().date()
     day_first, unsettled = date_order({p.date for p in unique})
     if unsettled:

@@ -15,6 +15,7 @@ Params, tags and names are data: they are kept (truncated) in `data` and never i
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import os
 import re
@@ -181,9 +182,16 @@ def _check_sqlite(path: Path) -> None:
 @contextmanager
 def _mlflow_errors(uri: str) -> Iterator[None]:
     """Turn the client's errors into one clear ConnectorError (nothing could be read)."""
+    import yaml
     from mlflow.exceptions import MlflowException
     from sqlalchemy.exc import SQLAlchemyError
 
+    root = logging.getLogger()
+    # The file store reports a malformed experiment with the root logger's module-level
+    # functions, which install a stderr handler (and print a traceback) when none exists.
+    guard = logging.NullHandler() if not root.handlers else None
+    if guard is not None:
+        root.addHandler(guard)
     try:
         yield
     except MlflowException as exc:
@@ -195,6 +203,15 @@ def _mlflow_errors(uri: str) -> Iterator[None]:
         raise ConnectorError(
             f"cannot read the MLflow store {_display(uri)}: {_short(str(exc))}"
         ) from exc
+    except (yaml.YAMLError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        # A damaged meta.yaml in a file store surfaces as any of these, deep in MLflow.
+        raise ConnectorError(
+            f"cannot read the MLflow store {_display(uri)}: a meta.yaml file in it is damaged "
+            f"({type(exc).__name__})"
+        ) from exc
+    finally:
+        if guard is not None:
+            root.removeHandler(guard)
 
 
 def _find_experiment(client: MlflowClient, wanted: str) -> tuple[str, str]:
