@@ -45,6 +45,10 @@ COMMANDS = (
     ("help", "What I can do"),
     ("cancel", "Stop what we are doing"),
 )
+LLM_COMMANDS = (
+    ("guided", "Fixed questions with buttons"),
+    ("conversation", "Talk with the language model"),
+)
 REMINDER_HOUR_UTC = 9
 
 
@@ -275,7 +279,8 @@ def build_application(
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         from telegram import BotCommand
 
-        await app.bot.set_my_commands([BotCommand(name, about) for name, about in COMMANDS])
+        commands = COMMANDS + (LLM_COMMANDS if engine.llm is not None else ())
+        await app.bot.set_my_commands([BotCommand(name, about) for name, about in commands])
         for who, chat_id, due in await asyncio.to_thread(engine.store.telegram_schedules):
             schedule_reminder(app, chat_id, who, due)
 

@@ -5,6 +5,7 @@ failures answered by the guided interviewer, switching modes, caps and privacy."
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -374,3 +375,21 @@ def test_after_the_audit_the_model_explains_searches_plans_and_schedules(
     with store.user("ana") as scope:
         plan = scope.latest_plan()
         assert plan is not None and plan.state == "draft" and plan.plan["items"]
+
+
+def test_an_endpoint_that_is_down_hands_over_to_the_guided_interviewer(
+    tmp_path: Path, store: Store, kb: KnowledgeBase
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(
+        SKILLAUDIT_HOME=tmp_path / "home",
+        DATABASE_URL=None,
+        OPENAI_BASE_URL=f"http://127.0.0.1:{port}/v1",
+        SKILLAUDIT_LLM_RETRIES=0,
+    )
+    engine = llm_engine(store, settings, kb)
+    reply = engine.handle_sync("ned", "ML engineer")
+    assert "cannot be reached" in reply.text and "guided questions" in reply.text
+    assert _answers(store, "ned")["target_role"] == "ml_engineer"  # the guided parser took it

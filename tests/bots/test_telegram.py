@@ -282,3 +282,34 @@ def test_forget_is_complete_and_errors_get_an_apology(engine: Engine, tmp_path: 
                 await wait_text(fake, 62, "Sorry, something went wrong")
 
     asyncio.run(scenario())
+
+
+def test_the_language_model_answers_in_telegram(
+    tmp_path: Path, kb: KnowledgeBase, retriever: Retriever
+) -> None:
+    from tests.agent.llm_setup import llm_engine, llm_settings
+    from tests.fakes.openai_server import Call, FakeOpenAI, Say
+
+    async def scenario() -> None:
+        chat = 5151
+        with FakeOpenAI() as model, FakeTelegram(TOKEN) as fake:
+            settings = llm_settings(tmp_path / "home", model)
+            engine = llm_engine(Store(settings.resolved_database_url()), settings, kb, retriever)
+            model.queue(
+                Call(
+                    [("record_answer", {"question_id": "target_role", "answer": "MLOps engineer"})]
+                ),
+                Say("Nice to meet you! Which career stage are you at?"),
+            )
+            async with running(engine, fake, typing_delay=0.0):
+                assert {"guided", "conversation"} <= {c["command"] for c in fake.commands}
+                fake.user_says(chat, "Hello, I am an MLOps engineer.")
+                await wait_text(fake, chat, "Which career stage are you at?")
+                sent = texts(fake, chat)
+                assert "automated assistant" in sent[0] and "fake-coach at 127.0.0.1" in sent[0]
+                assert TOKEN not in str(model.requests)
+            with engine.store.user(f"tg:{chat}") as scope:
+                row = scope.last_flow("interview")
+                assert row is not None and row.answers["target_role"] == "mlops_engineer"
+
+    asyncio.run(scenario())
