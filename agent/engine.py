@@ -87,6 +87,12 @@ class Engine:
                     reply = reply.prefixed("\n".join(notices))
                 if scope.created:
                     reply = reply.prefixed(self._welcome())
+                    if self.llm is not None:
+                        from agent.llm.conversation import mark_told
+
+                        memory = scope.llm_memory()
+                        mark_told(memory, self.llm)
+                        scope.save_llm_memory(memory)
             # The transaction has committed: now it is safe to remove files and scrub the store.
             for task in turn.after_commit:
                 task()

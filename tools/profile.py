@@ -284,8 +284,12 @@ def parse_profile_text(text: str, source: str = "profile") -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise ProfileError([f"line {exc.lineno}: invalid JSON: {exc.msg}"], source) from exc
+        except RecursionError as exc:
+            raise ProfileError(["the JSON is too deeply nested to be a profile"], source) from exc
     try:
         return yaml.safe_load(text)
+    except RecursionError as exc:
+        raise ProfileError(["the YAML is too deeply nested to be a profile"], source) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""

@@ -21,7 +21,6 @@ too many steps) leaves nothing partial behind.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -265,16 +264,20 @@ def _tell_endpoint(turn: Turn, memory: LlmMemory, lm: LanguageModel) -> str:
     turn.scope.save_llm_memory(memory)
     if turn.scope.created:
         return ""  # the welcome message has said it
-    return render_endpoint(lm.endpoint)
+    return render_endpoint(lm.endpoint) + " Every score still comes from SkillAudit's own formulas."
 
 
 def render_endpoint(endpoint: str) -> str:
     return (
-        f"A language model helps me with this conversation: {endpoint}. Before anything is "
-        "sent to it, income figures, client names, e-mail addresses and tokens are removed, "
-        "and every score still comes from SkillAudit's own published formulas. "
-        "Type /guided for fixed questions without the model."
+        f"A language model helps me with this conversation: {endpoint}. Income figures, "
+        "client names, e-mail addresses and tokens are removed before anything is sent to it; "
+        "type /guided for fixed questions without it."
     )
+
+
+def mark_told(memory: LlmMemory, lm: LanguageModel) -> None:
+    """The welcome message named the endpoint: do not tell again."""
+    memory.endpoint_told = lm.endpoint
 
 
 def _count(turn: Turn, usage: Usage) -> None:
@@ -282,7 +285,3 @@ def _count(turn: Turn, usage: Usage) -> None:
         turn.scope.add_llm_usage(
             turn.today, usage.calls, usage.prompt_tokens, usage.completion_tokens
         )
-
-
-def today_tokens(turn: Turn, day: dt.date) -> int:
-    return turn.scope.llm_tokens(day)
