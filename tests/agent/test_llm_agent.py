@@ -393,3 +393,15 @@ def test_an_endpoint_that_is_down_hands_over_to_the_guided_interviewer(
     reply = engine.handle_sync("ned", "ML engineer")
     assert "cannot be reached" in reply.text and "guided questions" in reply.text
     assert _answers(store, "ned")["target_role"] == "ml_engineer"  # the guided parser took it
+
+
+def test_a_model_that_keeps_calling_tools_is_stopped_at_the_step_cap(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    settings = llm_settings(tmp_path / "home", fake, SKILLAUDIT_LLM_MAX_STEPS=3)
+    engine = llm_engine(store, settings, kb)
+    fake.responder = lambda body: Call([("record_skill", {"skill": "python", "rating": 3, "evidence": "python"})])  # fmt: skip
+    reply = engine.handle_sync("oz", "I write Python, 3 out of 5.")
+    assert fake.calls <= 4  # the cap, not the recursion limit, ended the loop
+    assert "too many steps" in reply.text and "guided questions" in reply.text
+    assert "stated_skills" not in _answers(store, "oz")  # the turn was undone as a whole
