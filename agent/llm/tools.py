@@ -148,10 +148,11 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
     value, problem = understood(q, answer, row.answers, ctx.turn.kb)
     if problem is not None:
         return _out(ctx, "record_answer", {"question": question_id, "not_understood": problem})
+    changed_role = q.id == "target_role" and row.answers.get(q.id) not in (None, value)
     row.answers[q.id] = value
     if q.id not in row.history:
         row.history.append(q.id)
-    if q.id == "target_role":  # ratings asked for another role's skills no longer fit
+    if changed_role:  # ratings asked for the other role's skills no longer fit
         for key in ("technical_ratings", "lifecycle_ratings", "ethics_ratings", "power_ratings"):
             row.answers.pop(key, None)
     following = first_open(row.answers)

@@ -405,3 +405,22 @@ def test_a_model_that_keeps_calling_tools_is_stopped_at_the_step_cap(
     assert fake.calls <= 4  # the cap, not the recursion limit, ended the loop
     assert "too many steps" in reply.text and "guided questions" in reply.text
     assert "stated_skills" not in _answers(store, "oz")  # the turn was undone as a whole
+
+
+def test_changing_the_role_drops_only_the_ratings_asked_for_the_old_one(
+    engine: Engine, fake: FakeOpenAI, store: Store
+) -> None:
+    fake.responder = coach(AUDIT_SCRIPT[:2])
+    for text, _, _ in AUDIT_SCRIPT[:2]:
+        engine.handle_sync("pia", text)
+    fake.responder = None
+    same = Call([("record_answer", {"question_id": "target_role", "answer": "ML engineer"})])
+    fake.queue(same, Say("Still an ML engineer, noted."))
+    engine.handle_sync("pia", "To be clear, I am an ML engineer.")
+    assert _answers(store, "pia")["technical_ratings"]["python"] == 4  # same role: kept
+    other = Call([("record_answer", {"question_id": "target_role", "answer": "data scientist"})])
+    fake.queue(other, Say("A data scientist then. Let us rate the skills of that role."))
+    engine.handle_sync("pia", "Actually I want to become a data scientist.")
+    answers = _answers(store, "pia")
+    assert answers["target_role"] == "data_scientist" and "technical_ratings" not in answers
+    assert answers["career_stage"] == "mid"  # everything else stays
