@@ -192,7 +192,10 @@ class LanguageModel:
             "max_concurrency": 1,
         }
         try:
-            state = self.agent().invoke({"messages": list(messages)}, config=config, context=ctx)
+            with _no_tracing():
+                state = self.agent().invoke(
+                    {"messages": list(messages)}, config=config, context=ctx
+                )
         except Exception as exc:
             raise _unavailable(exc) from exc
         out: list[BaseMessage] = state["messages"]
@@ -205,12 +208,21 @@ class LanguageModel:
 
         config = {"callbacks": [_usage_counter(usage)]}
         try:
-            answer = self.chat_model().invoke(
-                [*messages, HumanMessage(content=correction)], config=config
-            )
+            with _no_tracing():
+                answer = self.chat_model().invoke(
+                    [*messages, HumanMessage(content=correction)], config=config
+                )
         except Exception as exc:
             raise _unavailable(exc) from exc
         return _text(answer)
+
+
+def _no_tracing() -> Any:
+    """Conversations are personal: never send traces to LangSmith, whatever the environment
+    says (LANGSMITH_TRACING); the only remote party is the configured model endpoint."""
+    from langsmith import tracing_context
+
+    return tracing_context(enabled=False)
 
 
 def _text(message: Any) -> str:

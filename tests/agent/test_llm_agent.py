@@ -4,8 +4,10 @@ failures answered by the guided interviewer, switching modes, caps and privacy."
 
 from __future__ import annotations
 
+import http.server
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -424,3 +426,44 @@ def test_changing_the_role_drops_only_the_ratings_asked_for_the_old_one(
     answers = _answers(store, "pia")
     assert answers["target_role"] == "data_scientist" and "technical_ratings" not in answers
     assert answers["career_stage"] == "mid"  # everything else stays
+
+
+def test_no_trace_is_sent_to_langsmith_even_when_the_environment_asks(
+    tmp_path: Path,
+    fake: FakeOpenAI,
+    store: Store,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    received: list[str] = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        do_PATCH = do_POST
+        do_GET = do_POST
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Collector)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("LANGSMITH_TRACING", "true")
+        monkeypatch.setenv("LANGSMITH_API_KEY", "lsv2-test")
+        monkeypatch.setenv("LANGSMITH_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+        engine = llm_engine(store, llm_settings(tmp_path / "home", fake), kb)
+        fake.queue(Call([("record_answer", {"question_id": "target_role", "answer": "ML engineer"})]), Say("Noted."))  # fmt: skip
+        assert engine.handle_sync("quin", "I am an ML engineer").text.endswith("Noted.")
+        from langsmith.run_trees import get_cached_client
+
+        get_cached_client().flush()  # what a tracer would have queued is sent now
+        time.sleep(0.5)
+        assert [
+            path for path in received if "runs" in path
+        ] == []  # /info is the client's own probe
+    finally:
+        server.shutdown()
