@@ -166,10 +166,12 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
     savepoint.commit()
     lm.breaker.success()
     answer = _checked(turn, lm, ctx, outcome.text, outcome.messages, usage, text, row)
+    if not answer and ctx.final is None:  # the model said nothing: never leave the person stuck
+        answer = _facts(turn, ctx)
     _count(turn, usage)
     _remember(memory, said, answer, outcome.messages, lm.naive)
     scope.save_llm_memory(memory)
-    return _assemble(told, answer, ctx.final, ctx.done)
+    return _assemble(told, answer, ctx.final)
 
 
 def _checked(
@@ -193,7 +195,7 @@ def _checked(
         again = ""
     if again and _problem(turn, lm, ctx, again, said, row) is None:
         return again
-    return _facts(ctx)
+    return _facts(turn, ctx)
 
 
 def _problem(
@@ -236,17 +238,26 @@ def _records(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
     return records
 
 
-def _facts(ctx: Any) -> str:
-    """A deterministic reply: what the tools did, in their own words."""
-    if ctx.done:
+def _facts(turn: Turn, ctx: Any) -> str:
+    """A deterministic reply: what the tools did, in their own words, then where we are."""
+    if ctx.final is not None:  # an audit, plan or consent question says it all
         return "\n".join(ctx.done)
-    return "I could not phrase an answer I can stand behind; here is where we are."
+    return "\n\n".join([*ctx.done, _where(turn, ctx.row)])
 
 
-def _assemble(told: str, answer: str, final: Reply | None, done: list[str]) -> Reply:
+def _where(turn: Turn, row: FlowSession | None) -> str:
+    """The interview's current question, or what the person can do next."""
+    if row is not None and row.status == "active":
+        from agent import interview_flow
+
+        return interview_flow.ask(turn, row).text
+    return "Ask me about your audit, what to learn next or your plan, or type /help."
+
+
+def _assemble(told: str, answer: str, final: Reply | None) -> Reply:
     parts = [p for p in (told, answer) if p]
     if final is None:
-        return Reply(text="\n\n".join(parts) or "\n".join(done) or "Go on.")
+        return Reply(text="\n\n".join(parts))
     text = "\n\n".join([*parts, final.text])
     return final.model_copy(update={"text": text})
 

@@ -310,6 +310,12 @@ def explain_score(skill: str, runtime: ToolRuntime[LlmContext]) -> str:
         for e in record["evidence"][:6]
     ]
     payload["audit_state"] = latest.state
+    known = record["proficiency"] is not None
+    ctx.done.append(
+        f"{record['name']} ({latest.as_of}): proficiency {record['proficiency'] if known else 'unknown'}, "
+        f"market demand {record['demand']}, gap {record['gap'] if known else 'unknown'}, "
+        f"confidence {record['confidence']}."
+    )
     return _out(ctx, "explain_score", payload)
 
 
@@ -335,6 +341,7 @@ def search_courses(topic: str, runtime: ToolRuntime[LlmContext]) -> str:
     picks = retriever.recommend(targets, constraints, query=topic, limit=5)
     keep = ("title", "provider", "url", "type", "level", "hours", "cost_usd", "reason")
     found = [{k: p.to_dict()[k] for k in keep} for p in picks[:5]]
+    ctx.done += [f"- {c['title']} ({c['provider']}, {c['hours']:g} h): {c['url']}" for c in found]
     return _out(ctx, "search_courses", {"skills": skills, "courses": found})
 
 
@@ -370,6 +377,7 @@ def show_schedule(runtime: ToolRuntime[LlmContext]) -> str:
         "cadence": schedule.cadence,
         "check_ins": schedule.micro_audits[:6],
     }
+    ctx.done.append(f"Your next full audit is due on {payload['next_audit']}.")
     return _out(ctx, "show_schedule", payload)
 
 

@@ -112,7 +112,8 @@ def test_a_reply_with_a_figure_no_tool_produced_is_not_shown(
     rewrite = fake.chat_requests[-1].body["messages"][-1]
     assert rewrite["role"] == "user" and "no tool produced" in rewrite["content"]
     # The deterministic facts instead: what the tool found, in its own words.
-    assert "I could not phrase" in shown.text or "Python" in shown.text
+    proficiency = next(s for s in audit.result["skills"] if s["id"] == "python")["proficiency"]
+    assert f"Python (2026-11-28): proficiency {proficiency}" in shown.text
 
 
 def test_a_wrong_figure_rewritten_correctly_is_shown(
@@ -467,3 +468,11 @@ def test_no_trace_is_sent_to_langsmith_even_when_the_environment_asks(
         ] == []  # /info is the client's own probe
     finally:
         server.shutdown()
+
+
+def test_a_model_that_says_nothing_leaves_the_current_question(
+    engine: Engine, fake: FakeOpenAI
+) -> None:
+    fake.queue(Say(""))
+    reply = engine.handle_sync("ray", "Hello")
+    assert "Which role are you aiming for" in reply.text
