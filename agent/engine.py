@@ -5,6 +5,8 @@ flowchart LR
     msg[message] --> intent{command or question?}
     intent -- yes --> cmd[command handler]
     intent -- no --> flow{active flow?}
+    flow -- "interview or none, model on" --> llm[LLM interviewer: agent/llm]
+    llm -- fails --> iv
     flow -- interview --> iv[guided interviewer]
     flow -- review --> rv[review gate]
     flow -- model --> md[model audit]
