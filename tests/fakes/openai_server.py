@@ -30,15 +30,15 @@ import itertools
 import json
 import re
 import socket
-import sys
 import threading
 import time
 import traceback
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
+
+from tests.fakes.http_base import TrackedHandler, TrackingServer
 
 Json = dict[str, Any]
 
@@ -435,32 +435,17 @@ class FakeOpenAI:
         )
 
 
-class _Server(ThreadingHTTPServer):
-    """Serves each connection from a daemon thread; tracks connections so stop() can cut them."""
+class _Server(TrackingServer):
+    """Serves each connection from a daemon thread; stop() cuts the open ones."""
 
     daemon_threads = True
 
     def __init__(self, fake: FakeOpenAI) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler, fake._closing.is_set)
         self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def close_connections(self) -> None:
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client may have closed it already
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about clients that hung up (a timed-out client does); report the rest."""
-        if self.fake._closing.is_set() or isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(TrackedHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # SSE events must leave one by one
     timeout = 30  # an idle keep-alive connection ends at the latest after this
@@ -470,17 +455,6 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def _server(self) -> _Server:
         return cast(_Server, self.server)
-
-    def setup(self) -> None:
-        super().setup()
-        with self._server.connections_lock:
-            self._server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self._server.connections_lock:
-            self._server.connections.discard(self.connection)
-        with contextlib.suppress(OSError):  # a cut connection cannot be flushed
-            super().finish()
 
     def do_GET(self) -> None:
         self._serve("GET")

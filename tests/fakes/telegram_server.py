@@ -24,21 +24,19 @@ The test side: `user_says`, `user_presses`, `user_sends_document`, `queue_raw` (
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import html
 import itertools
 import json
 import re
-import socket
-import sys
 import threading
 import time
 import traceback
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypedDict, TypeVar, cast
+
+from tests.fakes.http_base import TrackedHandler, TrackingServer
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
 MAX_POLL_S = 1.0  # getUpdates long polls at most this long, whatever `timeout` asks for
@@ -949,33 +947,18 @@ METHODS = sorted(FakeTelegram()._methods)
 # HTTP -----------------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    """Joins its handler threads on close; tracks connections so idle keep-alives can be cut."""
+class _Server(TrackingServer):
+    """Joins its handler threads on close; stop() cuts idle keep-alives."""
 
     daemon_threads = False
     block_on_close = True
 
     def __init__(self, fake: FakeTelegram) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(_Handler, lambda: fake._closing)
         self.fake = fake
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-
-    def close_connections(self) -> None:
-        with self.connections_lock:
-            connections = list(self.connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # the client may have closed it already
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Stay quiet about clients that hung up (a cancelled long poll does); report the rest."""
-        if self.fake._closing or isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(TrackedHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes
     timeout = 60  # an idle keep-alive connection ends at the latest after this
@@ -985,16 +968,6 @@ class _Handler(BaseHTTPRequestHandler):
     @property
     def _server(self) -> _Server:
         return cast(_Server, self.server)
-
-    def setup(self) -> None:
-        super().setup()
-        with self._server.connections_lock:
-            self._server.connections.add(self.connection)
-
-    def finish(self) -> None:
-        with self._server.connections_lock:
-            self._server.connections.discard(self.connection)
-        super().finish()
 
     def do_GET(self) -> None:
         self._serve()
