@@ -64,6 +64,15 @@ _NUM = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\d)|\d+(?:[.,]\d+)?)"
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 
 
+def numbers_in(text: str) -> set[float]:
+    """Every quantity written in `text`, in digits ("12,345", "2.5") or words ("three")."""
+    found = {_to_float(token) for token in re.findall(_NUM, text)}
+    found |= {
+        float(NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS
+    }
+    return found
+
+
 def clean(text: str) -> str:
     """Drop control characters and collapse whitespace."""
     kept = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")

@@ -28,6 +28,7 @@ from agent.interview import (
     understood,
 )
 from agent.llm.privacy import PLACEHOLDERS, minimise, restore
+from agent.parsing import numbers_in
 from agent.reply import Choice, Reply
 from agent.store import FlowSession
 from agent.turn import Turn
@@ -60,20 +61,7 @@ FABRICATED = (
     "The person did not say that: record only what they told you in this message or "
     "confirmed from your last one, and ask them for the rest."
 )
-NUMBER_WORDS = {
-    "zero": 0, "none": 0, "no": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "couple": 2,
-    "three": 3, "few": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "half": 0.5,
-}  # fmt: skip
 STOP = frozenset({"the", "and", "for", "with", "about", "around", "year", "years", "level", "per", "week", "weeks", "hours", "hour"})  # fmt: skip
-
-
-def _numbers(text: str) -> set[float]:
-    found = {float(n.replace(",", "")) for n in re.findall(r"\d+(?:[.,]\d+)*", text)}
-    found |= {
-        float(NUMBER_WORDS[w]) for w in re.findall(r"[a-z]+", text.lower()) if w in NUMBER_WORDS
-    }
-    return found
 
 
 def from_person(ctx: LlmContext, *answers: str) -> bool:
@@ -83,9 +71,9 @@ def from_person(ctx: LlmContext, *answers: str) -> bool:
     This is what stops a model from filling in answers nobody gave ("guess the rest").
     """
     said = f"{ctx.message}\n{ctx.asked}".lower()
-    said_numbers = _numbers(said)
+    said_numbers = numbers_in(said)
     for answer in answers:
-        if not _numbers(answer) <= said_numbers:
+        if not numbers_in(answer) <= said_numbers:
             return False
         words = [w for w in re.findall(r"[a-z][a-z-]{2,}", answer.lower()) if w not in STOP]
         if words and not any(w in said or w.split("-")[0] in said for w in words):

@@ -11,6 +11,7 @@ from agent.parsing import (
     UNKNOWN,
     Option,
     Unclear,
+    numbers_in,
     parse_choice,
     parse_metrics,
     parse_money,
@@ -157,3 +158,9 @@ def test_a_number_too_long_to_be_an_option_is_unclear_not_a_crash(digits: str) -
     options = [Option("a", "A"), Option("b", "B")]
     with pytest.raises(Unclear, match="Pick a number from 1 to 2"):
         parse_choice(digits, options)
+
+
+def test_numbers_in_reads_digits_groupings_and_words() -> None:
+    assert numbers_in("three clients, $12,345 and 2,5 years") == {3.0, 12345.0, 2.5}
+    assert numbers_in("version 1.5.3 of it") >= {1.5}  # a version string is not an error
+    assert numbers_in("no idea") == {0.0}
