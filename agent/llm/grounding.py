@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from tools.connectors.text import PhraseMatcher
+
 # A number with an optional % or "/100"; dates, years and versions are told apart below.
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d+)?)\s*(%|/\s*100|/\s*5)?(?!\w|\.\d)")
 _DATE_LIKE = re.compile(
@@ -88,18 +90,6 @@ def check_reply(text: str, results: Iterable[Any]) -> Grounding:
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
-def _names(kb: Any) -> list[tuple[re.Pattern[str], str]]:
-    """A word-bounded pattern per skill name and alias (three letters or more)."""
-    patterns = []
-    for skill in kb.skills.values():
-        for name in {skill.name, *skill.aliases}:
-            if len(name) >= 3:
-                patterns.append(
-                    (re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE), skill.id)
-                )
-    return patterns
-
-
 def check_claims(text: str, records: dict[str, Any], known: Iterable[Any], kb: Any) -> Grounding:
     """Numbers stated about one skill must belong to that skill.
 
@@ -110,9 +100,9 @@ def check_claims(text: str, records: dict[str, Any], known: Iterable[Any], kb: A
     """
     spoken = tool_numbers(known)
     unsupported = []
-    patterns = _names(kb)
+    skills = PhraseMatcher.for_skills(kb)  # the connectors' skill finder: names and aliases
     for sentence in _SENTENCE.split(text):
-        named = {sid for pattern, sid in patterns if pattern.search(sentence)}
+        named = {mention.ident for mention in skills.find(sentence)}
         if len(named) != 1:
             continue
         (skill,) = named
