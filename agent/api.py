@@ -6,14 +6,14 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from agent.config import Settings
 from agent.recommend import build_retriever
+from agent.wiring import load_settings
 from knowledge.base import default_knowledge
 from knowledge.retriever import Retriever
 
 
 def build_retriever_for_cli(progress: Callable[[int, int], None] | None) -> Retriever:
-    return build_retriever(Settings(), default_knowledge(), progress)
+    return build_retriever(load_settings(), default_knowledge(), progress)
 
 
 def sync_index(progress: bool) -> dict[str, int]:
@@ -24,8 +24,7 @@ def sync_index(progress: bool) -> dict[str, int]:
     from knowledge.catalog import default_catalog
     from knowledge.index import VectorIndex, make_client, make_embedder
 
-    settings = Settings()
-    config = settings.index_config()
+    config = load_settings().index_config()
     index = VectorIndex(make_client(config), make_embedder(config))
     with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
         task = bar.add_task("Embedding changed catalog entries", total=None)
@@ -66,5 +65,5 @@ def catalog_stats() -> dict[str, Any]:
         "skills covered": len({s for r in resources for s in r.skills}),
         "catalog version": catalog.version,
         "index": retriever.index.stats(),
-        "index location": str(Settings().index_config().path),
+        "index location": str(load_settings().index_config().path),
     }

@@ -6,10 +6,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from knowledge.schema import Pillar
+from tools.results import AuditResult
+
 RADAR_SIZE = (6.0, 6.0)  # inches; at DPI this is 600 x 600 pixels
 PROGRESS_SIZE = (8.0, 4.8)  # 800 x 480 pixels
 DPI = 100
-PILLAR_ORDER = ("technical", "lifecycle", "ethics", "career")
+PILLAR_ORDER = (Pillar.TECHNICAL, Pillar.LIFECYCLE, Pillar.ETHICS, Pillar.CAREER)
 
 
 def _pyplot() -> Any:
@@ -39,12 +42,12 @@ def _save(figure: Any, path: Path) -> Path:
     return path
 
 
-def radar_chart(result: dict[str, Any], path: Path) -> Path:
+def radar_chart(result: AuditResult, path: Path) -> Path:
     """The four pillar scores of one audit on a radar, with the weights in the labels."""
     plt = _pyplot()
-    pillars = [result["pillars"][key] for key in PILLAR_ORDER]
-    labels = [f"{p['title']}\n({p['weight']:.0%})" for p in pillars]
-    values = [p["score"] or 0.0 for p in pillars]
+    pillars = [result.pillars[key] for key in PILLAR_ORDER]
+    labels = [f"{p.title}\n({p.weight:.0%})" for p in pillars]
+    values = [p.score or 0.0 for p in pillars]
     angles = [2 * math.pi * i / len(values) for i in range(len(values))]
     figure = plt.figure(figsize=RADAR_SIZE)
     axes = figure.add_subplot(projection="polar")
@@ -55,8 +58,8 @@ def radar_chart(result: dict[str, Any], path: Path) -> Path:
     axes.set_yticks([25, 50, 75, 100])
     axes.set_rlabel_position(22.5)
     axes.tick_params(axis="x", pad=14)
-    overall = result["overall"]["score"]
-    title = f"Pillar scores, {result['as_of']}" + (
+    overall = result.overall.score
+    title = f"Pillar scores, {result.as_of}" + (
         f" (overall {overall:.1f})" if overall is not None else ""
     )
     axes.set_title(title, pad=24)
@@ -64,22 +67,16 @@ def radar_chart(result: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
-def progress_chart(audits: list[dict[str, Any]], path: Path) -> Path:
-    """Overall and pillar scores across audits (each item: as_of and result)."""
+def progress_chart(audits: list[AuditResult], path: Path) -> Path:
+    """Overall and pillar scores across audits, oldest first."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=PROGRESS_SIZE)
-    dates = [a["as_of"] for a in audits]
-    overall = [a["result"]["overall"]["score"] for a in audits]
+    dates = [a.as_of for a in audits]
+    overall = [a.overall.score for a in audits]
     axes.plot(dates, overall, marker="o", linewidth=2.5, color="black", label="Overall")
     for key in PILLAR_ORDER:
-        scores = [a["result"]["pillars"][key]["score"] for a in audits]
-        axes.plot(
-            dates,
-            scores,
-            marker="o",
-            linewidth=1.2,
-            label=audits[-1]["result"]["pillars"][key]["title"],
-        )
+        scores = [a.pillars[key].score for a in audits]
+        axes.plot(dates, scores, marker="o", linewidth=1.2, label=audits[-1].pillars[key].title)
     axes.set_ylim(0, 100)
     axes.set_ylabel("score (0-100)")
     axes.set_title("Audit scores over time")

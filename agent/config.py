@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     embeddings_model: str = Field(
         default="multilingual-e5-small", validation_alias="SKILLAUDIT_EMBEDDINGS_MODEL"
     )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
+    )
+
+    # Connectors: tokens and service addresses (the public services by default).
+    github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")
+    github_api_url: str = Field(default="https://api.github.com", validation_alias="GITHUB_API_URL")
+    kaggle_username: str | None = Field(default=None, validation_alias="KAGGLE_USERNAME")
+    kaggle_key: SecretStr | None = Field(default=None, validation_alias="KAGGLE_KEY")
+    kaggle_api_url: str | None = Field(default=None, validation_alias="KAGGLE_API_URL")
 
     # The language model (optional): any OpenAI-compatible chat completions endpoint.
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
@@ -53,6 +63,30 @@ class Settings(BaseSettings):
         default=200_000, ge=0, validation_alias="SKILLAUDIT_LLM_DAILY_TOKENS"
     )
     llm_streaming: bool = Field(default=True, validation_alias="SKILLAUDIT_LLM_STREAMING")
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured, so logs and error messages can mask them."""
+        values = [
+            secret.get_secret_value()
+            for secret in (
+                self.telegram_bot_token,
+                self.telegram_webhook_secret,
+                self.openai_api_key,
+                self.github_token,
+                self.kaggle_key,
+            )
+            if secret is not None
+        ]
+        if self.database_url:
+            from sqlalchemy.engine import make_url
+
+            try:
+                password = make_url(self.database_url).password
+            except Exception:  # an unparsable URL is reported where the store opens it
+                password = None
+            if password:
+                values.append(str(password))
+        return values
 
     @property
     def llm_enabled(self) -> bool:
@@ -93,6 +127,7 @@ class Settings(BaseSettings):
             port=self.chroma_port,
             embeddings_url=self.embeddings_url,
             embeddings_model=self.embeddings_model,
+            embeddings_key=self.openai_api_key.get_secret_value() if self.openai_api_key else None,
         )
 
     def describe_storage(self) -> str:

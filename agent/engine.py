@@ -22,24 +22,35 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
-import shutil
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from agent import connect, history, interview_flow, model_flow, next_flow, review_flow, reviewer
+from agent import (
+    forget_flow,
+    interview_flow,
+    model_flow,
+    next_flow,
+    review_flow,
+    reviewer,
+    side_commands,
+)
 from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.interview import first_open, questions
-from agent.llm.model import LanguageModel
 from agent.parsing import clean
 from agent.recommend import Recommender
 from agent.render import render_chat
-from agent.reply import Attachment, Choice, Reply
+from agent.reply import Choice, Reply
 from agent.store import FlowSession, Store
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase, default_knowledge
+
+if TYPE_CHECKING:
+    from agent.llm.model import LanguageModel
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 8000
@@ -63,6 +74,8 @@ class Engine:
         self.today = today
         self.recommender = recommender or Recommender(settings, self.kb)
         if llm is None and settings.llm_enabled:
+            from agent.llm.model import LanguageModel
+
             llm = LanguageModel(settings)
         self.llm = llm
         self._locks: dict[str, threading.Lock] = {}
@@ -73,34 +86,51 @@ class Engine:
         return await asyncio.to_thread(self.handle_sync, user, text)
 
     def handle_sync(self, user: str, text: str) -> Reply:
-        with self._lock(user):
-            with self.store.user(user) as scope:
-                turn = Turn(
-                    scope=scope,
-                    kb=self.kb,
-                    settings=self.settings,
-                    today=self.today(),
-                    recommender=self.recommender,
-                    llm=self.llm,
-                )
-                reply = dispatch(turn, text)
-                notices = [] if turn.scrub else scope.take_notices()
-                if notices:
-                    reply = reply.prefixed("\n".join(notices))
-                if scope.created:
-                    reply = reply.prefixed(self._welcome())
-                    if self.llm is not None:
-                        from agent.llm.conversation import mark_told
+        with self.work(user) as turn:
+            assert turn is not None
+            reply = dispatch(turn, text)
+            notices = [] if turn.scrub else turn.scope.take_notices()
+            if notices:
+                reply = reply.prefixed("\n".join(notices))
+            if turn.scope.created:
+                reply = reply.prefixed(self._welcome())
+                if self.llm is not None:
+                    from agent.llm.conversation import mark_told
 
-                        memory = scope.llm_memory()
-                        mark_told(memory, self.llm)
-                        scope.save_llm_memory(memory)
-            # The transaction has committed: now it is safe to remove files and scrub the store.
-            for task in turn.after_commit:
-                task()
-            if turn.scrub:
-                self.store.scrub()
+                    memory = turn.scope.llm_memory()
+                    mark_told(memory, self.llm)
+                    turn.scope.save_llm_memory(memory)
             return reply
+
+    @contextmanager
+    def work(
+        self, user: str, create: bool = True, today: dt.date | None = None
+    ) -> Iterator[Turn | None]:
+        """One unit of work for one person: their turn, in order and in one transaction.
+
+        Front ends that are not conversations (the CLI's subcommands) call use cases inside
+        it. With `create=False` an unknown person yields None and nothing is stored.
+        """
+        with self._lock(user):
+            turn: Turn | None = None
+            opened = self.store.user(user) if create else self.store.known_user(user)
+            with opened as scope:
+                if scope is not None:
+                    turn = Turn(
+                        scope=scope,
+                        kb=self.kb,
+                        settings=self.settings,
+                        today=today or self.today(),
+                        recommender=self.recommender,
+                        llm=self.llm,
+                    )
+                yield turn
+            # The transaction has committed: now it is safe to remove files and scrub the store.
+            if turn is not None:
+                for task in turn.after_commit:
+                    task()
+                if turn.scrub:
+                    self.store.scrub()
 
     def _welcome(self) -> str:
         model = ""
@@ -116,6 +146,11 @@ class Engine:
 
 
 def dispatch(turn: Turn, raw: str) -> Reply:
+    """Route one message and let the reply say where the person goes next."""
+    return _follow(turn, route(turn, raw))
+
+
+def route(turn: Turn, raw: str) -> Reply:
     text = clean(raw)
     flow = turn.flow
     if len(raw) > MAX_MESSAGE_CHARS:
@@ -133,13 +168,36 @@ def dispatch(turn: Turn, raw: str) -> Reply:
         return converse(turn, flow, text)
     if flow is None:
         return idle(turn, text)
-    return FLOW_ANSWERS[flow.flow](turn, flow, text)
+    return FLOWS[flow.flow].answer(turn, flow, text)
+
+
+def _follow(turn: Turn, reply: Reply) -> Reply:
+    """Repeat the current question after a side answer, in one place for every flow."""
+    if reply.follow == "resume":
+        reply = _then_resume(turn, turn.flow, reply)
+    elif reply.follow == "resume_or_overview":
+        back = resume(turn, turn.flow).prefixed(reply.text)
+        reply = back.model_copy(update={"state": reply.state or back.state})
+    return reply.model_copy(update={"follow": ""}) if reply.follow else reply
+
+
+def _then_resume(turn: Turn, flow: FlowSession | None, reply: Reply) -> Reply:
+    """Answer a side question, then repeat where the person was in a flow."""
+    if flow is None:
+        return reply
+    back = resume(turn, flow)
+    keep = {
+        "attachments": reply.attachments,
+        "data": reply.data,
+        "state": reply.state or back.state,
+    }
+    return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(update=keep)
 
 
 def idle(turn: Turn, text: str) -> Reply:
     """A message outside any flow, without the language model."""
     if looks_like_learning_question(text):
-        return cmd_next(turn, None, text)
+        return side_commands.cmd_next(turn, None, text)
     if turn.scope.created or not turn.scope.audits():
         return interview_flow.start(turn, force=False)
     return overview(turn).prefixed("I am not asking anything right now.")
@@ -188,28 +246,30 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
                 if name != "why"
                 else "I am not asking anything right now."
             )
-        return FLOW_CONTROLS[flow.flow](turn, flow, name)
+        return FLOWS[flow.flow].control(turn, flow, name)
     if name == "cancel":
         if flow is None:
             return overview(turn).prefixed("Nothing to cancel.")
         turn.scope.end_flow(flow, "cancelled")
         return resume(turn, turn.flow).prefixed(f"Cancelled the {flow.flow.replace('_', ' ')}.")
     if name == "help":
-        where = current_question(turn, flow)
-        return Reply(text=render_chat("help.j2", where=where), choices=_menu())
-    handler = COMMANDS[name]
-    return handler(turn, flow, argument)
+        where = resume(turn, flow).text if flow is not None else ""
+        return Reply(text=render_chat("help.j2", where=where, **_help()), choices=_menu())
+    return HANDLERS[name](turn, flow, argument)
+
+
+def _help() -> dict[str, object]:
+    from agent.commands import COMMANDS
+    from agent.sources import SOURCES
+
+    return {"commands": COMMANDS, "sources": list(SOURCES)}
 
 
 def resume(turn: Turn, flow: FlowSession | None) -> Reply:
     """Ask the current question of the active flow again, or show the overview."""
     if flow is None:
         return overview(turn)
-    return FLOW_RESUME[flow.flow](turn, flow)
-
-
-def current_question(turn: Turn, flow: FlowSession | None) -> str:
-    return resume(turn, flow).text if flow is not None else ""
+    return FLOWS[flow.flow].ask(turn, flow)
 
 
 def overview(turn: Turn) -> Reply:
@@ -260,142 +320,10 @@ def cmd_audit(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     return reply
 
 
-def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    reply = next_flow.command(turn, flow, argument)
-    started = turn.flow
-    if (
-        started is not None
-        and started.flow == "next_quick"
-        and (flow is None or started.id != flow.id)
-    ):
-        return reply
-    return _then_resume(turn, flow, reply)
-
-
-def cmd_progress(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    audits = turn.scope.audits()
-    delta = history.compare(audits[-2], audits[-1]) if len(audits) >= 2 else None
-    attachments = []
-    if audits:
-        from agent.charts import progress_chart
-
-        rows = [{"as_of": a.as_of, "result": a.result} for a in audits]
-        path = progress_chart(rows, turn.user_dir / "charts" / f"progress-{audits[-1].id}.png")
-        attachments.append(
-            Attachment(
-                kind="image",
-                path=path,
-                filename=path.name,
-                mime_type="image/png",
-                caption="Scores over time",
-            )
-        )
-    reply = Reply(
-        text=render_chat("progress.j2", audits=audits, delta=delta), attachments=attachments
-    )
-    return _then_resume(turn, flow, reply)
-
-
-def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    schedule = turn.scope.latest_schedule()
-    days = (schedule.next_audit - turn.today).days if schedule else None
-    return _then_resume(
-        turn, flow, Reply(text=render_chat("schedule.j2", schedule=schedule, days=days))
-    )
-
-
-def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    latest = turn.scope.latest_audit()
-    if latest is None:
-        text = "There is no audit to report on yet. Type /audit to start one."
-        return _then_resume(turn, flow, Reply(text=text))
-    fmt = argument.lower() if argument.lower() in history.REPORT_FORMATS else "md"
-    folder = turn.user_dir / "reports"
-    plan = turn.scope.latest_plan(latest)
-    path = history.write_report(latest, turn.scope.decisions("audit", latest.id), plan, fmt, folder)
-    from agent.charts import radar_chart
-
-    radar = radar_chart(latest.result, folder / f"audit-{latest.id}-pillars.png")
-    state = "final" if latest.state == "final" else "draft (not yet reviewed)"
-    attachments = [
-        Attachment(kind="file", path=path, filename=path.name, mime_type=history.REPORT_FORMATS[fmt],
-                   caption=f"SkillAudit report, {latest.as_of}"),
-        Attachment(kind="image", path=radar, filename=radar.name, mime_type="image/png", caption="Pillar scores"),
-    ]  # fmt: skip
-    text = f"Your report of {latest.as_of} ({state}) is attached: {path}"
-    return _then_resume(turn, flow, Reply(text=text, attachments=attachments, state=latest.state))
-
-
-def cmd_export(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    data = turn.scope.export()
-    folder = turn.user_dir / "exports"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"skillaudit-export-{turn.today.isoformat()}.json"
-    history.write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str))
-    attachment = Attachment(
-        kind="file",
-        path=path,
-        filename=path.name,
-        mime_type="application/json",
-        caption="All your SkillAudit data",
-    )
-    text = f"Everything stored about you is in {path} ({len(data['audits'])} audits, {len(data['sessions'])} conversations)."
-    return _then_resume(turn, flow, Reply(text=text, attachments=[attachment]))
-
-
-def cmd_forget(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    row = turn.scope.start_flow("forget", "confirm")
-    return forget_ask(turn, row)
-
-
-CONSENT_SOURCES = (
-    "github",
-    "local_git",
-    "mlflow",
-    "kaggle",
-    "certificates",
-    "income_csv",
-    "cv",
-    "fairness",
-)
-
-
-def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    """Show consents, or grant / withdraw one: "/consent withdraw github"."""
-    words = argument.lower().replace(",", " ").split()
-    consents = turn.scope.consents()
-    if len(words) >= 2 and words[0] in ("grant", "give", "allow", "withdraw", "revoke", "remove"):
-        granted = words[0] in ("grant", "give", "allow")
-        sources = [w for w in words[1:] if w in CONSENT_SOURCES]
-        unknown = [w for w in words[1:] if w not in CONSENT_SOURCES]
-        if unknown or not sources:
-            return Reply(
-                text=f"Unknown source {' '.join(unknown) or '(none given)'}; sources: {', '.join(CONSENT_SOURCES)}."
-            )
-        lines = []
-        for source in sources:
-            turn.scope.set_consent(source, granted)
-            if granted:
-                lines.append(f"Consent for {source} recorded.")
-            else:
-                deleted = turn.scope.delete_source_data(source)
-                plural = "s" if deleted != 1 else ""
-                lines.append(
-                    f"Consent for {source} withdrawn; {deleted} stored result{plural} from it deleted."
-                )
-        return _then_resume(turn, flow, Reply(text="\n".join(lines)))
-    status = [
-        f"- {source}: {'yes' if consents.get(source) else 'no'}" for source in CONSENT_SOURCES
-    ]
-    text = "Sources SkillAudit may use as evidence:\n" + "\n".join(status)
-    text += '\nChange with "/consent grant github" or "/consent withdraw github" (withdrawing deletes what came from it).'
-    return _then_resume(turn, flow, Reply(text=text))
-
-
 def cmd_guided(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     """Switch to the guided questions (no language model); nothing answered is lost."""
     if turn.llm is None:
-        return _then_resume(turn, flow, Reply(text="No language model is configured, so the guided questions are already in use."))  # fmt: skip
+        return side_commands.side(Reply(text="No language model is configured, so the guided questions are already in use."))  # fmt: skip
     memory = turn.scope.llm_memory()
     memory.mode = "guided"
     turn.scope.save_llm_memory(memory)
@@ -406,7 +334,7 @@ def cmd_guided(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
             flow.position = following.id
             turn.scope.save_flow(flow)
             return interview_flow.ask(turn, flow).prefixed(note)
-    return _then_resume(turn, flow, Reply(text=note))
+    return side_commands.side(Reply(text=note))
 
 
 def cmd_conversation(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -416,123 +344,51 @@ def cmd_conversation(turn: Turn, flow: FlowSession | None, argument: str) -> Rep
             "No language model is configured (set OPENAI_API_KEY, or OPENAI_BASE_URL for a local "
             "server, and SKILLAUDIT_MODEL), so the guided questions go on."
         )
-        return _then_resume(turn, flow, Reply(text=text))
+        return side_commands.side(Reply(text=text))
     memory = turn.scope.llm_memory()
     memory.mode = "conversation"
     turn.scope.save_llm_memory(memory)
     if flow is not None and flow.flow == "interview":
         return converse(turn, flow, "Let's continue my audit.", answer=False)
-    return _then_resume(turn, flow, Reply(text="Back to the conversation with the language model."))
+    return side_commands.side(Reply(text="Back to the conversation with the language model."))
 
 
-def cmd_review(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    return review_flow.start(turn)
+@dataclass(frozen=True)
+class Flow:
+    """What the engine needs of a flow: ask its current question, take an answer, and
+    handle back / skip / why. Flows never call the engine; a reply's `follow` says what
+    comes after it."""
+
+    ask: Callable[[Turn, FlowSession], Reply]
+    answer: Callable[[Turn, FlowSession, str], Reply]
+    control: Callable[[Turn, FlowSession, str], Reply]
 
 
-def cmd_model(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
-    return model_flow.start(turn)
-
-
-def _then_resume(turn: Turn, flow: FlowSession | None, reply: Reply) -> Reply:
-    """Answer a side question, then repeat where the person was in a flow."""
-    if flow is None:
-        return reply
-    back = resume(turn, flow)
-    keep = {
-        "attachments": reply.attachments,
-        "data": reply.data,
-        "state": reply.state or back.state,
-    }
-    return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(update=keep)
-
-
-def forget_ask(turn: Turn, row: FlowSession) -> Reply:
-    text = (
-        "This erases everything stored about you: answers, audits, reviews, consents and schedule. "
-        "It cannot be undone (use /export first to keep a copy). Erase everything?"
-    )
-    return Reply(
-        text=text,
-        choices=[
-            Choice(label="Yes, erase everything", value="yes"),
-            Choice(label="No, keep it", value="no"),
-        ],
-    )
-
-
-def forget_answer(turn: Turn, row: FlowSession, text: str) -> Reply:
-    from agent.parsing import Unclear, parse_yes_no
-
-    try:
-        erase = parse_yes_no(text)
-    except Unclear:
-        return forget_ask(turn, row).prefixed("Please answer yes or no.")
-    if not erase:
-        turn.scope.end_flow(row, "cancelled")
-        return resume(turn, turn.flow).prefixed("Nothing was erased.")
-    counts = turn.scope.erase()
-    folder = turn.user_dir
-    files = sum(1 for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
-    turn.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
-    turn.scrub = True
-    log.info("erased all data of one user")
-    erased = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in counts.items() if n)
-    plural = "s" if files != 1 else ""
-    return Reply(
-        text=(
-            f"Everything stored about you has been erased: {erased or 'no stored rows'}, your account, "
-            f"and {files} generated file{plural}. If you write again, we start from scratch."
-        ),
-        expects_text=False,
-    )
-
-
-def forget_control(turn: Turn, row: FlowSession, name: str) -> Reply:
-    if name == "why":
-        return forget_ask(turn, row).prefixed(
-            "You asked to erase your data; I confirm first because it cannot be undone."
-        )
-    turn.scope.end_flow(row, "cancelled")
-    return resume(turn, turn.flow).prefixed("Nothing was erased.")
-
-
-COMMANDS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
+FLOWS: dict[str, Flow] = {
+    "interview": Flow(interview_flow.ask, interview_flow.answer, interview_flow.control),
+    "review": Flow(review_flow.ask, review_flow.answer, review_flow.control),
+    "model": Flow(model_flow.ask, model_flow.answer, model_flow.control),
+    "forget": Flow(forget_flow.ask, forget_flow.answer, forget_flow.control),
+    "next_quick": Flow(next_flow.ask, next_flow.answer, next_flow.control),
+}
+# The handler of every command in agent/commands.py except the flow controls and help,
+# which `command` handles itself (tests/agent/test_registries.py checks they match).
+HANDLERS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "start": cmd_start,
     "audit": cmd_audit,
-    "next": cmd_next,
-    "progress": cmd_progress,
-    "schedule": cmd_schedule,
-    "report": cmd_report,
-    "export": cmd_export,
-    "forget": cmd_forget,
-    "review": cmd_review,
-    "model": cmd_model,
-    "consent": cmd_consent,
-    "connect": connect.connect,
+    "next": side_commands.cmd_next,
+    "progress": side_commands.cmd_progress,
+    "schedule": side_commands.cmd_schedule,
+    "report": side_commands.cmd_report,
+    "export": side_commands.cmd_export,
+    "forget": lambda turn, flow, argument: forget_flow.start(turn),
+    "review": lambda turn, flow, argument: review_flow.start(turn),
+    "model": lambda turn, flow, argument: model_flow.start(turn),
+    "consent": side_commands.cmd_consent,
+    "connect": side_commands.cmd_connect,
     "pending": reviewer.pending,
     "approve": reviewer.approve,
     "return": reviewer.send_back,
     "guided": cmd_guided,
     "conversation": cmd_conversation,
-}
-FLOW_ANSWERS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
-    "interview": interview_flow.answer,
-    "review": review_flow.answer,
-    "model": model_flow.answer,
-    "forget": forget_answer,
-    "next_quick": next_flow.answer,
-}
-FLOW_CONTROLS: dict[str, Callable[[Turn, FlowSession, str], Reply]] = {
-    "interview": interview_flow.control,
-    "review": review_flow.control,
-    "model": model_flow.control,
-    "forget": forget_control,
-    "next_quick": next_flow.control,
-}
-FLOW_RESUME: dict[str, Callable[[Turn, FlowSession], Reply]] = {
-    "interview": interview_flow.ask,
-    "review": review_flow.ask,
-    "model": model_flow.ask,
-    "forget": forget_ask,
-    "next_quick": next_flow.ask,
 }

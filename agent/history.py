@@ -39,16 +39,18 @@ def _change(after: float | None, before: float | None) -> float | None:
 
 def compare(before: AuditRow, after: AuditRow) -> Delta:
     """Per-pillar and per-skill changes between two audits: gaps closed, narrowed and new."""
+    earlier, later = before.audit, after.audit
     pillars = [
-        (p["title"], _change(p["score"], before.result["pillars"][key]["score"]))
-        for key, p in after.result["pillars"].items()
+        (p.title, _change(p.score, earlier.pillars[key].score if key in earlier.pillars else None))
+        for key, p in later.pillars.items()
     ]
-    old = {s["id"]: s for s in before.result["skills"]}
+    old = {s.id: s for s in earlier.skills}
     closed, narrowed, new, moves = [], [], [], []
-    for skill in after.result["skills"]:
-        prior = old.get(skill["id"], {})
-        was, now = prior.get("gap"), skill["gap"]
-        name = skill["name"]
+    for skill in later.skills:
+        prior = old.get(skill.id)
+        was = prior.gap if prior is not None else None
+        now = skill.gap
+        name = skill.name
         if now is not None and was is not None and was >= OPEN_GAP and now <= CLOSED_GAP:
             closed.append(name)
         elif now is not None and was is not None and was > CLOSED_GAP and now <= was * NARROWED:
@@ -57,12 +59,12 @@ def compare(before: AuditRow, after: AuditRow) -> Delta:
             now is not None
             and now >= OPEN_GAP
             and (was is None or was <= CLOSED_GAP)
-            and skill["relevance"] > 0
+            and skill.relevance > 0
         ):
             new.append(name)
-        change = _change(skill["proficiency"], prior.get("proficiency"))
+        change = _change(skill.proficiency, prior.proficiency if prior is not None else None)
         if change:
-            moves.append((abs(change), skill["id"], name, change))
+            moves.append((abs(change), skill.id, name, change))
     moves.sort(key=lambda m: (-m[0], m[1]))
     return Delta(
         before=str(before.as_of),

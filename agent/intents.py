@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import re
 
+from agent.commands import NAMES
 from agent.parsing import clean
 
-COMMANDS = (
-    "start", "help", "audit", "next", "progress", "report", "review", "model", "schedule",
-    "export", "forget", "cancel", "back", "skip", "consent", "connect", "pending", "approve", "return",
-    "guided", "conversation",
-)  # fmt: skip
+COMMANDS = NAMES  # every command of agent/commands.py, typed with or without a slash
 
 # Free-text phrasings of commands, checked against the whole message (lower case, no end punctuation).
 PHRASES: tuple[tuple[str, str], ...] = (

@@ -129,6 +129,28 @@ def next_question(after: str | None, answers: dict[str, Any]) -> Question | None
     return None
 
 
+def role_dependent() -> tuple[str, ...]:
+    """The ratings questions whose skills come from the target role (asked again after a change)."""
+    return tuple(q.id for q in questions() if q.kind == "ratings" and not q.skills)
+
+
+def record(answers: dict[str, Any], history: list[Any], q: Question, value: Any) -> Question | None:
+    """Record one answer of the interview and return the question to ask next (None: done).
+
+    The one place the interview's state changes, for the guided interviewer and the language
+    model's tools alike: a changed target role drops the ratings asked for the old role's
+    skills, so the new role's are asked.
+    """
+    changed_role = q.id == "target_role" and answers.get(q.id) not in (None, value)
+    answers[q.id] = value
+    if q.id not in history:
+        history.append(q.id)
+    if changed_role:
+        for key in role_dependent():
+            answers.pop(key, None)
+    return first_open(answers)
+
+
 def first_open(answers: dict[str, Any]) -> Question | None:
     """The first question that applies and has no answer yet (skipped ones count as answered).
 
@@ -149,6 +171,10 @@ def options_for(q: Question, kb: KnowledgeBase) -> list[Option]:
         return [Option(s.value, s.value.capitalize(), aliases[s]) for s in CareerStage]
     if q.source == "tasks":
         return [Option(t.id, t.name, tuple(t.aliases)) for t in kb.benchmarks_file.tasks]
+    if q.source == "consent_sources":
+        from agent.sources import SOURCES
+
+        return [Option(s.consent, s.label) for s in SOURCES.values() if s.consent is not None]
     return list(q.options)
 
 

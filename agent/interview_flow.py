@@ -5,33 +5,28 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.audit import audit_profile, save_audit
-from agent.connect import audit_inputs, audit_knowledge
 from agent.interview import (
     REQUIRED,
     Question,
     applies,
-    build_profile,
     choices_for,
     describe_answer,
-    first_open,
-    options_for,
     question,
     question_text,
     questions,
+    record,
     understood,
 )
 from agent.render import render_chat
 from agent.reply import Choice, Reply
-from agent.store import AuditRow, FlowSession
+from agent.store import FlowSession
 from agent.turn import Turn
+from agent.usecases.audits import AuditOutcome, audit_answers
+from agent.usecases.evidence import replace_consents
 from tools.errors import SkillAuditError
 from tools.params import DEFAULT_PARAMS
-from tools.profile import validate_profile
-from tools.results import PreviousAudit
 
 log = logging.getLogger(__name__)
-CONTEXT_KEYS = ("preferred_formats", "income_streams", "clients", "top_client_share", "consents")
 
 
 def start(turn: Turn, force: bool) -> Reply:
@@ -82,24 +77,15 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
 
 
 def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
-    row.answers[q.id] = value
+    following = record(row.answers, row.history, q, value)
     if q.id == "consents":
-        before = turn.scope.consents()
-        withdrawn = []
-        for option in options_for(q, turn.kb):
-            allowed = option.value in (value or [])
-            turn.scope.set_consent(option.value, allowed)
-            if before.get(option.value) and not allowed:
-                turn.scope.delete_source_data(option.value)
-                withdrawn.append(option.value)
+        withdrawn = [change.source for change in replace_consents(turn.scope, value or [])]
         if withdrawn:
             note += f" Consent withdrawn for {', '.join(withdrawn)}; what came from it is deleted."
         if value:
             note += (
                 " Connect them any time with /connect (for example /connect github YOUR_USERNAME)."
             )
-    row.history.append(q.id)
-    following = first_open(row.answers)
     if following is None:
         turn.scope.save_flow(row)
         return finish(turn, row).prefixed(note)
@@ -130,46 +116,26 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     return ask(turn, row).prefixed(f"Back one question (you had answered: {earlier})")
 
 
-def _previous(latest: AuditRow | None) -> PreviousAudit | None:
-    if latest is None:
-        return None
-    pillars = {key: value["score"] for key, value in latest.result["pillars"].items()}
-    return PreviousAudit(as_of=latest.as_of, overall=latest.overall, pillars=pillars)
-
-
 def finish(turn: Turn, row: FlowSession) -> Reply:
     """Score the answers, store the audit as a draft with its review prompts, and show it."""
-    scope = turn.scope
-    kb = audit_knowledge(scope, turn.kb)  # job postings the person supplied update demand
-    data = build_profile(row.answers, scope.external_id, kb, turn.today)
-    latest = scope.latest_audit()
-    if latest is not None:
-        data["last_full_audit"] = latest.as_of.isoformat()
-    evidence, models = audit_inputs(scope)  # what consented connectors found
-    data["evidence"] = [*data.get("evidence", []), *evidence]
-    if models:
-        data["models"] = [*data.get("models", []), *models]
     try:
-        previous = _previous(latest)
-        report = audit_profile(
-            validate_profile(data, kb),
-            kb,
-            turn.today,
-            force=bool(row.answers.get("_force")),
-            previous=previous,
-        )
+        outcome = audit_answers(turn, row.answers, force=bool(row.answers.get("_force")))
     except SkillAuditError as exc:
         # Keep the interview (and every answer) so the person can fix what was refused.
         log.warning("audit refused: %s", type(exc).__name__)
         return ask(turn, row).prefixed(
             f'I could not score this audit yet: {exc}. Type "back" to change an answer.'
         )
-    audit = save_audit(scope, report, data, {k: row.answers.get(k) for k in CONTEXT_KEYS})
-    scope.end_flow(row, "done")
-    log.info("audit %s stored (%d review prompts)", audit.id, len(report.review))
+    turn.scope.end_flow(row, "done")
+    return finished(turn, outcome)
+
+
+def finished(turn: Turn, outcome: AuditOutcome) -> Reply:
+    """The summary of a stored audit, with its first recommendations and plan."""
     from agent import next_flow
 
-    learn = next_flow.for_audit(turn, audit)
+    learn = next_flow.for_audit(turn, outcome.row)
+    report = outcome.report
     text = render_chat("audit_summary.j2", r=report.result, review=report.review, learn=learn.text)
     choices = [
         Choice(label="Review now", value="/review"),

@@ -5,14 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from agent.interview import choices_for, describe_answer, question, question_text, understood
-from agent.outputs import model_prompts
 from agent.reply import Reply
 from agent.store import FlowSession
 from agent.turn import Turn
+from agent.usecases.models import audit_one_model
 from tools.errors import SkillAuditError
-from tools.model_audit import audit_model
-from tools.params import DEFAULT_PARAMS
-from tools.profile import ModelReport
 
 STEPS = (
     "model_task",
@@ -92,19 +89,12 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         if row.answers.get(key) is not None:
             data[field] = row.answers[key]
     try:
-        report = ModelReport.model_validate(data, context={"kb": turn.kb})
+        outcome = audit_one_model(turn, data)
     except (ValueError, SkillAuditError) as exc:
         row.position = "model_metrics"
         turn.scope.save_flow(row)
         return ask(turn, row).prefixed(f"Those metrics do not fit this task: {exc}")
-    verdict = audit_model(report, turn.kb, DEFAULT_PARAMS)
-    review = model_prompts(verdict)
-    turn.scope.add_model_audit(
-        report=report.model_dump(mode="json"),
-        verdict=verdict.model_dump(mode="json"),
-        review=review,
-        state="draft",
-    )
+    verdict, review = outcome.verdict, outcome.row.review
     turn.scope.end_flow(row, "done")
     task = turn.kb.tasks[verdict.task].name
     lines = [f"Model audit ({task}), a draft until you review it:"]
@@ -122,10 +112,4 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
     lines.append(
         f"Type /review to answer its {len(review)} review prompt{'s' if len(review) != 1 else ''}."
     )
-    from agent.engine import resume
-
-    follow = turn.flow
-    reply = Reply(text="\n".join(lines), state="draft")
-    if follow is None:
-        return reply
-    return resume(turn, follow).prefixed(reply.text + "\n\nBack to where we were:")
+    return Reply(text="\n".join(lines), state="draft", follow="resume")

@@ -12,9 +12,6 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from agent.interview import (
     QUICK_FILE,
     choices_for,
@@ -24,20 +21,18 @@ from agent.interview import (
     questions,
     understood,
 )
-from agent.outputs import plan_prompts
-from agent.recommend import (
-    constraints_from,
-    make_plan,
-    targets_for_role,
-    targets_for_skills,
-    targets_from_audit,
-)
 from agent.render import render_chat
 from agent.reply import Choice, Reply
 from agent.store import AuditRow, FlowSession
 from agent.turn import Turn
-from knowledge.retriever import Constraints, Target
-from tools.errors import KnowledgeError
+from agent.usecases.plans import (
+    PlanOutcome,
+    RecommendationsUnavailable,
+    TopicNotUnderstood,
+    plan_for_audit,
+    plan_for_role,
+    plan_for_topic,
+)
 
 QUICK = tuple(q.id for q in questions(QUICK_FILE))
 
@@ -47,18 +42,23 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     latest = turn.scope.latest_audit()
     topic = argument.strip()
     if topic:
-        return _recommend_topic(turn, topic, latest)
+        try:
+            return render(turn, plan_for_topic(turn, topic))
+        except TopicNotUnderstood:
+            return Reply(
+                text='I could not tell which skill that is about. Try naming it, for example "docker" or "bias testing".'
+            )
+        except RecommendationsUnavailable as exc:
+            return unavailable(exc)
     if latest is not None:
-        targets = targets_from_audit(latest.result)
-        if not targets:
+        reply = for_audit(turn, latest)
+        if not reply.text:
             return Reply(
                 text=render_chat(
                     "next.j2", recs=[], plan=None, as_of=latest.as_of, audit=True, topic=""
                 )
             )
-        return _recommend(
-            turn, targets, constraints_from(latest.profile, latest.context), latest, ""
-        )
+        return reply
     if flow is not None and flow.flow == "interview":
         return Reply(
             text="I will recommend what to learn as soon as the audit is done; it takes a few more answers."
@@ -68,11 +68,12 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 
 
 def for_audit(turn: Turn, audit: AuditRow) -> Reply:
-    """Recommendations and plan for a just-finished audit (the end of the interview)."""
-    targets = targets_from_audit(audit.result)
-    if not targets:
-        return Reply(text="")
-    return _recommend(turn, targets, constraints_from(audit.profile, audit.context), audit, "")
+    """Recommendations and plan for an audit (empty text when it found no gap to close)."""
+    try:
+        outcome = plan_for_audit(turn, audit)
+    except RecommendationsUnavailable as exc:
+        return unavailable(exc)
+    return Reply(text="") if outcome is None else render(turn, outcome)
 
 
 def ask(turn: Turn, row: FlowSession) -> Reply:
@@ -95,11 +96,16 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
         turn.scope.save_flow(row)
         return ask(turn, row).prefixed(note)
     turn.scope.end_flow(row, "done")
-    strongest = dict.fromkeys(row.answers.get("quick_strongest") or [], 4.0)
-    targets = targets_for_role(row.answers["quick_role"], strongest, turn.kb)
-    hours = row.answers.get("quick_hours")
-    constraints = Constraints(weekly_hours=5.0 if hours is None else float(hours))
-    reply = _recommend(turn, targets, constraints, None, "")
+    try:
+        outcome = plan_for_role(
+            turn,
+            row.answers["quick_role"],
+            list(row.answers.get("quick_strongest") or []),
+            row.answers.get("quick_hours"),
+        )
+    except RecommendationsUnavailable as exc:
+        return unavailable(exc).prefixed(note)
+    reply = render(turn, outcome)
     offer = [Choice(label="Start the full audit", value="/audit"), *reply.choices]
     return reply.prefixed(note).model_copy(update={"choices": offer})
 
@@ -131,52 +137,22 @@ def answer_skipped(turn: Turn, row: FlowSession, step: str) -> Reply:
     return answer(turn, row, "5")
 
 
-def _recommend_topic(turn: Turn, topic: str, latest: AuditRow | None) -> Reply:
-    retriever = turn.recommender.retriever()
-    skills = retriever.match_skills(topic)
-    if not skills:
-        return Reply(
-            text='I could not tell which skill that is about. Try naming it, for example "docker" or "bias testing".'
-        )
-    targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
-    constraints = constraints_from(latest.profile, latest.context) if latest else Constraints()
-    return _recommend(turn, targets, constraints, latest, topic)
+def unavailable(exc: RecommendationsUnavailable) -> Reply:
+    cause = exc.__cause__ or exc
+    return Reply(text=f"Recommendations are unavailable right now: {cause}")
 
 
-def _recommend(
-    turn: Turn, targets: list[Target], constraints: Constraints, latest: AuditRow | None, topic: str
-) -> Reply:
-    try:
-        retriever = turn.recommender.retriever()
-    except (KnowledgeError, OSError) as exc:
-        return Reply(text=f"Recommendations are unavailable right now: {exc}")
-    picks = retriever.recommend(targets, constraints, query=topic or None)
-    result = latest.result if latest else None
-    plan = make_plan(retriever, picks, constraints, turn.today, result)
-    data: dict[str, Any] = {
-        "skills": [t.skill for t in targets],
-        "recommendations": [p.to_dict() for p in picks],
-        "plan": plan.to_dict(),
-    }
-    next_audit = dt.date.fromisoformat(latest.result["schedule"]["next_audit"]) if latest else None
-    review = plan_prompts(
-        data["recommendations"], data["plan"], constraints.budget_usd, next_audit, turn.today
-    )
-    turn.scope.add_plan(
-        audit_id=latest.id if latest else None,
-        query=topic,
-        recommendations=data["recommendations"],
-        plan=data["plan"],
-        review=review,
-    )
+def render(turn: Turn, outcome: PlanOutcome) -> Reply:
+    """Recommendations and the draft plan as a reply (with its data for scripts)."""
+    audit: AuditRow | None = outcome.audit
     text = render_chat(
         "next.j2",
-        recs=picks,
-        plan=plan,
-        as_of=latest.as_of if latest else None,
-        audit=latest is not None,
-        topic=topic,
-        names=[turn.kb.skills[t.skill].name for t in targets],
+        recs=outcome.picks,
+        plan=outcome.plan,
+        as_of=audit.as_of if audit else None,
+        audit=audit is not None,
+        topic=outcome.topic,
+        names=[turn.kb.skills[t.skill].name for t in outcome.targets],
     )
-    choices = [] if latest is not None else [Choice(label="Start the full audit", value="/audit")]
-    return Reply(text=text, choices=choices, data=data, state="draft")
+    choices = [] if audit is not None else [Choice(label="Start the full audit", value="/audit")]
+    return Reply(text=text, choices=choices, data=outcome.data, state="draft")

@@ -39,6 +39,13 @@ class Reply(BaseModel):
     data: dict[str, Any] | None = Field(
         default=None, description="structured payload for scripts (--json)"
     )
+    follow: Literal["", "resume", "resume_or_overview"] = Field(
+        default="",
+        description=(
+            "for the engine, never rendered: after this text, repeat the question of the flow the "
+            "person is in (resume), or that or the overview when no flow is active"
+        ),
+    )
 
     def prefixed(self, text: str) -> Reply:
         """The same reply with `text` put before its own text."""

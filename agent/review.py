@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +11,12 @@ from prompts.loader import PromptError, load_data, render_string
 from tools.results import ReviewFinding
 
 REVIEW_OPTIONS = ("confirm", "adjust", "why")
+
+
+class PromptStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    ADJUSTED = "adjusted"
 
 
 class ReviewPrompt(BaseModel):
@@ -24,7 +31,11 @@ class ReviewPrompt(BaseModel):
     why: str
     facts: dict[str, Any]
     options: list[str]
-    status: str = "open"
+    status: PromptStatus = PromptStatus.OPEN
+
+    @property
+    def open(self) -> bool:
+        return self.status == PromptStatus.OPEN
 
 
 def render_prompts(

@@ -1,4 +1,8 @@
-"""The context one message is handled with, passed to every flow."""
+"""One unit of work for one person: their scope in the store and what use cases need.
+
+A chat message, a CLI subcommand and a model's tool call each get one `Turn` from
+`Engine.work`; use cases and flows take it as their first argument.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agent.config import Settings
-from agent.llm.model import LanguageModel
 from agent.recommend import Recommender
 from agent.store import FlowSession, UserScope
 from knowledge.base import KnowledgeBase
@@ -21,7 +25,10 @@ class Turn:
     settings: Settings
     today: dt.date
     recommender: Recommender
-    llm: LanguageModel | None = None  # the configured language model, if any
+    # The configured agent.llm.model.LanguageModel, if any. Typed loosely on purpose: the
+    # model's tools take a Turn, so naming the class here would make agent/ import itself in
+    # a circle (and LangChain resolves these annotations at run time).
+    llm: Any = None
     # Work that must wait until the message's transaction has committed (erasing files, scrubbing).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     scrub: bool = False  # scrub the store after commit (an erasure happened)

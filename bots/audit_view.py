@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from agent.audit import AuditReport, knowledge_table
+from agent.usecases.audits import AuditReport
+from agent.usecases.reference import knowledge_table
 
 
 def _num(value: float | None, digits: int = 0) -> str:

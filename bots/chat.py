@@ -3,28 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.markup import escape
 
+if TYPE_CHECKING:
+    from agent.reply import Choice, Reply
+
 EXIT_WORDS = {"/quit", "/exit", "quit", "exit", ":q"}
 
 
-def user_id(name: str | None) -> str:
-    """`--user ana` is the terminal user cli:ana; an id with a prefix (tg:123) is used as is."""
-    if name and ":" in name:
-        return name
-    return f"cli:{name or getpass.getuser()}"
-
-
-def render(reply: object, console: Console) -> None:
+def render(reply: Reply, console: Console) -> None:
     """Print a reply: its text, numbered choices, attachments."""
-    from agent.reply import Reply
-
-    assert isinstance(reply, Reply)
     style = "yellow" if reply.state == "draft" else "green" if reply.state == "final" else None
     console.print(escape(reply.text), style=style, highlight=False)
     if reply.choices:
@@ -36,11 +28,9 @@ def render(reply: object, console: Console) -> None:
         console.print(f"  [cyan]file:[/cyan] {attachment.path}", highlight=False)
 
 
-def translate(line: str, choices: list[object], multiple: bool) -> str:
+def translate(line: str, choices: list[Choice], multiple: bool) -> str:
     """Map typed choice numbers to the choices' values; any other text passes through."""
-    from agent.reply import Choice
-
-    values = [c.value for c in choices if isinstance(c, Choice)]
+    values = [c.value for c in choices]
     parts = [p for p in line.replace(",", " ").split() if p]
     if (
         values
@@ -66,23 +56,25 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     The terminal has one user and nothing else to do while waiting for a line, so the loop
     is synchronous (it uses the engine's blocking entry point); that keeps Ctrl-C immediate.
     """
-    from agent.audit import SkillAuditError
-    from agent.config import Settings
-    from agent.engine import Engine
-    from agent.store import Store
+    from agent.errors import SkillAuditError
+    from agent.wiring import build_engine
+    from bots.session import user_id
 
     console = console or Console()
     interactive = stdin.isatty()
     if interactive:
         _enable_history()
-    settings = Settings()
-    store = Store(settings.resolved_database_url())
-    engine = Engine(store, settings)
+    try:
+        who = user_id(name)
+        engine = build_engine()
+    except (SkillAuditError, ValueError) as exc:
+        Console(stderr=True).print(f"error: {escape(str(exc))}", style="red", highlight=False)
+        return 2
+    store = engine.store
     if interactive:
         engine.recommender.warm_up()  # open or build the vector index while the person reads
-    who = user_id(name)
     resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
-    choices: list[object] = []
+    choices: list[Choice] = []
     multiple = False
     try:
         reply = engine.handle_sync(who, "/start")
@@ -115,21 +107,3 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         f"Your answers are saved. Resume any time with: {resume_hint}", style="dim", highlight=False
     )
     return 0
-
-
-def one_shot(name: str | None, *messages: str) -> object:
-    """Send messages to the engine as one user and return the last reply (for subcommands)."""
-    from agent.config import Settings
-    from agent.engine import Engine
-    from agent.store import Store
-
-    settings = Settings()
-    store = Store(settings.resolved_database_url())
-    try:
-        engine = Engine(store, settings)
-        reply = None
-        for message in messages:
-            reply = engine.handle_sync(user_id(name), message)
-        return reply
-    finally:
-        store.dispose()

@@ -31,24 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LIMIT = 4096
-COMMANDS = (
-    ("start", "Start, with what is stored and how to erase it"),
-    ("audit", "Start or resume your skills audit"),
-    ("next", "What should I learn next?"),
-    ("progress", "Your audits over time"),
-    ("report", "The report of your latest audit"),
-    ("review", "Answer the review prompts"),
-    ("model", "Audit a model's metrics"),
-    ("schedule", "When your next audit is due"),
-    ("export", "Download all your data"),
-    ("forget", "Erase all your data"),
-    ("help", "What I can do"),
-    ("cancel", "Stop what we are doing"),
-)
-LLM_COMMANDS = (
-    ("guided", "Fixed questions with buttons"),
-    ("conversation", "Talk with the language model"),
-)
 REMINDER_HOUR_UTC = 9
 
 
@@ -210,7 +192,7 @@ class Bot:
         )
         from telegram import Update as TelegramUpdate
 
-        from agent.audit import SkillAuditError
+        from agent.errors import SkillAuditError
 
         if isinstance(update, TelegramUpdate) and update.effective_chat is not None:
             text = "Sorry, something went wrong on my side. Your answers so far are saved; please try again."
@@ -279,8 +261,10 @@ def build_application(
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         from telegram import BotCommand
 
-        commands = COMMANDS + (LLM_COMMANDS if engine.llm is not None else ())
-        await app.bot.set_my_commands([BotCommand(name, about) for name, about in commands])
+        from agent.commands import menu
+
+        commands = menu(with_llm=engine.llm is not None)
+        await app.bot.set_my_commands([BotCommand(c.name, c.about[:256]) for c in commands])
         for who, chat_id, due in await asyncio.to_thread(engine.store.telegram_schedules):
             schedule_reminder(app, chat_id, who, due)
 

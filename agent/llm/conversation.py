@@ -96,7 +96,7 @@ def compact_state(turn: Turn, row: FlowSession | None, naive: bool = False) -> d
     state["evidence_sources"] = sorted({r.source for r in runs})
     latest = turn.scope.latest_audit()
     if latest is not None:
-        state["latest_audit"] = {**summarise(latest.result), "state": latest.state}
+        state["latest_audit"] = {**summarise(latest.audit), "state": latest.state}
     # Our own texts (question wording, labels): redact amounts and secrets, not "Client ...".
     return minimise(state, mentions=False)  # type: ignore[no-any-return]
 
@@ -134,7 +134,7 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
 
     from agent.llm.tools import LlmContext
 
-    lm = turn.llm
+    lm: LanguageModel | None = turn.llm
     assert lm is not None
     scope = turn.scope
     memory = scope.llm_memory()
@@ -231,8 +231,9 @@ def _records(turn: Turn, row: FlowSession | None) -> dict[str, Any]:
     records: dict[str, Any] = {}
     latest = turn.scope.latest_audit()
     if latest is not None:
-        for skill in latest.result["skills"]:
-            records[skill["id"]] = {k: skill[k] for k in ("proficiency", "demand", "gap", "confidence", "interval", "severity", "surplus")}  # fmt: skip
+        keys = {"proficiency", "demand", "gap", "confidence", "interval", "severity", "surplus"}
+        for skill in latest.audit.skills:
+            records[skill.id] = skill.model_dump(mode="json", include=keys)
     if row is not None:
         for key, value in row.answers.items():
             if key.endswith("_ratings") or key == "other_skills":

@@ -25,14 +25,18 @@ from agent.interview import (
     first_open,
     question,
     questions,
+    record,
     understood,
 )
 from agent.llm.privacy import PLACEHOLDERS, minimise, restore
 from agent.parsing import numbers_in
 from agent.reply import Choice, Reply
+from agent.sources import CONSENT_SOURCES
 from agent.store import FlowSession
 from agent.turn import Turn
 from tools.connectors.text import clip
+from tools.errors import ConnectorError, SkillAuditError
+from tools.results import AuditResult
 
 UNTRUSTED_OPEN = '<tool_result untrusted="true">'
 UNTRUSTED_CLOSE = "</tool_result>"
@@ -136,14 +140,7 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
     value, problem = understood(q, answer, row.answers, ctx.turn.kb)
     if problem is not None:
         return _out(ctx, "record_answer", {"question": question_id, "not_understood": problem})
-    changed_role = q.id == "target_role" and row.answers.get(q.id) not in (None, value)
-    row.answers[q.id] = value
-    if q.id not in row.history:
-        row.history.append(q.id)
-    if changed_role:  # ratings asked for the other role's skills no longer fit
-        for key in ("technical_ratings", "lifecycle_ratings", "ethics_ratings", "power_ratings"):
-            row.answers.pop(key, None)
-    following = first_open(row.answers)
+    following = record(row.answers, row.history, q, value)
     row.position = following.id if following else row.position
     ctx.turn.scope.save_flow(row)
     noted = describe_answer(q, value, ctx.turn.kb)
@@ -181,12 +178,14 @@ def record_skill(skill: str, rating: float, evidence: str, runtime: ToolRuntime[
     return _out(ctx, "record_skill", {"recorded": found.name, "rating": round(float(rating), 1)})
 
 
-@tool
+@tool(
+    description=(
+        "Show the person buttons to allow sources as evidence: "
+        f"{', '.join(CONSENT_SOURCES)}. Only their press records consent."
+    )
+)
 def ask_consent(sources: list[str], runtime: ToolRuntime[LlmContext]) -> str:
-    """Show the person buttons to allow sources as evidence: github, local_git, mlflow,
-    kaggle, certificates, income_csv, cv, fairness. Only their press records consent."""
-    from agent.engine import CONSENT_SOURCES
-
+    """Show the person buttons to allow evidence sources (see the tool description)."""
     ctx = runtime.context
     if ctx.tainted:
         return _out(ctx, "ask_consent", {"error": TAINTED})
@@ -218,7 +217,8 @@ def ask_consent(sources: list[str], runtime: ToolRuntime[LlmContext]) -> str:
 def run_connector(source: str, arguments: str, runtime: ToolRuntime[LlmContext]) -> str:
     """Gather evidence from an allowed source: "github" or "kaggle" with the username,
     "local_git" with a folder and e-mail. Returns the evidence found (outside data)."""
-    from agent.connect import connect
+    from agent.side_commands import describe
+    from agent.usecases.evidence import connect
 
     ctx = runtime.context
     if ctx.tainted:
@@ -227,12 +227,17 @@ def run_connector(source: str, arguments: str, runtime: ToolRuntime[LlmContext])
         words = shlex.split(arguments)
     except ValueError:
         words = arguments.split()
-    reply = connect(ctx.turn, None, shlex.join([source, *words]))
-    data = reply.data or {}
-    ctx.tainted = ctx.tainted or bool(data)
+    try:
+        connection = connect(ctx.turn, source, words)
+    except ConnectorError as exc:
+        ctx.done.append(f"{source}: {exc}")
+        return _out(ctx, "run_connector", {"error": str(exc)})
+    reply = describe(connection)
+    result = connection.result
+    ctx.tainted = ctx.tainted or result is not None
     evidence = [
-        {"skill": e.get("skill"), "detail": clip(str(e.get("detail", "")), 160)}
-        for e in (data.get("evidence") or [])[:12]
+        {"skill": e.skill, "detail": clip(e.detail, 160)}
+        for e in (result.evidence if result is not None else [])[:12]
     ]
     ctx.done.append(reply.text)
     if reply.choices:  # the consent button, when it was missing
@@ -245,6 +250,7 @@ def run_audit(runtime: ToolRuntime[LlmContext]) -> str:
     """Score the audit from what is recorded (unanswered means unknown, not zero). Returns
     the overall, pillar and top-gap figures; the person sees the full draft."""
     from agent import interview_flow
+    from agent.usecases.audits import audit_answers
 
     ctx = runtime.context
     row = _interview(ctx)
@@ -252,28 +258,27 @@ def run_audit(runtime: ToolRuntime[LlmContext]) -> str:
         return _out(ctx, "run_audit", {"error": "No interview is in progress; the person can type /audit to start one."})  # fmt: skip
     if not row.answers.get("target_role"):
         return _out(ctx, "run_audit", {"error": "Record target_role first."})
-    reply = interview_flow.finish(ctx.turn, row)
-    if row.status == "active":  # refused: the reason is in the reply
-        return _out(ctx, "run_audit", {"error": reply.text.split("\n")[0]})
-    ctx.final = reply
-    latest = ctx.turn.scope.latest_audit()
-    assert latest is not None
-    return _out(ctx, "run_audit", summarise(latest.result))
+    try:
+        outcome = audit_answers(ctx.turn, row.answers, force=bool(row.answers.get("_force")))
+    except SkillAuditError as exc:
+        return _out(ctx, "run_audit", {"error": f"I could not score this audit yet: {exc}"})
+    ctx.turn.scope.end_flow(row, "done")
+    ctx.final = interview_flow.finished(ctx.turn, outcome)
+    return _out(ctx, "run_audit", summarise(outcome.report.result))
 
 
-def summarise(result: dict[str, Any]) -> dict[str, Any]:
+def summarise(result: AuditResult) -> dict[str, Any]:
     """The figures of an audit a model may quote: overall, pillars, top gaps."""
     return {
-        "as_of": result["as_of"],
-        "role": result["target_role_name"],
-        "overall": result["overall"],
+        "as_of": result.as_of.isoformat(),
+        "role": result.target_role_name,
+        "overall": result.overall.model_dump(mode="json"),
         "pillars": {
-            p["title"]: {"score": p["score"], "confidence": p["confidence"]}
-            for p in result["pillars"].values()
+            p.title: {"score": p.score, "confidence": p.confidence} for p in result.pillars.values()
         },
-        "top_gaps": result["top_gaps"][:5],
-        "unknown_skills": len(result["unknown_skills"]),
-        "next_audit": result["schedule"]["next_audit"],
+        "top_gaps": [g.model_dump(mode="json") for g in result.top_gaps[:5]],
+        "unknown_skills": len(result.unknown_skills),
+        "next_audit": result.schedule.next_audit.isoformat(),
         "review": "draft: the person should review it with /review",
     }
 
@@ -288,21 +293,25 @@ def explain_score(skill: str, runtime: ToolRuntime[LlmContext]) -> str:
         return _out(ctx, "explain_score", {"error": "There is no audit yet."})
     kb = ctx.turn.kb
     found = kb.resolve_skill(skill) or kb.fuzzy_skill(skill)
-    record = next((s for s in latest.result["skills"] if found and s["id"] == found.id), None)
-    if record is None:
+    score = next((s for s in latest.audit.skills if found and s.id == found.id), None)
+    if score is None:
         return _out(ctx, "explain_score", {"error": f"{skill!r} was not scored in the audit of {latest.as_of}."})  # fmt: skip
-    keys = ("name", "pillar", "proficiency", "demand", "gap", "confidence", "status", "role_level")
-    payload: dict[str, Any] = {k: record[k] for k in keys}
+    keys = {"name", "pillar", "proficiency", "demand", "gap", "confidence", "status", "role_level"}
+    payload: dict[str, Any] = score.model_dump(mode="json", include=keys)
     payload["evidence"] = [
-        {"source": e["source"], "detail": clip(e.get("detail", ""), 160), "observed": e["observed"]}
-        for e in record["evidence"][:6]
+        {
+            "source": e.source.value,
+            "detail": clip(e.detail, 160),
+            "observed": e.observed.isoformat(),
+        }
+        for e in score.evidence[:6]
     ]
     payload["audit_state"] = latest.state
-    known = record["proficiency"] is not None
+    known = score.proficiency is not None
     ctx.done.append(
-        f"{record['name']} ({latest.as_of}): proficiency {record['proficiency'] if known else 'unknown'}, "
-        f"market demand {record['demand']}, gap {record['gap'] if known else 'unknown'}, "
-        f"confidence {record['confidence']}."
+        f"{score.name} ({latest.as_of}): proficiency {score.proficiency if known else 'unknown'}, "
+        f"market demand {score.demand}, gap {score.gap if known else 'unknown'}, "
+        f"confidence {score.confidence}."
     )
     return _out(ctx, "explain_score", payload)
 
@@ -338,16 +347,22 @@ def make_plan(runtime: ToolRuntime[LlmContext]) -> str:
     """Make the dated learning plan for the latest audit's top gaps (stored as a draft the
     person reviews). Returns the plan's items with dates."""
     from agent import next_flow
+    from agent.usecases.plans import RecommendationsUnavailable, plan_for_audit
 
     ctx = runtime.context
-    if ctx.turn.scope.latest_audit() is None:
+    latest = ctx.turn.scope.latest_audit()
+    if latest is None:
         return _out(ctx, "make_plan", {"error": "There is no audit yet: run the audit first."})
-    reply = next_flow.command(ctx.turn, None, "")
-    ctx.final = reply
-    plan = (reply.data or {}).get("plan") or {}
+    try:
+        outcome = plan_for_audit(ctx.turn, latest)
+    except RecommendationsUnavailable as exc:
+        return _out(ctx, "make_plan", {"error": str(exc)})
+    if outcome is None:
+        return _out(ctx, "make_plan", {"error": "The audit found no gap worth a plan."})
+    ctx.final = next_flow.render(ctx.turn, outcome)
     items = [
         {k: item.get(k) for k in ("title", "start", "end", "hours", "skill")}
-        for item in plan.get("items", [])[:8]
+        for item in outcome.row.plan.get("items", [])[:8]
     ]
     return _out(ctx, "make_plan", {"items": items, "state": "draft: review with /review"})
 

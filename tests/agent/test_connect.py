@@ -156,10 +156,11 @@ def test_course_titles_no_alias_matches_map_by_meaning(engine: Engine, tmp_path:
 def test_github_rate_limit_gives_a_clear_message_and_the_conversation_goes_on(
     engine: Engine, store: Store, monkeypatch: pytest.MonkeyPatch, limit: str
 ) -> None:
+    from pydantic import SecretStr
+
     from tests.fakes.github_server import FakeGitHub, load_dataset
 
     token = "ghp_ratelimit0123456789abcdefghijklmnop"
-    monkeypatch.setenv("GITHUB_TOKEN", token)
     engine.handle_sync("rex", "hi")
     engine.handle_sync("rex", "ml engineer")  # mid-interview
     engine.handle_sync("rex", "/consent grant github")
@@ -168,7 +169,10 @@ def test_github_rate_limit_gives_a_clear_message_and_the_conversation_goes_on(
     ) as fake:
         if limit == "throttled":
             fake.throttle(status=429, retry_after=120, times=50)
-        monkeypatch.setenv("GITHUB_API_URL", fake.url)
+        # Settings are read once at start: this operator configured a token and an API address.
+        engine.settings = engine.settings.model_copy(
+            update={"github_token": SecretStr(token), "github_api_url": fake.url}
+        )
         reply = engine.handle_sync("rex", "/connect github alice")
     assert "rate limit" in reply.text and "Traceback" not in reply.text, reply.text
     assert "Back to where we were" in reply.text and "career stage" in reply.text

@@ -250,7 +250,10 @@ def test_private_details_never_reach_the_model(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4")
+    from pydantic import SecretStr
+
+    token = SecretStr("ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4")
+    engine.settings = engine.settings.model_copy(update={"github_token": token})
     caplog.set_level(logging.DEBUG)
     fake.queue(
         Say("Which role are you aiming for?"),

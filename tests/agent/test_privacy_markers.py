@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agent.config import Settings
 from agent.engine import Engine
 from agent.reply import Reply
 from tests.agent.test_review_flow import audited
@@ -67,6 +68,7 @@ def test_markers_stay_out_of_logs_and_other_exports(
     # Set after the engine exists: an OpenAI key would otherwise switch the language model on.
     for name, value in TOKENS.items():
         monkeypatch.setenv(name, value)
+    engine.settings = Settings()  # the operator's tokens are configured (read once, as at start)
     caplog.set_level(logging.DEBUG)
 
     engine.handle_sync(A, "/start")

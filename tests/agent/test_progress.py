@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from agent.audit import audit_profile, save_audit
 from agent.engine import Engine
 from agent.history import compare
 from agent.store import Store
+from agent.usecases.audits import score as audit_profile
+from agent.usecases.audits import store as save_audit
 from knowledge.base import KnowledgeBase
 from tools.profile import validate_profile
 from tools.results import PreviousAudit
@@ -70,24 +71,27 @@ def test_the_containerisation_gap_closes(engine: Engine, store: Store, kb: Knowl
     assert reply.attachments and reply.attachments[0].kind == "image"
 
 
-def test_closed_and_new_gaps_are_told_apart() -> None:
+def test_closed_and_new_gaps_are_told_apart(kb: KnowledgeBase) -> None:
     from agent.store import AuditRow
+
+    base = audit_profile(validate_profile(BASE, kb), kb, FIRST).result
+    template = base.skills[0]
 
     def audit(day: dt.date, gaps: dict[str, float | None]) -> AuditRow:
         skills = [
-            {
-                "id": s,
-                "name": s.title(),
-                "gap": g,
-                "proficiency": None if g is None else 80 * (1 - g),
-                "relevance": 0.8,
-            }
+            template.model_copy(
+                update={
+                    "id": s,
+                    "name": s.title(),
+                    "gap": g,
+                    "proficiency": None if g is None else 80 * (1 - g),
+                    "relevance": 0.8,
+                }
+            )
             for s, g in gaps.items()
         ]
-        pillars = {"technical": {"title": "Technical Proficiency", "score": 50.0}}
-        return AuditRow(
-            as_of=day, overall=50.0, result={"skills": skills, "pillars": pillars, "top_gaps": []}
-        )
+        result = base.model_copy(update={"skills": skills, "as_of": day, "top_gaps": []})
+        return AuditRow(as_of=day, overall=50.0, result=result.model_dump(mode="json"))
 
     delta = compare(
         audit(FIRST, {"sql": 0.6, "docker": 0.5, "spark": None, "git": 0.05}),

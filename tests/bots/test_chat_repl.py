@@ -85,12 +85,16 @@ def test_history_report_export_forget_commands(tmp_path: Path) -> None:
     empty = run("report", "--user", "zed")
     assert empty.returncode == 2 and "no audit for cli:zed yet" in empty.stderr
     assert "No audits yet" in run("history", "--user", "zed").stdout
+    nothing = run("export", "--user", "zed", "--output", str(tmp_path / "mine.json"))
+    assert nothing.returncode == 2 and "nothing is stored about cli:zed" in nothing.stderr
+    assert "Nothing was erased" in run("forget", "--user", "zed", stdin="n\n").stdout
+    assert "Nothing is stored about cli:zed" in run("forget", "--user", "zed", "--yes").stdout
+    chat(tmp_path, ["ml engineer"], user="zed")  # now something is stored
     exported = run("export", "--user", "zed", "--output", str(tmp_path / "mine.json"))
     assert (
         exported.returncode == 0
         and '"external_id": "cli:zed"' in (tmp_path / "mine.json").read_text()
     )
-    assert "Nothing was erased" in run("forget", "--user", "zed", stdin="n\n").stdout
     assert "has been erased" in run("forget", "--user", "zed", "--yes").stdout
 
 

@@ -22,7 +22,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 def test_audit_json_has_the_documented_keys() -> None:
-    code, out, _ = invoke("audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28")
+    code, out, _ = invoke(
+        "audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28", "--dry-run"
+    )
     assert code == 0
     data = json.loads(out)
     for key in (
@@ -52,13 +54,13 @@ def test_audit_json_has_the_documented_keys() -> None:
 
 
 def test_same_input_and_date_give_identical_bytes() -> None:
-    args = ("audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28")
+    args = ("audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28", "--dry-run")
     assert invoke(*args)[1] == invoke(*args)[1]
 
 
 def test_readable_summary_without_json() -> None:
-    code, out, _ = invoke("audit", "--profile", str(EXAMPLE), "--as-of", "2026-11-28")
-    assert code == 0
+    code, out, _ = invoke("audit", "--profile", str(EXAMPLE), "--as-of", "2026-11-28", "--dry-run")
+    assert code == 0 and "Stored as" not in out
     assert "Overall score" in out and "Top gaps" in out and "Review before this is final" in out
 
 
@@ -117,7 +119,7 @@ def test_console_script_help_loads_no_heavy_module() -> None:
 
 def test_audit_with_connectors(tmp_path: Path) -> None:
     files = Path(__file__).resolve().parents[1] / "fakes" / "files"
-    args = ["audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28"]
+    args = ["audit", "--profile", str(EXAMPLE), "--json", "--as-of", "2026-11-28", "--dry-run"]
     code, out, err = invoke(
         *args,
         "--connect",
@@ -131,3 +133,67 @@ def test_audit_with_connectors(tmp_path: Path) -> None:
     assert "cv" in origins and "+postings-" in data["knowledge_version"]
     code, _, err = invoke(*args, "--connect", "cv /no/such/file.md")
     assert code == 2 and "file not found" in err
+
+
+def test_an_audit_from_a_file_is_the_persons_draft(
+    index_home: Path, retriever: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`audit --profile` stores a draft; report, history, next and /review then work on it."""
+    from agent.engine import Engine
+    from agent.store import Store
+    from agent.wiring import load_settings
+
+    monkeypatch.setenv("SKILLAUDIT_HOME", str(index_home))  # the index the session built
+    args = ["audit", "--profile", str(EXAMPLE), "--as-of", "2026-11-28", "--user", "fern"]
+    code, out, err = invoke(*args, "--json")
+    assert code == 0, err
+    assert json.loads(out)["state"] == "draft"  # stdout is the JSON object alone
+    assert "Stored as the draft audit of cli:fern" in err
+    code, out, err = invoke(*args)
+    assert code == 2 and "--force" in err and err.count("\n") == 1  # the fatigue guard holds
+    code, out, err = invoke(*args, "--dry-run")
+    assert code == 0 and "Stored as" not in out
+    code, out, _ = invoke("history", "--user", "fern")
+    assert code == 0 and "2026-11-28: overall" in out and out.count("overall") == 1
+    code, out, err = invoke("report", "--user", "fern", "--format", "json")
+    assert code == 0, err
+    report = json.loads(Path(out.splitlines()[0]).read_text())
+    assert report["state"] == "draft" and report["result"]["user"] == "ana"
+    code, out, err = invoke("next", "--user", "fern", "--json")
+    assert code == 0, err
+    assert json.loads(out)["recommendations"]
+    settings = load_settings()
+    store = Store(settings.resolved_database_url())
+    try:
+        reply = Engine(store, settings).handle_sync("cli:fern", "/review")
+    finally:
+        store.dispose()
+    assert reply.text.startswith("Review 1/") and reply.choices
+
+
+def test_read_only_commands_store_nothing_for_someone_unknown() -> None:
+    from sqlalchemy import text
+
+    from agent.store import Store
+    from agent.wiring import load_settings
+
+    for command in ("history", "report", "export", "next"):
+        code, _, _ = invoke(command, "--user", "nobody-here")
+        assert code in (0, 2), command
+    code, out, _ = invoke("forget", "--user", "nobody-here", "--yes")
+    assert code == 0 and "Nothing is stored" in out
+    store = Store(load_settings().resolved_database_url())
+    try:
+        with store.engine.connect() as conn:
+            found = conn.execute(
+                text("select count(*) from users where external_id = 'cli:nobody-here'")
+            ).scalar()
+    finally:
+        store.dispose()
+    assert found == 0
+
+
+def test_a_blank_user_is_refused() -> None:
+    for command in ("history", "forget", "report", "export"):
+        code, _, err = invoke(command, "--user", " ", *(["--yes"] if command == "forget" else []))
+        assert code == 2 and "--user must not be empty" in err, command

@@ -1,0 +1,167 @@
+"""Commands answered on the side of whatever the person is doing: each calls one use case,
+renders its result, and asks the engine to repeat the current question afterwards.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from agent import next_flow
+from agent.render import render_chat
+from agent.reply import Attachment, Choice, Reply
+from agent.sources import CONSENT_SOURCES, SOURCES
+from agent.store import FlowSession
+from agent.turn import Turn
+from agent.usecases import evidence, records
+from agent.usecases.evidence import ConnectStatus
+from tools.errors import ConnectorError
+
+GRANT = ("grant", "give", "allow")
+WITHDRAW = ("withdraw", "revoke", "remove")
+
+
+def side(reply: Reply) -> Reply:
+    """Mark a reply as a side answer: the engine repeats the current question after it."""
+    return reply.model_copy(update={"follow": "resume"})
+
+
+def cmd_next(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    reply = next_flow.command(turn, flow, argument)
+    started = turn.flow
+    if (
+        started is not None
+        and started.flow == "next_quick"
+        and (flow is None or started.id != flow.id)
+    ):
+        return reply
+    return side(reply)
+
+
+def cmd_progress(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    found = records.progress(turn)
+    attachments = []
+    if found.chart is not None:
+        attachments.append(
+            Attachment(
+                kind="image",
+                path=found.chart,
+                filename=found.chart.name,
+                mime_type="image/png",
+                caption="Scores over time",
+            )
+        )
+    text = render_chat("progress.j2", audits=found.audits, delta=found.delta)
+    return side(Reply(text=text, attachments=attachments))
+
+
+def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    schedule = turn.scope.latest_schedule()
+    days = (schedule.next_audit - turn.today).days if schedule else None
+    return side(Reply(text=render_chat("schedule.j2", schedule=schedule, days=days)))
+
+
+def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    from agent.history import REPORT_FORMATS
+
+    fmt = argument.lower() if argument.lower() in REPORT_FORMATS else "md"
+    files = records.report(turn, fmt)
+    if files is None:
+        return side(Reply(text="There is no audit to report on yet. Type /audit to start one."))
+    latest = files.audit
+    state = "final" if latest.state == "final" else "draft (not yet reviewed)"
+    attachments = [
+        Attachment(kind="file", path=files.report, filename=files.report.name, mime_type=files.media_type,
+                   caption=f"SkillAudit report, {latest.as_of}"),
+        Attachment(kind="image", path=files.radar, filename=files.radar.name, mime_type="image/png",
+                   caption="Pillar scores"),
+    ]  # fmt: skip
+    text = f"Your report of {latest.as_of} ({state}) is attached: {files.report}"
+    return side(Reply(text=text, attachments=attachments, state=latest.state))
+
+
+def cmd_export(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    exported = records.export(turn)
+    attachment = Attachment(
+        kind="file",
+        path=exported.path,
+        filename=exported.path.name,
+        mime_type="application/json",
+        caption="All your SkillAudit data",
+    )
+    text = (
+        f"Everything stored about you is in {exported.path} ({exported.audits} audits, "
+        f"{exported.conversations} conversations)."
+    )
+    return side(Reply(text=text, attachments=[attachment]))
+
+
+def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """Show consents, or grant / withdraw one: "/consent withdraw github"."""
+    words = argument.lower().replace(",", " ").split()
+    if len(words) >= 2 and words[0] in (*GRANT, *WITHDRAW):
+        granted = words[0] in GRANT
+        try:
+            changes = evidence.set_consent(turn.scope, words[1:], granted)
+        except ConnectorError:
+            unknown = [w for w in words[1:] if w not in CONSENT_SOURCES]
+            shown = " ".join(unknown) or "(none given)"
+            return Reply(text=f"Unknown source {shown}; sources: {', '.join(CONSENT_SOURCES)}.")
+        lines = []
+        for change in changes:
+            if granted:
+                lines.append(f"Consent for {change.source} recorded.")
+            else:
+                plural = "s" if change.deleted != 1 else ""
+                lines.append(
+                    f"Consent for {change.source} withdrawn; {change.deleted} stored result{plural} from it deleted."
+                )
+        return side(Reply(text="\n".join(lines)))
+    status = [
+        f"- {name}: {'yes' if allowed else 'no'}"
+        for name, allowed in evidence.consent_status(turn.scope).items()
+    ]
+    text = "Sources SkillAudit may use as evidence:\n" + "\n".join(status)
+    text += '\nChange with "/consent grant github" or "/consent withdraw github" (withdrawing deletes what came from it).'
+    return side(Reply(text=text))
+
+
+def cmd_connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """`/connect SOURCE ARGS [--refresh]`: gather evidence, then back to where we were."""
+    try:
+        words = shlex.split(argument)
+    except ValueError as exc:
+        return side(Reply(text=f"I could not read that: {exc}."))
+    if not words or words[0] not in SOURCES:
+        listing = "\n".join(f"- {s.usage}" for s in SOURCES.values())
+        unknown = f"Unknown source {words[0]!r}; connect" if words else "Connect"
+        return side(Reply(text=f"{unknown} one of these sources:\n{listing}"))
+    refresh = "--refresh" in words
+    args = [w for w in words[1:] if w != "--refresh"]
+    source = SOURCES[words[0]]
+    try:
+        connection = evidence.connect(turn, source.name, args, refresh)
+    except ConnectorError as exc:
+        return side(Reply(text=f"{source.name}: {exc}\nUsage: {source.usage}"))
+    return side(describe(connection))
+
+
+def describe(connection: evidence.Connection) -> Reply:
+    """What a connection found, in a few lines (or the consent it needs, with a button)."""
+    source = connection.source
+    result = connection.result
+    if connection.status == ConnectStatus.NEEDS_CONSENT or result is None:
+        grant = f"/consent grant {source.consent}"
+        text = f"I need your consent before reading {source.name}. Allow it with {grant}, then try again."
+        return Reply(text=text, choices=[Choice(label=f"Allow {source.name}", value=grant)])
+    when = (
+        f" (from {result.fetched_at:%Y-%m-%d %H:%M} UTC; add --refresh to fetch again)"
+        if connection.status == ConnectStatus.CACHED
+        else ""
+    )
+    lines = [f"{source.name}{when}: {result.summary}"]
+    lines += [f"- could not read: {p}" for p in result.problems[:5]]
+    if len(result.problems) > 5:
+        lines.append(f"- and {len(result.problems) - 5} more problems")
+    if result.evidence or result.models:
+        lines.append("This counts in your next audit (/audit force to run one now).")
+    return Reply(text="\n".join(lines), data=connection.data)

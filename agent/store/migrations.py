@@ -1,0 +1,55 @@
+"""Schema changes as an ordered list recorded in the database (append, never edit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Connection
+
+from agent.store.models import (
+    AuditRow,
+    Base,
+    ConnectorRun,
+    Consent,
+    FlowSession,
+    LlmMemory,
+    LlmUsage,
+    ModelAuditRow,
+    Notice,
+    PlanRow,
+    ProcessedUpdate,
+    ReviewDecision,
+    ScheduleRow,
+    User,
+)
+
+
+def _create_initial_tables(conn: Connection) -> None:
+    tables = [
+        m.__table__
+        for m in (User, FlowSession, AuditRow, ReviewDecision, Consent, ScheduleRow, Notice)
+    ]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
+def _create_plans(conn: Connection) -> None:
+    tables = [
+        PlanRow.__table__,
+        ModelAuditRow.__table__,
+        ConnectorRun.__table__,
+        ProcessedUpdate.__table__,
+    ]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
+def _create_llm_tables(conn: Connection) -> None:
+    tables = [LlmMemory.__table__, LlmUsage.__table__]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
+# Ordered list of (version, description, step); append, never edit a released step.
+MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
+    (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
+    (2, "learning plans, model audits, connector results, processed updates", _create_plans),
+    (3, "language-model memory and usage", _create_llm_tables),
+]

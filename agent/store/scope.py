@@ -1,0 +1,351 @@
+"""One user's rows: every query and write filters by that user."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from agent.store.models import (
+    USER_TABLES,
+    AuditRow,
+    Base,
+    ConnectorRun,
+    Consent,
+    FlowSession,
+    LlmMemory,
+    LlmUsage,
+    ModelAuditRow,
+    Notice,
+    Output,
+    OutputKind,
+    PlanRow,
+    ReviewDecision,
+    ScheduleRow,
+    User,
+    utcnow,
+)
+
+
+class UserScope:
+    """Queries and writes of one user's rows; every statement filters by that user."""
+
+    def __init__(self, session: Session, user: User, created: bool) -> None:
+        self.session = session
+        self.user = user
+        self.created = created
+
+    @property
+    def external_id(self) -> str:
+        return self.user.external_id
+
+    # Sessions -------------------------------------------------------------------------
+
+    def active_flows(self) -> list[FlowSession]:
+        """Active flows, the most recent first (the first one is where the user is)."""
+        rows = self.session.scalars(
+            select(FlowSession)
+            .where(FlowSession.user_id == self.user.id, FlowSession.status == "active")
+            .order_by(FlowSession.id.desc())
+        )
+        return list(rows)
+
+    def start_flow(
+        self, flow: str, position: str | None, answers: dict[str, Any] | None = None
+    ) -> FlowSession:
+        row = FlowSession(
+            user_id=self.user.id, flow=flow, position=position, answers=answers or {}, history=[]
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def save_flow(self, row: FlowSession) -> None:
+        """Persist a flow's position and answers (JSON columns are replaced, not mutated)."""
+        if row.user_id != self.user.id:
+            raise PermissionError("flow belongs to another user")
+        # JSON columns mutated in place are invisible to change tracking: flag them.
+        flag_modified(row, "answers")
+        flag_modified(row, "history")
+        row.updated_at = utcnow()
+        self.session.flush()
+
+    def end_flow(self, row: FlowSession, status: str) -> None:
+        row.status = status
+        self.save_flow(row)
+
+    def last_flow(self, flow: str) -> FlowSession | None:
+        return self.session.scalar(
+            select(FlowSession)
+            .where(FlowSession.user_id == self.user.id, FlowSession.flow == flow)
+            .order_by(FlowSession.id.desc())
+            .limit(1)
+        )
+
+    # Audits ---------------------------------------------------------------------------
+
+    def add_audit(self, **fields: Any) -> AuditRow:
+        row = AuditRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def audits(self) -> list[AuditRow]:
+        return list(
+            self.session.scalars(
+                select(AuditRow).where(AuditRow.user_id == self.user.id).order_by(AuditRow.id)
+            )
+        )
+
+    def latest_audit(self) -> AuditRow | None:
+        return self.session.scalar(
+            select(AuditRow)
+            .where(AuditRow.user_id == self.user.id)
+            .order_by(AuditRow.id.desc())
+            .limit(1)
+        )
+
+    # Review decisions, consents, schedule -----------------------------------------------
+
+    def add_decision(self, **fields: Any) -> ReviewDecision:
+        row = ReviewDecision(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def decisions(self, subject: str, subject_id: int) -> list[ReviewDecision]:
+        return list(
+            self.session.scalars(
+                select(ReviewDecision)
+                .where(
+                    ReviewDecision.user_id == self.user.id,
+                    ReviewDecision.subject == subject,
+                    ReviewDecision.subject_id == subject_id,
+                )
+                .order_by(ReviewDecision.id)
+            )
+        )
+
+    def review_subject(self, kind: OutputKind | str, row_id: int) -> Output | None:
+        """One of this user's outputs by kind and id (None when it is not theirs)."""
+        model: Any = OutputKind(kind).row
+        found = self.session.scalar(
+            select(model).where(model.user_id == self.user.id, model.id == row_id)
+        )
+        return cast(Output | None, found)
+
+    def add_notice(self, text: str) -> None:
+        self.session.add(Notice(user_id=self.user.id, text=text))
+        self.session.flush()
+
+    def take_notices(self) -> list[str]:
+        """Undelivered notices, marked delivered (they are shown once)."""
+        rows = list(
+            self.session.scalars(
+                select(Notice)
+                .where(Notice.user_id == self.user.id, Notice.delivered.is_(False))
+                .order_by(Notice.id)
+            )
+        )
+        for row in rows:
+            row.delivered = True
+        self.session.flush()
+        return [row.text for row in rows]
+
+    # Language model ---------------------------------------------------------------------
+
+    def llm_memory(self) -> LlmMemory:
+        """This user's language-model memory, created on first use."""
+        row = self.session.scalar(select(LlmMemory).where(LlmMemory.user_id == self.user.id))
+        if row is None:
+            row = LlmMemory(user_id=self.user.id, recent=[])
+            self.session.add(row)
+            self.session.flush()
+        return row
+
+    def save_llm_memory(self, row: LlmMemory) -> None:
+        if row.user_id != self.user.id:
+            raise PermissionError("memory belongs to another user")
+        flag_modified(row, "recent")
+        self.session.flush()
+
+    def add_llm_usage(self, day: dt.date, calls: int, prompt: int, completion: int) -> None:
+        row = self.session.scalar(
+            select(LlmUsage).where(LlmUsage.user_id == self.user.id, LlmUsage.day == day)
+        )
+        if row is None:
+            row = LlmUsage(
+                user_id=self.user.id, day=day, calls=0, prompt_tokens=0, completion_tokens=0
+            )
+            self.session.add(row)
+        row.calls += calls
+        row.prompt_tokens += prompt
+        row.completion_tokens += completion
+        self.session.flush()
+
+    def llm_tokens(self, day: dt.date) -> int:
+        """Tokens (prompt and completion) this user spent on `day`."""
+        row = self.session.scalar(
+            select(LlmUsage).where(LlmUsage.user_id == self.user.id, LlmUsage.day == day)
+        )
+        return 0 if row is None else row.prompt_tokens + row.completion_tokens
+
+    def set_consent(self, source: str, granted: bool) -> None:
+        self.session.add(Consent(user_id=self.user.id, source=source, granted=granted))
+        self.session.flush()
+
+    def save_connector_run(
+        self, source: str, key: str, fetched_at: dt.datetime, result: dict[str, Any]
+    ) -> None:
+        """Keep one result per source and arguments: a new run replaces the old one."""
+        self.session.execute(
+            delete(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id,
+                ConnectorRun.source == source,
+                ConnectorRun.key == key,
+            )
+        )
+        self.session.add(
+            ConnectorRun(
+                user_id=self.user.id, source=source, key=key, fetched_at=fetched_at, result=result
+            )
+        )
+        self.session.flush()
+
+    def connector_run(self, source: str, key: str) -> ConnectorRun | None:
+        return self.session.scalar(
+            select(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id,
+                ConnectorRun.source == source,
+                ConnectorRun.key == key,
+            )
+        )
+
+    def connector_runs(self) -> list[ConnectorRun]:
+        return list(
+            self.session.scalars(
+                select(ConnectorRun)
+                .where(ConnectorRun.user_id == self.user.id)
+                .order_by(ConnectorRun.id)
+            )
+        )
+
+    def delete_source_data(self, source: str) -> int:
+        """Delete everything a connector brought in for this user; return how many results went."""
+        result = self.session.execute(
+            delete(ConnectorRun).where(
+                ConnectorRun.user_id == self.user.id, ConnectorRun.source == source
+            )
+        )
+        self.session.flush()
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def consents(self) -> dict[str, bool]:
+        """The latest decision per source."""
+        rows = self.session.scalars(
+            select(Consent).where(Consent.user_id == self.user.id).order_by(Consent.id)
+        )
+        return {row.source: row.granted for row in rows}
+
+    def add_schedule(
+        self, audit: AuditRow, next_audit: dt.date, cadence: str, micro: list[str]
+    ) -> None:
+        self.session.add(
+            ScheduleRow(
+                user_id=self.user.id,
+                audit_id=audit.id,
+                next_audit=next_audit,
+                cadence=cadence,
+                micro_audits=micro,
+            )
+        )
+        self.session.flush()
+
+    def latest_schedule(self) -> ScheduleRow | None:
+        return self.session.scalar(
+            select(ScheduleRow)
+            .where(ScheduleRow.user_id == self.user.id)
+            .order_by(ScheduleRow.id.desc())
+            .limit(1)
+        )
+
+    def add_plan(self, **fields: Any) -> PlanRow:
+        row = PlanRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def latest_plan(self, audit: AuditRow | None = None) -> PlanRow | None:
+        """The most recent plan, or the most recent one made from `audit` (not from a topic)."""
+        query = select(PlanRow).where(PlanRow.user_id == self.user.id)
+        if audit is not None:
+            query = query.where(PlanRow.audit_id == audit.id, PlanRow.query == "")
+        return self.session.scalar(query.order_by(PlanRow.id.desc()).limit(1))
+
+    def add_model_audit(self, **fields: Any) -> ModelAuditRow:
+        row = ModelAuditRow(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def latest_model_audit(self) -> ModelAuditRow | None:
+        return self.session.scalar(
+            select(ModelAuditRow)
+            .where(ModelAuditRow.user_id == self.user.id)
+            .order_by(ModelAuditRow.id.desc())
+            .limit(1)
+        )
+
+    def update_row(self, row: PlanRow | ModelAuditRow | AuditRow, **fields: Any) -> None:
+        if row.user_id != self.user.id:
+            raise PermissionError("row belongs to another user")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        self.session.flush()
+
+    # Data rights ------------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        """Every row stored about this user, as plain JSON-ready data."""
+
+        def rows(model: type[Base]) -> list[dict[str, Any]]:
+            table = model.__table__
+            found = self.session.execute(
+                select(table).where(table.c.user_id == self.user.id).order_by(table.c.id)
+            )
+            return [_jsonable(dict(r._mapping)) for r in found]
+
+        return {
+            "user": {
+                "external_id": self.user.external_id,
+                "created_at": self.user.created_at.isoformat(),
+            },
+            "sessions": rows(FlowSession),
+            "audits": rows(AuditRow),
+            "review_decisions": rows(ReviewDecision),
+            "consents": rows(Consent),
+            "schedules": rows(ScheduleRow),
+            "plans": rows(PlanRow),
+            "model_audits": rows(ModelAuditRow),
+            "notices": rows(Notice),
+            "connector_results": rows(ConnectorRun),
+            "language_model_memory": rows(LlmMemory),
+            "language_model_usage": rows(LlmUsage),
+        }
+
+    def erase(self) -> dict[str, int]:
+        """Delete every row about this user, the user row last; return the count per table."""
+        counts = {}
+        for model in USER_TABLES:
+            result = self.session.execute(delete(model).where(model.user_id == self.user.id))
+            counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
+        self.session.execute(delete(User).where(User.id == self.user.id))
+        self.session.flush()
+        return counts
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.date | dt.datetime) else v for k, v in row.items()}

@@ -1,0 +1,234 @@
+"""Audit a person: from their interview answers or a profile file, with the evidence their
+consented sources gave; store it as a draft with its review prompts; re-score it after an
+adjustment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.config import Settings
+from agent.interview import build_profile
+from agent.review import PromptStatus, ReviewPrompt, render_prompts
+from agent.store import AuditRow, UserScope
+from agent.turn import Turn
+from agent.usecases.evidence import (
+    inputs_from,
+    knowledge_for,
+    run_spec,
+    stored_results,
+    with_market_demand,
+)
+from knowledge.base import KnowledgeBase, default_knowledge
+from knowledge.schema import Pillar
+from tools.audit import run_audit
+from tools.profile import EvidenceInput, ModelReport, Profile, load_profile, validate_profile
+from tools.results import AuditResult, PreviousAudit
+
+log = logging.getLogger(__name__)
+# Interview answers kept with an audit as its context (for plans and reports), not scored.
+CONTEXT_KEYS = ("preferred_formats", "income_streams", "clients", "top_client_share", "consents")
+
+
+class AuditReport:
+    """An audit result with its review prompts; a draft until every prompt is answered."""
+
+    def __init__(self, result: AuditResult, review: list[ReviewPrompt]) -> None:
+        self.result = result
+        self.review = review
+
+    @property
+    def state(self) -> str:
+        return "final" if all(not p.open for p in self.review) else "draft"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.result.model_dump(mode="json")
+        data["review"] = [p.model_dump(mode="json") for p in self.review]
+        data["state"] = self.state
+        return data
+
+    def to_json(self) -> str:
+        """Stable JSON: the same input and as-of date give the same bytes."""
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    """A stored audit and the report it was made from."""
+
+    row: AuditRow
+    report: AuditReport
+
+
+def score(
+    profile: Profile,
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    force: bool = False,
+    previous: PreviousAudit | None = None,
+) -> AuditReport:
+    """Run the deterministic audit and render its review prompts (nothing is stored)."""
+    result = run_audit(profile, kb, as_of, force=force, previous=previous)
+    return AuditReport(result, render_prompts(result.review))
+
+
+def previous_of(latest: AuditRow | None) -> PreviousAudit | None:
+    if latest is None:
+        return None
+    audit = latest.audit
+    pillars = {key.value: pillar.score for key, pillar in audit.pillars.items()}
+    return PreviousAudit(as_of=latest.as_of, overall=latest.overall, pillars=pillars)
+
+
+def audit_answers(turn: Turn, answers: dict[str, Any], force: bool = False) -> AuditOutcome:
+    """Score a person's interview answers with their consented evidence and store the draft.
+
+    Raises a SkillAuditError (AuditRefused within the fatigue window, ProfileError for
+    answers that do not validate); nothing is stored then.
+    """
+    scope = turn.scope
+    kb = knowledge_for(scope, turn.kb)
+    data = build_profile(answers, scope.external_id, kb, turn.today)
+    latest = scope.latest_audit()
+    if latest is not None:
+        data["last_full_audit"] = latest.as_of.isoformat()
+    evidence, models = inputs_from(stored_results(scope))
+    data["evidence"] = [*data.get("evidence", []), *evidence]
+    if models:
+        data["models"] = [*data.get("models", []), *models]
+    report = score(validate_profile(data, kb), kb, turn.today, force, previous_of(latest))
+    row = store(turn.scope, report, data, {k: answers.get(k) for k in CONTEXT_KEYS})
+    return AuditOutcome(row, report)
+
+
+def score_file(
+    path: Path,
+    as_of: dt.date,
+    settings: Settings,
+    kb: KnowledgeBase | None = None,
+    force: bool = False,
+    connects: Sequence[list[str]] = (),
+    warn: Callable[[str], None] | None = None,
+    latest: AuditRow | None = None,
+) -> tuple[AuditReport, Profile]:
+    """Load, validate and audit a profile file, with evidence from `connects` specs
+    (["github", "octocat"]); ProfileError / ConnectorError / AuditRefused on bad input.
+
+    `latest` is the person's stored audit, if any: the fatigue guard and the comparison
+    with the previous audit count it. Nothing is stored.
+    """
+    kb = kb or default_knowledge()
+    profile = load_profile(path, kb)
+    results = []
+    for spec in connects:
+        found, result = run_spec(spec, kb, as_of, settings)
+        for problem in result.problems:
+            if warn is not None:
+                warn(f"{found.name}: {problem}")
+        results.append(result)
+    if results:
+        evidence, models = inputs_from(results)
+        context = {"kb": kb}
+        profile = profile.model_copy(
+            update={
+                "evidence": [
+                    *profile.evidence,
+                    *(EvidenceInput.model_validate(e, context=context) for e in evidence),
+                ],
+                "models": [
+                    *profile.models,
+                    *(ModelReport.model_validate(m, context=context) for m in models),
+                ],
+            }
+        )
+        kb = with_market_demand(kb, results)
+    if latest is not None and (
+        profile.last_full_audit is None or profile.last_full_audit < latest.as_of
+    ):
+        profile = profile.model_copy(update={"last_full_audit": latest.as_of})
+    return score(profile, kb, as_of, force, previous_of(latest)), profile
+
+
+def audit_file(
+    turn: Turn,
+    path: Path,
+    force: bool = False,
+    connects: Sequence[list[str]] = (),
+    warn: Callable[[str], None] | None = None,
+) -> AuditOutcome:
+    """Audit a profile file as this person's next audit and store it as their draft."""
+    report, profile = score_file(
+        path,
+        turn.today,
+        turn.settings,
+        turn.kb,
+        force,
+        connects,
+        warn,
+        latest=turn.scope.latest_audit(),
+    )
+    data = profile.model_dump(mode="json", exclude_none=True)
+    row = store(turn.scope, report, data, {})
+    return AuditOutcome(row, report)
+
+
+def store(
+    scope: UserScope, report: AuditReport, profile: dict[str, Any], context: dict[str, Any]
+) -> AuditRow:
+    """Store a scored audit (a draft with its review prompts) and its schedule."""
+    result = report.result
+    audit = scope.add_audit(
+        as_of=result.as_of,
+        methodology_version=result.methodology_version,
+        knowledge_version=result.knowledge_version,
+        overall=result.overall.score,
+        profile=profile,
+        context=context,
+        result=result.model_dump(mode="json"),
+        review=[p.model_dump(mode="json") for p in report.review],
+        state=report.state,
+    )
+    schedule = result.schedule
+    scope.add_schedule(
+        audit, schedule.next_audit, schedule.cadence, [d.isoformat() for d in schedule.micro_audits]
+    )
+    log.info("audit %s stored (%d review prompts)", audit.id, len(report.review))
+    return audit
+
+
+def rescore(turn: Turn, audit: AuditRow, ratings: dict[str, float]) -> None:
+    """Apply new ratings to the audit's input and score it again on the same date.
+
+    Answered prompts stay as they were answered (an adjustment is never lost, even when the
+    re-scored audit would no longer raise it); open ones take their new wording.
+    """
+    kb = turn.kb
+    profile = {k: (dict(v) if isinstance(v, dict) else v) for k, v in audit.profile.items()}
+    profile.setdefault("self_ratings", {})
+    profile.setdefault("soft_skills", {})
+    for skill, rating in ratings.items():
+        target = "soft_skills" if kb.skills[skill].pillar == Pillar.CAREER else "self_ratings"
+        other = "self_ratings" if target == "soft_skills" else "soft_skills"
+        profile[other].pop(skill, None)
+        profile[target][skill] = rating
+    kb = knowledge_for(turn.scope, kb)
+    report = score(validate_profile(profile, kb), kb, audit.as_of, force=True)
+    fresh = {p.id: p.model_copy(update={"status": PromptStatus.OPEN}) for p in report.review}
+    review = [
+        p if not p.open else fresh[p.id] for p in audit.prompts if not p.open or p.id in fresh
+    ]
+    known = {p.id for p in review}
+    review += [p for pid, p in fresh.items() if pid not in known]
+    turn.scope.update_row(
+        audit,
+        profile=profile,
+        result=report.result.model_dump(mode="json"),
+        review=[p.model_dump(mode="json") for p in review],
+        overall=report.result.overall.score,
+    )

@@ -1,0 +1,221 @@
+"""Connect a source, grant or withdraw consent, and turn what was found into audit input.
+
+What a connector finds is stored per person with its fetch time and reused while fresh
+(24 hours), counts in every later audit, and is deleted when consent for that source is
+withdrawn or the person is erased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from agent.config import Settings
+from agent.sources import CONSENT_SOURCES, SOURCES, Context, Source, UnknownSource, source
+from agent.store import UserScope
+from agent.turn import Turn
+from knowledge.base import KnowledgeBase
+from tools.connectors.base import ConnectorResult
+from tools.results import Evidence
+
+log = logging.getLogger(__name__)
+FRESH_FOR = dt.timedelta(hours=24)
+SIMILAR_MIN, SIMILAR_MARGIN = 0.885, 0.03  # measured on course titles; below, matches were guesses
+
+
+class ConnectStatus(StrEnum):
+    FOUND = "found"  # the connector ran now
+    CACHED = "cached"  # a fresh stored result was reused
+    NEEDS_CONSENT = "needs_consent"  # nothing was read: the person has not allowed the source
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The outcome of connecting one source for one person."""
+
+    source: Source
+    status: ConnectStatus
+    result: ConnectorResult | None = None
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        return None if self.result is None else self.result.model_dump(mode="json")
+
+
+def key_of(source_name: str, args: list[str]) -> str:
+    return hashlib.sha256(json.dumps([source_name, args]).encode()).hexdigest()[:32]
+
+
+def connect(turn: Turn, name: str, args: list[str], refresh: bool = False) -> Connection:
+    """Check consent, reuse a fresh stored result or run the connector and store what it found.
+
+    Raises UnknownSource for a name not in the registry and ConnectorError when the source
+    cannot be read (bad arguments, missing file, bad credentials).
+    """
+    found = source(name)
+    if found.consent and not turn.scope.consents().get(found.consent):
+        return Connection(found, ConnectStatus.NEEDS_CONSENT)
+    key = key_of(found.name, args)
+    cached = turn.scope.connector_run(found.name, key)
+    if cached is not None and not refresh and _now() - _aware(cached.fetched_at) < FRESH_FOR:
+        return Connection(
+            found, ConnectStatus.CACHED, ConnectorResult.model_validate(cached.result)
+        )
+    context = Context(kb=turn.kb, settings=turn.settings, today=turn.today, similar=_similar(turn))
+    result = found.run(args, context)
+    turn.scope.save_connector_run(
+        found.name, key, result.fetched_at, result.model_dump(mode="json")
+    )
+    log.info(
+        "connector %s: %d evidence items, %d problems",
+        found.name,
+        len(result.evidence),
+        len(result.problems),
+    )
+    return Connection(found, ConnectStatus.FOUND, result)
+
+
+def run_spec(
+    spec: list[str], kb: KnowledgeBase, today: dt.date, settings: Settings
+) -> tuple[Source, ConnectorResult]:
+    """Run one connector for a command-line audit (`--connect "github octocat"`); the flag
+    is the consent, and nothing is stored."""
+    if not spec:
+        raise UnknownSource("")
+    found = source(spec[0])
+    return found, found.run(spec[1:], Context(kb=kb, settings=settings, today=today))
+
+
+def _similar(turn: Turn) -> Callable[[str], list[tuple[str, float]]]:
+    """Skill by meaning for titles no alias matches: only a clear winner counts. The index
+    is opened only if a connector actually asks (most never do)."""
+
+    def similar(text: str) -> list[tuple[str, float]]:
+        try:
+            retriever = turn.recommender.retriever()
+        except Exception:  # the index is optional here: aliases still work without it
+            log.warning("skill matching by meaning is unavailable", exc_info=True)
+            return []
+        ranked = retriever.skills_by_meaning(text, 3)
+        if not ranked or ranked[0][1] < SIMILAR_MIN:
+            return []
+        if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < SIMILAR_MARGIN:
+            return []
+        return [(ranked[0][0], 1.0)]
+
+    return similar
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# Consent ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentChange:
+    source: str
+    granted: bool
+    deleted: int = 0  # stored results deleted because consent was withdrawn
+
+
+def set_consent(scope: UserScope, names: Iterable[str], granted: bool) -> list[ConsentChange]:
+    """Grant or withdraw consent per source; withdrawing deletes what came from it."""
+    wanted = list(dict.fromkeys(names))
+    unknown = [n for n in wanted if n not in CONSENT_SOURCES]
+    if unknown or not wanted:
+        raise UnknownSource(" ".join(unknown))
+    changes = []
+    for name in wanted:
+        scope.set_consent(name, granted)
+        deleted = 0 if granted else scope.delete_source_data(name)
+        changes.append(ConsentChange(name, granted, deleted))
+    return changes
+
+
+def replace_consents(scope: UserScope, allowed: Iterable[str]) -> list[ConsentChange]:
+    """Record the answer to the consent question: exactly these sources are allowed.
+
+    Returns the withdrawals (sources allowed before and not now), whose data is deleted.
+    """
+    keep = set(allowed)
+    before = scope.consents()
+    withdrawn = []
+    for name in CONSENT_SOURCES:
+        scope.set_consent(name, name in keep)
+        if before.get(name) and name not in keep:
+            withdrawn.append(ConsentChange(name, False, scope.delete_source_data(name)))
+    return withdrawn
+
+
+def consent_status(scope: UserScope) -> dict[str, bool]:
+    """Every consent source and whether the person allows it now."""
+    granted = scope.consents()
+    return {name: bool(granted.get(name)) for name in CONSENT_SOURCES}
+
+
+# Evidence for audits ------------------------------------------------------------------
+
+
+def profile_evidence(item: Evidence) -> dict[str, Any]:
+    """A connector's evidence item as a profile `evidence` entry (bounded sizes)."""
+    return {
+        "skill": item.skill, "source": item.source.value, "strength": item.strength,
+        "observed": item.observed.isoformat(), "detail": item.detail[:500], "link": item.link,
+        "origin": item.origin[:60], "signal": item.signal[:60],
+    }  # fmt: skip
+
+
+def inputs_from(
+    results: Iterable[ConnectorResult],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Evidence entries and model reports (profile data) from connector results."""
+    evidence: list[dict[str, Any]] = []
+    models: list[dict[str, Any]] = []
+    for result in results:
+        evidence += [profile_evidence(item) for item in result.evidence]
+        models += result.models
+    return evidence, models
+
+
+def stored_results(scope: UserScope) -> list[ConnectorResult]:
+    """Every stored connector result the person (still) consents to."""
+    consents = scope.consents()
+    results = []
+    for run in scope.connector_runs():
+        known = SOURCES.get(run.source)
+        needs = known.consent if known is not None else run.source
+        if needs and not consents.get(needs):
+            continue
+        results.append(ConnectorResult.model_validate(run.result))
+    return results
+
+
+def with_market_demand(kb: KnowledgeBase, results: Iterable[ConnectorResult]) -> KnowledgeBase:
+    """The knowledge an audit uses: bundled, with demand from the latest job postings given."""
+    postings = [r for r in results if r.source == "job_postings"]
+    if not postings:
+        return kb
+    demand = postings[-1].data.get("demand")
+    if not demand or not demand.get("skills"):
+        return kb
+    span = demand["date_range"]
+    note = f"{demand['postings']} job postings dated {span['from']} to {span['to']} (supplied by the user)"
+    return kb.with_demand(demand["skills"], note, dt.date.fromisoformat(demand["as_of"]))
+
+
+def knowledge_for(scope: UserScope, kb: KnowledgeBase) -> KnowledgeBase:
+    """The knowledge this person's audits use (job postings they supplied update demand)."""
+    runs = [r for r in scope.connector_runs() if r.source == "job_postings"]
+    return with_market_demand(kb, [ConnectorResult.model_validate(r.result) for r in runs])

@@ -1,0 +1,63 @@
+"""The composition root: settings, then the store, then the engine, once for every front end.
+
+The REPL, the subcommands, the Telegram bot and the benchmarks all start here, so a setting
+given only in `.env` reaches every part (connector tokens included) and every secret it
+holds is masked in logs from the first line on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from agent.config import Settings
+from tools.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agent.engine import Engine
+    from agent.store import Store
+
+
+def load_settings() -> Settings:
+    """Read the environment (and `.env`) once; a bad value is one clear ConfigError."""
+    from pydantic import ValidationError
+
+    from agent.redact import redact_secrets
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'setting'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    redact_secrets(settings.secrets())
+    return settings
+
+
+def open_store(settings: Settings) -> Store:
+    """The configured store, migrated; an unusable DATABASE_URL or database is a ConfigError."""
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from agent.store import Store
+
+    try:
+        return Store(settings.resolved_database_url())
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL (e.g. postgresql://host/db)"
+        ) from None
+    except (SQLAlchemyError, OSError, ImportError) as exc:
+        reason = type(exc).__name__
+        raise ConfigError(
+            f"cannot open the store at {settings.describe_storage()} ({reason}); check DATABASE_URL "
+            "or SKILLAUDIT_HOME"
+        ) from None
+
+
+def build_engine(settings: Settings | None = None) -> Engine:
+    """The engine over the configured store, knowledge, index and (optional) language model."""
+    from agent.engine import Engine
+
+    settings = settings or load_settings()
+    return Engine(open_store(settings), settings)

@@ -1,0 +1,37 @@
+"""What every `skillaudit` subcommand shares: the one-line failure, dates, the --user option."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, NoReturn
+
+import typer
+
+UserOption = Annotated[
+    str | None, typer.Option("--user", help="Whose data (default: your login name).")
+]
+
+
+def fail(message: str) -> NoReturn:
+    """Print one clear line to stderr and exit with the bad-input code 2."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+def parse_as_of(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of {value!r} is not a date; use YYYY-MM-DD")
+
+
+def user_id(name: str | None) -> str:
+    """The person a subcommand acts for (see bots.session.user_id); a blank name is refused."""
+    from bots.session import user_id as resolve
+
+    try:
+        return resolve(name)
+    except ValueError as exc:
+        fail(str(exc))
