@@ -6,6 +6,7 @@ from knowledge.base import KnowledgeError
 
 __all__ = [
     "AuditRefused",
+    "CheckError",
     "ConnectorError",
     "KnowledgeError",
     "ProfileError",
@@ -37,3 +38,7 @@ class StorageError(SkillAuditError):
 
 class ConnectorError(SkillAuditError):
     """A source could not be read at all (missing file, bad credentials, malformed data)."""
+
+
+class CheckError(SkillAuditError):
+    """A skill-check step does not fit the check (wrong question, bad choice, unfinished)."""
