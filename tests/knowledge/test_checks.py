@@ -23,7 +23,16 @@ from knowledge.checks import (
 )
 
 # The technical banks written with this module; other banks are validated by the same loader.
-TECHNICAL = ("python",)
+TECHNICAL = (
+    "python",
+    "model_evaluation",
+    "deep_learning",
+    "classical_ml",
+    "statistics",
+    "software_engineering",
+    "pytorch",
+    "llm_engineering",
+)
 
 
 def question(ident: str = "python-b1", level: str = "basic", stem: str = "") -> dict[str, Any]:
@@ -92,10 +101,23 @@ def test_every_bundled_question_is_well_formed(kb: KnowledgeBase) -> None:
 
 @pytest.mark.parametrize("skill", TECHNICAL)
 def test_technical_banks_do_not_give_the_answer_away(kb: KnowledgeBase, skill: str) -> None:
-    """The right option is not usually the longest one: test-wise guessing must not pay."""
+    """Option length is no clue: the right one is rarely the longest or the shortest."""
     checks = load_checks(kb).banks[skill]
+    limit = len(checks.questions) // 3
     longest = sum(max(q.options, key=lambda o: len(o.text)).correct for q in checks.questions)
-    assert longest <= len(checks.questions) // 2, f"{skill}: right option longest {longest} times"
+    shortest = sum(min(q.options, key=lambda o: len(o.text)).correct for q in checks.questions)
+    assert longest <= limit, f"{skill}: the right option is the longest {longest} times"
+    assert shortest <= limit, f"{skill}: the right option is the shortest {shortest} times"
+
+
+def test_model_evaluation_covers_imbalanced_data(kb: KnowledgeBase) -> None:
+    checks = load_checks(kb).banks["model_evaluation"]
+    text = " ".join(
+        [q.stem for q in checks.questions]
+        + [o.text + " " + o.why for q in checks.questions for o in q.options]
+    ).lower()
+    for topic in ("precision", "recall", "pr-auc", "baseline", "calibrat", "leak", "imbalanced"):
+        assert topic in text, f"model_evaluation bank never mentions {topic}"
 
 
 @pytest.mark.parametrize(
