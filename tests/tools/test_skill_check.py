@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -38,6 +40,7 @@ from tools.skill_check import (
     record,
     result,
     start_check,
+    target_level,
 )
 
 START = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
@@ -335,3 +338,32 @@ def test_check_parameters_are_validated() -> None:
 )
 def test_level_bands_follow_the_anchors(value: float, band: str) -> None:
     assert level_band(value) == band
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "skill-checks.md"
+
+
+def test_the_documented_examples_are_what_the_code_computes() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    table = text.split("<!-- check-examples:start -->")[1].split("<!-- check-examples:end -->")[0]
+    rows = re.findall(r"\| `([-+bia]+)` \| ([\d.]+) \| ([\d.]+) \| ([a-z ]+) \|", table)
+    assert len(rows) >= 5
+    letters = {d.value[0]: d for d in Difficulty}
+    for sequence, proficiency, sd, band in rows:
+        state = CheckState(skill="python", bank_version="v", seed="doc", started_at=START)
+        steps = re.findall(r"([-+])([bia])", sequence)
+        for n, (sign, letter) in enumerate(steps, start=1):
+            assert not is_finished(state), f"{sequence}: the check ends before answer {n}"
+            assert target_level(state) == letters[letter], f"{sequence}: answer {n} level"
+            judged = AnsweredQuestion(
+                question_id=f"python-{letter}1", level=letters[letter], choice=0, chosen=0,
+                correct=sign == "+", shown_at=START, answered_at=START,
+            )  # fmt: skip
+            state = state.model_copy(update={"answers": (*state.answers, judged)})
+        assert is_finished(state), f"{sequence}: the check goes on after the last answer"
+        finished = result(state)
+        assert (finished.proficiency, finished.sd, finished.level) == (
+            float(proficiency),
+            float(sd),
+            band,
+        ), sequence
