@@ -9,13 +9,15 @@ messages and nothing lives in this module. The method and its parameters are in
 
 Flow (the chat, Telegram buttons and `skillaudit check SKILL` all drive it the same way):
 
-    state = start_check(bank, seed, seen_before, started_at)
+    state = start_check(bank, seed, started_at, seen_before)  # the seed lives in the state
     while (shown := next_question(state, bank)) is not None:
         ...show shown.stem and shown.options; remember shown.question_id as seen...
         state = record(state, bank, Answer(question_id=..., choice=..., shown_at=..., answered_at=...))
     evidence = check_evidence(result(state))
 
 A person may stop at any point: an unfinished state has no result and gives no evidence.
+Questions shown in an abandoned check should still be stored as seen, so that restarting does
+not bring them back. Times must be timezone-aware; timing is stored, never scored.
 """
 
 from __future__ import annotations
@@ -130,6 +132,7 @@ class AnsweredQuestion(Frozen):
 
     @property
     def seconds(self) -> float:
+        """Time from showing the question to the answer."""
         return (self.answered_at - self.shown_at).total_seconds()
 
 
