@@ -6,6 +6,7 @@ from knowledge.base import KnowledgeError
 
 __all__ = [
     "AuditRefused",
+    "CheckError",
     "ConfigError",
     "ConnectorError",
     "KnowledgeError",
@@ -42,3 +43,7 @@ class ConnectorError(SkillAuditError):
 
 class ConfigError(SkillAuditError):
     """The configuration (environment or .env) is invalid, or a configured service is unreachable."""
+
+
+class CheckError(SkillAuditError):
+    """A skill-check step does not fit the check (wrong question, bad choice, unfinished)."""

@@ -15,13 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.schema import Pillar
 
-METHODOLOGY_VERSION = "1.1.0"
+METHODOLOGY_VERSION = "1.2.0"
 METHODOLOGY_URL = "docs/methodology.md"
 
 # methodology version -> fingerprint of the parameters it was published with
 VERSION_FINGERPRINTS = {
     "1.0.0": "a6afd81051f6",
     "1.1.0": "7b5561960205",  # adds the group-fairness threshold
+    "1.2.0": "f196e3f7af21",  # adds skill-check evidence and its reliability
 }
 
 
@@ -35,6 +36,7 @@ class SourceKind(StrEnum):
     MODEL_METRICS = "model_metrics"
     COMPETITION = "competition"
     WORK_RECORD = "work_record"
+    SKILL_CHECK = "skill_check"  # a finished adaptive question check (tools/skill_check.py)
 
 
 AUTOMATED_SOURCES = frozenset({SourceKind.CODE, SourceKind.MODEL_METRICS, SourceKind.COMPETITION})
@@ -63,6 +65,8 @@ class ScoringParams(BaseModel):
             SourceKind.MODEL_METRICS: 0.85,
             SourceKind.COMPETITION: 0.75,
             SourceKind.WORK_RECORD: 0.70,
+            # Short, unproctored, from a public bank: above an opinion, below work products.
+            SourceKind.SKILL_CHECK: 0.45,
         }
     )
     # An observation's weight halves every this many days.

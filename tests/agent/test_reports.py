@@ -17,6 +17,7 @@ from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
 from tools.errors import StorageError
+from tools.params import METHODOLOGY_VERSION
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -59,7 +60,7 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
     for heading in ("## Summary", "## Top gaps", "## What to learn next", "## Career pulse", "## Model audit",
                     "## Power skills", "## Review", "## Next audit"):  # fmt: skip
         assert heading in markdown
-    assert "methodology 1.1.0" in markdown and "(docs/methodology.md)" in markdown
+    assert f"methodology {METHODOLOGY_VERSION}" in markdown and "(docs/methodology.md)" in markdown
     data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
     assert data["state"] == "draft" and len(data["recommendations"]) == 3 and data["plan"]["items"]
 
