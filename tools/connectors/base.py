@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -39,20 +41,75 @@ class ConnectorResult(BaseModel):
 
 
 def read_limited(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """Read a file the person pointed at, refusing directories, missing files and huge files."""
+    """Read a file the person pointed at: regular files only, at most `limit` bytes."""
     try:
-        resolved = path.expanduser().resolve(strict=True)
-    except (FileNotFoundError, RuntimeError) as exc:
-        raise ConnectorError(f"{path}: file not found") from exc
-    if not resolved.is_file():
-        raise ConnectorError(f"{path}: not a file")
-    size = resolved.stat().st_size
-    if size > limit:
-        raise ConnectorError(f"{path}: {size / 1e6:.1f} MB is over the {limit / 1e6:.0f} MB limit")
+        return read_regular(path, limit)
+    except UnreadableFile as exc:
+        raise ConnectorError(f"{clip_path(path)}: {exc.reason}") from exc
+
+
+class UnreadableFile(Exception):
+    """A file that is missing, not a regular file, too large or unreadable; `kind` says which."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        self.kind = kind  # missing, folder, special, too_large or io
+        self.reason = reason
+        super().__init__(reason)
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """Read at most `limit` bytes of a regular file, refusing anything else at once.
+
+    A FIFO, a device (/dev/zero), a socket or a folder, also behind a symbolic link, is refused
+    before a single byte is read: the file is opened without blocking and checked with fstat.
+    Reading stops one byte past the limit, so an endless or growing file cannot exhaust memory.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
-        return resolved.read_bytes()
+        fd = os.open(path.expanduser(), flags)
+    except FileNotFoundError as exc:
+        raise UnreadableFile("missing", "file not found") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableFile("folder", "not a file (it is a folder)") from exc
     except OSError as exc:
-        raise ConnectorError(f"{path}: cannot read ({exc.strerror})") from exc
+        raise UnreadableFile("io", f"cannot read ({_reason(exc)})") from exc
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UnreadableFile("folder", "not a file (it is a folder)")
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(
+                "special", "not a regular file (a pipe, device or socket cannot be read)"
+            )
+        if info.st_size > limit:
+            raise UnreadableFile(
+                "too_large", f"{info.st_size / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise UnreadableFile("io", f"cannot read ({_reason(exc)})") from exc
+    finally:
+        os.close(fd)
+    if size > limit:  # the file grew while it was read
+        raise UnreadableFile("too_large", f"over the {limit / 1e6:g} MB limit")
+    return b"".join(chunks)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def clip_path(path: Path, limit: int = 80) -> str:
+    """A path for a message: its name, cut short, so errors stay one short line."""
+    text = " ".join(str(path).split())
+    return text if len(text) <= limit else "\u2026" + text[-(limit - 1) :]
 
 
 def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:

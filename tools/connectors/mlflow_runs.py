@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from knowledge.base import KnowledgeBase
-from tools.connectors.base import ConnectorResult, now
+from tools.connectors.base import ConnectorResult, clip_path, now
 from tools.errors import ConnectorError
 from tools.params import SourceKind
 from tools.profile import ModelReport
@@ -159,16 +160,47 @@ def _check_uri(uri: str) -> str:
         return f"sqlite:///{path.expanduser().resolve()}"
     folder = Path(parsed.path if scheme == "file" else uri).expanduser()
     if not folder.is_dir():
-        raise ConnectorError(f"{folder}: no MLflow store folder there")
+        raise ConnectorError(f"{clip_path(folder)}: no MLflow store folder there")
+    _check_store_files(folder)
     # The file store is in maintenance mode and refuses to open unless explicitly allowed.
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return str(folder.resolve())
 
 
+MAX_STORE_ENTRIES = 200_000  # files and folders of a file store checked before MLflow reads it
+
+
+def _check_store_files(folder: Path) -> None:
+    """Refuse a file store holding a FIFO, device or socket: MLflow would block or read forever."""
+    seen = 0
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        for name in [*dirs, *files]:
+            seen += 1
+            if seen > MAX_STORE_ENTRIES:
+                raise ConnectorError(
+                    f"{clip_path(folder)}: more than {MAX_STORE_ENTRIES:,} files; point at one store"
+                )
+            try:
+                mode = os.stat(os.path.join(parent, name)).st_mode  # follows links, as MLflow does
+            except OSError:
+                continue  # a dangling link: MLflow reports what it cannot find
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                inside = clip_path(Path(parent, name).relative_to(folder), 60)
+                raise ConnectorError(
+                    f"{clip_path(folder)}: {inside} is not a regular file "
+                    "(a pipe, device or socket cannot be read)"
+                )
+
+
 def _check_sqlite(path: Path) -> None:
     """Refuse a missing file or a database that is not an MLflow store (MLflow would migrate it)."""
-    if not path.expanduser().is_file():
-        raise ConnectorError(f"{path}: MLflow database not found")
+    full = path.expanduser()
+    if full.exists() and not full.is_file() and not full.is_dir():
+        raise ConnectorError(
+            f"{clip_path(path)}: not a regular file (a pipe, device or socket cannot be read)"
+        )
+    if not full.is_file():
+        raise ConnectorError(f"{clip_path(path)}: MLflow database not found")
     try:
         uri = path.expanduser().resolve().as_uri() + "?mode=ro"
         with sqlite3.connect(uri, uri=True) as conn:
