@@ -7,7 +7,6 @@ GITHUB_API_URL, KAGGLE_USERNAME / KAGGLE_KEY and KAGGLE_API_URL.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from agent.connect import Context, Source, register
 from tools.connectors.base import ConnectorResult
@@ -17,13 +16,6 @@ from tools.errors import ConnectorError
 def _need(args: list[str], count: int, usage: str) -> None:
     if len(args) < count:
         raise ConnectorError(f"missing arguments; usage: {usage}")
-
-
-def _options(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Split `key=value` options from positional arguments."""
-    positional = [a for a in args if "=" not in a]
-    options = dict(a.split("=", 1) for a in args if "=" in a)
-    return positional, options
 
 
 def _github(args: list[str], ctx: Context) -> ConnectorResult:
@@ -56,12 +48,7 @@ def _local_git(args: list[str], ctx: Context) -> ConnectorResult:
 def _mlflow(args: list[str], ctx: Context) -> ConnectorResult:
     from tools.connectors.mlflow_runs import MlflowQuery, collect
 
-    positional, options = _options(args)
-    _need(positional, 2, MLFLOW.usage)
-    query = MlflowQuery(
-        tracking_uri=positional[0], experiment=positional[1], task=options.get("task")
-    )
-    return collect(query, ctx.kb, ctx.today)
+    return collect(MlflowQuery.from_args(args, ctx.kb), ctx.kb, ctx.today)
 
 
 def _kaggle(args: list[str], ctx: Context) -> ConnectorResult:
@@ -111,44 +98,24 @@ def _cv(args: list[str], ctx: Context) -> ConnectorResult:
 
 
 def _fairness(args: list[str], ctx: Context) -> ConnectorResult:
-    from tools.connectors.fairness import FairnessQuery, collect
+    from tools.connectors.fairness import FairnessQuery, collect, model_report
 
-    positional, options = _options(args)
-    _need(positional, 1, FAIRNESS.usage)
-    sensitive = [s for s in options.get("sensitive", "").split(",") if s]
-    query = FairnessQuery(
-        path=Path(positional[0]),
-        label=options.get("label"),
-        prediction=options.get("prediction"),
-        score=options.get("score"),
-        sensitive=sensitive,
-        model_name=options.get("model", "the model"),
-    )
+    query = FairnessQuery.from_args(args, ctx.kb)
     result = collect(query, ctx.today)
-    return result.model_copy(
-        update={"models": [_fairness_model(result.data, query.model_name, options)]}
-    )
-
-
-def _fairness_model(data: dict[str, Any], name: str, options: dict[str, str]) -> dict[str, Any]:
-    """The checked model for the model audit: accuracy, class balance and fairness gaps."""
-    fairness = {"demographic_parity_difference": data["max_demographic_parity_difference"]}
-    if data.get("max_equalized_odds_difference") is not None:
-        fairness["equalized_odds_difference"] = data["max_equalized_odds_difference"]
-    return {
-        "name": name,
-        "task": options.get("task", "tabular_binary"),
-        "metrics": {"accuracy": data["accuracy"]},
-        "positive_rate": data["positive_rate"],
-        "fairness": fairness,
-    }
+    model = model_report(result, query, ctx.kb)  # only for a model the person named
+    return result.model_copy(update={"models": [model]}) if model else result
 
 
 GITHUB = Source("github", "github", "/connect github USERNAME [OWNER/REPO ...]", _github)
 LOCAL_GIT = Source(
     "local_git", "local_git", "/connect local_git PATH YOUR@EMAIL [MORE@EMAILS]", _local_git
 )
-MLFLOW = Source("mlflow", "mlflow", "/connect mlflow TRACKING_URI EXPERIMENT [task=TASK]", _mlflow)
+MLFLOW = Source(
+    "mlflow",
+    "mlflow",
+    "/connect mlflow TRACKING_URI EXPERIMENT [task=TASK positive_rate=0.03]",
+    _mlflow,
+)
 KAGGLE = Source(
     "kaggle",
     "kaggle",
@@ -162,7 +129,7 @@ INCOME = Source("income_csv", "income_csv", "/connect income_csv PAYMENTS.csv", 
 JOB_POSTINGS = Source("job_postings", None, "/connect job_postings FOLDER_OR_FILE", _job_postings)
 CV = Source("cv", "cv", "/connect cv CV.pdf|.md|.txt", _cv)
 FAIRNESS = Source(
-    "fairness", "fairness", "/connect fairness PREDICTIONS.csv [label=COL prediction=COL sensitive=COL,COL model=NAME]",
+    "fairness", "fairness", "/connect fairness PREDICTIONS.csv [label=COL prediction=COL score=COL sensitive=COL,COL positive_label=VALUE model=NAME task=TASK]",
     _fairness,
 )  # fmt: skip
 

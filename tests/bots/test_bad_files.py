@@ -474,3 +474,57 @@ def test_hostile_json_profiles_give_one_line(text: str, expect: str, home: Path)
     profile.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["audit", "--profile", str(profile), "--json"])
     assert_one_clear_line(result, expect)
+
+
+# Bad connector options: one line from the CLI, the file audit and the chat ----------------------
+
+
+def predictions_in_words(folder: Path) -> Path:
+    rows = ["label,prediction,sex"] + [
+        f"{'approved' if i % 3 else 'denied'},{'approved' if i % 2 else 'denied'},{'f' if i % 4 else 'm'}"
+        for i in range(400)
+    ]
+    path = folder / "words.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fairness_options_from_the_command_line(home: Path) -> None:
+    path = predictions_in_words(home)
+    assert runner.invoke(app, ["consent", "grant", "fairness", "--user", "f"]).exit_code == 0
+    asked = runner.invoke(app, ["connect", "fairness", str(path), "--user", "f"])
+    assert_one_clear_line(asked, "which class is positive")
+    read = runner.invoke(
+        app, ["connect", "fairness", str(path), "positive_label=approved", "--json", "--user", "f"]
+    )
+    assert read.exit_code == 0, read.stderr
+    data = json.loads(read.stdout)
+    assert data["data"]["positive_label"] == "approved" and data["models"] == []
+    bad_task = runner.invoke(
+        app,
+        ["connect", "fairness", str(path), "positive_label=approved", "task=foo", "--user", "f"],
+    )
+    assert_one_clear_line(bad_task, "allowed: tabular_binary")
+    profile = home / "p.yaml"
+    profile.write_text("user: p\ntarget_role: ml engineer\n", encoding="utf-8")
+    audit = runner.invoke(
+        app,
+        ["audit", "--profile", str(profile), "--json", "--connect", f"fairness {path} task=foo"],
+    )
+    assert_one_clear_line(audit, "unknown task 'foo'")
+    unknown = runner.invoke(
+        app, ["audit", "--profile", str(profile), "--connect", f"mlflow {home} exp colour=red"]
+    )
+    assert_one_clear_line(unknown, "unknown option 'colour'")
+
+
+def test_chat_names_the_allowed_tasks_and_goes_on(engine: Engine, tmp_path: Path) -> None:
+    user = "tg:99"
+    question = engine.handle_sync(user, "/start").text.splitlines()[-1]
+    engine.handle_sync(user, "/consent grant fairness")
+    path = predictions_in_words(tmp_path)
+    reply = engine.handle_sync(user, f"/connect fairness {path} positive=approved task=foo")
+    assert reply.text.splitlines()[0].startswith("fairness: task: unknown task 'foo'"), reply.text
+    assert "tabular_binary" in reply.text and reply.text.endswith(question)
+    good = engine.handle_sync(user, f"/connect fairness {path} positive=approved model=credit")
+    assert good.data is not None and good.data["models"][0]["name"] == "credit"

@@ -5,16 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import stat
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tools.connectors.text import clip
 from tools.errors import ConnectorError
 from tools.results import Evidence
 
 MAX_FILE_BYTES = 20_000_000  # any single file a connector reads
 MAX_ROWS = 1_000_000  # rows of any CSV
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConnectorResult(BaseModel):
@@ -131,3 +134,51 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# Arguments ------------------------------------------------------------------------------------
+
+
+def split_options(
+    args: Sequence[str], allowed: Mapping[str, str], positional: int, usage: str
+) -> tuple[list[str], dict[str, str]]:
+    """Split `key=value` options from at most `positional` plain arguments.
+
+    `allowed` maps every accepted key (and alias) to its canonical name. An unknown or repeated
+    option, or a stray word (often the rest of an unquoted value with spaces), is an error that
+    names what is allowed, instead of being silently dropped.
+    """
+    plain: list[str] = []
+    options: dict[str, str] = {}
+    for arg in args:
+        key, sep, value = arg.partition("=")
+        if not sep:
+            plain.append(arg)
+            continue
+        name = allowed.get(key.strip().lower().replace("-", "_"))
+        if name is None:
+            listed = ", ".join(f"{k}=" for k in dict.fromkeys(allowed.values()))
+            raise ConnectorError(f"unknown option {clip(key, 40)!r}; allowed: {listed}")
+        if name in options:
+            raise ConnectorError(f"the option {name}= is given twice")
+        options[name] = value.strip()
+    if len(plain) > positional:
+        extra = clip(" ".join(plain[positional:]), 60)
+        raise ConnectorError(
+            f"unexpected {extra!r}; quote a value with spaces (task=\"...\"); usage: {usage}"
+        )
+    return plain, options
+
+
+def validated(model: type[M], data: Mapping[str, Any], context: Any = None) -> M:
+    """Build a connector's input model; a bad option becomes one clear ConnectorError."""
+    try:
+        return model.model_validate(dict(data), context=context)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(p) for p in err["loc"]) or "input"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            parts.append(f"{clip(where, 40)}: {clip(message, 200)}")
+        raise ConnectorError("; ".join(parts)) from exc
+
