@@ -165,7 +165,7 @@ def split_options(
     if len(plain) > positional:
         extra = clip(" ".join(plain[positional:]), 60)
         raise ConnectorError(
-            f"unexpected {extra!r}; quote a value with spaces (task=\"...\"); usage: {usage}"
+            f'unexpected {extra!r}; quote a value with spaces (task="..."); usage: {usage}'
         )
     return plain, options
 
@@ -181,4 +181,3 @@ def validated(model: type[M], data: Mapping[str, Any], context: Any = None) -> M
             message = str(err["msg"]).removeprefix("Value error, ")
             parts.append(f"{clip(where, 40)}: {clip(message, 200)}")
         raise ConnectorError("; ".join(parts)) from exc
-

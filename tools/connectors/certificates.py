@@ -1,8 +1,11 @@
 """Certificates connector: completed courses and certificates from a CSV export.
 
-Reads LinkedIn Learning's `Learning.csv` (from a LinkedIn data archive), LinkedIn's
-`Certifications.csv`, Coursera-style exports (course name, completion date) and a generic
-CSV (name, provider, date, optional skills and level). Column names match leniently.
+Reads LinkedIn Learning's `Learning.csv` (from a LinkedIn data archive; `N/A` marks an empty
+date), LinkedIn's `Certifications.csv`, Coursera for Business "course activity" exports
+(Course, Completed, Completion Time, Course Certificate URL; refused when they list several
+learners), a Coursera list kept by hand and a generic CSV (name, provider, date, optional
+skills and level). Column names match leniently; a file with none of them is refused with a
+message naming the columns of each format.
 
 Evidence, source `certificate`, one per (course, skill), observed on the completion date:
 
@@ -15,7 +18,8 @@ Evidence, source `certificate`, one per (course, skill), observed on the complet
   (text -> [(skill id, score)]); a skill found only by similarity gets 0.8x the strength,
   because the link between course and skill is then a guess.
 
-Only completed items count. Watched-but-unfinished LinkedIn Learning items give no
+Only completed items count. Watched-but-unfinished items (and Coursera courses with some
+progress) give no
 evidence at all: watching part of a course shows interest, not proficiency, and counting it
 even weakly would reward browsing. They are counted in `data["in_progress"]` so the planner
 can suggest finishing them. Completed single videos (not courses) are counted, not used.
@@ -60,20 +64,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("contenttitle", "coursename", "coursetitle", "course", "certificatename",
               "certificate", "certificationname", "certification", "name", "title"),
     "completed": ("contentcompletedatifcompleted", "contentcompletedat", "completedat",
-                  "completiondate", "completedon", "datecompleted", "dateofcompletion",
+                  "completiondate", "completiontime", "completedon", "datecompleted",
+                  "dateofcompletion",
                   "issuedate", "issuedon", "dateissued", "issued", "awardedon", "date"),
     "watched": ("contentlastwatcheddateifviewed", "lastwatched", "lastviewed", "lastaccessed"),
     "type": ("contenttype", "type"),
-    "status": ("status", "completionstatus", "completed", "state", "progress"),
+    "status": ("status", "completionstatus", "completed", "state"),
     "provider": ("provider", "issuer", "authority", "issuingorganization", "organization",
                  "organisation", "platform", "partner", "offeredby", "university",
                  "institution", "school"),
     "skills": ("skills", "skill", "skillsgained", "tags", "topics"),
     "level": ("level", "difficulty", "difficultylevel"),
-    "link": ("certificateurl", "credentialurl", "verifyurl", "verificationurl",
-             "certificatelink", "url", "link"),
+    "link": ("certificateurl", "coursecertificateurl", "credentialurl", "verifyurl",
+             "verificationurl", "certificatelink", "url", "link"),
+    "progress": ("overallprogress", "progress", "percentcomplete", "completionpercentage"),
+    "email": ("email", "emailaddress", "learneremail", "useremail"),
     "description": ("contentdescription", "description", "about", "summary"),
 }  # fmt: skip
+# What exports write in an empty date cell: LinkedIn writes N/A for anything not finished.
+EMPTY_CELLS = frozenset({"", "n/a", "na", "-", "--", "none", "null", "nan", "not completed"})
 _NOT_DONE = {"inprogress", "started", "notstarted", "enrolled", "no", "false", "0", "n",
              "incomplete", "notcompleted", "audit", "auditing", "withdrawn", "ongoing"}  # fmt: skip
 _BEGINNER = re.compile(
@@ -163,6 +172,25 @@ def title_skills(
     return found
 
 
+EXPECTED = (
+    "no course name and completion date columns found; expected one of: LinkedIn Learning "
+    "(Content Title, Content Completed At (if completed)), LinkedIn Certifications (Name, "
+    "Authority, Started On), Coursera for Business (Course, Completed, Completion Time), or a "
+    "list of your own (name, date, optional provider, skills, level, url)"
+)
+
+
+def _started(progress: str) -> bool | None:
+    """Whether a progress cell (0..1, 0..100 or "40%") shows any progress; None when absent."""
+    text = progress.strip().rstrip("%")
+    if not text:
+        return None
+    try:
+        return float(text) > 0
+    except ValueError:
+        return _key(text) not in {"notstarted", "enrolled", "0"}
+
+
 def _level(explicit: str, title: str) -> str:
     if (level := _LEVELS.get(_key(explicit))) is not None:
         return level
@@ -216,16 +244,27 @@ def collect(
     header = rows[0][1]
     cols = _columns(header)
     if "title" not in cols or ("completed" not in cols and "watched" not in cols):
-        raise ConnectorError(
-            f"{label}: no course name and completion date columns found "
-            "(expected e.g. 'Content Title' and 'Content Completed At', or 'name' and 'date')"
-        )
+        raise ConnectorError(f"{label}: {EXPECTED}")
     linkedin = _key(header[cols["title"]]) == "contenttitle"
+    coursera = {"completiontime", "coursecertificateurl"} & {_key(h) for h in header}
     body = rows[1:]
+    if "email" in cols:
+        learners = {
+            row[cols["email"]].strip().lower() for _, row in body if cols["email"] < len(row)
+        }
+        learners.discard("")
+        if (
+            len(learners) > 1
+        ):  # an organisation's report: whose courses are whose is not ours to guess
+            raise ConnectorError(
+                f"{label}: the export lists {len(learners)} learners; keep only your own rows "
+                "(filter the Email column) and try again"
+            )
 
     def cell(row: list[str], field: str) -> str:
         index = cols.get(field)
-        return row[index].strip() if index is not None and index < len(row) else ""
+        value = row[index].strip() if index is not None and index < len(row) else ""
+        return "" if value.lower() in EMPTY_CELLS else value
 
     day_first, unsettled = date_order(cell(r, "completed") for _, r in body)
     if unsettled:
@@ -244,7 +283,10 @@ def collect(
             continue
         raw_date = cell(row, "completed")
         if not raw_date or _key(cell(row, "status")) in _NOT_DONE:
-            if raw_date or cell(row, "watched") or cell(row, "status"):
+            started = _started(cell(row, "progress"))
+            if started is False:
+                continue  # enrolled, never started: neither done nor in progress
+            if raw_date or cell(row, "watched") or cell(row, "status") or started:
                 in_progress.append(clip(title, 80))
             elif not linkedin:  # LinkedIn lists merely saved items too; they are no problem
                 row_problems.append(f"line {number}: no completion date")
@@ -279,6 +321,8 @@ def collect(
             continue
         level = _level(cell(row, "level"), title)
         provider = "LinkedIn Learning" if linkedin else cell(row, "provider")
+        if coursera and provider:
+            provider = f"{provider} on Coursera"
         link = cell(row, "link")
         for skill_id, factor in skills.items():
             item = Evidence(
@@ -318,7 +362,7 @@ def collect(
         evidence=evidence,
         problems=problems,
         data={
-            "format": "linkedin_learning" if linkedin else "generic",
+            "format": "linkedin_learning" if linkedin else "coursera" if coursera else "generic",
             "rows": len(body),
             "completed": completed,
             "videos_completed": videos,
