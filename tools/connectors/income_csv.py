@@ -400,7 +400,7 @@ def _result(
                     f"{retained} of {len(paying_p)} clients of the previous 12 months paid again "
                     "in the last 12 months",
                 ))  # fmt: skip
-        elif len(streams_l) > 1:  # one stream and no clients: the file cannot show any spread
+        elif sum(v > 0 for v in streams_l.values()) > 1:  # one stream, no clients: no spread
             evidence.append(item(
                 "income_diversification", 1 - hhi_s, "income_spread",
                 f"{streams} income streams in the last 12 months",
