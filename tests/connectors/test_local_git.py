@@ -498,6 +498,9 @@ class Model: ...
         ({"monitor.py": "from evidently.report import Report\nimport nannyml\n"}, {"model_monitoring"}, set()),
         ({"etl.py": "import snowflake.connector\nfrom google.cloud import bigquery\n"}, {"data_warehousing"}, set()),
         ({"label.py": "import cleanlab\nfrom snorkel.labeling import labeling_function\n"}, {"data_labeling"}, set()),
+        ({".github/workflows/retrain.yml": "on:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  r:\n    steps:\n      - run: python train.py\n"},
+         {"model_retraining", "ci_cd_ml"}, set()),
+        ({".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: pytest\n"}, {"ci_cd_ml"}, {"model_retraining"}),
     ],
 )  # fmt: skip
 def test_detection_by_what_the_code_does(

@@ -51,6 +51,7 @@ from tools.results import Evidence
 
 NAME = "certificates"
 SIMILARITY_DISCOUNT = 0.8
+MAX_TYPO_LOOKUPS = 250  # distinct words looked up for typos per file (about 2 ms each)
 SkillSimilarity = Callable[[str], list[tuple[str, float]]]
 
 # Dates ---------------------------------------------------------------------------------------
@@ -130,39 +131,67 @@ def _typo_of(skill: Skill, gram: str) -> bool:
     return abs(len(closest) - len(key)) <= 1 and closest not in AMBIGUOUS
 
 
+class NameIndex:
+    """Skill names folded once per export: exact n-gram lookups without a regex each time."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.names: dict[str, str] = {}
+        for skill in kb.skills.values():
+            for name in (skill.id, skill.name, *skill.aliases):
+                self.names.setdefault(normalize_name(name), skill.id)
+        # A gram can only be a name if its first word starts one: most positions stop here.
+        self.prefixes = {key[:end] for key in self.names for end in range(1, len(key) + 1)}
+        self.folded: dict[str, str] = {}
+
+    def fold(self, token: str) -> str:
+        if token not in self.folded:
+            self.folded[token] = normalize_name(token)
+        return self.folded[token]
+
+
 def title_skills(
-    title: str, kb: KnowledgeBase, memo: dict[str, str | None] | None = None
+    title: str,
+    kb: KnowledgeBase,
+    memo: dict[str, str | None] | None = None,
+    index: NameIndex | None = None,
 ) -> set[str]:
     """Map a course title to skill ids: exact n-grams first (longest wins), then typos.
 
-    `memo` remembers typo lookups across titles: they cost milliseconds each and the titles
-    of one export share most of their words.
+    `memo` remembers typo lookups across titles: they cost milliseconds each, so at most
+    MAX_TYPO_LOOKUPS are made per export. `index` folds names once per export.
     """
     memo = {} if memo is None else memo
+    index = index or NameIndex(kb)
     tokens = [re.sub(r"'s$", "", t) for t in re.findall(r"[\w+#&/.'-]*\w[+#]*|&", title)]
+    folded = [index.fold(t) for t in tokens]
     found: set[str] = set()
     used = [False] * len(tokens)
     i = 0
     while i < len(tokens):
-        for n in (4, 3, 2, 1):
-            gram = " ".join(tokens[i : i + n])
-            skill = kb.resolve_skill(gram) if i + n <= len(tokens) else None
-            if skill is not None and _usable(skill, gram):
-                found.add(skill.id)
-                used[i : i + n] = [True] * n
-                i += n - 1
-                break
+        if folded[i] in index.prefixes:
+            for n in (4, 3, 2, 1):
+                if i + n > len(tokens):
+                    continue
+                key = "".join(folded[i : i + n])
+                skill_id = index.names.get(key)
+                if skill_id is not None and len(key) > 2 and key not in AMBIGUOUS:
+                    found.add(skill_id)
+                    used[i : i + n] = [True] * n
+                    i += n - 1
+                    break
         i += 1
     for n in (3, 2, 1):
         for i in range(len(tokens) - n + 1):
             window = tokens[i : i + n]
             if any(used[i : i + n]) or window[0].lower() in _STOP or window[-1].lower() in _STOP:
                 continue
-            gram = " ".join(window)
-            key = normalize_name(gram)
+            key = "".join(folded[i : i + n])
             if len(key) < 6:
                 continue
             if key not in memo:
+                if len(memo) >= MAX_TYPO_LOOKUPS:
+                    continue  # bounded: a few ms each, and a real export has far fewer words
+                gram = " ".join(window)
                 skill = kb.fuzzy_skill(gram, cutoff=0.88)
                 typo = skill is not None and _usable(skill, gram) and _typo_of(skill, gram)
                 memo[key] = skill.id if typo and skill is not None else None
@@ -276,6 +305,7 @@ def collect(
     videos = completed = 0
     best: dict[tuple[str, str], Evidence] = {}
     memo: dict[str, str | None] = {}
+    index = NameIndex(kb)
     for number, row in body:
         title = cell(row, "title")
         if not title:
@@ -302,7 +332,7 @@ def collect(
             videos += 1
             continue
         completed += 1
-        skills = {sid: 1.0 for sid in title_skills(title, kb, memo)}
+        skills = {sid: 1.0 for sid in title_skills(title, kb, memo, index)}
         for name in re.split(r"[,;|]", cell(row, "skills")):
             if not name.strip():
                 continue
@@ -340,6 +370,11 @@ def collect(
             key = (skill_id, normalize_name(title))
             if key not in best or best[key].observed < done:
                 best[key] = item
+    if len(memo) >= MAX_TYPO_LOOKUPS:
+        problems.append(
+            f"{label}: typo matching stopped after {MAX_TYPO_LOOKUPS} distinct words; exact "
+            "names were still matched"
+        )
     if len(row_problems) > params.max_problems:
         extra = len(row_problems) - params.max_problems
         row_problems = [

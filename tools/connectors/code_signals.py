@@ -18,6 +18,7 @@ Grafana...) are signals by their name alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Top-level import name (or normalised distribution name) -> skill names.
 LIBRARIES: dict[str, tuple[str, ...]] = {
@@ -201,6 +202,9 @@ ENTRY_PATTERNS: tuple[tuple[tuple[str, ...], str, re.Pattern[str]], ...] = (
         r"\btorchrun\b|torch\.distributed\.(?:run|launch)|\bdeepspeed\s|\baccelerate\s+launch\b")),
     (("experiment_tracking",), "tracking_entry", re.compile(r"\bmlflow\s+(?:server|ui)\b")),
 )  # fmt: skip
+# A CI workflow on a timer that trains: retraining on a schedule (GitHub Actions, GitLab).
+SCHEDULE = re.compile(r"^\s*(?:schedule:|-\s*cron:|cron:)", re.MULTILINE)
+TRAINING = re.compile(r"\b(?:train|retrain|fit)\w*\b", re.IGNORECASE)
 ENTRY_NAMES = frozenset({"makefile", "procfile", "justfile"})
 ENTRY_SUFFIXES = (".sh", ".bash")
 
@@ -220,3 +224,20 @@ CONFIG_DIRS: dict[str, tuple[tuple[str, ...], str]] = {
     "grafana": (("model_monitoring",), "grafana_config"),
     "dags": (("airflow",), "dags_folder"),
 }
+
+# Skills the file names and folders alone can show (see repo_signals._path_signals).
+PATH_SKILLS = ("ml_testing", "docker", "ci_cd_ml", "experiment_tracking", "data_versioning",
+               "model_documentation", "model_monitoring", "kubernetes", "infrastructure_as_code")  # fmt: skip
+
+
+def repository_skills(resolve: Callable[[str], str | None]) -> set[str]:
+    """Every skill id a repository can show through these tables (for docs/connectors.md)."""
+    from tools.connectors.repo_signals import LANGUAGE_SKILLS
+
+    names = [
+        n for table in (LIBRARIES, MODULES, IMPLIED, JS_PACKAGES) for v in table.values() for n in v
+    ]
+    names += [n for skills, _, _ in (*CODE_PATTERNS, *ENTRY_PATTERNS) for n in skills]
+    names += [n for skills, _ in (*CONFIG_FILES.values(), *CONFIG_DIRS.values()) for n in skills]
+    names += [*LANGUAGE_SKILLS.values(), *PATH_SKILLS, "model_serving", "model_retraining", "git"]
+    return {skill for name in names if (skill := resolve(name)) is not None}

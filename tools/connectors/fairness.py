@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
@@ -312,6 +313,7 @@ def _sensitive_columns(header: list[str], wanted: list[str], taken: set[str | No
     return list(dict.fromkeys(columns))[:MAX_SENSITIVE]
 
 
+@functools.lru_cache(maxsize=4096)  # a label column holds a handful of distinct values
 def _token(value: str) -> str:
     text = value.strip().lower()
     try:

@@ -51,6 +51,8 @@ from tools.connectors.code_signals import (
     MODEL_USE,
     MODULES,
     PACKAGE_IMPORTS,
+    SCHEDULE,
+    TRAINING,
     WEB_APP,
 )
 from tools.connectors.text import clip
@@ -102,7 +104,7 @@ WEIGHTS = {
     "launch_entry": 0.55, "tracking_entry": 0.45, "dbt_project": 0.55,
     "feature_store_config": 0.55, "expectations_config": 0.55, "bento_config": 0.55,
     "serverless_config": 0.50, "sagemaker_config": 0.50, "grafana_config": 0.45,
-    "dags_folder": 0.40, "implied": IMPLIED_WEIGHT,
+    "dags_folder": 0.40, "implied": IMPLIED_WEIGHT, "scheduled_training": 0.55,
 }  # fmt: skip
 
 DEPENDENCY_NAMES = frozenset(
@@ -544,7 +546,7 @@ def _read_order(paths: Sequence[str]) -> list[str]:
          and {d.lower() for d in PurePosixPath(p).parts[:-1]} & MANIFEST_DIRS),
         key=depth,
     )  # fmt: skip
-    entries = sorted((p for p in paths if is_entry_path(p)), key=depth)
+    entries = sorted((p for p in paths if is_entry_path(p) or is_ci_path(p)), key=depth)
     return deps + code + tests + entries + manifests + examples
 
 
@@ -628,10 +630,12 @@ def detect(
                             found.add(IMPLIED[name], "implied", path, name, IMPLIED_WEIGHT - 0.05)
         elif path.lower().endswith((".py", ".ipynb")):
             _code_signals(path, text, own, found)
-        elif is_entry_path(path):
+        elif is_entry_path(path) or is_ci_path(path):
             for skills, signal, pattern in ENTRY_PATTERNS:
                 if pattern.search(text):
                     found.add(skills, signal, path)
+            if is_ci_path(path) and SCHEDULE.search(text) and TRAINING.search(text):
+                found.add(["model_retraining"], "scheduled_training", path)
         elif K8S_KINDS.search(text) and re.search(r"^apiVersion:", text, re.MULTILINE):
             found.add(["kubernetes"], "k8s_manifest", path)
     return found.signals()

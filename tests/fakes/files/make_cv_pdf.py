@@ -23,8 +23,14 @@ LINES = [
     ("", 11),
     ("Experience", 13),
     ("2021-2026  Senior ML engineer, Borealis Retail", 11),
-    ("Built classi\ufb01cation models for churn and fraud; \ufb01ne-tuned LLMs for support tickets.", 10),
-    ("Ran work\ufb02ows in Air\ufb02ow; tracked experiments in ML\ufb02ow; loaded features into Snow\ufb02ake.", 10),
+    (
+        "Built classi\ufb01cation models for churn and fraud; \ufb01ne-tuned LLMs for support tickets.",
+        10,
+    ),
+    (
+        "Ran work\ufb02ows in Air\ufb02ow; tracked experiments in ML\ufb02ow; loaded features into Snow\ufb02ake.",
+        10,
+    ),
     ("Served models behind a REST API; monitored drift with Evidently.", 10),
     ("Built demand forecasting with time-", 10),
     ("series models for 300 stores.", 10),
