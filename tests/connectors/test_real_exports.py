@@ -192,3 +192,72 @@ def test_kaggle_submissions_file_and_unknown_format(kb: KnowledgeBase, tmp_path:
     other.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(ConnectorError, match="kaggle competitions list --csv"):
         kaggle(kb, export=other, as_of=dt.date(2026, 11, 28))
+
+
+# The same from the command line: `skillaudit audit --connect` --------------------------------
+
+
+def cli_audit(tmp_path: Path, *connects: str, as_of: str = "2026-11-28") -> dict[str, object]:
+    import json
+
+    from typer.testing import CliRunner
+
+    from bots.cli import app
+
+    profile = tmp_path / "p.yaml"
+    profile.write_text("user: p\ntarget_role: ml engineer\n", encoding="utf-8")
+    args = ["audit", "--profile", str(profile), "--json", "--as-of", as_of, "--force"]
+    for spec in connects:
+        args += ["--connect", spec]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def origins(audit: dict[str, object], skill: str) -> list[tuple[str, str]]:
+    skills = {s["id"]: s for s in audit["skills"]}  # type: ignore[attr-defined,index]
+    return [(e["origin"], e["observed"]) for e in skills[skill]["evidence"]]
+
+
+def test_exports_count_in_a_file_audit(tmp_path: Path) -> None:
+    audit = cli_audit(
+        tmp_path,
+        f"certificates {EXPORTS / 'linkedin_Learning.csv'}",
+        f"income_csv {EXPORTS / 'upwork_transactions_new.csv'}",
+    )
+    assert ("certificates", "2026-02-01") in origins(audit, "docker")
+    assert any(origin == "income" for origin, _ in origins(audit, "income_diversification"))
+
+
+def test_a_back_dated_file_audit_of_a_real_repository(tmp_path: Path) -> None:
+    import subprocess
+
+    bundle = EXPORTS.parents[1] / "git" / "mlflow-example.bundle"
+    clone = tmp_path / "mlflow-example"
+    subprocess.run(["git", "clone", "-q", str(bundle), str(clone)], check=True, capture_output=True)
+    spec = f"local_git {clone} matei.zaharia@gmail.com mateiz@users.noreply.github.com"
+    audit = cli_audit(tmp_path, spec, as_of="2018-06-03")
+    assert ("local_git", "2018-06-02") in origins(audit, "experiment_tracking")
+
+
+def test_mlflow_class_balance_reaches_the_model_audit_from_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_experiment("churn")
+    with mlflow.start_run(run_name="majority"):
+        mlflow.log_metric("test_accuracy", 0.9647)
+    spec = f"mlflow {uri} churn task=tabular_binary positive_rate=0.035"
+    audit = cli_audit(tmp_path, spec, as_of=dt.date.today().isoformat())
+    [model] = audit["model_audit"]  # type: ignore[misc]
+    assert "accuracy_on_imbalanced" in {f["code"] for f in model["findings"]}
+    # A back-dated audit does not see runs made after its date.
+    before = cli_audit(tmp_path, spec, as_of="2020-01-01")
+    assert before["model_audit"] == []

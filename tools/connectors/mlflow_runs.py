@@ -162,6 +162,21 @@ def collect(query: MlflowQuery, kb: KnowledgeBase, as_of: dt.date | None = None)
             data={"experiment": {"id": experiment_id, "name": _short(experiment_name)}},
         )
     rows = [_read_run(run, problems) for run in runs]
+    later = [r for r in rows if r["start"] and r["start"] > today]
+    if later:  # a back-dated audit sees the experiment as it was on its date
+        problems.append(f"{len(later)} run(s) started after {today} were left out")
+        rows = [r for r in rows if r not in later]
+        for row in rows:
+            if row["ended"] and row["ended"] > today:
+                row["ended"] = today  # still running on the audit date
+    if not rows:
+        return ConnectorResult(
+            source=NAME,
+            fetched_at=now(),
+            summary=f"The MLflow experiment {_short(experiment_name)!r} had no runs by {today}.",
+            problems=problems,
+            data={"experiment": {"id": experiment_id, "name": _short(experiment_name)}},
+        )
     task, guessed = _pick_task(query.task, rows, kb, problems)
     best = _best_runs(rows, task, kb, query.best_runs, problems)
     models = _model_reports(best, task, kb, problems, query.positive_rate)
