@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tools.connectors.base import ConnectorResult
 from tools.errors import ConnectorError
@@ -57,13 +57,6 @@ class Source:
             raise ConnectorError(f"missing arguments; usage: {self.usage}")
 
 
-def _options(args: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Split `key=value` options from positional arguments."""
-    positional = [a for a in args if "=" not in a]
-    options = dict(a.split("=", 1) for a in args if "=" in a)
-    return positional, options
-
-
 def _github(args: list[str], ctx: Context) -> ConnectorResult:
     from tools.connectors.github import GitHubInput, collect
 
@@ -91,12 +84,7 @@ def _local_git(args: list[str], ctx: Context) -> ConnectorResult:
 def _mlflow(args: list[str], ctx: Context) -> ConnectorResult:
     from tools.connectors.mlflow_runs import MlflowQuery, collect
 
-    positional, options = _options(args)
-    MLFLOW.need(positional, 2)
-    query = MlflowQuery(
-        tracking_uri=positional[0], experiment=positional[1], task=options.get("task")
-    )
-    return collect(query, ctx.kb, ctx.today)
+    return collect(MlflowQuery.from_args(args, ctx.kb), ctx.kb, ctx.today)
 
 
 def _kaggle(args: list[str], ctx: Context) -> ConnectorResult:
@@ -145,37 +133,12 @@ def _cv(args: list[str], ctx: Context) -> ConnectorResult:
 
 
 def _fairness(args: list[str], ctx: Context) -> ConnectorResult:
-    from tools.connectors.fairness import FairnessQuery, collect
+    from tools.connectors.fairness import FairnessQuery, collect, model_report
 
-    positional, options = _options(args)
-    FAIRNESS.need(positional, 1)
-    sensitive = [s for s in options.get("sensitive", "").split(",") if s]
-    query = FairnessQuery(
-        path=Path(positional[0]),
-        label=options.get("label"),
-        prediction=options.get("prediction"),
-        score=options.get("score"),
-        sensitive=sensitive,
-        model_name=options.get("model", "the model"),
-    )
+    query = FairnessQuery.from_args(args, ctx.kb)
     result = collect(query, ctx.today)
-    return result.model_copy(
-        update={"models": [_fairness_model(result.data, query.model_name, options)]}
-    )
-
-
-def _fairness_model(data: dict[str, Any], name: str, options: dict[str, str]) -> dict[str, Any]:
-    """The checked model for the model audit: accuracy, class balance and fairness gaps."""
-    fairness = {"demographic_parity_difference": data["max_demographic_parity_difference"]}
-    if data.get("max_equalized_odds_difference") is not None:
-        fairness["equalized_odds_difference"] = data["max_equalized_odds_difference"]
-    return {
-        "name": name,
-        "task": options.get("task", "tabular_binary"),
-        "metrics": {"accuracy": data["accuracy"]},
-        "positive_rate": data["positive_rate"],
-        "fairness": fairness,
-    }
+    model = model_report(result, query, ctx.kb)  # only for a model the person named
+    return result.model_copy(update={"models": [model]}) if model else result
 
 
 GITHUB = Source(
@@ -187,7 +150,8 @@ LOCAL_GIT = Source(
     "your own commits in a git checkout on this machine", _local_git,
 )  # fmt: skip
 MLFLOW = Source(
-    "mlflow", "mlflow", "MLflow experiment runs", "TRACKING_URI EXPERIMENT [task=TASK]",
+    "mlflow", "mlflow", "MLflow experiment runs",
+    "TRACKING_URI EXPERIMENT [task=TASK positive_rate=0.03]",
     "metrics of your MLflow runs (F1, ROC-AUC, PR-AUC, latency)", _mlflow,
 )  # fmt: skip
 KAGGLE = Source(
@@ -211,7 +175,7 @@ JOB_POSTINGS = Source(
 CV = Source("cv", "cv", "my CV", "CV.pdf|.md|.txt", "skills named in your CV", _cv)
 FAIRNESS = Source(
     "fairness", "fairness", "model predictions, for a fairness check",
-    "PREDICTIONS.csv [label=COL prediction=COL sensitive=COL,COL model=NAME]",
+    "PREDICTIONS.csv [label=COL prediction=COL score=COL sensitive=COL,COL positive_label=VALUE model=NAME task=TASK]",
     "a fairness check of a model's predictions (fairlearn)", _fairness,
 )  # fmt: skip
 

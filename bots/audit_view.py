@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.usecases.audits import AuditReport
@@ -18,7 +19,7 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
     console = console or Console()
     r = report.result
     console.print(
-        f"[bold]SkillAudit[/bold] for {r.user} - target role {r.target_role_name}, "
+        f"[bold]SkillAudit[/bold] for {escape(r.user)} - target role {r.target_role_name}, "
         f"as of {r.as_of} ([yellow]{report.state}[/yellow], methodology {r.methodology_version})"
     )
     console.print(
@@ -53,16 +54,16 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
         console.print("  at risk of going stale: " + ", ".join(s.name for s in pulse.at_risk))
     for model in r.model_audit:
         console.print(
-            f"Model {model.name} ({model.task}): quality percentile {_num(model.quality_percentile)}"
+            f"Model {escape(model.name)} ({model.task}): quality percentile {_num(model.quality_percentile)}"
         )
         for finding in model.findings:
-            console.print(f"  - {finding.message}")
+            console.print(f"  - {escape(finding.message)}")
     console.print(f"Power skills: {r.power_skills.status.replace('_', ' ')}")
     console.print(f"Next full audit: {r.schedule.next_audit} ({r.schedule.cadence})")
     if report.review:
         console.print(f"\n[bold]Review before this is final[/bold] ({len(report.review)} prompts):")
         for number, prompt in enumerate(report.review, 1):
-            console.print(f"{number}. {prompt.question}")
+            console.print(f"{number}. {escape(prompt.question)}")
 
 
 def print_catalog(kind: str, console: Console | None = None) -> None:

@@ -8,7 +8,9 @@ passed as pydantic validation context: `Profile.model_validate(data, context={"k
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -74,7 +76,8 @@ def _skill_id(name: str, kb: KnowledgeBase) -> str:
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Infinity and NaN are no plausible profile values and break sums and percentiles downstream.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Certificate(Model):
@@ -274,59 +277,240 @@ def profile_json_schema() -> dict[str, Any]:
     return Profile.model_json_schema()
 
 
+# Hostile files: a profile may come from anywhere (a template, a coach, a script). Every bound
+# below keeps a file under MAX_PROFILE_BYTES to well under a second and a few dozen MB, and
+# every error to one short line.
+MAX_VALUES = 100_000  # values in a parsed profile, counting each use of a YAML alias
+# Lines and flow separators bound the number of YAML or JSON nodes; counted before parsing,
+# because building 380,000 empty items takes PyYAML seconds even with libyaml.
+MAX_TOKENS = 60_000
+MAX_ITEMS = {"self_ratings": 200, "soft_skills": 200, "certificates": 1_000, "models": 200,
+             "income": 10_000, "evidence": 10_000}  # fmt: skip
+MAX_NUMBER = 1e12  # no profile field needs more; larger values overflow sums downstream
+MAX_PROBLEMS = 10
+MAX_PROBLEM_CHARS = 300
+
+
+class _Refused(ValueError):
+    """A value the profile parsers refuse (a duplicate key, a non-finite number)."""
+
+
 def parse_profile_text(text: str, source: str = "profile") -> Any:
-    """Parse YAML or JSON text (JSON is YAML, but its errors read better from json)."""
+    """Parse YAML or JSON text (JSON is YAML, but its errors read better from json).
+
+    Duplicate keys, non-finite numbers, impossible dates and over-long integers are refused
+    with the line they are on, instead of being silently resolved or raising deep inside.
+    """
     import yaml
 
+    tokens = text.count("\n") + text.count(",") + text.count("{") + text.count("[")
+    if tokens > MAX_TOKENS:
+        raise ProfileError(
+            [
+                f"the file holds about {tokens:,} lines and items; a profile has at most {MAX_TOKENS:,}"
+            ],
+            source,
+        )
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
         except json.JSONDecodeError as exc:
             raise ProfileError([f"line {exc.lineno}: invalid JSON: {exc.msg}"], source) from exc
         except RecursionError as exc:
             raise ProfileError(["the JSON is too deeply nested to be a profile"], source) from exc
+        except _Refused as exc:
+            raise ProfileError([f"invalid JSON: {exc}"], source) from exc
+        except ValueError as exc:  # Python refuses integers of more than 4,300 digits
+            raise ProfileError(["invalid JSON: a number is too long"], source) from exc
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_strict_loader())  # a SafeLoader subclass: no tags run code
     except RecursionError as exc:
         raise ProfileError(["the YAML is too deeply nested to be a profile"], source) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise ProfileError([f"{where}invalid YAML: {problem}"], source) from exc
+        if "nesting depth" in str(problem):  # libyaml's own limit, before Python recursion
+            raise ProfileError(["the YAML is too deeply nested to be a profile"], source) from exc
+        raise ProfileError([f"{where}invalid YAML: {_clip(str(problem))}"], source) from exc
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # Constructors are guarded below; this is the backstop for any PyYAML path they miss.
+        raise ProfileError(
+            [f"invalid YAML: a value cannot be read ({type(exc).__name__})"], source
+        ) from exc
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _Refused(f"the key {_clip(key, 40)!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def _json_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a finite number")
+
+
+@functools.cache  # built once, lazily: PyYAML is imported only when a profile is read
+def _strict_loader() -> type:
+    """A SafeLoader that refuses duplicate keys and reports unreadable values with their line."""
+    import yaml
+    from yaml.constructor import ConstructorError, SafeConstructor
+
+    # libyaml's parser when PyYAML was built with it (several times faster); same constructors.
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[valid-type,misc]
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: set[Any] = set()
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue  # merged keys may be overridden on purpose
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        duplicate = key in seen
+                    except TypeError:
+                        continue  # unhashable: the base class reports it
+                    if duplicate:
+                        raise ConstructorError(
+                            None, None, f"the key {_clip(str(key), 40)!r} appears twice",
+                            key_node.start_mark,
+                        )  # fmt: skip
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    def guarded(construct: Any, what: str) -> Any:
+        def run(loader: Any, node: Any) -> Any:
+            try:
+                value = construct(loader, node)
+            except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+                text = _clip(str(node.value), 30)
+                raise ConstructorError(
+                    None, None, f"{text!r} is not {what}", node.start_mark
+                ) from exc
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConstructorError(
+                    None, None, f"{_clip(str(node.value), 30)!r} is not a finite number",
+                    node.start_mark,
+                )  # fmt: skip
+            return value
+
+        return run
+
+    for tag, construct, what in (
+        ("int", SafeConstructor.construct_yaml_int, "a usable integer"),
+        ("float", SafeConstructor.construct_yaml_float, "a number"),
+        ("timestamp", SafeConstructor.construct_yaml_timestamp, "a real date (use YYYY-MM-DD)"),
+        ("binary", SafeConstructor.construct_yaml_binary, "valid base64"),
+    ):
+        StrictLoader.add_constructor(f"tag:yaml.org,2002:{tag}", guarded(construct, what))
+    return StrictLoader
+
+
+def _check_shape(data: dict[str, Any], source: str) -> None:
+    """Refuse, before validation, what would make validation slow or the numbers overflow."""
+    problems: list[str] = []
+    budget = MAX_VALUES
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ProfileError(
+                [f"the profile holds more than {MAX_VALUES:,} values; that is not a profile"],
+                source,
+            )
+        if isinstance(value, dict | list):
+            limit = MAX_ITEMS.get(where)
+            if limit is not None and len(value) > limit:
+                problems.append(f"{where}: at most {limit:,} entries (got {len(value):,})")
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                stack.append(
+                    (item, f"{where}.{_clip(str(key), 40)}" if where else _clip(str(key), 40))
+                )
+        elif isinstance(value, float) and not math.isfinite(value):
+            problems.append(f"{where}: not a finite number")
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and abs(value) > MAX_NUMBER
+        ):
+            problems.append(f"{where}: {float(value):.3g} is too large")
+    if problems:
+        raise ProfileError(_bounded(sorted(problems)), source)
 
 
 def validate_profile(data: Any, kb: KnowledgeBase, source: str = "profile") -> Profile:
     """Validate parsed data into a Profile or raise ProfileError naming each bad field."""
     if not isinstance(data, dict):
         raise ProfileError(["the profile must be a mapping of keys to values"], source)
+    _check_shape(data, source)
     try:
         return Profile.model_validate(data, context={"kb": kb})
     except ValidationError as exc:
-        raise ProfileError([_describe(err) for err in exc.errors()], source) from exc
+        raise ProfileError(_bounded(_describe_all(exc.errors())), source) from exc
 
 
 def load_profile(path: Path, kb: KnowledgeBase) -> Profile:
-    """Read, parse and validate a profile file."""
-    source = str(path)
+    """Read, parse and validate a profile file (regular files only, at most 2 MB)."""
+    from tools.connectors.base import UnreadableFile, clip_path, read_regular
+
+    source = clip_path(path)
     try:
-        if path.stat().st_size > MAX_PROFILE_BYTES:
-            raise ProfileError([f"file is larger than {MAX_PROFILE_BYTES // 1_000_000} MB"], source)
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ProfileError(["file not found"], source) from exc
-    except IsADirectoryError as exc:
-        raise ProfileError(["is a directory, not a file"], source) from exc
+        data = read_regular(path, MAX_PROFILE_BYTES)
+    except UnreadableFile as exc:
+        reason = {
+            "folder": "is a directory, not a file",
+            "too_large": f"file is larger than {MAX_PROFILE_BYTES // 1_000_000} MB",
+        }.get(exc.kind, exc.reason)
+        raise ProfileError([reason], source) from exc
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ProfileError(["not UTF-8 text"], source) from exc
-    except OSError as exc:
-        raise ProfileError([f"cannot read: {exc.strerror}"], source) from exc
     return validate_profile(parse_profile_text(text, source), kb, source)
 
 
+def _bounded(problems: list[str]) -> list[str]:
+    """At most MAX_PROBLEMS problems of at most MAX_PROBLEM_CHARS each: one readable line."""
+    shown = [_clip(p, MAX_PROBLEM_CHARS) for p in problems[:MAX_PROBLEMS]]
+    if len(problems) > MAX_PROBLEMS:
+        shown.append(f"and {len(problems) - MAX_PROBLEMS:,} more problems")
+    return shown
+
+
+def _clip(text: str, limit: int = MAX_PROBLEM_CHARS) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "\u2026"
+
+
+def _describe_all(errors: list[Any]) -> list[str]:
+    """One message per error, with the unknown keys of one place listed together."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    described: list[str] = []
+    for err in errors:
+        if err["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(err["loc"][:-1]), []).append(_clip(str(err["loc"][-1]), 40))
+        else:
+            described.append(_describe(err))
+    for parent, keys in unknown.items():
+        where = ".".join(str(part) for part in parent)
+        prefix = f"{where}." if where else ""
+        shown = ", ".join(keys[:5]) + (f" and {len(keys) - 5} more" if len(keys) > 5 else "")
+        allowed = ", ".join(_allowed_keys(parent))
+        kind = "unknown key" if len(keys) == 1 else "unknown keys"
+        described.insert(0, f"{prefix}{shown}: {kind}; allowed: {allowed}")
+    return described
+
+
 def _describe(err: Any) -> str:
-    loc = ".".join(str(part) for part in err["loc"]) or "profile"
+    loc = ".".join(_clip(str(part), 40) for part in err["loc"]) or "profile"
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = err["loc"][:-1]

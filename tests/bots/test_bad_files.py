@@ -8,12 +8,16 @@ contain, so a message that only says "Usage: ..." or "something went wrong" fail
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from agent.config import Settings
@@ -52,7 +56,14 @@ def oversized(limit: int) -> int:
     return limit + 1
 
 
-Content = bytes | int | Callable[[Path], None]  # bytes, a sparse size, or a builder of a folder
+@dataclass(frozen=True)
+class Make:
+    """Create the path itself (a FIFO, a symbolic link) instead of writing bytes to it."""
+
+    create: Callable[[Path], None]
+
+
+Content = bytes | int | Callable[[Path], None] | Make  # bytes, a sparse size, a folder builder
 
 
 @dataclass(frozen=True)
@@ -75,7 +86,9 @@ class Case:
         path = folder / self.filename
         if self.content is None:
             return path
-        if callable(self.content):
+        if isinstance(self.content, Make):
+            self.content.create(path)
+        elif callable(self.content):
             path.mkdir()
             self.content(path)
         elif isinstance(self.content, int):
@@ -122,6 +135,25 @@ def mlflow_run(meta: bytes) -> Callable[[Path], None]:
     return build
 
 
+FIFO = Make(os.mkfifo)  # a pipe nobody writes to: opening it for reading would block for ever
+DEV_ZERO = Make(lambda path: path.symlink_to("/dev/zero"))  # an endless device behind a link
+SPECIAL = "not a regular file"
+
+
+def mlflow_fifo_store(path: Path) -> None:
+    """A file store whose experiment meta.yaml is a FIFO (MLflow itself would block on it)."""
+    (path / "1").mkdir()
+    os.mkfifo(path / "1" / "meta.yaml")
+
+
+def special_cases(source: str, filename: str, extra: tuple[str, ...] = ()) -> list[Case]:
+    """A FIFO and a link to /dev/zero where a file is expected: refused at once, nothing read."""
+    return [
+        Case(source, "fifo", filename, FIFO, SPECIAL, extra),
+        Case(source, "dev-zero", filename, DEV_ZERO, SPECIAL, extra),
+    ]
+
+
 def csv_cases(source: str, limit: int, good_header: str) -> list[Case]:
     """The bad CSVs every CSV reader must refuse with a clear message."""
     return [
@@ -158,6 +190,10 @@ PROFILE_CASES = [
         "too deeply nested",
     ),
     Case("profile", "deeply-nested-yaml", "p.yaml", b"[" * 20_000 + b"]" * 20_000, "too deeply nested"),
+    *special_cases("profile", "p.yaml"),
+    Case("profile", "alias-flood", "p.yaml", b"user: p\ntarget_role: ml engineer\nx: &e {}\nincome: [*e" + b",*e" * 600_000 + b"]\n", "at most"),
+    Case("profile", "empty-items", "p.yaml", b"user: p\ntarget_role: ml engineer\nincome:\n" + b"- {}\n" * 380_000, "at most"),
+    Case("profile", "unknown-skills", "p.yaml", b"user: p\ntarget_role: ml engineer\nself_ratings:\n" + b"".join(b"  zz%d: 3\n" % i for i in range(20_000)), "at most 200"),
 ]  # fmt: skip
 
 CONNECTOR_CASES = [
@@ -202,6 +238,16 @@ CONNECTOR_CASES = [
     Case("mlflow", "garbage-sqlite", "sqlite:", garbage(4096), "not a readable SQLite database", extra=("exp",)),
     Case("local_git", "missing", "repo", None, "folder not found", extra=("me@example.org",)),
     Case("local_git", "a-file", "repo", b"not a folder\n", "not a folder", extra=("me@example.org",)),
+    Case("local_git", "fifo", "repo", FIFO, "not a folder", extra=("me@example.org",)),
+    *special_cases("certificates", "f.csv"),
+    *special_cases("income_csv", "f.csv"),
+    *special_cases("fairness", "f.csv"),
+    *special_cases("cv", "cv.pdf"),
+    *special_cases("cv", "cv.md"),
+    *special_cases("job_postings", "p.txt"),
+    *special_cases("kaggle", "k.csv"),
+    *special_cases("mlflow", "sqlite:", extra=("exp",)),
+    Case("mlflow", "fifo-in-store", "mlruns", mlflow_fifo_store, SPECIAL, extra=("exp",)),
 ]  # fmt: skip
 
 
@@ -312,3 +358,173 @@ def test_utf16_with_a_byte_order_mark_reads_like_utf8(
     assert (
         wide.data["evidence"] == plain.data["evidence"] and wide.data["data"] == plain.data["data"]
     )
+
+
+# Hostile values in every profile field: exit 2 and one short line, never a traceback --------
+
+# Where a value goes: a YAML path written as nested blocks (numbers are list items).
+FIELDS = [
+    ("user",), ("target_role",), ("career_stage",), ("years_experience",),
+    ("weekly_learning_hours",), ("learning_budget_usd",), ("self_ratings", "python"),
+    ("soft_skills", "negotiation"), ("certificates", 0, "name"), ("certificates", 0, "date"),
+    ("models", 0, "name"), ("models", 0, "metrics", "roc_auc"), ("models", 0, "positive_rate"),
+    ("models", 0, "fairness", "demographic_parity_difference"), ("income", 0, "date"),
+    ("income", 0, "amount"), ("income", 0, "client"), ("evidence", 0, "strength"),
+    ("evidence", 0, "observed"), ("high_stakes",), ("last_full_audit",), ("weights", "technical"),
+]  # fmt: skip
+
+# A complete valid item for each list, so that only the hostile value can be wrong.
+ITEMS = {
+    "certificates": {"name": "c", "date": "2025-01-01", "skills": "[python]"},
+    "models": {"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": "0.8"}},
+    "income": {"date": "2026-01-01", "client": "a", "amount": "100"},
+    "evidence": {"skill": "python", "source": "code", "strength": "0.5", "observed": "2026-01-01"},
+    "weights": {"technical": "1", "lifecycle": "1", "ethics": "1", "career": "1"},
+}
+
+# Values no field accepts: impossible dates, bad tags, huge integers, non-finite numbers.
+NEVER_VALID = [
+    "2024-02-30", "2023-13-01", "0000-01-01", "!!float abc", "!!int abc", "!!timestamp abc",
+    "!!binary '%%%'", "1" * 5000, "-" + "9" * 5000, ".inf", "-.inf", ".nan", "1.0e+308",
+    "!!python/object/apply:os.system ['true']",
+]  # fmt: skip
+# Odd but harmless names: a valid audit where a name may go, a clear refusal elsewhere.
+ODD_NAMES = ["'[/oops]'", "'[bold red]x[/bold red]'", "'[link=https://evil.example]x[/link]'",
+             "\"\\u202e\\u0000x\"", "'" + "x" * 5000 + "'", "'{{ 7*7 }}'"]  # fmt: skip
+
+
+def profile_text(path: tuple[str | int, ...], value: str, duplicate: bool) -> str:
+    """A valid minimal profile with `value` written verbatim at `path`."""
+    data: dict[str, object] = {"user": "p", "target_role": "ml engineer"}
+    head = path[0]
+    if head in ITEMS:
+        item: dict[str, object] = json.loads(json.dumps(ITEMS[head]))
+        data[head] = item if head == "weights" else [item]
+    node: object = data
+    for part in path[:-1]:
+        node = node[part] if isinstance(node, list) else node.setdefault(part, {})  # type: ignore[index,union-attr]
+    node[path[-1]] = value  # type: ignore[index]
+
+    def render(value: object, indent: int) -> list[str]:
+        pad = " " * indent
+        if isinstance(value, dict):
+            lines = []
+            for key, item in value.items():
+                if isinstance(item, dict | list):
+                    lines += [f"{pad}{key}:", *render(item, indent + 2)]
+                else:
+                    lines.append(f"{pad}{key}: {item}")
+                    if duplicate and item is value_ref:
+                        lines.append(f"{pad}{key}: {item}")
+            return lines
+        assert isinstance(value, list)
+        lines = []
+        for item in value:
+            inner = render(item, indent + 2)
+            lines += [f"{pad}- {inner[0].strip()}", *inner[1:]]
+        return lines
+
+    value_ref = value
+    return "\n".join(render(data, 0)) + "\n"
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    path=st.sampled_from(FIELDS),
+    value=st.sampled_from(NEVER_VALID + ODD_NAMES),
+    duplicate=st.booleans(),
+    table=st.booleans(),
+)
+def test_hostile_profile_values_give_one_line_and_exit_2(
+    path: tuple[str | int, ...], value: str, duplicate: bool, table: bool, home: Path
+) -> None:
+    profile = home / "hostile.yaml"
+    profile.write_text(profile_text(path, value, duplicate), encoding="utf-8")
+    args = ["audit", "--profile", str(profile), "--as-of", TODAY.isoformat(), "--force"]
+    result = runner.invoke(app, args if table else [*args, "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    if value in NEVER_VALID or duplicate:
+        assert result.exit_code == 2, (profile.read_text()[:300], result.stdout[:300])
+    assert result.exit_code in (0, 2), result.stderr
+    if result.exit_code == 2:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[:500]
+        assert len(lines[0]) <= 1_500, len(lines[0])  # short: no file contents, no huge values
+    elif not table:
+        json.loads(result.stdout)  # valid JSON: no NaN or Infinity slipped through
+
+
+@pytest.mark.parametrize(
+    ("text", "expect"),
+    [
+        ('{"user": "a", "user": "b", "target_role": "ml engineer"}', "appears twice"),
+        ('{"user": "a", "target_role": "ml engineer", "years_experience": Infinity}', "Infinity"),
+        ('{"user": "a", "target_role": "ml engineer", "years_experience": NaN}', "NaN"),
+        ('{"user": "a", "target_role": "ml engineer", "years_experience": 1e999}', "finite"),
+        ('{"user": "a", "target_role": "ml engineer", "years_experience": ' + "7" * 5000 + "}", "too long"),
+    ],
+)  # fmt: skip
+def test_hostile_json_profiles_give_one_line(text: str, expect: str, home: Path) -> None:
+    profile = home / "hostile.json"
+    profile.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["audit", "--profile", str(profile), "--json"])
+    assert_one_clear_line(result, expect)
+
+
+# Bad connector options: one line from the CLI, the file audit and the chat ----------------------
+
+
+def predictions_in_words(folder: Path) -> Path:
+    rows = ["label,prediction,sex"] + [
+        f"{'approved' if i % 3 else 'denied'},{'approved' if i % 2 else 'denied'},{'f' if i % 4 else 'm'}"
+        for i in range(400)
+    ]
+    path = folder / "words.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_fairness_options_from_the_command_line(home: Path) -> None:
+    path = predictions_in_words(home)
+    assert runner.invoke(app, ["consent", "grant", "fairness", "--user", "f"]).exit_code == 0
+    asked = runner.invoke(app, ["connect", "fairness", str(path), "--user", "f"])
+    assert_one_clear_line(asked, "which class is positive")
+    read = runner.invoke(
+        app, ["connect", "fairness", str(path), "positive_label=approved", "--json", "--user", "f"]
+    )
+    assert read.exit_code == 0, read.stderr
+    data = json.loads(read.stdout)
+    assert data["data"]["positive_label"] == "approved" and data["models"] == []
+    bad_task = runner.invoke(
+        app,
+        ["connect", "fairness", str(path), "positive_label=approved", "task=foo", "--user", "f"],
+    )
+    assert_one_clear_line(bad_task, "allowed: tabular_binary")
+    profile = home / "p.yaml"
+    profile.write_text("user: p\ntarget_role: ml engineer\n", encoding="utf-8")
+    audit = runner.invoke(
+        app,
+        ["audit", "--profile", str(profile), "--json", "--connect", f"fairness {path} task=foo"],
+    )
+    assert_one_clear_line(audit, "unknown task 'foo'")
+    unknown = runner.invoke(
+        app, ["audit", "--profile", str(profile), "--connect", f"mlflow {home} exp colour=red"]
+    )
+    assert_one_clear_line(unknown, "unknown option 'colour'")
+
+
+def test_chat_names_the_allowed_tasks_and_goes_on(engine: Engine, tmp_path: Path) -> None:
+    user = "tg:99"
+    question = engine.handle_sync(user, "/start").text.splitlines()[-1]
+    engine.handle_sync(user, "/consent grant fairness")
+    path = predictions_in_words(tmp_path)
+    reply = engine.handle_sync(user, f"/connect fairness {path} positive=approved task=foo")
+    assert reply.text.splitlines()[0].startswith("fairness: task: unknown task 'foo'"), reply.text
+    assert "tabular_binary" in reply.text and reply.text.endswith(question)
+    good = engine.handle_sync(user, f"/connect fairness {path} positive=approved model=credit")
+    assert good.data is not None and good.data["models"][0]["name"] == "credit"

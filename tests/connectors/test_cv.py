@@ -250,3 +250,38 @@ def test_damaged_pdfs_give_a_result_or_a_connector_error(noise: bytes, cut: int)
         except ConnectorError:
             return
         assert isinstance(result, ConnectorResult)
+
+
+# A PDF printed with ligatures by a real PDF generator (tests/fakes/files/make_cv_pdf.py) -----
+
+
+def test_pdf_with_ligatures_finds_airflow_mlflow_and_snowflake(kb: KnowledgeBase) -> None:
+    from pypdf import PdfReader
+
+    path = FILES / "cv_ligatures.pdf"
+    raw = PdfReader(path).pages[0].extract_text()
+    assert "Air\ufb02ow" in raw and "ML\ufb02ow" in raw and "classi\ufb01cation" in raw
+
+    result = collect(CVParams(path=path, as_of=dt.date(2026, 11, 28)), kb)
+    # Written by hand from the CV's text: every named skill, nothing else (the job title
+    # "Machine learning engineer" is a claim of machine learning too).
+    assert {(e.skill, e.strength) for e in result.evidence} == {
+        ("python", 0.50), ("pytorch", 0.40), ("scikit_learn", 0.40), ("docker", 0.40),
+        ("kubernetes", 0.40), ("infrastructure_as_code", 0.40), ("workflow_orchestration", 0.40),
+        ("experiment_tracking", 0.40), ("data_warehousing", 0.40), ("llm_engineering", 0.40),
+        ("api_development", 0.40), ("model_monitoring", 0.40), ("time_series", 0.40),
+        ("classical_ml", 0.40),
+    }  # fmt: skip
+    quoted = " ".join(e.detail for e in result.evidence)
+    assert "Airflow" in quoted and "\ufb02" not in quoted
+    assert result.data["pages"] == 1 and result.problems == []
+
+
+def test_hyphenated_line_ends_and_wrapped_durations(kb: KnowledgeBase, tmp_path: Path) -> None:
+    path = tmp_path / "cv.txt"
+    path.write_text(
+        "Demand fore-\ncasting for retail.\nSkills: SQL (6\nyrs), \uff30\uff59\uff34\uff4f\uff52\uff43\uff48\n"
+    )
+    result = collect(CVParams(path=path, as_of=dt.date(2026, 11, 28)), kb)
+    assert {e.skill for e in result.evidence} == {"time_series", "sql", "pytorch"}
+    assert result.data["skills"]["sql"]["years"] == 6.0  # "(6\nyrs)" wrapped by the layout

@@ -305,3 +305,109 @@ def test_fuzzed_rows_give_a_result_or_a_connector_error(
         return
     for table in result.data["sensitive"].values():
         assert 0 <= table["demographic_parity_difference"] <= 1
+
+
+# The numbers are fairlearn's and sklearn's, computed with numpy ---------------------------
+
+
+def test_rates_and_differences_equal_fairlearn_and_sklearn(tmp_path: Path) -> None:
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_positive_rate,
+        selection_rate,
+        true_positive_rate,
+    )
+    from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
+
+    frame = biased(3000, seed=3)
+    result = check(write(frame, tmp_path / "preds.csv"))
+    for column in ("sex", "age_band"):
+        table = result.data["sensitive"][column]
+        sens = frame[column]
+        reference = MetricFrame(
+            metrics={"sel": selection_rate, "tpr": true_positive_rate, "fpr": false_positive_rate},
+            y_true=frame.y_true, y_pred=frame.y_pred, sensitive_features=sens,
+        ).by_group  # fmt: skip
+        for group, row in table["groups"].items():
+            assert row["selection_rate"] == pytest.approx(reference.loc[group, "sel"], abs=1e-4)
+            assert row["tpr"] == pytest.approx(reference.loc[group, "tpr"], abs=1e-4)
+            assert row["fpr"] == pytest.approx(reference.loc[group, "fpr"], abs=1e-4)
+            members = sens == group
+            expected_auc = roc_auc_score(frame.y_true[members], frame.score[members])
+            assert row["roc_auc"] == pytest.approx(expected_auc, abs=1e-4)
+        dp = demographic_parity_difference(frame.y_true, frame.y_pred, sensitive_features=sens)
+        eo = equalized_odds_difference(frame.y_true, frame.y_pred, sensitive_features=sens)
+        assert table["demographic_parity_difference"] == pytest.approx(dp, abs=1e-4)
+        assert table["equalized_odds_difference"] == pytest.approx(eo, abs=1e-4)
+    data = result.data
+    assert data["f1"] == pytest.approx(f1_score(frame.y_true, frame.y_pred), abs=1e-4)
+    assert data["roc_auc"] == pytest.approx(roc_auc_score(frame.y_true, frame.score), abs=1e-4)
+    assert data["pr_auc"] == pytest.approx(
+        average_precision_score(frame.y_true, frame.score), abs=1e-4
+    )
+
+
+# Options from the command, and the model entry ----------------------------------------------
+
+
+def words_file(tmp_path: Path) -> Path:
+    frame = biased(1000)
+    text = pd.DataFrame(
+        {
+            "label": np.where(frame.y_true == 1, "approved", "denied"),
+            "prediction": np.where(frame.y_pred == 1, "approved", "denied"),
+            "sex": frame.sex,
+        }
+    )
+    return write(text, tmp_path / "words.csv")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["task=foo"], "unknown task 'foo' for a check of binary predictions; allowed: tabular_binary, text_classification, image_classification"),
+        (["task=ranking"], "unknown task 'ranking'"),
+        (["positive_label="], "positive_label: must not be empty"),
+        (["threshold=2"], "threshold"),
+        (["min_group_rows=many"], "min_group_rows"),
+        (["colour=red"], "unknown option 'colour'; allowed: label=, prediction=, score="),
+        (["extra-word"], "unexpected 'extra-word'"),
+    ],
+)  # fmt: skip
+def test_bad_options_name_what_is_allowed(
+    tmp_path: Path, kb: KnowledgeBase, args: list[str], message: str
+) -> None:
+    with pytest.raises(ConnectorError, match=message):
+        FairnessQuery.from_args([str(tmp_path / "p.csv"), *args], kb)
+
+
+def test_text_labels_from_the_command_and_no_invented_model(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    from tools.connectors.fairness import model_report
+
+    path = words_file(tmp_path)
+    query = FairnessQuery.from_args([str(path), "positive=approved"], kb)
+    result = collect(query, as_of=AS_OF)
+    assert result.data["positive_label"] == "approved"
+    assert model_report(result, query, kb) is None  # nobody said which model this is
+
+    named = FairnessQuery.from_args(
+        [str(path), "positive_label=approved", "model=credit-v1", "task=credit scoring"], kb
+    )
+    model = model_report(collect(named, as_of=AS_OF), named, kb)
+    assert model is not None and model["name"] == "credit-v1" and model["task"] == "tabular_binary"
+    assert set(model["metrics"]) == {"f1", "accuracy"}  # no score column: no AUC invented
+    assert 0 < model["positive_rate"] < 1
+    assert model["fairness"]["demographic_parity_difference"] > 0.1
+
+
+def test_a_score_column_gives_the_model_its_aucs(tmp_path: Path, kb: KnowledgeBase) -> None:
+    from tools.connectors.fairness import model_report
+
+    path = write(biased(2000), tmp_path / "scored.csv")
+    query = FairnessQuery.from_args([str(path), "model=loan"], kb)
+    model = model_report(collect(query, as_of=AS_OF), query, kb)
+    assert model is not None and {"roc_auc", "pr_auc", "f1", "accuracy"} == set(model["metrics"])

@@ -310,3 +310,48 @@ def test_any_file_content_gives_a_result(fake: FakeGitHub, path: str, text: str)
     result = collect(params(fake, max_repos=1), default_knowledge())
     assert result.data["api_calls"] <= result.data["api_call_budget"]
     assert all(0 <= e.strength <= 0.9 for e in result.evidence)
+
+
+# Rate limits: without a token, read what 60 requests allow; with one, 100 repositories fit ----
+
+
+def test_tokenless_run_reads_what_the_limit_allows_and_says_how_to_read_the_rest(
+    kb: KnowledgeBase,
+) -> None:
+    from tests.fakes.github_server import generate_dataset
+
+    with FakeGitHub(generate_dataset("carol", 40), rate_limit=60) as fake:
+        result = collect(
+            GitHubInput(username="carol", base_url=fake.url, token=None, as_of=AS_OF), kb
+        )
+        left = fake.remaining
+    read = len(result.data["repos"])
+    # 60 requests: the user and one listing page, then 6 per repository (languages, tree,
+    # commits and 3 files without a token): 58 // 6 = 9 repositories.
+    assert read == 9 and not result.data["stopped"]
+    assert result.data["api_calls"] == 60 - left <= 60
+    note = next(p for p in result.problems if p.startswith("Read 9 of 10+ repositories"))
+    assert "GITHUB_TOKEN" in note and "60 requests an hour" in note and "reset at" in note
+    assert "only 9 of 10+ repositories" in result.summary
+    assert not any("rate limit reached" in p for p in result.problems)  # planned, not hit
+    assert result.evidence
+
+
+def test_authenticated_run_of_a_hundred_repositories_stays_within_the_quota(
+    kb: KnowledgeBase,
+) -> None:
+    from tests.fakes.github_server import generate_dataset
+
+    data = generate_dataset("dave", 117)  # every seventh is a fork: 101 of their own
+    with FakeGitHub(data, token=TOKEN, rate_limit=5000) as fake:
+        result = collect(
+            GitHubInput(
+                username="dave", base_url=fake.url, token=TOKEN, max_repos=100, as_of=AS_OF
+            ),
+            kb,
+        )
+        requests = len(fake.log)
+    assert len(result.data["repos"]) == 100 and not result.data["stopped"]
+    assert requests == result.data["api_calls"] <= result.data["api_call_budget"] < 5000
+    assert result.data["rate_limit"]["remaining"] == 5000 - requests
+    assert not any("without a token" in p for p in result.problems)

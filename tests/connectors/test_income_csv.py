@@ -125,7 +125,10 @@ def test_upwork_earnings_report_and_fiverr(tmp_path: Path) -> None:
     )
     result = run(earnings)
     assert result.data["platform"] == "upwork_earnings"
-    assert result.data["metrics"]["clients"] == 2
+    # An earnings report names contracts, not clients (issue 16): no client metrics from it.
+    assert result.data["metrics"]["clients"] is None and result.data["contracts"] == 2
+    assert "2 contracts (not clients)" in result.summary
+    assert {e.skill for e in result.evidence} == set()  # one stream, no clients: no spread shown
     fiverr = run(FILES / "fiverr_earnings.csv")  # one cancelled order is not income
     assert fiverr.data["platform"] == "fiverr"
     assert fiverr.data["metrics"]["clients"] == 2

@@ -111,7 +111,8 @@ def test_checkout_yields_skills_commits_and_areas(repo: Path, kb: KnowledgeBase)
     )  # node_modules, the venv and the outward symlinks were skipped
     assert result.data["commits_12m"] == 3
     assert result.data["last_commit"] == "2026-09-10"
-    assert result.data["areas"] == {"ci": 1, "code": 2, "docker": 1, "tests": 1}
+    # Commits per area, not changed files: one commit added requirements.txt and train.py.
+    assert result.data["areas"] == {"ci": 1, "code": 1, "docker": 1, "tests": 1}
     assert result.data["symlinks_skipped"] == 1
     assert all(e.source == SourceKind.CODE and e.origin == "local_git" for e in result.evidence)
     assert all(0 < e.strength <= 0.9 and e.link is None for e in result.evidence)
@@ -200,9 +201,20 @@ def test_planted_instructions_are_inert(tmp_path: Path, kb: KnowledgeBase) -> No
 
 
 def test_every_mapped_name_resolves_to_a_taxonomy_skill(kb: KnowledgeBase) -> None:
+    from tools.connectors import code_signals as cs
+
     names = [n for names in repo_signals.LIBRARIES.values() for n in names]
     names += [n for names in repo_signals.JS_PACKAGES.values() for n in names]
     names += list(repo_signals.LANGUAGE_SKILLS.values())
+    names += [n for table in (cs.MODULES, cs.IMPLIED) for names in table.values() for n in names]
+    names += [n for skills, _, _ in (*cs.CODE_PATTERNS, *cs.ENTRY_PATTERNS) for n in skills]
+    names += [
+        n for skills, _ in (*cs.CONFIG_FILES.values(), *cs.CONFIG_DIRS.values()) for n in skills
+    ]
+    # Every signal has a weight, and the dotted modules' packages are known distributions.
+    signals = {signal for _, signal, _ in (*cs.CODE_PATTERNS, *cs.ENTRY_PATTERNS)}
+    signals |= {signal for _, signal in (*cs.CONFIG_FILES.values(), *cs.CONFIG_DIRS.values())}
+    assert signals <= set(repo_signals.WEIGHTS)
     assert [n for n in names if kb.resolve_skill(n) is None] == []
 
 
@@ -324,3 +336,195 @@ def test_collect_gives_a_result_or_connector_error_for_any_file(name: str, data:
         except ConnectorError:
             return
         assert all(0 <= e.strength <= 0.9 for e in result.evidence)
+
+
+# A real repository's history: mlflow/mlflow-example (tests/fakes/git) --------------------------
+
+BUNDLE = Path(__file__).resolve().parents[1] / "fakes" / "git" / "mlflow-example.bundle"
+MATEI = ["matei.zaharia@gmail.com", "mateiz@users.noreply.github.com"]
+
+
+@pytest.fixture(scope="module")
+def mlflow_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh clone of the bundle: every file time is now, as in any new checkout."""
+    target = tmp_path_factory.mktemp("real") / "mlflow-example"
+    subprocess.run(
+        ["git", "clone", "-q", str(BUNDLE), str(target)], check=True, capture_output=True,
+        env={**os.environ, "GIT_CONFIG_NOSYSTEM": "1"},
+    )  # fmt: skip
+    return target
+
+
+def signals_of(result: object) -> dict[str, str]:
+    return {e.skill: e.signal for e in result.evidence}  # type: ignore[attr-defined]
+
+
+def test_real_repository_today_dated_by_the_persons_commits(
+    mlflow_example: Path, kb: KnowledgeBase
+) -> None:
+    result = collect(LocalGitInput(path=mlflow_example, author_emails=MATEI, as_of=AS_OF), kb)
+    # Written by hand from the checkout at HEAD: MLproject, conda.yaml (numpy, pandas,
+    # scikit-learn, mlflow) and train.py (pandas, numpy, sklearn.metrics,
+    # sklearn.model_selection, sklearn.linear_model, mlflow). No Docker, CI, tests or serving.
+    assert signals_of(result) == {
+        "python": "language", "experiment_tracking": "mlflow_project", "numpy": "import",
+        "pandas": "import", "scikit_learn": "import", "classical_ml": "import",
+        "model_evaluation": "import",
+    }  # fmt: skip
+    # Matei's last commit was 2018-06-08: the clone's file times (today) do not count.
+    assert {e.observed for e in result.evidence} == {dt.date(2018, 6, 8)}
+    assert result.data["commits_12m"] == 0 and result.data["last_commit"] == "2018-06-08"
+    python = next(e for e in result.evidence if e.skill == "python")
+    days = (AS_OF - dt.date(2018, 6, 8)).days
+    assert python.strength == pytest.approx(0.6 * (0.5 + 0.5 * 0.5 ** (days / 365)) * 0.7, abs=1e-4)
+
+
+def test_back_dated_audit_reads_the_repository_as_it_was(
+    mlflow_example: Path, kb: KnowledgeBase
+) -> None:
+    as_of = dt.date(2018, 6, 3)
+    result = collect(LocalGitInput(path=mlflow_example, author_emails=MATEI, as_of=as_of), kb)
+    # On 2018-06-03 the project was MLproject, a pip-frozen conda.yaml and test.py logging to
+    # MLflow; train.py (sklearn) came on 2018-06-05. The frozen environment lists Flask as an
+    # MLflow dependency: not evidence of API work.
+    assert signals_of(result) == {
+        "python": "language", "experiment_tracking": "mlflow_project", "git": "commit_activity",
+    }  # fmt: skip
+    assert result.data["commits_12m"] == 7  # 5 + 2 under the two addresses, none after as-of
+    assert result.data["files_as_of"] == "2018-06-02"
+    assert {e.observed for e in result.evidence} == {dt.date(2018, 6, 2)}
+    only_one = collect(LocalGitInput(path=mlflow_example, author_emails=MATEI[:1], as_of=as_of), kb)
+    assert only_one.data["commits_12m"] == 5 and only_one.data["last_commit"] == "2018-05-13"
+
+
+def test_attribution_counts_the_persons_commits_on_each_skills_files(
+    mlflow_example: Path, kb: KnowledgeBase
+) -> None:
+    author = ["46332835+prithvikannan@users.noreply.github.com"]  # changed MLproject, conda.yaml
+    result = collect(
+        LocalGitInput(path=mlflow_example, author_emails=author, as_of=dt.date(2022, 9, 1)), kb
+    )
+    strength = {e.skill: e.strength for e in result.evidence}
+    assert result.data["commits_12m"] == 1
+    # conda.yaml (touched) declares numpy; train.py (not touched) is the only source of
+    # model_evaluation: the same base weight would otherwise give the same strength.
+    assert strength["numpy"] > strength["model_evaluation"]
+    assert strength["experiment_tracking"] > strength["python"]  # MLproject was theirs
+
+
+def test_a_clone_of_someone_elses_repository_gives_nothing(
+    mlflow_example: Path, kb: KnowledgeBase
+) -> None:
+    result = collect(
+        LocalGitInput(path=mlflow_example, author_emails=["nobody@example.com"], as_of=AS_OF), kb
+    )
+    assert result.evidence == []
+    assert any("None of the commits" in p for p in result.problems)
+    before = collect(
+        LocalGitInput(path=mlflow_example, author_emails=MATEI, as_of=dt.date(2018, 5, 1)), kb
+    )
+    assert before.evidence == [] and before.data["files_listed"] == 0
+
+
+def test_a_subfolder_counts_only_its_own_files_and_commits(repo: Path, kb: KnowledgeBase) -> None:
+    result = collect(LocalGitInput(path=repo / "src", author_emails=[ALICE], as_of=AS_OF), kb)
+    assert result.data["repo"] == "churn/src"
+    assert result.data["commits_12m"] == 1  # only the commit that added src/train.py
+    assert result.data["files_listed"] == 1
+    skills = {e.skill for e in result.evidence}
+    assert "docker" not in skills and "ci_cd_ml" not in skills and {"pytorch", "git"} <= skills
+    assert {e.observed for e in result.evidence} == {dt.date(2026, 3, 1)}
+
+
+def test_file_times_never_date_the_evidence(repo: Path, kb: KnowledgeBase) -> None:
+    before = collect(LocalGitInput(path=repo, author_emails=[ALICE], as_of=AS_OF), kb)
+    for path in repo.rglob("*"):
+        if ".git" not in path.parts and path.is_file() and not path.is_symlink():
+            os.utime(path, (0, 0))  # 1970
+    after = collect(LocalGitInput(path=repo, author_emails=[ALICE], as_of=AS_OF), kb)
+    assert [(e.skill, e.strength, e.observed) for e in before.evidence] == [
+        (e.skill, e.strength, e.observed) for e in after.evidence
+    ]
+
+
+# Detection by what the code does (connectors field report, finding 5) -------------------------
+
+NANOGPT_TRAIN = """
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.distributed import init_process_group
+device = 'cuda'
+model = DDP(model, device_ids=[ddp_local_rank])
+"""
+SERVICE = """
+from fastapi import FastAPI
+import joblib
+app = FastAPI()
+model = joblib.load("model.pkl")
+@app.post("/predict")
+def predict(x):
+    return model.predict([x])
+"""
+REGISTRY = """
+import mlflow
+from mlflow import MlflowClient
+mlflow.register_model(f"runs:/{run_id}/model", "churn")
+MlflowClient().set_registered_model_alias("churn", "champion", 3)
+"""
+RAY = """
+import ray
+from ray import serve
+from ray.train.torch import TorchTrainer
+@serve.deployment
+class Model: ...
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "expected", "absent"),
+    [
+        ({"train.py": NANOGPT_TRAIN}, {"pytorch", "deep_learning", "distributed_training", "gpu_computing"}, {"model_serving"}),
+        ({"app/main.py": SERVICE}, {"model_serving", "api_development"}, {"model_registry"}),
+        ({"register.py": REGISTRY}, {"model_registry", "experiment_tracking"}, {"model_serving"}),
+        ({"serve.py": RAY}, {"model_serving", "distributed_training"}, set()),
+        ({"Dockerfile": "FROM python:3.11\nCMD mlflow models serve -m models:/churn/1 -p 8080\n"}, {"docker", "model_serving"}, set()),
+        ({"docker-compose-homework.yml": "services: {}\n"}, {"docker"}, set()),
+        ({"dbt_project.yml": "name: shop\n", "feature_store.yaml": "project: shop\n",
+          "great_expectations/great_expectations.yml": "config_version: 3\n"},
+         {"data_pipelines", "feature_stores", "data_validation"}, set()),
+        ({"tests/data/conftest.py": "import great_expectations as ge\n"}, {"data_validation", "ml_testing"}, set()),
+        ({"requirements.txt": "".join(f"pkg{i}==1.{i}\n" for i in range(30)) + "flask==2.0.1\nsqlalchemy==1.4.48\n"}, set(), {"api_development", "sql"}),
+        ({"datasets/__init__.py": "", "train.py": "import datasets\n"}, {"python"}, {"hugging_face"}),
+        ({"monitor.py": "from evidently.report import Report\nimport nannyml\n"}, {"model_monitoring"}, set()),
+        ({"etl.py": "import snowflake.connector\nfrom google.cloud import bigquery\n"}, {"data_warehousing"}, set()),
+        ({"label.py": "import cleanlab\nfrom snorkel.labeling import labeling_function\n"}, {"data_labeling"}, set()),
+        ({".github/workflows/retrain.yml": "on:\n  schedule:\n    - cron: '0 3 * * 1'\njobs:\n  r:\n    steps:\n      - run: python train.py\n"},
+         {"model_retraining", "ci_cd_ml"}, set()),
+        ({".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n      - run: pytest\n"}, {"ci_cd_ml"}, {"model_retraining"}),
+    ],
+)  # fmt: skip
+def test_detection_by_what_the_code_does(
+    files: dict[str, str], expected: set[str], absent: set[str], kb: KnowledgeBase
+) -> None:
+    found = {s.skill for s in repo_signals.detect(list(files), files, kb)}
+    assert expected <= found, found
+    assert not absent & found, absent & found
+
+
+def test_examples_count_for_less_than_the_project(kb: KnowledgeBase) -> None:
+    core = repo_signals.detect(["src/vision.py"], {"src/vision.py": "import torchvision\n"}, kb)
+    tutorial = repo_signals.detect(
+        ["tutorial/vision.py"], {"tutorial/vision.py": "import torchvision\n"}, kb
+    )
+    weight = {s.skill: s.weight for s in core if s.signal == "import"}
+    lower = {s.skill: s.weight for s in tutorial if s.signal == "import"}
+    assert lower["computer_vision"] < weight["computer_vision"]
+
+
+def test_large_notebooks_are_read_for_their_code_cells(tmp_path: Path, kb: KnowledgeBase) -> None:
+    cells = [{"cell_type": "code", "source": ["import snorkel\n", "import cleanlab\n"]}]
+    cells += [{"cell_type": "markdown", "source": ["x" * 1000]} for _ in range(2000)]
+    (tmp_path / "big.ipynb").write_text(json.dumps({"cells": cells}), encoding="utf-8")
+    assert (tmp_path / "big.ipynb").stat().st_size > 1_000_000
+    result = collect(LocalGitInput(path=tmp_path, as_of=AS_OF), kb)
+    assert "data_labeling" in {e.skill for e in result.evidence}

@@ -270,3 +270,88 @@ def test_plain_file_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     assert result.data["task"] == "time_series_forecasting"
     assert result.models[0]["metrics"] == {"mape": 0.15, "smape": 0.12}
+
+
+# Class balance: logged under a common name or stated, it reaches the model audit -------------
+
+
+@pytest.fixture(scope="module")
+def imbalanced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A store of churn models on 3.5 % positives, each logging the balance its own way."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'imbalanced.db'}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        mlflow.set_experiment("majority-only")
+        with mlflow.start_run(run_name="dummy"):  # a majority-class baseline: accuracy only
+            mlflow.log_param("positive_rate", "0.035")
+            mlflow.log_metric("test_accuracy", 0.9647)
+        mlflow.set_experiment("as-a-tag")
+        with mlflow.start_run(run_name="gbm"):
+            mlflow.set_tag("prevalence", "3.5%")
+            mlflow.log_metric("test_roc_auc", 0.899)
+            mlflow.log_metric("test_accuracy", 0.9743)
+        mlflow.set_experiment("as-metrics")
+        with mlflow.start_run(run_name="forest"):
+            mlflow.log_metric("train_pos_rate", 0.05)  # the held-out split wins
+            mlflow.log_metric("test_pos_rate", 0.035)
+            mlflow.log_metric("test_accuracy", 0.9708)
+        mlflow.set_experiment("silent")
+        with mlflow.start_run(run_name="logreg"):
+            mlflow.log_metric("accuracy", 0.9647)
+    yield uri
+
+
+@pytest.mark.parametrize(
+    ("experiment", "where"),
+    [("majority-only", "param positive_rate"), ("as-a-tag", "tag prevalence"),
+     ("as-metrics", "metric test_pos_rate")],
+)  # fmt: skip
+def test_logged_class_balance_reaches_the_model_audit(
+    imbalanced: str, experiment: str, where: str, kb: KnowledgeBase
+) -> None:
+    result = run(imbalanced, experiment)
+    [model] = result.models
+    assert model["positive_rate"] == pytest.approx(0.035)
+    assert result.data["runs"][0]["positive_rate_from"] == where
+    verdict = audit_model(ModelReport.model_validate(model, context={"kb": kb}), kb, DEFAULT_PARAMS)
+    codes = {f.code for f in verdict.findings}
+    assert "accuracy_on_imbalanced" in codes and "balance_unknown" not in codes
+
+
+def test_stated_positive_rate_and_options_from_the_command(
+    imbalanced: str, kb: KnowledgeBase
+) -> None:
+    silent = run(imbalanced, "silent")
+    assert silent.models[0]["positive_rate"] is None
+    assert any("positive_rate=" in p for p in silent.problems)  # says how to give it
+
+    query = MlflowQuery.from_args([imbalanced, "silent", "positive_rate=3.5%"], kb)
+    [model] = collect(query, kb).models
+    assert model["positive_rate"] == pytest.approx(0.035)
+    verdict = audit_model(ModelReport.model_validate(model, context={"kb": kb}), kb, DEFAULT_PARAMS)
+    assert "accuracy_on_imbalanced" in {f.code for f in verdict.findings}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["task=foo"], "unknown task 'foo'; allowed: "),
+        (
+            ["task=binary", "classification", "on", "imbalanced", "data"],
+            "quote a value with spaces",
+        ),
+        (["positive_rate=abc"], "positive_rate"),
+        (["positive_rate=1.5"], "positive_rate"),
+        (["positive_rate=.nan"], "positive_rate"),
+        (["colour=red"], "unknown option 'colour'; allowed: task=, positive_rate="),
+        (["task=ranking", "task=regression"], "given twice"),
+    ],
+)
+def test_bad_options_are_one_clear_error(args: list[str], message: str, kb: KnowledgeBase) -> None:
+    with pytest.raises(ConnectorError, match=message.replace("(", r"\(")):
+        MlflowQuery.from_args(["sqlite:///x.db", "exp", *args], kb)
+    with pytest.raises(ConnectorError, match="missing arguments"):
+        MlflowQuery.from_args(["sqlite:///x.db"], kb)

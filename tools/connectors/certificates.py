@@ -1,8 +1,11 @@
 """Certificates connector: completed courses and certificates from a CSV export.
 
-Reads LinkedIn Learning's `Learning.csv` (from a LinkedIn data archive), LinkedIn's
-`Certifications.csv`, Coursera-style exports (course name, completion date) and a generic
-CSV (name, provider, date, optional skills and level). Column names match leniently.
+Reads LinkedIn Learning's `Learning.csv` (from a LinkedIn data archive; `N/A` marks an empty
+date), LinkedIn's `Certifications.csv`, Coursera for Business "course activity" exports
+(Course, Completed, Completion Time, Course Certificate URL; refused when they list several
+learners), a Coursera list kept by hand and a generic CSV (name, provider, date, optional
+skills and level). Column names match leniently; a file with none of them is refused with a
+message naming the columns of each format.
 
 Evidence, source `certificate`, one per (course, skill), observed on the completion date:
 
@@ -15,7 +18,8 @@ Evidence, source `certificate`, one per (course, skill), observed on the complet
   (text -> [(skill id, score)]); a skill found only by similarity gets 0.8x the strength,
   because the link between course and skill is then a guess.
 
-Only completed items count. Watched-but-unfinished LinkedIn Learning items give no
+Only completed items count. Watched-but-unfinished items (and Coursera courses with some
+progress) give no
 evidence at all: watching part of a course shows interest, not proficiency, and counting it
 even weakly would reward browsing. They are counted in `data["in_progress"]` so the planner
 can suggest finishing them. Completed single videos (not courses) are counted, not used.
@@ -47,6 +51,7 @@ from tools.results import Evidence
 
 NAME = "certificates"
 SIMILARITY_DISCOUNT = 0.8
+MAX_TYPO_LOOKUPS = 250  # distinct words looked up for typos per file (about 2 ms each)
 SkillSimilarity = Callable[[str], list[tuple[str, float]]]
 
 # Dates ---------------------------------------------------------------------------------------
@@ -60,20 +65,25 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "title": ("contenttitle", "coursename", "coursetitle", "course", "certificatename",
               "certificate", "certificationname", "certification", "name", "title"),
     "completed": ("contentcompletedatifcompleted", "contentcompletedat", "completedat",
-                  "completiondate", "completedon", "datecompleted", "dateofcompletion",
+                  "completiondate", "completiontime", "completedon", "datecompleted",
+                  "dateofcompletion",
                   "issuedate", "issuedon", "dateissued", "issued", "awardedon", "date"),
     "watched": ("contentlastwatcheddateifviewed", "lastwatched", "lastviewed", "lastaccessed"),
     "type": ("contenttype", "type"),
-    "status": ("status", "completionstatus", "completed", "state", "progress"),
+    "status": ("status", "completionstatus", "completed", "state"),
     "provider": ("provider", "issuer", "authority", "issuingorganization", "organization",
                  "organisation", "platform", "partner", "offeredby", "university",
                  "institution", "school"),
     "skills": ("skills", "skill", "skillsgained", "tags", "topics"),
     "level": ("level", "difficulty", "difficultylevel"),
-    "link": ("certificateurl", "credentialurl", "verifyurl", "verificationurl",
-             "certificatelink", "url", "link"),
+    "link": ("certificateurl", "coursecertificateurl", "credentialurl", "verifyurl",
+             "verificationurl", "certificatelink", "url", "link"),
+    "progress": ("overallprogress", "progress", "percentcomplete", "completionpercentage"),
+    "email": ("email", "emailaddress", "learneremail", "useremail"),
     "description": ("contentdescription", "description", "about", "summary"),
 }  # fmt: skip
+# What exports write in an empty date cell: LinkedIn writes N/A for anything not finished.
+EMPTY_CELLS = frozenset({"", "n/a", "na", "-", "--", "none", "null", "nan", "not completed"})
 _NOT_DONE = {"inprogress", "started", "notstarted", "enrolled", "no", "false", "0", "n",
              "incomplete", "notcompleted", "audit", "auditing", "withdrawn", "ongoing"}  # fmt: skip
 _BEGINNER = re.compile(
@@ -121,39 +131,67 @@ def _typo_of(skill: Skill, gram: str) -> bool:
     return abs(len(closest) - len(key)) <= 1 and closest not in AMBIGUOUS
 
 
+class NameIndex:
+    """Skill names folded once per export: exact n-gram lookups without a regex each time."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.names: dict[str, str] = {}
+        for skill in kb.skills.values():
+            for name in (skill.id, skill.name, *skill.aliases):
+                self.names.setdefault(normalize_name(name), skill.id)
+        # A gram can only be a name if its first word starts one: most positions stop here.
+        self.prefixes = {key[:end] for key in self.names for end in range(1, len(key) + 1)}
+        self.folded: dict[str, str] = {}
+
+    def fold(self, token: str) -> str:
+        if token not in self.folded:
+            self.folded[token] = normalize_name(token)
+        return self.folded[token]
+
+
 def title_skills(
-    title: str, kb: KnowledgeBase, memo: dict[str, str | None] | None = None
+    title: str,
+    kb: KnowledgeBase,
+    memo: dict[str, str | None] | None = None,
+    index: NameIndex | None = None,
 ) -> set[str]:
     """Map a course title to skill ids: exact n-grams first (longest wins), then typos.
 
-    `memo` remembers typo lookups across titles: they cost milliseconds each and the titles
-    of one export share most of their words.
+    `memo` remembers typo lookups across titles: they cost milliseconds each, so at most
+    MAX_TYPO_LOOKUPS are made per export. `index` folds names once per export.
     """
     memo = {} if memo is None else memo
+    index = index or NameIndex(kb)
     tokens = [re.sub(r"'s$", "", t) for t in re.findall(r"[\w+#&/.'-]*\w[+#]*|&", title)]
+    folded = [index.fold(t) for t in tokens]
     found: set[str] = set()
     used = [False] * len(tokens)
     i = 0
     while i < len(tokens):
-        for n in (4, 3, 2, 1):
-            gram = " ".join(tokens[i : i + n])
-            skill = kb.resolve_skill(gram) if i + n <= len(tokens) else None
-            if skill is not None and _usable(skill, gram):
-                found.add(skill.id)
-                used[i : i + n] = [True] * n
-                i += n - 1
-                break
+        if folded[i] in index.prefixes:
+            for n in (4, 3, 2, 1):
+                if i + n > len(tokens):
+                    continue
+                key = "".join(folded[i : i + n])
+                skill_id = index.names.get(key)
+                if skill_id is not None and len(key) > 2 and key not in AMBIGUOUS:
+                    found.add(skill_id)
+                    used[i : i + n] = [True] * n
+                    i += n - 1
+                    break
         i += 1
     for n in (3, 2, 1):
         for i in range(len(tokens) - n + 1):
             window = tokens[i : i + n]
             if any(used[i : i + n]) or window[0].lower() in _STOP or window[-1].lower() in _STOP:
                 continue
-            gram = " ".join(window)
-            key = normalize_name(gram)
+            key = "".join(folded[i : i + n])
             if len(key) < 6:
                 continue
             if key not in memo:
+                if len(memo) >= MAX_TYPO_LOOKUPS:
+                    continue  # bounded: a few ms each, and a real export has far fewer words
+                gram = " ".join(window)
                 skill = kb.fuzzy_skill(gram, cutoff=0.88)
                 typo = skill is not None and _usable(skill, gram) and _typo_of(skill, gram)
                 memo[key] = skill.id if typo and skill is not None else None
@@ -161,6 +199,25 @@ def title_skills(
                 found.add(skill_id)
                 used[i : i + n] = [True] * n
     return found
+
+
+EXPECTED = (
+    "no course name and completion date columns found; expected one of: LinkedIn Learning "
+    "(Content Title, Content Completed At (if completed)), LinkedIn Certifications (Name, "
+    "Authority, Started On), Coursera for Business (Course, Completed, Completion Time), or a "
+    "list of your own (name, date, optional provider, skills, level, url)"
+)
+
+
+def _started(progress: str) -> bool | None:
+    """Whether a progress cell (0..1, 0..100 or "40%") shows any progress; None when absent."""
+    text = progress.strip().rstrip("%")
+    if not text:
+        return None
+    try:
+        return float(text) > 0
+    except ValueError:
+        return _key(text) not in {"notstarted", "enrolled", "0"}
 
 
 def _level(explicit: str, title: str) -> str:
@@ -216,16 +273,27 @@ def collect(
     header = rows[0][1]
     cols = _columns(header)
     if "title" not in cols or ("completed" not in cols and "watched" not in cols):
-        raise ConnectorError(
-            f"{label}: no course name and completion date columns found "
-            "(expected e.g. 'Content Title' and 'Content Completed At', or 'name' and 'date')"
-        )
+        raise ConnectorError(f"{label}: {EXPECTED}")
     linkedin = _key(header[cols["title"]]) == "contenttitle"
+    coursera = {"completiontime", "coursecertificateurl"} & {_key(h) for h in header}
     body = rows[1:]
+    if "email" in cols:
+        learners = {
+            row[cols["email"]].strip().lower() for _, row in body if cols["email"] < len(row)
+        }
+        learners.discard("")
+        if (
+            len(learners) > 1
+        ):  # an organisation's report: whose courses are whose is not ours to guess
+            raise ConnectorError(
+                f"{label}: the export lists {len(learners)} learners; keep only your own rows "
+                "(filter the Email column) and try again"
+            )
 
     def cell(row: list[str], field: str) -> str:
         index = cols.get(field)
-        return row[index].strip() if index is not None and index < len(row) else ""
+        value = row[index].strip() if index is not None and index < len(row) else ""
+        return "" if value.lower() in EMPTY_CELLS else value
 
     day_first, unsettled = date_order(cell(r, "completed") for _, r in body)
     if unsettled:
@@ -237,6 +305,7 @@ def collect(
     videos = completed = 0
     best: dict[tuple[str, str], Evidence] = {}
     memo: dict[str, str | None] = {}
+    index = NameIndex(kb)
     for number, row in body:
         title = cell(row, "title")
         if not title:
@@ -244,7 +313,10 @@ def collect(
             continue
         raw_date = cell(row, "completed")
         if not raw_date or _key(cell(row, "status")) in _NOT_DONE:
-            if raw_date or cell(row, "watched") or cell(row, "status"):
+            started = _started(cell(row, "progress"))
+            if started is False:
+                continue  # enrolled, never started: neither done nor in progress
+            if raw_date or cell(row, "watched") or cell(row, "status") or started:
                 in_progress.append(clip(title, 80))
             elif not linkedin:  # LinkedIn lists merely saved items too; they are no problem
                 row_problems.append(f"line {number}: no completion date")
@@ -260,7 +332,7 @@ def collect(
             videos += 1
             continue
         completed += 1
-        skills = {sid: 1.0 for sid in title_skills(title, kb, memo)}
+        skills = {sid: 1.0 for sid in title_skills(title, kb, memo, index)}
         for name in re.split(r"[,;|]", cell(row, "skills")):
             if not name.strip():
                 continue
@@ -279,6 +351,8 @@ def collect(
             continue
         level = _level(cell(row, "level"), title)
         provider = "LinkedIn Learning" if linkedin else cell(row, "provider")
+        if coursera and provider:
+            provider = f"{provider} on Coursera"
         link = cell(row, "link")
         for skill_id, factor in skills.items():
             item = Evidence(
@@ -296,6 +370,11 @@ def collect(
             key = (skill_id, normalize_name(title))
             if key not in best or best[key].observed < done:
                 best[key] = item
+    if len(memo) >= MAX_TYPO_LOOKUPS:
+        problems.append(
+            f"{label}: typo matching stopped after {MAX_TYPO_LOOKUPS} distinct words; exact "
+            "names were still matched"
+        )
     if len(row_problems) > params.max_problems:
         extra = len(row_problems) - params.max_problems
         row_problems = [
@@ -318,7 +397,7 @@ def collect(
         evidence=evidence,
         problems=problems,
         data={
-            "format": "linkedin_learning" if linkedin else "generic",
+            "format": "linkedin_learning" if linkedin else "coursera" if coursera else "generic",
             "rows": len(body),
             "completed": completed,
             "videos_completed": videos,

@@ -22,6 +22,7 @@ import datetime as dt
 import io
 import logging
 import re
+import unicodedata
 import zlib
 from pathlib import Path
 
@@ -112,11 +113,28 @@ def read_pdf_text(
     return "\n".join(parts), read
 
 
+_LINE_END_HYPHEN = re.compile(r"(?<=[^\W\d_])-[ \t]*\r?\n[ \t]*(?=[^\W\d_])")
+
+
+def normalize_text(text: str) -> str:
+    """Fold what PDFs and word processors print into plain words before matching.
+
+    NFKC turns ligatures (U+FB01 "ﬁ", U+FB02 "ﬂ": "MLﬂow", "Airﬂow"), full-width letters and
+    similar presentation forms into ordinary letters; a word hyphenated across a line end
+    ("fore-\ncasting", "time-\nseries") is joined, keeping its hyphen, which the matcher
+    ignores.
+    """
+    return _LINE_END_HYPHEN.sub("-", unicodedata.normalize("NFKC", text))
+
+
 def _years_near(text: str, mention: Mention) -> float | None:
-    """Return a duration stated right before or after a mention on the same line, if any."""
+    """Return a duration stated right before or after a mention (a wrapped "(6\nyrs)" too)."""
     line_start = text.rfind("\n", 0, mention.start) + 1
     before = _YEARS_BEFORE.search(text[max(line_start, mention.start - 60) : mention.start])
-    after = _YEARS_AFTER.match(text[mention.end : mention.end + 30].split("\n", 1)[0])
+    window = text[mention.end : mention.end + 30]
+    if window.lstrip(" \t").startswith("("):  # a parenthesis wrapped onto the next line
+        window = window.split(")", 1)[0].replace("\n", " ")
+    after = _YEARS_AFTER.match(window.split("\n", 1)[0])
     found = before or after
     return float(found.group(1)) if found else None
 
@@ -134,6 +152,7 @@ def collect(params: CVParams, kb: KnowledgeBase) -> ConnectorResult:
         text = read_text(params.path, params.max_bytes)
     else:
         raise ConnectorError(f"{label}: unsupported CV format {suffix!r}; use .pdf, .txt or .md")
+    text = normalize_text(text)
     if len(text) > params.max_chars:
         problems.append(f"{label}: only the first {params.max_chars} characters were read")
         text = text[: params.max_chars]

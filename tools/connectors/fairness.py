@@ -1,31 +1,47 @@
-"""Run a group-fairness check (fairlearn) on a CSV of a model's predictions.
+"""Run a group-fairness check on a CSV of a model's predictions.
 
 The CSV holds a binary label column, a predicted-class column, optionally a score column, and
 one or more sensitive columns (sex, race, age band, ...). Per group of each sensitive column
 it reports the selection rate, accuracy, true and false positive rates (and ROC AUC when a
-score is given), plus the demographic parity and equalized odds differences between groups.
+score is given), plus the demographic parity and equalized odds differences between groups,
+with fairlearn's definitions (max minus min of the selection rate; the larger of the TPR and
+FPR gaps). They are computed with numpy group counts: the same numbers in milliseconds where
+fairlearn's MetricFrame took seconds (tests compare the two).
 
 Evidence emitted (origin "fairness"): bias_testing, source `code`, strength 0.60 for having
 run the check on one's own model (practice evidence: it says nothing about how fair the model
 is). The result itself goes to `data["finding"]` for the model audit: a sentence when a
 difference exceeds 0.1, a common rule of thumb for a closer look, not a legal threshold.
-No `models` entry is produced. Cell values are data: they are counted, never interpreted.
+`collect` produces no `models` entry: a fairness check alone does not say what the model is.
+When the person names the model (`model=NAME`), `model_report` turns the check into one for
+the model audit, with only what the predictions measure: accuracy, F1 and the class balance,
+ROC AUC and PR AUC when a score column is given, and the fairness gaps.
+Cell values are data: they are counted, never interpreted.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from tools.connectors.base import MAX_FILE_BYTES, MAX_ROWS, ConnectorResult, now, read_text
+from knowledge.base import KnowledgeBase
+from tools.connectors.base import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    ConnectorResult,
+    now,
+    read_text,
+    split_options,
+    validated,
+)
 from tools.errors import ConnectorError
 from tools.params import SourceKind
 from tools.results import Evidence
@@ -47,6 +63,20 @@ POSITIVE_TOKENS = frozenset({"1", "true", "yes", "y", "t", "pos", "positive"})
 NEGATIVE_TOKENS = frozenset({"0", "false", "no", "n", "f", "neg", "negative"})
 
 
+# Binary-label tasks a fairness check's model can be audited as (ids of benchmarks.yaml).
+BINARY_TASKS = ("tabular_binary", "text_classification", "image_classification")
+OPTIONS = {
+    "label": "label", "prediction": "prediction", "pred": "prediction", "score": "score",
+    "sensitive": "sensitive", "positive_label": "positive_label", "positive": "positive_label",
+    "model": "model_name", "model_name": "model_name", "task": "task",
+    "threshold": "threshold", "min_group_rows": "min_group_rows",
+}  # fmt: skip
+USAGE = (
+    "fairness PREDICTIONS.csv [label=COL prediction=COL score=COL sensitive=COL,COL "
+    "positive_label=VALUE model=NAME task=TASK]"
+)
+
+
 class FairnessQuery(BaseModel):
     """Which predictions file to check and how its columns are named."""
 
@@ -58,13 +88,57 @@ class FairnessQuery(BaseModel):
     score: str | None = Field(default=None, description="optional predicted probability")
     sensitive: list[str] = Field(default_factory=list, max_length=MAX_SENSITIVE)
     positive_label: str | None = Field(
-        default=None, description="needed unless labels are 0/1, yes/no..."
+        default=None, description="needed unless labels are 0/1, yes/no...", max_length=200
     )
-    model_name: str = Field(default="the model", max_length=100)
+    model_name: str | None = Field(
+        default=None, max_length=100, description="names the model; only then is it audited"
+    )
+    task: str = Field(default="tabular_binary", description="one of BINARY_TASKS (or an alias)")
     threshold: float = Field(default=0.1, gt=0, lt=1)
     min_group_rows: int = Field(default=30, ge=1)
     max_rows: int = Field(default=MAX_ROWS, ge=1, le=MAX_ROWS)
     max_bytes: int = Field(default=MAX_FILE_BYTES, ge=1, le=MAX_FILE_BYTES)
+
+    @field_validator("label", "prediction", "score", "positive_label", "model_name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str, info: ValidationInfo) -> str:
+        kb = (info.context or {}).get("kb")
+        if not isinstance(kb, KnowledgeBase):
+            return value  # checked again, with the knowledge base, by model_report
+        return resolve_task(value, kb)
+
+    @property
+    def display_name(self) -> str:
+        return self.model_name or "the model"
+
+    @classmethod
+    def from_args(cls, args: list[str], kb: KnowledgeBase) -> FairnessQuery:
+        """Build the query from `/connect fairness` words; bad options are a ConnectorError."""
+        plain, options = split_options(args, OPTIONS, 1, USAGE)
+        if not plain:
+            raise ConnectorError(f"missing arguments; usage: {USAGE}")
+        data: dict[str, Any] = {"path": Path(plain[0]), **options}
+        if "sensitive" in options:
+            data["sensitive"] = [s for s in options["sensitive"].split(",") if s.strip()]
+        return validated(cls, data, {"kb": kb})
+
+
+def resolve_task(value: str, kb: KnowledgeBase) -> str:
+    """A binary-label task id from an id or alias; ConnectorError-worthy ValueError otherwise."""
+    task = kb.resolve_task(value)
+    if task is None or task.id not in BINARY_TASKS:
+        allowed = ", ".join(BINARY_TASKS)
+        raise ValueError(
+            f"unknown task {_name(value)!r} for a check of binary predictions; allowed: {allowed}"
+        )
+    return task.id
 
 
 def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResult:
@@ -117,13 +191,11 @@ def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResu
         observed=today,
         origin=NAME,
         signal="fairness_check",
-        detail=_short(
-            f"fairlearn group-fairness check of {len(kept):,} predictions across {checked}"
-        ),
+        detail=_short(f"group-fairness check of {len(kept):,} predictions across {checked}"),
     )
     worst = max(tables.items(), key=lambda kv: kv[1]["demographic_parity_difference"])
     summary = (
-        f"Checked {len(kept):,} predictions of {query.model_name} across {checked}; the largest "
+        f"Checked {len(kept):,} predictions of {query.display_name} across {checked}; the largest "
         f"demographic parity difference is {worst[1]['demographic_parity_difference']:.2f} ({worst[0]})"
         + (f"; {len(findings)} difference(s) exceed {query.threshold:g}." if findings else ".")
     )
@@ -143,10 +215,7 @@ def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResu
             "sensitive": tables,
             "finding": " ".join(findings) or None,
             # Overall figures, so the model audit can place the model and flag the gaps.
-            "accuracy": round(
-                sum(t == p for t, p in zip(y_true, y_pred, strict=True)) / len(y_true), 4
-            ),
-            "positive_rate": round(sum(y_true) / len(y_true), 4),
+            **_overall(y_true, y_pred, scores),
             "max_demographic_parity_difference": max(
                 t["demographic_parity_difference"] for t in tables.values()
             ),
@@ -244,6 +313,7 @@ def _sensitive_columns(header: list[str], wanted: list[str], taken: set[str | No
     return list(dict.fromkeys(columns))[:MAX_SENSITIVE]
 
 
+@functools.lru_cache(maxsize=4096)  # a label column holds a handful of distinct values
 def _token(value: str) -> str:
     text = value.strip().lower()
     try:
@@ -322,16 +392,6 @@ def _check_column(
 ) -> dict[str, Any] | None:
     """Per-group rates and the two differences for one sensitive column (None: not checkable)."""
     import numpy as np
-    from fairlearn.metrics import (  # type: ignore[import-untyped]  # no stubs published
-        MetricFrame,
-        count,
-        demographic_parity_difference,
-        equalized_odds_difference,
-        false_positive_rate,
-        selection_rate,
-        true_positive_rate,
-    )
-    from sklearn.metrics import accuracy_score, roc_auc_score  # type: ignore[import-untyped]
 
     where = f"sensitive column {_name(column)!r}"
     keep = np.array([g != "" for g in groups])
@@ -349,64 +409,134 @@ def _check_column(
             f"{where}: {len(names)} groups (over {MAX_GROUPS}); bin it into bands first"
         )
         return None
-    with warnings.catch_warnings():
-        # Undefined rates (a group without positives) are handled below, not warned about.
-        warnings.simplefilter("ignore")
-        frame = MetricFrame(
-            metrics={
-                "count": count,
-                "selection_rate": selection_rate,
-                "accuracy": accuracy_score,
-                "tpr": true_positive_rate,
-                "fpr": false_positive_rate,
-            },
-            y_true=truth,
-            y_pred=pred,
-            sensitive_features=sens,
-        )
-        by_group = frame.by_group.to_dict(orient="index")
-        dp = float(demographic_parity_difference(truth, pred, sensitive_features=sens))
-        # Equalized odds only over groups that have both classes: fairlearn would count an
-        # undefined rate as 0 and overstate the difference.
-        both = [g for g in names if len(set(truth[sens == g].tolist())) == 2]
-        mask = np.isin(sens, both)
-        eo = (
-            float(equalized_odds_difference(truth[mask], pred[mask], sensitive_features=sens[mask]))
-            if len(both) >= 2
-            else None
-        )
-    if len(both) < len(names):
-        problems.append(
-            f"{where}: {len(names) - len(both)} group(s) lack positive or negative labels; "
-            "their rates are undefined and left out of the equalized odds difference"
-        )
     table: dict[str, dict[str, Any]] = {}
+    selection: list[float] = []
+    tprs: list[float] = []
+    fprs: list[float] = []
     for group in names:
-        stats = by_group[group]
         members = sens == group
-        positives = int(truth[members].sum())
-        size = int(members.sum())
+        t, p = truth[members], pred[members]
+        size, positives = int(members.sum()), int(t.sum())
         if size < query.min_group_rows:
             problems.append(
                 f"{where}: group {_name(group)!r} has only {size} row(s) "
                 f"(under {query.min_group_rows}); its rates are unreliable"
             )
+        rate = float(p.mean())
+        tpr = float(p[t == 1].mean()) if positives else None
+        fpr = float(p[t == 0].mean()) if positives < size else None
+        selection.append(rate)
+        # Equalized odds only over groups that have both classes: an undefined rate counted
+        # as 0 (as fairlearn does) would overstate the difference.
+        if tpr is not None and fpr is not None:
+            tprs.append(tpr)
+            fprs.append(fpr)
         auc = None
         if score is not None and 0 < positives < size:
-            auc = round(float(roc_auc_score(truth[members], score[members])), 4)
+            auc = round(roc_auc(t, score[members]), 4)
         table[_unique(group, table)] = {
             "count": size,
-            "selection_rate": round(float(stats["selection_rate"]), 4),
-            "accuracy": round(float(stats["accuracy"]), 4),
-            "tpr": round(float(stats["tpr"]), 4) if positives else None,
-            "fpr": round(float(stats["fpr"]), 4) if positives < size else None,
+            "selection_rate": round(rate, 4),
+            "accuracy": round(float((t == p).mean()), 4),
+            "tpr": round(tpr, 4) if tpr is not None else None,
+            "fpr": round(fpr, 4) if fpr is not None else None,
             "roc_auc": auc,
         }
+    dp = max(selection) - min(selection)
+    both = len(tprs)
+    eo = max(max(tprs) - min(tprs), max(fprs) - min(fprs)) if both >= 2 else None
+    if both < len(names):
+        problems.append(
+            f"{where}: {len(names) - both} group(s) lack positive or negative labels; "
+            "their rates are undefined and left out of the equalized odds difference"
+        )
     return {
         "groups": table,
         "demographic_parity_difference": round(dp, 4),
         "equalized_odds_difference": round(eo, 4) if eo is not None else None,
         "finding": _finding(column, table, dp, eo, query),
+    }
+
+
+def roc_auc(truth: Any, score: Any) -> float:
+    """Area under the ROC curve: the Mann-Whitney statistic, ties counted half (as sklearn)."""
+    import numpy as np
+
+    order = np.argsort(score, kind="mergesort")
+    _, inverse, counts = np.unique(score[order], return_inverse=True, return_counts=True)
+    upper = np.cumsum(counts)
+    average = (upper - counts + 1 + upper) / 2.0  # mean 1-based rank of each tied run
+    ranks = np.empty(len(score))
+    ranks[order] = average[inverse]
+    positive = truth == 1
+    n_pos = int(positive.sum())
+    n_neg = len(truth) - n_pos
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(truth: Any, score: Any) -> float:
+    """PR AUC as average precision over distinct score thresholds (sklearn's definition)."""
+    import numpy as np
+
+    order = np.argsort(-score, kind="mergesort")
+    ranked, hits = score[order], truth[order]
+    last = np.r_[np.nonzero(np.diff(ranked))[0], len(ranked) - 1]
+    tps = np.cumsum(hits)[last]
+    precision = tps / (last + 1)
+    recall = tps / tps[-1]
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _overall(y_true: list[int], y_pred: list[int], scores: list[float] | None) -> dict[str, Any]:
+    """Whole-file figures the model audit can rank: accuracy, F1, and AUCs with a score."""
+    import numpy as np
+
+    truth, pred = np.array(y_true), np.array(y_pred)
+    tp = int(((truth == 1) & (pred == 1)).sum())
+    wrong = int((truth != pred).sum())
+    figures: dict[str, Any] = {
+        "accuracy": round(float((truth == pred).mean()), 4),
+        "f1": round(2 * tp / (2 * tp + wrong), 4) if tp + wrong else 0.0,
+        "positive_rate": round(float(truth.mean()), 4),
+        "roc_auc": None,
+        "pr_auc": None,
+    }
+    if scores is not None:
+        score = np.array(scores, dtype=float)
+        figures["roc_auc"] = round(roc_auc(truth, score), 4)
+        figures["pr_auc"] = round(average_precision(truth, score), 4)
+    return figures
+
+
+def model_report(
+    result: ConnectorResult, query: FairnessQuery, kb: KnowledgeBase
+) -> dict[str, Any] | None:
+    """The checked model for the model audit, or None when the person did not name it.
+
+    Only what the predictions measure goes in; a check of unnamed predictions invents no model.
+    """
+    if query.model_name is None:
+        return None
+    try:
+        task = resolve_task(query.task, kb)
+    except ValueError as exc:
+        raise ConnectorError(str(exc)) from exc
+    data = result.data
+    allowed = {m.metric for m in kb.tasks[task].metrics}
+    metrics = {
+        m: data[m]
+        for m in ("roc_auc", "pr_auc", "f1", "accuracy")
+        if m in allowed and data.get(m) is not None
+    }
+    fairness = {"demographic_parity_difference": data["max_demographic_parity_difference"]}
+    if data.get("max_equalized_odds_difference") is not None:
+        fairness["equalized_odds_difference"] = data["max_equalized_odds_difference"]
+    return {
+        "name": query.model_name,
+        "task": task,
+        "metrics": metrics,
+        "positive_rate": data["positive_rate"],
+        "fairness": fairness,
     }
 
 
@@ -426,7 +556,7 @@ def _finding(
     if not parts:
         return None
     return (
-        f"{query.model_name}, by {_name(column)!r}: " + " and ".join(parts) + f". Above "
+        f"{query.display_name}, by {_name(column)!r}: " + " and ".join(parts) + f". Above "
         f"{query.threshold:g} is a common rule of thumb for a closer look, not a legal threshold."
     )
 

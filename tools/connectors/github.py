@@ -20,6 +20,13 @@ larger than `max_file_bytes` are never fetched. Rate limits: when a response say
 run stops with a problem saying when the limit resets and returns what it has; a `Retry-After`
 of at most `max_retry_after_s` seconds is honoured once per run. Bad credentials, an unknown
 user (with no explicit repositories) and an unreachable server raise `ConnectorError`.
+
+Without a token GitHub allows 60 requests an hour. A token-less run reads at most
+`TOKENLESS_FETCHES` files per repository and only as many repositories as the requests left
+allow (read from the rate-limit headers of the first answer), so it ends complete rather than
+cut off; the result says how many of how many repositories were read and how to read the rest
+(GITHUB_TOKEN, or a run after the reset). With a token (5,000 an hour) the call budget bounds
+the run: 100 repositories cost at most 3 + 100 x (4 + 8) = 1,203 requests.
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ ORIGIN = "github"
 MAX_ITEMS_PER_SKILL = 3
 PER_PAGE = 100  # one page of commits per repository; more is reported as "100+"
 MAX_LIST_PAGES = 10
+TOKENLESS_FETCHES = 3
 REPO_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 LOGIN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"
 
@@ -102,6 +110,13 @@ class _Api:
 
         self.gh = gh
         self.params = params
+        # Without a token GitHub allows 60 requests an hour: fewer files per repository, so
+        # that more repositories fit (dependency files come first in the read order).
+        self.fetches = (
+            params.max_file_fetches
+            if params.token
+            else min(params.max_file_fetches, TOKENLESS_FETCHES)
+        )
         self.budget = params.call_budget()
         self.calls = 0
         self.succeeded = 0
@@ -227,8 +242,11 @@ class _RepoFacts(BaseModel):
     evidence: list[Evidence] = Field(default_factory=list)
 
 
-def _targets(api: _Api, params: GitHubInput, problems: list[str]) -> tuple[list[Repository], int]:
-    """Repositories to read, most recently pushed first, and how many forks were skipped."""
+def _targets(
+    api: _Api, params: GitHubInput, problems: list[str]
+) -> tuple[list[Repository], int, bool]:
+    """Repositories to read, most recently pushed first, how many forks were skipped, and
+    whether the listing held more than `max_repos`."""
     from github import UnknownObjectException
 
     gh = api.gh
@@ -249,13 +267,14 @@ def _targets(api: _Api, params: GitHubInput, problems: list[str]) -> tuple[list[
                 problems.append(f"Repository {name} was not found (or the token cannot see it).")
             except api.github_error as exc:
                 problems.append(f"Repository {name} could not be read (HTTP {exc.status}).")
-        return found, forks
+        return found, forks, False
     assert params.username is not None  # the input model guarantees one of the two
     try:
         user = api.call("user", functools.partial(gh.get_user, params.username))
     except UnknownObjectException as exc:
         raise ConnectorError(f"GitHub user {params.username!r} was not found.") from exc
     listing = user.get_repos(type="owner", sort="pushed", direction="desc")
+    more = False
     for page in range(MAX_LIST_PAGES):
         items = api.call(f"repos:{page}", functools.partial(listing.get_page, page))
         for repo in items:
@@ -263,18 +282,21 @@ def _targets(api: _Api, params: GitHubInput, problems: list[str]) -> tuple[list[
                 forks += 1
             elif len(found) < params.max_repos:
                 found.append(repo)
+            else:
+                more = True
         if len(items) < PER_PAGE or len(found) >= params.max_repos:
+            more = more or len(items) == PER_PAGE
             break
     oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
     found.sort(key=lambda r: r.pushed_at or oldest, reverse=True)
-    return found, forks
+    return found, forks, more
 
 
 def _read_file(
     api: _Api, repo: Repository, sizes: dict[str, int], facts: _RepoFacts, path: str
 ) -> str | None:
     """Fetch one small file's text, or None when over a limit, missing or binary."""
-    if api.stopped or facts.files_fetched >= api.params.max_file_fetches:
+    if api.stopped or facts.files_fetched >= api.fetches:
         return None
     size = sizes.get(path)
     if not size or size > api.params.max_file_bytes:
@@ -452,11 +474,16 @@ def collect(params: GitHubInput, kb: KnowledgeBase) -> ConnectorResult:
     problems: list[str] = []
     analysed: list[_RepoFacts] = []
     forks = 0
+    listed = attempted = 0
+    more = False
     try:
         try:
-            targets, forks = _targets(api, params, problems)
+            targets, forks, more = _targets(api, params, problems)
+            listed = len(targets)
+            targets = targets[: _affordable(api, params, len(targets))]
             for repo in targets:
                 facts = _analyse(api, repo, params, kb, as_of, problems)
+                attempted += 1
                 if facts.languages or facts.files_seen or facts.commits_12m is not None:
                     analysed.append(facts)
                 if api.stopped:
@@ -469,7 +496,41 @@ def collect(params: GitHubInput, kb: KnowledgeBase) -> ConnectorResult:
         gh.close()
     if api.stopped:
         problems.append(api.stopped)
-    return _result(params, as_of, api, analysed, forks, problems)
+    if params.token is None and (attempted < listed or more):
+        problems.append(_tokenless_note(api, attempted, listed, more))
+    result = _result(params, as_of, api, analysed, forks, problems)
+    data = {**result.data, "repos_listed": listed, "more_repos": more, "token": bool(params.token)}
+    summary = result.summary
+    if params.token is None and (attempted < listed or more):
+        summary += (
+            f" Without a token only {attempted} of {listed}{'+' if more else ''} repositories "
+            "could be read; set GITHUB_TOKEN to read the rest."
+        )
+    return result.model_copy(update={"data": data, "summary": summary})
+
+
+def _affordable(api: _Api, params: GitHubInput, wanted: int) -> int:
+    """How many repositories a token-less run can read within the requests left this hour."""
+    if params.token is not None:
+        return wanted  # 5,000 an hour: the call budget, not the rate limit, bounds the run
+    remaining, limit = api.gh.requester.rate_limiting
+    if limit <= 0 or remaining < 0:
+        return wanted
+    per_repo = 2 + (1 if params.username else 0) + api.fetches  # languages, tree, commits, files
+    return min(wanted, max(1, remaining // per_repo))
+
+
+def _tokenless_note(api: _Api, read: int, listed: int, more: bool) -> str:
+    """Say how many repositories were read without a token, and how to read the rest."""
+    remaining, limit = api.gh.requester.rate_limiting
+    total = f"{listed}{'+' if more else ''}"
+    allowance = f"{limit} requests an hour" if limit > 0 else "a few requests an hour"
+    return (
+        f"Read {read} of {total} repositories: without a token GitHub allows {allowance} "
+        f"({max(0, remaining)} left, reset at {api.reset_time()}). To read the rest, set "
+        "GITHUB_TOKEN (a token with no scopes reads public repositories, 5,000 requests an "
+        "hour) or run again after the reset with --refresh."
+    )
 
 
 def _result(

@@ -1,11 +1,14 @@
 """Income connector: freelance payments from a CSV, turned into income metrics and evidence.
 
 Reads a plain payments CSV (date, client, amount, optional stream and currency) or a
-freelance platform export, recognised by its headers: Upwork's transaction history (Date,
-Type, Description, Agency, Freelancer, Team, Account Name, PO, Amount, Amount in local
-currency, Currency, Balance; the client is the Team, amounts are USD), Upwork's earnings
-report (Date, Contract, Hours, Amount, Payment type; each contract stands in for a client)
-and Fiverr-like exports (Date, Order ID, Buyer, Amount). Rows whose type is a fee,
+freelance platform export, recognised by its headers: Upwork's transaction history, classic
+(Date, Type, Description, Agency, Freelancer, Team, Account Name, PO, Amount, Amount in local
+currency, Currency, Balance; the client is the Team, amounts are USD) or newer (Transaction
+type, Client team, Amount $), Upwork's earnings report (Date, Contract, Hours, Amount,
+Payment type: it names contracts, not clients, so it gives income totals but no client
+metrics) and Fiverr-like exports (Date, Order ID, Buyer, Amount, Status; or Date, Activity,
+Order, Amount without buyers). A file with one stream and no clients shows no spread, so it
+gives no diversification evidence. Rows whose type is a fee,
 withdrawal, transfer, tax or Connects purchase, and rows whose status says cancelled,
 failed or pending, are not income and are skipped; refunds
 (negative amounts, or a "refund" type) reduce their client's income.
@@ -60,11 +63,13 @@ _AMOUNT = ("amount", "netamount", "net", "amountusd", "earnings", "revenue", "in
 _CLIENT = ("client", "customer", "clientname", "customername", "buyer", "payer", "company",
            "team", "from", "contract", "project")  # fmt: skip
 _STREAM = ("stream", "incomestream", "category", "service", "source", "channel", "product")
-_TYPE = ("type", "transactiontype", "paymenttype", "kind")
+_TYPE = ("type", "transactiontype", "paymenttype", "kind", "activity")
 _CURRENCY = ("currency", "currencycode", "ccy")
 _STATUS = ("status", "state", "paymentstatus")
 _NOT_PAID = re.compile(r"cancel|fail|pending|declin|void|unpaid|dispute")
-_NOT_INCOME = re.compile(r"fee|withdraw|connects|membership|transfer|tax|vat|deposit|payout")
+_NOT_INCOME = re.compile(
+    r"fee|withdraw|connects|membership|transfer|tax|vat|\bwht\b|withholding|deposit|payout"
+)
 _NUMBER = re.compile(r"(\d[\d,.'\u00a0\u202f ]*\d|\d)(?:\s*([kKmM])(?![A-Za-z]))?")
 _ALLOWED_REST = re.compile(r"[\sA-Za-z$\u20ac\u00a3\u00a5\u20b9()+\-\u2212]*")
 
@@ -141,11 +146,22 @@ def _find(keys: list[str], names: tuple[str, ...]) -> int | None:
 def _platform(keys: list[str]) -> str:
     if "amountinlocalcurrency" in keys or {"agency", "freelancer", "team"} <= set(keys):
         return "upwork"
+    if "clientteam" in keys:  # the newer transaction history (Transaction type, Client team)
+        return "upwork"
     if "contract" in keys and "paymenttype" in keys:
         return "upwork_earnings"
-    if "orderid" in keys or "buyer" in keys:
+    if "orderid" in keys or "buyer" in keys or {"activity", "order"} <= set(keys):
         return "fiverr"
     return "generic"
+
+
+EXPECTED = (
+    "no date and amount columns found; expected one of: your own list (date, client, amount, "
+    "optional stream and currency), Upwork's transaction history (Date, Type or Transaction "
+    "type, Team or Client team, Amount), Upwork's earnings report (Date, Contract, Amount, "
+    "Payment type), Fiverr (Date, Order ID, Buyer, Amount, Status)"
+)
+_CONTRACT_ID = re.compile(r"\s*\(\d+\)\s*$")
 
 
 def _percent(share: float) -> str:
@@ -180,26 +196,32 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
     date_col = _find(keys, _DATE)
     amount_col = _find(keys, ("amount",) if platform == "upwork" else _AMOUNT)
     if date_col is None or amount_col is None:
-        raise ConnectorError(
-            f"{label}: no date and amount columns found (expected e.g. date, client, amount, stream)"
-        )
+        raise ConnectorError(f"{label}: {EXPECTED}")
     client_names = {
-        "upwork": ("team",),
+        "upwork": ("clientteam", "team"),
         "fiverr": ("buyer", "client"),
-        "upwork_earnings": ("contract",),
+        # An earnings report names contracts, not clients: one client often has several.
+        "upwork_earnings": (),
     }
     client_col = _find(keys, client_names.get(platform, _CLIENT))
+    contract_col = _find(keys, ("contract",)) if platform == "upwork_earnings" else None
     stream_col = _find(keys, _STREAM) if platform == "generic" else None
     type_col = _find(keys, _TYPE)
     currency_col = _find(keys, _CURRENCY) if platform != "upwork" else None
     status_col = _find(keys, _STATUS)
     fixed_stream = "upwork" if platform.startswith("upwork") else platform
-    if client_col is None:
+    if platform == "upwork_earnings":
+        problems.append(
+            f"{label}: an Upwork earnings report names contracts, not clients, so client shares, "
+            "retention and new clients are not computed; the transaction history names clients"
+        )
+    elif client_col is None:
         problems.append(
             f"{label}: no client column, so client shares, retention and new clients are not computed"
         )
 
     records: list[tuple[str, str, str, float, str, int]] = []
+    contracts: set[str] = set()
     skipped_types = unnamed = 0
     last_line = 0
     try:
@@ -233,6 +255,8 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
                 amount = -amount
             if client_col is not None and not client:
                 client, unnamed = UNNAMED, unnamed + 1
+            if contract_col is not None and contract_col < len(row) and amount > 0:
+                contracts.add(_CONTRACT_ID.sub("", row[contract_col]).strip().casefold())
             records.append((raw_date, client, stream or "unspecified", amount, currency, number))
     except csv.Error as exc:
         problems.append(f"{label}: reading stopped after line {last_line} ({exc})")
@@ -286,7 +310,12 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
         first = f" ({shown[0]})" if shown else ""
         raise ConnectorError(f"{label}: no readable payments{first}")
     has_clients = client_col is not None
-    return _result(payments, as_of, params, scoring, problems, platform, base, has_clients)
+    result = _result(payments, as_of, params, scoring, problems, platform, base, has_clients)
+    if contract_col is None:
+        return result
+    summary = result.summary.rstrip(".") + f"; {len(contracts)} contracts (not clients)."
+    data = {**result.data, "contracts": len(contracts)}
+    return result.model_copy(update={"summary": summary, "data": data})
 
 
 def _result(
@@ -371,7 +400,7 @@ def _result(
                     f"{retained} of {len(paying_p)} clients of the previous 12 months paid again "
                     "in the last 12 months",
                 ))  # fmt: skip
-        else:
+        elif sum(v > 0 for v in streams_l.values()) > 1:  # one stream, no clients: no spread
             evidence.append(item(
                 "income_diversification", 1 - hhi_s, "income_spread",
                 f"{streams} income streams in the last 12 months",

@@ -32,6 +32,7 @@ import io
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,7 +153,8 @@ def _records(data: Any) -> list[Any]:
 
 def read_file(path: Path, limit: int, problems: list[str]) -> Iterator[Posting]:
     """Yield the postings in one file; unreadable content becomes a problem."""
-    text = read_text(path, limit)
+    # Ligatures and full-width letters from PDFs and web pages, folded (see cv.normalize_text).
+    text = unicodedata.normalize("NFKC", read_text(path, limit))
     try:
         mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
     except OSError:  # vanished since it was read; its postings still count

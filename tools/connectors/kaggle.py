@@ -6,8 +6,10 @@ Evidence emitted (origin "kaggle"):
   computer vision -> computer_vision; time series -> time_series; ...). Strength from the
   final rank as a share of teams: top 1% 0.90, top 10% 0.80, top 25% 0.65, top 50% 0.50,
   below 0.35; a medal lifts it to at least gold 0.90, silver 0.80, bronze 0.70; entered
-  without a rank 0.25. Learning competitions (Getting Started, Playground, Community) are
-  capped at 0.55 because their leaderboards are saturated and often leaked; a competition
+  without a rank 0.25. Learning competitions (Getting Started, Playground, Community, known
+  by the category or, when a file has none, by the slug or title of Kaggle's permanent ones
+  such as Titanic) are capped at 0.55 because their leaderboards are saturated and often
+  leaked; a competition
   still running is capped at 0.65 because public leaderboards shake up at the end.
 - `code` evidence for public notebooks (kernels) by language (python, sql): 0.30, plus up to
   0.10 for the number of notebooks and 0.10 / 0.20 when the best one has 10 / 50 votes.
@@ -66,6 +68,17 @@ TAG_SKILLS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("deeplearning", "neuralnetworks"), ("deep_learning",)),
 }
 LEARNING_CATEGORIES = frozenset({"gettingstarted", "playground", "community", "inclass"})
+# Kaggle's permanent Getting Started competitions, by slug and by title (normalized): their
+# leaderboards are saturated, so they count as learning even when a file omits the category.
+GETTING_STARTED = frozenset(
+    {"titanic", "titanicmachinelearningfromdisaster", "houseprices",
+     "housepricesadvancedregressiontechniques", "digitrecognizer", "spaceshiptitanic",
+     "nlpgettingstarted", "naturallanguageprocessingwithdisastertweets", "connectx",
+     "gangettingstarted", "imsomethingofapaintermyself", "tpugettingstarted",
+     "petalstothemetalflowerclassificationontpu", "contradictorymydearwatson",
+     "storesalestimeseriesforecasting"}
+)  # fmt: skip
+PLAYGROUND = re.compile(r"^(tabular)?playground(series)?")
 LANGUAGE_SKILLS = {"python": "python", "sql": "sql", "sqlite": "sql"}
 MEDALS = {"gold": 0.90, "silver": 0.80, "bronze": 0.70}
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -187,11 +200,19 @@ def rank_strength(entry: Entry) -> float:
         strength = 0.35
     if entry.medal in MEDALS:
         strength = max(strength, MEDALS[entry.medal])
-    if normalize_name(entry.category) in LEARNING_CATEGORIES:
+    if is_learning(entry):
         strength = min(strength, 0.55)
     if entry.ongoing:
         strength = min(strength, 0.65)
     return strength
+
+
+def is_learning(entry: Entry) -> bool:
+    """A Getting Started, Playground or community competition, by category, slug or title."""
+    if normalize_name(entry.category) in LEARNING_CATEGORIES:
+        return True
+    keys = {_key(entry.name)} | ({_key(entry.slug)} if entry.slug else set())
+    return bool(keys & GETTING_STARTED) or any(PLAYGROUND.match(k) for k in keys)
 
 
 def competition_skills(entry: Entry, kb: KnowledgeBase) -> list[str]:
@@ -411,6 +432,7 @@ def _api_kernel(raw: dict[str, Any]) -> dict[str, Any] | None:
 # The exported file -------------------------------------------------------------------------
 
 COLUMNS = {
+    "entered": ("userhasentered", "entered"),
     "name": ("name", "competition", "title", "competitionname", "slug", "ref"),
     "rank": ("rank", "position", "privaterank", "finalrank", "place", "userrank"),
     "teams": ("teams", "teamcount", "totalteams", "numteams", "participants"),
@@ -439,6 +461,16 @@ def _read_export(path: Path, today: dt.date, out: Gathered) -> None:
             f"{path.name}: only the first {MAX_COMPETITIONS} of {len(rows)} rows were read"
         )
         rows = rows[:MAX_COMPETITIONS]
+    columns = {_key(str(c)) for row in rows[:1] for c in row if c is not None}
+    if columns and not columns & set(COLUMNS["name"]):
+        if {"filename", "publicscore"} <= columns:
+            out.problems.append(
+                f"{path.name}: this is the submissions list of one competition (kaggle "
+                "competitions submissions); it names no competition and no rank"
+            )
+        else:
+            out.problems.append(f"{path.name}: {EXPECTED}")
+        return
     read = 0
     for number, row in enumerate(rows, start=1):
         entry = _file_entry(row, today, f"{path.name} row {number}", out)
@@ -447,10 +479,20 @@ def _read_export(path: Path, today: dt.date, out: Gathered) -> None:
             read += 1
     if read:
         out.read_any = True
+    elif rows and any(str(r.get("userHasEntered", "")).lower() == "false" for r in rows):
+        out.read_any = True  # read fine: none of the listed competitions was entered
+        out.problems.append(f"{path.name}: none of the listed competitions was entered")
     elif rows:
         out.problems.append(f"{path.name}: no row could be read")
     else:
         out.problems.append(f"{path.name}: the file lists no competitions")
+
+
+EXPECTED = (
+    "no competition column found; expected the output of `kaggle competitions list --csv` "
+    "(ref, deadline, category, reward, teamCount, userHasEntered) or a list of your own results "
+    "(competition, rank, teams, optional medal, date, category, tags)"
+)
 
 
 def _export_rows(text: str, path: Path, out: Gathered) -> list[dict[str, Any]] | None:
@@ -485,6 +527,15 @@ def _file_entry(row: dict[str, Any], today: dt.date, where: str, out: Gathered) 
     if not isinstance(name, str | int) or not str(name).strip():
         out.problems.append(f"{where}: no competition name")
         return None
+    if str(fields.get("entered", "true")).strip().lower() in {"false", "0", "no"}:
+        return None  # `kaggle competitions list` lists competitions the person never entered
+    name = str(name).strip()
+    slug = None
+    if re.match(r"^https://www\.kaggle\.com/(c|competitions)/", name):  # newer CLIs print URLs
+        slug = name.rstrip("/").rsplit("/", 1)[-1].lower()
+        name = slug
+    elif SLUG.match(name):
+        slug = name
     rank = _positive_int(fields.get("rank"))
     teams = _positive_int(fields.get("teams"))
     share = _share(rank, teams)
@@ -505,7 +556,7 @@ def _file_entry(row: dict[str, Any], today: dt.date, where: str, out: Gathered) 
         out.problems.append(f"{where}: unreadable date {_short(str(fields['date']), 30)!r}")
     return Entry(
         name=_short(str(name)),
-        slug=None,
+        slug=slug if slug and SLUG.match(slug) else None,
         rank=rank,
         teams=teams,
         top_share=share,

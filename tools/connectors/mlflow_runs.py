@@ -20,16 +20,17 @@ import math
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from knowledge.base import KnowledgeBase
-from tools.connectors.base import ConnectorResult, now
+from tools.connectors.base import ConnectorResult, clip_path, now, split_options, validated
 from tools.errors import ConnectorError
 from tools.params import SourceKind
 from tools.profile import ModelReport
@@ -64,6 +65,21 @@ LATENCY_SECONDS = frozenset({"latency_s", "latency_sec", "latency_seconds", "inf
 LOWER_IS_BETTER = frozenset({"latency_ms", "mape", "smape"})
 SCORE_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map"})
 ALLOWED_SCHEMES = frozenset({"", "file", "sqlite", "http", "https"})
+BINARY_TASKS = frozenset({"tabular_binary", "text_classification", "image_classification"})
+
+
+# Names a run logs its class balance under (params, metrics or tags), after `_normalize`;
+# a split prefix (test_, train_...) may come first. Their share of positives, 0..1 or a %.
+POSITIVE_RATE_NAMES = frozenset(
+    {"positive_rate", "pos_rate", "positive_ratio", "pos_ratio", "positive_fraction",
+     "pos_frac", "positive_share", "prevalence", "base_rate", "class_balance",
+     "minority_rate", "minority_ratio", "minority_fraction", "positive_class_ratio",
+     "target_rate", "event_rate", "fraud_rate", "churn_rate", "default_rate"}
+)  # fmt: skip
+BALANCE_SPLITS = ("test_", "holdout_", "val_", "valid_", "validation_", "eval_", "", "train_")
+OPTIONS = {"task": "task", "positive_rate": "positive_rate", "pos_rate": "positive_rate",
+           "prevalence": "positive_rate", "best_runs": "best_runs", "max_runs": "max_runs"}  # fmt: skip
+USAGE = "mlflow TRACKING_URI EXPERIMENT [task=TASK positive_rate=0.03]"
 
 
 class MlflowQuery(BaseModel):
@@ -76,6 +92,45 @@ class MlflowQuery(BaseModel):
     max_runs: int = Field(default=20, ge=1, le=MAX_RUNS, description="most recent first")
     task: str | None = Field(default=None, description="benchmark task id; guessed when absent")
     best_runs: int = Field(default=1, ge=1, le=5, description="how many top runs to report")
+    positive_rate: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="share of the positive class; else read from each run's params/metrics/tags",
+    )
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kb = (info.context or {}).get("kb")
+        if value is None or not isinstance(kb, KnowledgeBase):
+            return value
+        task = kb.resolve_task(value)
+        if task is None:
+            raise ValueError(
+                f"unknown task {_short(value, 60)!r}; allowed: {', '.join(sorted(kb.tasks))}"
+            )
+        return task.id
+
+    @field_validator("positive_rate", mode="before")
+    @classmethod
+    def _percent(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                return float(value.strip().rstrip("%")) / 100
+            except ValueError:
+                return value
+        return value
+
+    @classmethod
+    def from_args(cls, args: list[str], kb: KnowledgeBase) -> MlflowQuery:
+        """Build the query from `/connect mlflow` words; bad options are a ConnectorError."""
+        plain, options = split_options(args, OPTIONS, 2, USAGE)
+        if len(plain) < 2:
+            raise ConnectorError(f"missing arguments; usage: {USAGE}")
+        data = {"tracking_uri": plain[0], "experiment": plain[1], **options}
+        return validated(cls, data, {"kb": kb})
 
 
 def collect(query: MlflowQuery, kb: KnowledgeBase, as_of: dt.date | None = None) -> ConnectorResult:
@@ -107,9 +162,24 @@ def collect(query: MlflowQuery, kb: KnowledgeBase, as_of: dt.date | None = None)
             data={"experiment": {"id": experiment_id, "name": _short(experiment_name)}},
         )
     rows = [_read_run(run, problems) for run in runs]
+    later = [r for r in rows if r["start"] and r["start"] > today]
+    if later:  # a back-dated audit sees the experiment as it was on its date
+        problems.append(f"{len(later)} run(s) started after {today} were left out")
+        rows = [r for r in rows if r not in later]
+        for row in rows:
+            if row["ended"] and row["ended"] > today:
+                row["ended"] = today  # still running on the audit date
+    if not rows:
+        return ConnectorResult(
+            source=NAME,
+            fetched_at=now(),
+            summary=f"The MLflow experiment {_short(experiment_name)!r} had no runs by {today}.",
+            problems=problems,
+            data={"experiment": {"id": experiment_id, "name": _short(experiment_name)}},
+        )
     task, guessed = _pick_task(query.task, rows, kb, problems)
     best = _best_runs(rows, task, kb, query.best_runs, problems)
-    models = _model_reports(best, task, kb, problems)
+    models = _model_reports(best, task, kb, problems, query.positive_rate)
     evidence = [_tracking_evidence(rows, experiment_name, query.tracking_uri, experiment_id, today)]
     names = ", ".join(repr(_short(r["name"], 60)) for r in best) or "none"
     summary = (
@@ -159,16 +229,47 @@ def _check_uri(uri: str) -> str:
         return f"sqlite:///{path.expanduser().resolve()}"
     folder = Path(parsed.path if scheme == "file" else uri).expanduser()
     if not folder.is_dir():
-        raise ConnectorError(f"{folder}: no MLflow store folder there")
+        raise ConnectorError(f"{clip_path(folder)}: no MLflow store folder there")
+    _check_store_files(folder)
     # The file store is in maintenance mode and refuses to open unless explicitly allowed.
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return str(folder.resolve())
 
 
+MAX_STORE_ENTRIES = 200_000  # files and folders of a file store checked before MLflow reads it
+
+
+def _check_store_files(folder: Path) -> None:
+    """Refuse a file store holding a FIFO, device or socket: MLflow would block or read forever."""
+    seen = 0
+    for parent, dirs, files in os.walk(folder, followlinks=False):
+        for name in [*dirs, *files]:
+            seen += 1
+            if seen > MAX_STORE_ENTRIES:
+                raise ConnectorError(
+                    f"{clip_path(folder)}: more than {MAX_STORE_ENTRIES:,} files; point at one store"
+                )
+            try:
+                mode = os.stat(os.path.join(parent, name)).st_mode  # follows links, as MLflow does
+            except OSError:
+                continue  # a dangling link: MLflow reports what it cannot find
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                inside = clip_path(Path(parent, name).relative_to(folder), 60)
+                raise ConnectorError(
+                    f"{clip_path(folder)}: {inside} is not a regular file "
+                    "(a pipe, device or socket cannot be read)"
+                )
+
+
 def _check_sqlite(path: Path) -> None:
     """Refuse a missing file or a database that is not an MLflow store (MLflow would migrate it)."""
-    if not path.expanduser().is_file():
-        raise ConnectorError(f"{path}: MLflow database not found")
+    full = path.expanduser()
+    if full.exists() and not full.is_file() and not full.is_dir():
+        raise ConnectorError(
+            f"{clip_path(path)}: not a regular file (a pipe, device or socket cannot be read)"
+        )
+    if not full.is_file():
+        raise ConnectorError(f"{clip_path(path)}: MLflow database not found")
     try:
         uri = path.expanduser().resolve().as_uri() + "?mode=ro"
         with sqlite3.connect(uri, uri=True) as conn:
@@ -275,6 +376,7 @@ def _read_run(run: Run, problems: list[str]) -> dict[str, Any]:
     problems += [f"run {_short(name, 60)!r}: {n}" for n in notes]
     ended = _date(info.end_time) or _date(info.start_time)
     params = dict(sorted(data.params.items())[:MAX_PARAMS_KEPT])
+    balance, where = logged_positive_rate(dict(data.metrics), dict(data.params), dict(data.tags))
     return {
         "run_id": info.run_id,
         "name": _short(name),
@@ -287,7 +389,47 @@ def _read_run(run: Run, problems: list[str]) -> dict[str, Any]:
         "params": {_short(k, 100): _short(str(v)) for k, v in params.items()},
         "param_count": len(data.params),
         "tag_count": len([t for t in data.tags if not t.startswith("mlflow.")]),
+        "positive_rate": balance,
+        "positive_rate_from": where,
     }
+
+
+def logged_positive_rate(
+    metrics: dict[str, float], params: dict[str, str], tags: dict[str, str]
+) -> tuple[float | None, str | None]:
+    """The class balance a run logged under a common name, held-out splits first, and where."""
+    found: list[tuple[int, int, float, str]] = []
+    sources: list[tuple[str, dict[str, Any]]] = [
+        ("metric", dict(metrics)), ("param", dict(params)), ("tag", dict(tags))
+    ]  # fmt: skip
+    for rank_kind, (kind, values) in enumerate(sources):
+        for name, raw in values.items():
+            key = _normalize(str(name))
+            for rank, prefix in enumerate(BALANCE_SPLITS):
+                if key.startswith(prefix) and key[len(prefix) :] in POSITIVE_RATE_NAMES:
+                    value = _share(raw)
+                    if value is not None:
+                        found.append((rank, rank_kind, value, f"{kind} {_short(str(name), 60)}"))
+                    break
+    if not found:
+        return None, None
+    _, _, value, where = min(found)
+    return value, where
+
+
+def _share(raw: object) -> float | None:
+    """A share in (0, 1) from 0.035, "0.035", "3.5%" or 3.5 (a percentage); else None."""
+    text = str(raw).strip()
+    percent = text.endswith("%")
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    if percent or 1 < value < 100:
+        value /= 100
+    return value if 0 < value < 1 else None
 
 
 def _run_data(row: dict[str, Any]) -> dict[str, Any]:
@@ -367,12 +509,23 @@ def _headline(task: str, kb: KnowledgeBase, best: list[dict[str, Any]]) -> str:
 
 
 def _model_reports(
-    best: list[dict[str, Any]], task: str, kb: KnowledgeBase, problems: list[str]
+    best: list[dict[str, Any]],
+    task: str,
+    kb: KnowledgeBase,
+    problems: list[str],
+    positive_rate: float | None = None,
 ) -> list[dict[str, Any]]:
+    """Model reports for the model audit, with the class balance (stated, else logged)."""
     allowed = set(_task_metrics(task, kb))
     models: list[dict[str, Any]] = []
     for row in best:
         metrics = {m: v for m, v in row["metrics"].items() if m in allowed}
+        balance = positive_rate if positive_rate is not None else row["positive_rate"]
+        if balance is None and task in BINARY_TASKS and "accuracy" in metrics:
+            problems.append(
+                f"run {_short(row['name'], 60)!r} logged no class balance (e.g. a positive_rate "
+                "param); pass positive_rate= so accuracy on imbalanced data can be judged"
+            )
         try:
             report = ModelReport.model_validate(
                 {
@@ -380,6 +533,7 @@ def _model_reports(
                     "task": task,
                     "metrics": metrics,
                     "date": row["ended"],
+                    "positive_rate": balance,
                 },
                 context={"kb": kb},
             )

@@ -37,11 +37,33 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.base import KnowledgeBase
+from tools.connectors.code_signals import (
+    CODE_PATTERNS,
+    CONFIG_DIRS,
+    CONFIG_FILES,
+    ENTRY_NAMES,
+    ENTRY_PATTERNS,
+    ENTRY_SUFFIXES,
+    IMPLIED,
+    IMPLIED_WEIGHT,
+    JS_PACKAGES,
+    LIBRARIES,
+    MODEL_USE,
+    MODULES,
+    PACKAGE_IMPORTS,
+    SCHEDULE,
+    TRAINING,
+    WEB_APP,
+)
 from tools.connectors.text import clip
 from tools.params import SourceKind
 from tools.results import Evidence
 
 MAX_TEXT_CHARS = 500_000  # of one file; more adds nothing a detector needs
+MAX_NOTEBOOK_CHARS = 5_000_000  # notebooks carry outputs; only their code cells are read
+EXAMPLE_FACTOR = 0.7  # a library used only in examples, tutorials or docs counts for less
+EXAMPLE_DIRS = frozenset({"examples", "example", "tutorial", "tutorials", "docs", "doc", "demo",
+                          "demos", "samples", "sample"})  # fmt: skip
 MAX_LINE_CHARS = 2_000  # regexes only ever see lines this long
 
 # Directories whose contents are not the person's work (vendored, generated, environments).
@@ -71,68 +93,23 @@ LANGUAGE_SKILLS = {
 }  # fmt: skip
 MIN_LANGUAGE_SHARE = 0.05
 
-# Top-level import name -> skill names (ids or taxonomy aliases, resolved through the KB).
-LIBRARIES: dict[str, tuple[str, ...]] = {
-    "torch": ("torch",), "pytorch": ("pytorch",), "lightning": ("pytorch",),
-    "pytorch_lightning": ("pytorch",), "torchvision": ("pytorch", "computer_vision"),
-    "tensorflow": ("tensorflow",), "keras": ("keras",), "tf_keras": ("keras",),
-    "sklearn": ("sklearn", "classical_ml"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",),
-    "catboost": ("catboost",), "transformers": ("transformers",), "peft": ("peft",),
-    "sentence_transformers": ("hugging_face", "nlp"), "pandas": ("pandas",),
-    "polars": ("polars",), "numpy": ("numpy",), "scipy": ("scipy",),
-    "statsmodels": ("statistics",), "matplotlib": ("matplotlib",), "seaborn": ("seaborn",),
-    "plotly": ("plotly",), "mlflow": ("mlflow",), "wandb": ("wandb",), "dvc": ("dvc",),
-    "fastapi": ("fastapi",), "flask": ("flask",), "airflow": ("airflow",),
-    "prefect": ("prefect",), "dagster": ("dagster",),
-    "great_expectations": ("great expectations",), "pandera": ("pandera",),
-    "evidently": ("evidently",), "whylogs": ("model_monitoring",),
-    "prometheus_client": ("model_monitoring",), "shap": ("shap",), "lime": ("lime",),
-    "fairlearn": ("fairlearn", "bias_testing"), "aif360": ("aif360", "bias_testing"),
-    "langchain": ("llm_engineering",), "langchain_core": ("llm_engineering",),
-    "langchain_openai": ("llm_engineering",), "openai": ("llm_engineering",),
-    "anthropic": ("llm_engineering",), "litellm": ("llm_engineering",),
-    "llama_index": ("llm_engineering", "rag"), "langgraph": ("langgraph",),
-    "faiss": ("faiss",), "chromadb": ("vector_databases",), "pinecone": ("pinecone",),
-    "qdrant_client": ("vector_databases",), "spacy": ("nlp",), "nltk": ("nlp",),
-    "cv2": ("opencv",), "prophet": ("time_series",), "pyspark": ("pyspark",),
-    "kafka": ("kafka",), "confluent_kafka": ("kafka",), "feast": ("feast",),
-    "onnx": ("onnx",), "onnxruntime": ("onnx",), "deepspeed": ("deepspeed",),
-    "bentoml": ("bentoml",), "vllm": ("vllm",), "pytest": ("pytest",),
-    "hypothesis": ("ml_testing",), "boto3": ("aws",), "sagemaker": ("sagemaker",),
-    "sqlalchemy": ("sql",), "psycopg": ("sql",), "psycopg2": ("sql",), "opacus": ("opacus",),
-    "kubernetes": ("kubernetes",),
-}  # fmt: skip
-
-# Distribution name (normalised) -> import name, where they differ.
-PACKAGE_IMPORTS = {
-    "scikit_learn": "sklearn", "opencv_python": "cv2", "opencv_python_headless": "cv2",
-    "opencv_contrib_python": "cv2", "apache_airflow": "airflow", "tensorflow_cpu": "tensorflow",
-    "tensorflow_gpu": "tensorflow", "mlflow_skinny": "mlflow", "kafka_python": "kafka",
-    "faiss_cpu": "faiss", "faiss_gpu": "faiss", "psycopg2_binary": "psycopg2",
-    "psycopg_binary": "psycopg", "pinecone_client": "pinecone", "dvc_s3": "dvc",
-    "great_expectations_core": "great_expectations", "sagemaker_python_sdk": "sagemaker",
-    "langchain_community": "langchain", "onnxruntime_gpu": "onnxruntime",
-}  # fmt: skip
-
-JS_PACKAGES: dict[str, tuple[str, ...]] = {
-    "@tensorflow/tfjs": ("tensorflow",), "@tensorflow/tfjs-node": ("tensorflow",),
-    "openai": ("llm_engineering",), "langchain": ("llm_engineering",),
-    "@langchain/core": ("llm_engineering",), "@huggingface/transformers": ("hugging_face",),
-    "@xenova/transformers": ("hugging_face",), "onnxruntime-web": ("onnx",),
-    "onnxruntime-node": ("onnx",), "react": ("web_development",), "vue": ("web_development",),
-    "next": ("web_development",), "express": ("api_development",),
-}  # fmt: skip
-
 WEIGHTS = {
     "dependency": 0.40, "import": 0.50, "dockerfile": 0.55, "docker_compose": 0.50,
     "ci_workflow": 0.55, "gitlab_ci": 0.55, "ci_config": 0.50, "mlflow_project": 0.55,
     "mlruns": 0.45, "dvc": 0.55, "model_card": 0.50, "prometheus_config": 0.40,
     "k8s_manifest": 0.55, "helm_chart": 0.55, "terraform": 0.55,
+    # what code does, and tools' configuration files
+    "model_registry_call": 0.55, "distributed_call": 0.55, "cuda_call": 0.45, "serve_call": 0.55,
+    "quantize_call": 0.50, "model_endpoint": 0.55, "serve_entry": 0.55, "web_entry": 0.45,
+    "launch_entry": 0.55, "tracking_entry": 0.45, "dbt_project": 0.55,
+    "feature_store_config": 0.55, "expectations_config": 0.55, "bento_config": 0.55,
+    "serverless_config": 0.50, "sagemaker_config": 0.50, "grafana_config": 0.45,
+    "dags_folder": 0.40, "implied": IMPLIED_WEIGHT, "scheduled_training": 0.55,
 }  # fmt: skip
 
 DEPENDENCY_NAMES = frozenset(
     {"pyproject.toml", "setup.py", "setup.cfg", "environment.yml", "environment.yaml",
-     "package.json", "pipfile"}
+     "conda.yaml", "conda.yml", "package.json", "pipfile"}
 )  # fmt: skip
 CI_FILES = frozenset(
     {".gitlab-ci.yml", "jenkinsfile", "azure-pipelines.yml", "bitbucket-pipelines.yml"}
@@ -156,9 +133,7 @@ _CFG_REQUIREMENT = re.compile(
     r"^\s+([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(?:[<>=!~;].*)?$"
 )
 _CONDA_ITEM = re.compile(r"^\s*-\s*(?:[\w.-]+::)?([A-Za-z0-9][A-Za-z0-9._-]*)")
-_IMPORT = re.compile(
-    r"^[ \t]*(?:from[ \t]+([A-Za-z_]\w*)[\w.]*[ \t]+import\b|import[ \t]+([^\n#;]+))"
-)
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b|import[ \t]+([^\n#;]+))")
 
 Reader = Callable[[str], str | None]
 
@@ -173,6 +148,7 @@ class Signal(BaseModel):
     detail: str
     path: str
     weight: float
+    paths: tuple[str, ...] = ()  # every file behind the signal, for attribution by commits
 
 
 def normalise_path(path: str) -> str:
@@ -213,8 +189,26 @@ def is_docker_path(path: str) -> bool:
         name == "dockerfile"
         or name.startswith("dockerfile.")
         or name.endswith(".dockerfile")
-        or name in COMPOSE_FILES
+        or is_compose_path(path)
     )
+
+
+def is_compose_path(path: str) -> bool:
+    """docker-compose.yml, compose.yaml and variants such as docker-compose-homework.yml."""
+    name = PurePosixPath(path).name.lower()
+    return name in COMPOSE_FILES or (
+        name.startswith("docker-compose") and name.endswith((".yml", ".yaml"))
+    )
+
+
+def is_entry_path(path: str) -> bool:
+    """Files that start things: Dockerfiles, compose files, Makefiles, Procfiles, scripts."""
+    name = PurePosixPath(path).name.lower()
+    return is_docker_path(path) or name in ENTRY_NAMES or name.endswith(ENTRY_SUFFIXES)
+
+
+def in_examples(path: str) -> bool:
+    return any(part.lower() in EXAMPLE_DIRS for part in PurePosixPath(path).parts[:-1])
 
 
 def area(path: str) -> str:
@@ -334,12 +328,35 @@ def dependency_names(path: str, text: str) -> set[str]:
         return {m.group(1) for line in _lines(text) for m in _QUOTED_REQUIREMENT.finditer(line)}
     if name == "setup.cfg":
         return {m.group(1) for line in _lines(text) if (m := _CFG_REQUIREMENT.match(line))}
-    if name in {"environment.yml", "environment.yaml"}:
+    if name in {"environment.yml", "environment.yaml", "conda.yaml", "conda.yml"}:
         return {m.group(1) for line in _lines(text) if (m := _CONDA_ITEM.match(line))}
     return _requirements_txt(text)
 
 
+_PINNED = re.compile(
+    r"^\s*(?:-\s*)?[A-Za-z0-9][\w.-]*(?:\[[^\]]*\])?\s*(?:==|=)\s*\d[\w.+!-]*(?:=\S+)?\s*$"
+)
+_ENTRY = re.compile(r"^\s*(?:-\s*)?[A-Za-z0-9][\w.-]*")
+
+
+def is_environment_dump(text: str) -> bool:
+    """Whether a requirements or conda file is a frozen environment (every package pinned).
+
+    Such a file lists every transitive dependency (Flask because MLflow needs it), so a name
+    in it says nothing about what the project uses; its libraries count only when imported.
+    """
+    entries = pinned = 0
+    for line in _lines(text):
+        stripped = line.split("#", 1)[0]
+        if not _ENTRY.match(stripped) or stripped.strip().endswith(":"):
+            continue
+        entries += 1
+        pinned += bool(_PINNED.match(stripped))
+    return entries >= 20 and pinned >= 0.8 * entries
+
+
 def _python_imports(text: str) -> set[str]:
+    """Modules imported, each as its full dotted name ("torch.distributed", "sklearn")."""
     modules: set[str] = set()
     for line in _lines(text):
         match = _IMPORT.match(line)
@@ -351,18 +368,19 @@ def _python_imports(text: str) -> set[str]:
         for part in match.group(2).split(","):
             words = part.strip().split()
             if words and re.fullmatch(r"[A-Za-z_][\w.]*", words[0]):
-                modules.add(words[0].split(".")[0])
+                modules.add(words[0])
     return modules
 
 
-def _notebook_imports(text: str) -> set[str]:
+def notebook_code(text: str) -> str:
+    """The code cells of a notebook, joined; outputs and markdown are never read."""
     try:
-        notebook = json.loads(text[:MAX_TEXT_CHARS])
+        notebook = json.loads(text[:MAX_NOTEBOOK_CHARS])
     except (ValueError, RecursionError):
-        return set()
+        return ""
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
-        return set()
+        return ""
     sources: list[str] = []
     for cell in cells:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":
@@ -370,18 +388,33 @@ def _notebook_imports(text: str) -> set[str]:
             sources.append(
                 "".join(_strings(source)) if isinstance(source, list) else str(source or "")
             )
-    return _python_imports("\n".join(sources))
+    return "\n".join(sources)[:MAX_TEXT_CHARS]
 
 
 def imports_in(path: str, text: str) -> set[str]:
-    """Top-level modules imported by a Python file or notebook."""
-    return _notebook_imports(text) if path.lower().endswith(".ipynb") else _python_imports(text)
+    """Modules imported by a Python file or notebook (full dotted names)."""
+    return _python_imports(notebook_code(text) if path.lower().endswith(".ipynb") else text)
 
 
 def library_key(package: str) -> str:
     """Fold a distribution or import name onto the key used in `LIBRARIES`."""
     key = re.sub(r"[-.]+", "_", package.strip().lower())
     return PACKAGE_IMPORTS.get(key, key)
+
+
+def module_skills(module: str) -> list[tuple[str, tuple[str, ...]]]:
+    """(matched name, skill names) for an imported module: its package and dotted submodules."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    top = library_key(module.split(".")[0])
+    if top in LIBRARIES:
+        found.append((top, LIBRARIES[top]))
+    parts = module.split(".")
+    for end in range(len(parts), 1, -1):
+        dotted = ".".join(parts[:end])
+        if dotted in MODULES:
+            found.append((dotted, MODULES[dotted]))
+            break
+    return found
 
 
 # Detection ------------------------------------------------------------------------------------
@@ -430,8 +463,11 @@ class _Collector:
                 detail += f" in {where}" if items else f": {where}"
             path = ordered[0] if ordered else ""
             result.append(
-                Signal(skill=skill, signal=signal, detail=clip(detail), path=path, weight=weight)
-            )
+                Signal(
+                    skill=skill, signal=signal, detail=clip(detail), path=path, weight=weight,
+                    paths=tuple(ordered),
+                )
+            )  # fmt: skip
         return result
 
 
@@ -446,15 +482,20 @@ def _path_signals(paths: Sequence[str], found: _Collector) -> None:
         name = pure.name.lower()
         dirs = {part.lower() for part in pure.parts[:-1]}
         if is_docker_path(path):
-            found.add(["docker"], "docker_compose" if name in COMPOSE_FILES else "dockerfile", path)
+            found.add(["docker"], "docker_compose" if is_compose_path(path) else "dockerfile", path)
         if path.lower().startswith(".github/workflows/") and is_ci_path(path):
             found.add(["ci_cd_ml"], "ci_workflow", path)
         elif path.lower() == ".gitlab-ci.yml":
             found.add(["ci_cd_ml"], "gitlab_ci", path)
         elif is_ci_path(path):
             found.add(["ci_cd_ml"], "ci_config", path)
-        if name == "mlproject":
-            found.add(["experiment_tracking"], "mlflow_project", path)
+        if name in CONFIG_FILES:
+            skills, signal = CONFIG_FILES[name]
+            found.add(skills, signal, path)
+        for folder in dirs & set(CONFIG_DIRS):
+            skills, signal = CONFIG_DIRS[folder]
+            if folder != "dags" or pure.suffix == ".py":  # Airflow DAGs are Python files
+                found.add(skills, signal, path)
         if "mlruns" in dirs:
             found.add(["experiment_tracking"], "mlruns", path)
         if name in {"dvc.yaml", "dvc.lock"} or pure.suffix == ".dvc" or ".dvc" in dirs:
@@ -489,22 +530,61 @@ def _language_signals(languages: Mapping[str, int], unit: str, found: _Collector
 
 
 def _read_order(paths: Sequence[str]) -> list[str]:
-    """Files worth reading, most telling first: dependency files, code, then manifests."""
+    """Files worth reading, most telling first: dependency files, code, tests, manifests and
+    entry points (Dockerfiles, Makefiles, scripts)."""
 
     def depth(p: str) -> tuple[int, str]:
         return (p.count("/"), p)
 
     deps = sorted((p for p in paths if is_dependency_file(p)), key=depth)
-    code = sorted(
-        (p for p in paths if p.lower().endswith((".py", ".ipynb")) and not is_test_path(p)),
-        key=depth,
-    )
+    python = [p for p in paths if p.lower().endswith((".py", ".ipynb"))]
+    code = sorted((p for p in python if not is_test_path(p) and not in_examples(p)), key=depth)
+    examples = sorted((p for p in python if not is_test_path(p) and in_examples(p)), key=depth)
+    tests = sorted((p for p in python if is_test_path(p)), key=depth)
     manifests = sorted(
         (p for p in paths if p.lower().endswith((".yml", ".yaml"))
          and {d.lower() for d in PurePosixPath(p).parts[:-1]} & MANIFEST_DIRS),
         key=depth,
     )  # fmt: skip
-    return deps + code + manifests
+    entries = sorted((p for p in paths if is_entry_path(p) or is_ci_path(p)), key=depth)
+    return deps + code + tests + entries + manifests + examples
+
+
+def local_modules(paths: Sequence[str]) -> frozenset[str]:
+    """Names the repository itself defines (a `datasets/` folder, a `utils.py`): an import
+    of them is the project's own code, not the library of the same name."""
+    names: set[str] = set()
+    for path in paths:
+        pure = PurePosixPath(path)
+        if pure.suffix == ".py":
+            names.add(pure.stem.lower())
+            names.update(part.lower() for part in pure.parts[:-1])
+            for root in ("src", "lib"):
+                if len(pure.parts) > 2 and pure.parts[0] == root:
+                    names.add(pure.parts[1].lower())
+    return frozenset(names)
+
+
+def _code_signals(path: str, text: str, own: frozenset[str], found: _Collector) -> None:
+    """Imports and calls in one Python file or notebook."""
+    code = notebook_code(text) if path.lower().endswith(".ipynb") else text
+    factor = EXAMPLE_FACTOR if in_examples(path) else 1.0
+    for module in sorted(_python_imports(code)):
+        top = module.split(".")[0].lower()
+        if top in own:
+            continue  # the project's own module, not a library of that name
+        for name, skills in module_skills(module):
+            found.add(skills, "import", path, name, WEIGHTS["import"] * factor)
+            implied = IMPLIED.get(name)
+            if implied:
+                found.add(implied, "implied", path, name, IMPLIED_WEIGHT * factor)
+    for skills, signal, pattern in CODE_PATTERNS:
+        if pattern.search(code):
+            found.add(skills, signal, path, weight=WEIGHTS[signal] * factor)
+    if WEB_APP.search(code) and MODEL_USE.search(code):
+        found.add(
+            ["model_serving"], "model_endpoint", path, weight=WEIGHTS["model_endpoint"] * factor
+        )
 
 
 def detect(
@@ -527,23 +607,35 @@ def detect(
     else:
         _language_signals(languages_from_paths(kept), "code files", found)
     _path_signals(kept, found)
+    own = local_modules(kept)
     read: Reader = contents.get if isinstance(contents, Mapping) else contents
     for path in _read_order(kept)[:max_reads]:
         text = read(path)
         if text is None:
             continue
-        text = text[:MAX_TEXT_CHARS]
+        notebook = path.lower().endswith(".ipynb")
+        text = text[: MAX_NOTEBOOK_CHARS if notebook else MAX_TEXT_CHARS]
         if is_dependency_file(path):
             if PurePosixPath(path).name.lower() == "package.json":
                 for package in sorted(dependency_names(path, text)):
                     found.add(JS_PACKAGES.get(package.lower(), ()), "dependency", path, package)
+            elif is_environment_dump(text):
+                continue  # `pip freeze` / `conda env export`: every transitive package, pinned
             else:
                 for package in sorted(dependency_names(path, text)):
                     key = library_key(package)
-                    found.add(LIBRARIES.get(key, ()), "dependency", path, key)
+                    for name, skills in module_skills(key):
+                        found.add(skills, "dependency", path, name)
+                        if name in IMPLIED:  # declared, maybe not used: below an import's
+                            found.add(IMPLIED[name], "implied", path, name, IMPLIED_WEIGHT - 0.05)
         elif path.lower().endswith((".py", ".ipynb")):
-            for module in sorted(imports_in(path, text)):
-                found.add(LIBRARIES.get(library_key(module), ()), "import", path, module)
+            _code_signals(path, text, own, found)
+        elif is_entry_path(path) or is_ci_path(path):
+            for skills, signal, pattern in ENTRY_PATTERNS:
+                if pattern.search(text):
+                    found.add(skills, signal, path)
+            if is_ci_path(path) and SCHEDULE.search(text) and TRAINING.search(text):
+                found.add(["model_retraining"], "scheduled_training", path)
         elif K8S_KINDS.search(text) and re.search(r"^apiVersion:", text, re.MULTILINE):
             found.add(["kubernetes"], "k8s_manifest", path)
     return found.signals()
@@ -577,16 +669,19 @@ def signals_to_evidence(
     commits: int | None,
     link: Callable[[str], str | None] | None = None,
     commits_by_skill: Mapping[str, int] | None = None,
+    undated: bool = False,
 ) -> list[Evidence]:
     """One evidence item per skill seen in one repository, strongest signal first in the detail.
 
     `commits_by_skill` overrides the activity count for a skill (local checkouts know which
-    areas the person touched, e.g. no commits to the Dockerfile means the practice is not theirs).
+    files the person's commits touched, e.g. none of them touched the Dockerfile means the
+    practice is not theirs). `undated`: nothing says when the work was done (a folder that is
+    not a git checkout), so recency counts as unknown.
     """
     by_skill: dict[str, list[Signal]] = {}
     for signal in signals:
         by_skill.setdefault(signal.skill, []).append(signal)
-    days = max(0, (as_of - observed).days)
+    days = None if undated else max(0, (as_of - observed).days)
     items = []
     for skill, found in sorted(by_skill.items()):
         found.sort(key=lambda s: (-s.weight, s.signal))
