@@ -7,6 +7,8 @@ from typing import Annotated, NoReturn
 
 import typer
 
+# Audit dates that make sense (schedules add months and years to them).
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
 UserOption = Annotated[
     str | None, typer.Option("--user", help="Whose data (default: your login name).")
 ]
@@ -22,9 +24,12 @@ def parse_as_of(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         fail(f"--as-of {value!r} is not a date; use YYYY-MM-DD")
+    if not EARLIEST <= day <= LATEST:
+        fail(f"--as-of {value} is outside {EARLIEST.year}-{LATEST.year}; give the audit's real date")
+    return day
 
 
 def user_id(name: str | None) -> str:

@@ -27,7 +27,9 @@ from agent.usecases.evidence import (
 )
 from knowledge.base import KnowledgeBase, default_knowledge
 from knowledge.schema import Pillar
+from agent.sources import UnknownSource
 from tools.audit import run_audit
+from tools.errors import ConnectorError
 from tools.profile import EvidenceInput, ModelReport, Profile, load_profile, validate_profile
 from tools.results import AuditResult, PreviousAudit
 
@@ -127,7 +129,15 @@ def score_file(
     profile = load_profile(path, kb)
     results = []
     for spec in connects:
-        found, result = run_spec(spec, kb, as_of, settings)
+        try:
+            found, result = run_spec(spec, kb, as_of, settings)
+        except UnknownSource:
+            raise  # a mistyped source name is a mistake in the command itself
+        except ConnectorError as exc:
+            # An unreadable source costs only its own evidence: the audit goes on without it.
+            if warn is not None:
+                warn(f"{spec[0]}: {exc}; the audit goes on without it")
+            continue
         for problem in result.problems:
             if warn is not None:
                 warn(f"{found.name}: {problem}")

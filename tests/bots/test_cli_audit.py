@@ -131,8 +131,14 @@ def test_audit_with_connectors(tmp_path: Path) -> None:
     data = json.loads(out)
     origins = {e["origin"] for s in data["skills"] for e in s["evidence"]}
     assert "cv" in origins and "+postings-" in data["knowledge_version"]
-    code, _, err = invoke(*args, "--connect", "cv /no/such/file.md")
-    assert code == 2 and "file not found" in err
+    # An unreadable source is one warning and the audit goes on; a mistyped source is an error.
+    code, out, err = invoke(*args, "--connect", "cv /no/such/file.md")
+    assert code == 0 and json.loads(out)["overall"]
+    assert "file not found" in err and "goes on without it" in err and "Traceback" not in err
+    code, _, err = invoke(*args, "--connect", "cvv /no/such/file.md")
+    assert code == 2 and "unknown source 'cvv'" in err and err.count("\n") == 1
+    code, _, err = invoke("audit", "--profile", str(EXAMPLE), "--as-of", "9999-12-31", "--dry-run")
+    assert code == 2 and "outside 2000-2100" in err and "Traceback" not in err
 
 
 def test_an_audit_from_a_file_is_the_persons_draft(
