@@ -80,6 +80,13 @@ def score(
     return AuditReport(result, render_prompts(result.review))
 
 
+def latest_before(scope: UserScope, day: dt.date) -> AuditRow | None:
+    """The person's latest audit dated on or before `day` (a back-dated audit is compared with
+    what came before it, never with a later one)."""
+    earlier = [a for a in scope.audits() if a.as_of <= day]
+    return earlier[-1] if earlier else None
+
+
 def previous_of(latest: AuditRow | None) -> PreviousAudit | None:
     if latest is None:
         return None
@@ -97,7 +104,7 @@ def audit_answers(turn: Turn, answers: dict[str, Any], force: bool = False) -> A
     scope = turn.scope
     kb = knowledge_for(scope, turn.kb)
     data = build_profile(answers, scope.external_id, kb, turn.today)
-    latest = scope.latest_audit()
+    latest = latest_before(scope, turn.today)
     if latest is not None:
         data["last_full_audit"] = latest.as_of.isoformat()
     evidence, models = inputs_from(stored_results(scope))
@@ -181,7 +188,7 @@ def audit_file(
         force,
         connects,
         warn,
-        latest=turn.scope.latest_audit(),
+        latest=latest_before(turn.scope, turn.today),
     )
     data = profile.model_dump(mode="json", exclude_none=True)
     row = store(turn.scope, report, data, {})

@@ -77,7 +77,7 @@ def test_readable_summary_without_json() -> None:
 def test_bad_profiles_exit_2_with_one_line(tmp_path: Path, content: str, expected: str) -> None:
     path = tmp_path / "profile.yaml"
     path.write_text(content)
-    code, out, err = invoke("audit", "--profile", str(path), "--as-of", "2026-11-28")
+    code, out, err = invoke("audit", "--dry-run", "--profile", str(path), "--as-of", "2026-11-28")
     assert code == 2 and out == ""
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
 

@@ -206,7 +206,7 @@ def cli_audit(tmp_path: Path, *connects: str, as_of: str = "2026-11-28") -> dict
 
     profile = tmp_path / "p.yaml"
     profile.write_text("user: p\ntarget_role: ml engineer\n", encoding="utf-8")
-    args = ["audit", "--profile", str(profile), "--json", "--as-of", as_of, "--force"]
+    args = ["audit", "--profile", str(profile), "--json", "--as-of", as_of, "--force", "--dry-run"]
     for spec in connects:
         args += ["--connect", spec]
     result = CliRunner().invoke(app, args)

@@ -225,6 +225,17 @@ CONFIG_DIRS: dict[str, tuple[tuple[str, ...], str]] = {
     "dags": (("airflow",), "dags_folder"),
 }
 
+# GitHub's language names (linguist) and the skill a real share of each shows.
+LANGUAGE_SKILLS = {
+    "Python": "python", "Jupyter Notebook": "python", "SQL": "sql", "PLpgSQL": "sql",
+    "TSQL": "sql", "R": "statistics", "Julia": "scientific_computing",
+    "MATLAB": "scientific_computing", "Fortran": "scientific_computing",
+    "JavaScript": "web_development", "TypeScript": "web_development", "HTML": "web_development",
+    "CSS": "web_development", "Vue": "web_development", "Svelte": "web_development",
+    "Shell": "linux_shell", "HCL": "infrastructure_as_code", "Cuda": "gpu_computing",
+    "Dockerfile": "docker",
+}  # fmt: skip
+
 # Skills the file names and folders alone can show (see repo_signals._path_signals).
 PATH_SKILLS = ("ml_testing", "docker", "ci_cd_ml", "experiment_tracking", "data_versioning",
                "model_documentation", "model_monitoring", "kubernetes", "infrastructure_as_code")  # fmt: skip
@@ -232,8 +243,6 @@ PATH_SKILLS = ("ml_testing", "docker", "ci_cd_ml", "experiment_tracking", "data_
 
 def repository_skills(resolve: Callable[[str], str | None]) -> set[str]:
     """Every skill id a repository can show through these tables (for docs/connectors.md)."""
-    from tools.connectors.repo_signals import LANGUAGE_SKILLS
-
     names = [
         n for table in (LIBRARIES, MODULES, IMPLIED, JS_PACKAGES) for v in table.values() for n in v
     ]

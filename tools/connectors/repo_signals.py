@@ -47,6 +47,7 @@ from tools.connectors.code_signals import (
     IMPLIED,
     IMPLIED_WEIGHT,
     JS_PACKAGES,
+    LANGUAGE_SKILLS,
     LIBRARIES,
     MODEL_USE,
     MODULES,
@@ -82,15 +83,6 @@ EXTENSION_LANGUAGES = {
     ".cc": "C++", ".h": "C", ".hpp": "C++", ".f90": "Fortran",
 }  # fmt: skip
 
-LANGUAGE_SKILLS = {
-    "Python": "python", "Jupyter Notebook": "python", "SQL": "sql", "PLpgSQL": "sql",
-    "TSQL": "sql", "R": "statistics", "Julia": "scientific_computing",
-    "MATLAB": "scientific_computing", "Fortran": "scientific_computing",
-    "JavaScript": "web_development", "TypeScript": "web_development", "HTML": "web_development",
-    "CSS": "web_development", "Vue": "web_development", "Svelte": "web_development",
-    "Shell": "linux_shell", "HCL": "infrastructure_as_code", "Cuda": "gpu_computing",
-    "Dockerfile": "docker",
-}  # fmt: skip
 MIN_LANGUAGE_SHARE = 0.05
 
 WEIGHTS = {
