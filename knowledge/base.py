@@ -240,6 +240,9 @@ def _names(items: Iterable[Skill | RoleProfile | TaskBenchmark]) -> Iterable[tup
         yield item.name, item.id
         for alias in item.aliases:
             yield alias, item.id
+        if isinstance(item, Skill):
+            for name in item.exact_names:
+                yield name, item.id
 
 
 def _suggest(name: str, index: dict[str, str], limit: int) -> list[str]:

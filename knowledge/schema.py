@@ -82,6 +82,10 @@ class Skill(Strict):
     category: Category
     description: str = Field(min_length=10)
     aliases: list[str] = Field(default_factory=list)
+    # Names that resolve the skill when given on their own (a rating, a profile key, a course
+    # title) but mostly mean something else in running text: "excel at", "react quickly",
+    # "shipping containers". The free-text matcher reads only `aliases`.
+    exact_names: list[str] = Field(default_factory=list)
     related: list[RelatedSkill] = Field(default_factory=list)
 
     @model_validator(mode="after")
