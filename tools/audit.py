@@ -109,12 +109,13 @@ def run_audit(
     weights = profile.weights.normalized() if profile.weights else dict(params.pillar_weights)
     verdicts = [(m, audit_model(m, kb, params)) for m in profile.models]
     income = income_summary(profile.income, as_of, params)
-    evidence = [
+    stated = [
         *profile_evidence(profile, kb, as_of, params),
-        *model_evidence(verdicts, kb, as_of),
         *income_evidence(income, as_of, params),
         *(extra_evidence or []),
     ]
+    named = {e.skill for e in stated}
+    evidence = [*stated, *model_evidence(verdicts, kb, as_of, params, named)]
     skills = score_skills(evidence, kb, role, weights, as_of, params)
     pillars = pillar_scores(skills, weights)
     gaps = top_gaps(skills, params.top_gaps)

@@ -121,6 +121,11 @@ class ModelReport(Model):
         default=None,
         description="group-fairness differences, e.g. demographic_parity_difference (0..1)",
     )
+    dataset: str | None = Field(
+        default=None,
+        max_length=200,
+        description="public dataset or competition it was scored on (e.g. porto seguro), to rank it on that leaderboard",
+    )
 
     @field_validator("task")
     @classmethod
@@ -131,6 +136,19 @@ class ModelReport(Model):
             allowed = ", ".join(sorted(kb.tasks))
             raise ValueError(f"unknown task {value!r}; allowed: {allowed}")
         return task.id
+
+    @field_validator("dataset")
+    @classmethod
+    def _resolve_dataset(cls, value: str | None, info: ValidationInfo) -> str | None:
+        task = info.data.get("task")
+        if value is None or task is None:
+            return value
+        kb = _kb(info)
+        dataset = kb.resolve_dataset(task, value)
+        if dataset is None:
+            known = ", ".join(d.id for d in kb.tasks[task].datasets) or "none for this task"
+            raise ValueError(f"unknown dataset {value!r} for {task}; known: {known}")
+        return dataset.id
 
     @field_validator("metrics")
     @classmethod

@@ -116,6 +116,13 @@ class MetricVerdict(Out):
     percentile: float | None
     beyond_table: str | None = Field(description="'below' or 'above' the tabulated range")
     below_flag: bool
+    baseline: float | None = Field(
+        default=None, description="what a trivial model scores on this metric for the stated data"
+    )
+    baseline_label: str = ""
+    beats_baseline: bool | None = None
+    counts: bool = Field(default=False, description="counted as evidence of the model's quality")
+    note: str = Field(default="", description="why the metric does or does not count")
 
 
 class ModelFinding(Out):
@@ -130,6 +137,13 @@ class ModelVerdict(Out):
     quality_percentile: float | None
     flagged: bool
     findings: list[ModelFinding]
+    dataset: str | None = Field(
+        default=None, description="public dataset whose leaderboard ranked it"
+    )
+    compared_with: str = Field(default="", description="what the percentiles compare with")
+    below_baseline: bool = Field(
+        default=False, description="some metric is at or below what a trivial model scores"
+    )
 
 
 class PowerSkillsCheck(Out):

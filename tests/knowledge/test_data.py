@@ -231,3 +231,55 @@ def test_role_demand_is_a_market_estimate_not_the_role_level(kb: KnowledgeBase) 
     # The AI Index reports prompt-engineering postings growing about 4.5-fold in 2024.
     assert kb.demand["prompt_engineering"].trend >= 0.2
     assert all(e.sources for e in kb.demand.values()) and kb.demand_file.as_of.year >= 2026
+
+
+def _reference_tables(kb: KnowledgeBase) -> list[tuple[str, object]]:
+    tables: list[tuple[str, object]] = []
+    for task in kb.tasks.values():
+        tables += [(f"{task.id}.{m.metric}", m) for m in task.metrics]
+        for dataset in task.datasets:
+            tables += [(f"{task.id}.{dataset.id}.{m.metric}", m) for m in dataset.metrics]
+    return tables
+
+
+def test_every_benchmark_reference_lands_where_the_file_says(kb: KnowledgeBase) -> None:
+    from knowledge.schema import MetricPercentiles
+    from tools.model_audit import percentile_of
+
+    checked = 0
+    for where, table in _reference_tables(kb):
+        assert isinstance(table, MetricPercentiles)
+        for ref in table.references:
+            percentile, _ = percentile_of(ref.value, table)
+            if ref.at_least is not None:
+                assert percentile >= ref.at_least, f"{where}: {ref.label} at {percentile:.1f}"
+            if ref.below is not None:
+                assert percentile < ref.below, f"{where}: {ref.label} at {percentile:.1f}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_public_winners_rank_at_the_top_and_trivial_baselines_at_the_bottom(
+    kb: KnowledgeBase,
+) -> None:
+    from tools.model_audit import percentile_of
+
+    winners = {
+        (task.id, dataset.id)
+        for task in kb.tasks.values()
+        for dataset in task.datasets
+        for table in dataset.metrics
+        for ref in table.references
+        if ref.kind == "winner" and percentile_of(ref.value, table)[0] >= 95
+    }
+    assert {
+        ("tabular_binary", "porto_seguro"),
+        ("tabular_binary", "home_credit"),
+        ("time_series_forecasting", "m4"),
+    } <= winners
+    for task in kb.tasks.values():
+        for table in [*task.metrics, *(m for d in task.datasets for m in d.metrics)]:
+            for ref in table.references:
+                assert ref.source and ref.date.year >= 2000 and len(ref.how) >= 20
+                if ref.kind == "trivial_baseline":
+                    assert percentile_of(ref.value, table)[0] < 25
