@@ -231,6 +231,21 @@ class Profile(Model):
     models: list[ModelReport] = Field(default_factory=list)
     income: list[IncomeEntry] = Field(default_factory=list)
     evidence: list[EvidenceInput] = Field(default_factory=list)
+    clients: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="clients or employers paid by in the last 12 months",
+    )
+    top_client_share: Unit | None = Field(
+        default=None,
+        description="share of the last 12 months' income from the biggest client, 0..1",
+    )
+    income_streams: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="kinds of income, e.g. client projects, employment, teaching, products",
+    )
     high_stakes: bool = False
     last_full_audit: dt.date | None = None
     weights: PillarWeights | None = None

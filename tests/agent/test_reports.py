@@ -17,6 +17,7 @@ from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
 from tools.errors import StorageError
+from tools.params import METHODOLOGY_VERSION
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -59,9 +60,36 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
     for heading in ("## Summary", "## Top gaps", "## What to learn next", "## Career pulse", "## Model audit",
                     "## Power skills", "## Review", "## Next audit"):  # fmt: skip
         assert heading in markdown
-    assert "methodology 1.1.0" in markdown and "(docs/methodology.md)" in markdown
+    assert f"methodology {METHODOLOGY_VERSION}" in markdown and "(docs/methodology.md)" in markdown
     data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
     assert data["state"] == "draft" and len(data["recommendations"]) == 3 and data["plan"]["items"]
+
+
+def test_every_report_format_explains_its_numbers_and_shows_client_concentration(
+    reported: tuple[Engine, Store],
+) -> None:
+    engine, _ = reported
+    concentration = "60% of your income comes from one client"
+    markdown = engine.handle_sync("kai", "/report").attachments[0].path.read_text()
+    assert "## How to read this" in markdown and concentration in markdown
+    for meaning in (
+        "**Overall.**",
+        "**Confidence.**",
+        "**Demand.**",
+        "**Gap.**",
+        "**Career pulse.**",
+    ):
+        assert meaning in markdown
+    assert "Why they rank where they do" in markdown and "severity" in markdown
+    html = engine.handle_sync("kai", "/report html").attachments[0].path.read_text()
+    html5lib.HTMLParser(strict=True).parse(html)
+    assert "How to read this" in html and concentration in html
+    data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
+    explain = data["result"]["explain"]
+    assert any(concentration in line for line in explain["income"])
+    assert explain["overall"] and explain["confidence"] and explain["pulse"]
+    assert data["result"]["income"]["concentration_risk"] is True
+    assert any(p["kind"] == "client_concentration" for p in data["review"])
 
 
 def test_charts_are_real_pngs(reported: tuple[Engine, Store]) -> None:
