@@ -74,7 +74,7 @@ class StatedIncome(NamedTuple):
 
 
 def _stated_summary(stated: StatedIncome | None, params: ScoringParams) -> IncomeSummary | None:
-    if stated is None or (stated.clients is None and stated.top_client_share is None):
+    if stated is None or (not stated.clients and stated.top_client_share is None):
         return None
     clients = stated.clients or 0
     top = stated.top_client_share

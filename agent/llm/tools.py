@@ -298,6 +298,10 @@ def explain_score(skill: str, runtime: ToolRuntime[LlmContext]) -> str:
         for e in record["evidence"][:6]
     ]
     payload["audit_state"] = latest.state
+    from tools.explain import explain_skill
+    from tools.results import SkillScore
+
+    payload["meaning"] = explain_skill(SkillScore.model_validate(record))  # plain words for the reply
     known = record["proficiency"] is not None
     ctx.done.append(
         f"{record['name']} ({latest.as_of}): proficiency {record['proficiency'] if known else 'unknown'}, "
