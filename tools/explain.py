@@ -97,6 +97,12 @@ def explain_pillar(pillar: PillarScore) -> str:
     )
 
 
+PILLAR_MEANING = (
+    "A pillar score (0-100) is the share of market demand your known skills in that pillar meet, "
+    "weighted by demand, by how much the role needs each skill and by how sure the audit is; "
+    '"% known" is how much of the pillar\'s required skills has any estimate at all.'
+)
+
 GAP_MEANING = (
     "Gap = (demand - proficiency) / demand, from 0 to 1: 0 means you meet what the market asks for the "
     "skill, 0.5 that you are halfway, 1 that nothing of it is shown yet. Being above demand counts as 0 "
@@ -263,6 +269,7 @@ def explain_audit(
     return Explanations(
         overall=explain_overall(overall, role),
         confidence=explain_confidence(overall, skills, params),
+        pillar=PILLAR_MEANING,
         pillars={p: explain_pillar(score) for p, score in pillars.items()},
         gap=GAP_MEANING,
         demand=explain_demand(role, demand_note),

@@ -230,6 +230,7 @@ class Explanations(Out):
 
     overall: str
     confidence: str
+    pillar: str = Field(description="what a pillar score means")
     pillars: dict[Pillar, str]
     gap: str
     demand: str

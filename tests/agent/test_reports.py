@@ -167,3 +167,11 @@ def test_a_full_disk_in_the_repl_and_the_cli(
     result = CliRunner().invoke(app, ["export", "--user", "dee"])
     assert result.exit_code == 2 and "the disk is full" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_why_after_an_audit_explains_its_numbers(reported: tuple[Engine, Store]) -> None:
+    engine, _ = reported
+    text = engine.handle_sync("kai", "why?").text
+    assert "What the numbers of your audit" in text
+    for part in ("Overall:", "Confidence", "Gap:", "Demand:", "Career pulse", "one client"):
+        assert part in text

@@ -210,7 +210,7 @@ def test_balanced_churn_modeller(kb: KnowledgeBase) -> None:
 def test_every_persona_explains_every_number(kb: KnowledgeBase, name: str) -> None:
     r = audit(name, kb)
     x = r.explain
-    assert x.overall and x.confidence and x.gap and x.demand and x.ranking and x.pulse
+    assert x.overall and x.confidence and x.gap and x.demand and x.ranking and x.pulse and x.pillar
     assert set(x.pillars) == set(Pillar)
     assert [g.skill for g in x.top_gaps] == [g.skill for g in r.top_gaps]
     assert len(x.models) == len(r.model_audit)
