@@ -240,6 +240,10 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
             f"I do not know the command /{argument}. Type /help for the list."
         )
     if name in ("back", "skip", "why"):
+        latest = turn.scope.latest_audit() if name == "why" and flow is None else None
+        if latest is not None and latest.result.get("explain"):
+            # "why?" after an audit: what its numbers mean (tools/explain.py wrote them).
+            return overview(turn).prefixed(render_chat("audit_why.j2", r=latest.result))
         if flow is None:
             return overview(turn).prefixed(
                 f"There is no question to go {name} to right now."

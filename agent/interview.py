@@ -337,6 +337,13 @@ def build_profile(
         "evidence": evidence,
         "high_stakes": bool(answers.get("high_stakes")),
     }
+    # Stated income (no records): the audit shows concentration from these.
+    if answers.get("clients") is not None:
+        data["clients"] = int(answers["clients"])
+    share = answers.get("top_client_share")
+    if share is not None and 0 <= share <= 1:
+        data["top_client_share"] = share
+    data["income_streams"] = list(answers.get("income_streams") or [])
     for key in ("career_stage", "years_experience", "weekly_learning_hours", "learning_budget_usd"):
         if answers.get(key) is not None:
             data[key] = answers[key]

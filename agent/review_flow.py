@@ -213,17 +213,8 @@ def explain(prompt: ReviewPrompt, subject: Output) -> str:
     lines = [prompt.why]
     if not isinstance(subject, AuditRow):
         return "\n".join(lines)
+    from tools.explain import explain_skill
+
     skills = {s.id: s for s in subject.audit.skills}
-    for skill_id in prompt.skills[:3]:
-        s = skills.get(skill_id)
-        if s is None or s.proficiency is None:
-            continue
-        sources = (
-            ", ".join(f"{x.source} x{x.count} (weight {x.weight})" for x in s.sources)
-            or "transfer from related skills"
-        )
-        lines.append(
-            f"{s.name}: proficiency {s.proficiency} is the weighted mean of its evidence [{sources}]; "
-            f"confidence {s.confidence} = W / (W + 1); gap = ({s.demand} - {s.proficiency}) / {s.demand} = {s.gap}."
-        )
+    lines += [explain_skill(skills[sid]) for sid in prompt.skills[:3] if sid in skills]
     return "\n".join(lines)

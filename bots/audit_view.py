@@ -22,9 +22,12 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
         f"[bold]SkillAudit[/bold] for {escape(r.user)} - target role {r.target_role_name}, "
         f"as of {r.as_of} ([yellow]{report.state}[/yellow], methodology {r.methodology_version})"
     )
+    x = r.explain
     console.print(
         f"Overall score [bold]{_num(r.overall.score, 1)}[/bold] / 100, confidence {r.overall.confidence:.2f}"
     )
+    for line in x.income:
+        console.print(f"[bold]Income:[/bold] {line}")
     pillars = Table(title="Pillars")
     for column in ("pillar", "weight", "score", "confidence", "coverage"):
         pillars.add_column(column, justify="left" if column == "pillar" else "right")
@@ -46,20 +49,23 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
             g.status,
         )
     console.print(gaps)
+    for gap, reason in zip(r.top_gaps, x.top_gaps, strict=True):
+        console.print(f"  {gap.name} {reason.why}")
     if r.unknown_skills:
         console.print(f"Unknown (not counted as zero): {len(r.unknown_skills)} skills")
     pulse = r.career_pulse
     console.print(f"Career pulse: {_num(pulse.score, 1)} / 100 over {pulse.horizon_years:g} years")
-    if pulse.at_risk:
-        console.print("  at risk of going stale: " + ", ".join(s.name for s in pulse.at_risk))
-    for model in r.model_audit:
-        console.print(
-            f"Model {escape(model.name)} ({model.task}): quality percentile {_num(model.quality_percentile)}"
-        )
+    for line in x.pulse_changes:
+        console.print(f"  {escape(line)}")
+    for model, meaning in zip(r.model_audit, x.models, strict=True):
+        console.print(f"Model ({model.task.replace('_', ' ')}) {escape(meaning)}")
         for finding in model.findings:
             console.print(f"  - {escape(finding.message)}")
     console.print(f"Power skills: {r.power_skills.status.replace('_', ' ')}")
     console.print(f"Next full audit: {r.schedule.next_audit} ({r.schedule.cadence})")
+    console.print("\n[bold]How to read this[/bold]")
+    for line in (x.overall, x.confidence, x.gap, x.demand, x.ranking, x.pulse):
+        console.print(f"- {line}")
     if report.review:
         console.print(f"\n[bold]Review before this is final[/bold] ({len(report.review)} prompts):")
         for number, prompt in enumerate(report.review, 1):

@@ -28,7 +28,9 @@ def parse_as_of(value: str | None) -> dt.date:
     except ValueError:
         fail(f"--as-of {value!r} is not a date; use YYYY-MM-DD")
     if not EARLIEST <= day <= LATEST:
-        fail(f"--as-of {value} is outside {EARLIEST.year}-{LATEST.year}; give the audit's real date")
+        fail(
+            f"--as-of {value} is outside {EARLIEST.year}-{LATEST.year}; give the audit's real date"
+        )
     return day
 
 

@@ -16,6 +16,7 @@ import yaml
 
 from knowledge.schema import (
     BenchmarksFile,
+    DatasetBenchmark,
     DemandEntry,
     DemandFile,
     Pillar,
@@ -119,7 +120,16 @@ class KnowledgeBase:
             (
                 "benchmark",
                 self.benchmarks_file.sources,
-                (s for t in self.benchmarks_file.tasks for s in t.sources),
+                (
+                    s
+                    for t in self.benchmarks_file.tasks
+                    for s in [
+                        *t.sources,
+                        *(d_s for d in t.datasets for d_s in d.sources),
+                        *(r.source for m in t.metrics for r in m.references),
+                        *(r.source for d in t.datasets for m in d.metrics for r in m.references),
+                    ]
+                ),
             ),
         ):
             known = {s.id for s in sources}
@@ -140,6 +150,14 @@ class KnowledgeBase:
     def resolve_task(self, name: str) -> TaskBenchmark | None:
         ident = self._task_names.get(normalize_name(name))
         return self.tasks[ident] if ident else None
+
+    def resolve_dataset(self, task_id: str, name: str) -> DatasetBenchmark | None:
+        """A public dataset of the task by id, name or alias."""
+        key = normalize_name(name)
+        for dataset in self.tasks[task_id].datasets:
+            if key in {normalize_name(n) for n in (dataset.id, dataset.name, *dataset.aliases)}:
+                return dataset
+        return None
 
     def fuzzy_skill(self, name: str, cutoff: float = 0.8) -> Skill | None:
         """Resolve a name, forgiving a typo when one known name is clearly closest."""
@@ -240,6 +258,9 @@ def _names(items: Iterable[Skill | RoleProfile | TaskBenchmark]) -> Iterable[tup
         yield item.name, item.id
         for alias in item.aliases:
             yield alias, item.id
+        if isinstance(item, Skill):
+            for name in item.exact_names:
+                yield name, item.id
 
 
 def _suggest(name: str, index: dict[str, str], limit: int) -> list[str]:

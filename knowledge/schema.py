@@ -82,6 +82,10 @@ class Skill(Strict):
     category: Category
     description: str = Field(min_length=10)
     aliases: list[str] = Field(default_factory=list)
+    # Names that resolve the skill when given on their own (a rating, a profile key, a course
+    # title) but mostly mean something else in running text: "excel at", "react quickly",
+    # "shipping containers". The free-text matcher reads only `aliases`.
+    exact_names: list[str] = Field(default_factory=list)
     related: list[RelatedSkill] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -148,12 +152,45 @@ class DemandFile(Strict):
     skills: list[DemandEntry]
 
 
+class ReferenceKind(StrEnum):
+    """What a documented reference point is."""
+
+    WINNER = "winner"  # the best public result on the data
+    MEDIAN = "median"  # the middle of a public leaderboard
+    SIMPLE_BASELINE = "simple_baseline"  # a simple, sensible model (naive forecast, few features)
+    TRIVIAL_BASELINE = "trivial_baseline"  # no model at all: random, majority class, mean
+
+
+class ReferencePoint(Strict):
+    """A documented score and the percentile range the table must give it."""
+
+    label: str = Field(min_length=3)
+    kind: ReferenceKind
+    value: float
+    at_least: float | None = Field(default=None, ge=0, le=100)
+    below: float | None = Field(default=None, ge=0, le=100)
+    source: SkillId
+    date: date
+    how: str = Field(min_length=20, description="how the figure was obtained and placed")
+
+    @model_validator(mode="after")
+    def _placed(self) -> ReferencePoint:
+        if self.at_least is None and self.below is None:
+            raise ValueError(f"{self.label}: give at_least or below")
+        if self.kind == ReferenceKind.WINNER and (self.at_least or 0) < 95:
+            raise ValueError(f"{self.label}: a winner must be placed at_least 95")
+        if self.kind == ReferenceKind.TRIVIAL_BASELINE and (self.below is None or self.below > 25):
+            raise ValueError(f"{self.label}: a trivial baseline must be placed below 25 or lower")
+        return self
+
+
 class MetricPercentiles(Strict):
     """Values of one metric at fixed percentiles among similar projects."""
 
     metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     higher_is_better: bool = True
     points: dict[int, float]
+    references: list[ReferencePoint] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _monotonic(self) -> MetricPercentiles:
@@ -169,14 +206,30 @@ class MetricPercentiles(Strict):
         return self
 
 
+class DatasetBenchmark(Strict):
+    """A public dataset with a documented leaderboard: models on it rank against its own scores."""
+
+    id: SkillId
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    positive_rate: float | None = Field(default=None, gt=0, lt=1)
+    basis: str = Field(min_length=20)
+    sources: list[SkillId] = Field(min_length=1)
+    metrics: list[MetricPercentiles] = Field(min_length=1)
+
+
 class TaskBenchmark(Strict):
     id: SkillId
     name: str
     aliases: list[str] = Field(default_factory=list)
-    skills: list[SkillId] = Field(min_length=1, description="skills a model of this task evidences")
+    skills: list[SkillId] = Field(
+        min_length=1,
+        description="skills a model of this task evidences: its task family and model evaluation",
+    )
     basis: str = Field(min_length=20)
     sources: list[SkillId] = Field(min_length=1)
     metrics: list[MetricPercentiles] = Field(min_length=2)
+    datasets: list[DatasetBenchmark] = Field(default_factory=list)
 
 
 class BenchmarksFile(Strict):

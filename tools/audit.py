@@ -7,7 +7,8 @@ import datetime as dt
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from tools.errors import ProfileError
-from tools.income import income_evidence, income_summary
+from tools.explain import explain_audit
+from tools.income import StatedIncome, income_evidence, income_summary
 from tools.model_audit import audit_model, model_evidence
 from tools.params import (
     DEFAULT_PARAMS,
@@ -108,19 +109,26 @@ def run_audit(
     role = kb.roles[profile.target_role]
     weights = profile.weights.normalized() if profile.weights else dict(params.pillar_weights)
     verdicts = [(m, audit_model(m, kb, params)) for m in profile.models]
-    income = income_summary(profile.income, as_of, params)
-    evidence = [
+    stated = StatedIncome(profile.clients, profile.top_client_share, profile.income_streams)
+    income = income_summary(profile.income, as_of, params, stated)
+    given = [
         *profile_evidence(profile, kb, as_of, params),
-        *model_evidence(verdicts, kb, as_of),
         *income_evidence(income, as_of, params),
         *(extra_evidence or []),
     ]
+    named = {e.skill for e in given}
+    evidence = [*given, *model_evidence(verdicts, kb, as_of, params, named)]
     skills = score_skills(evidence, kb, role, weights, as_of, params)
     pillars = pillar_scores(skills, weights)
     gaps = top_gaps(skills, params.top_gaps)
     power = check_power_skills(skills, params)
     models = [v for _, v in verdicts]
     overall = overall_score(pillars)
+    pulse = career_pulse(skills, kb, params)
+    explain = explain_audit(
+        role=role, overall=overall, pillars=pillars, skills=skills, gaps=gaps, weights=weights,
+        pulse=pulse, income=income, models=models, demand_note=_demand_note(kb), params=params,
+    )  # fmt: skip
     return AuditResult(
         user=profile.user,
         target_role=role.id,
@@ -136,7 +144,7 @@ def run_audit(
         skills=skills,
         top_gaps=gaps,
         unknown_skills=[s.id for s in skills if s.proficiency is None],
-        career_pulse=career_pulse(skills, kb, params),
+        career_pulse=pulse,
         model_audit=models,
         power_skills=power,
         income=income,
@@ -148,6 +156,18 @@ def run_audit(
             params,
         ),
         review=review_findings(
-            skills, gaps, list(pillars.values()), power, models, overall.score, previous
+            skills, gaps, list(pillars.values()), power, models, overall.score, previous, income
         ),
+        explain=explain,
+    )
+
+
+def _demand_note(kb: KnowledgeBase) -> str:
+    """Where the demand figures come from, for the explanation."""
+    measured = [s for s in kb.demand_file.sources if s.id == "user_job_postings"]
+    if measured:
+        return f"here measured from {measured[0].title}."
+    return (
+        f"these are editorial estimates as of {kb.demand_file.as_of} from public surveys and posting "
+        "analyses (about +/-15 points), replaced by your own postings when you connect them."
     )

@@ -1,10 +1,11 @@
-"""Income metrics for freelancers: client and stream concentration, new clients."""
+"""Income metrics for freelancers: concentration, growth, retention, new clients."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from tools.params import ScoringParams, SourceKind
 from tools.profile import IncomeEntry
@@ -19,33 +20,96 @@ def _herfindahl(totals: dict[str, float]) -> float | None:
 
 
 def income_summary(
-    entries: Sequence[IncomeEntry], as_of: dt.date, params: ScoringParams
+    entries: Sequence[IncomeEntry],
+    as_of: dt.date,
+    params: ScoringParams,
+    stated: StatedIncome | None = None,
 ) -> IncomeSummary | None:
-    """Summarize the last `income_window_days` of income; None when there is none."""
+    """Summarize the last `income_window_days` of income records, or else what was stated."""
     start = as_of - dt.timedelta(days=params.income_window_days)
     window = [e for e in entries if start < e.date <= as_of]
     if not window:
-        return None
-    by_client: dict[str, float] = {}
-    by_stream: dict[str, float] = {}
-    for entry in sorted(window, key=lambda e: (e.date, e.client, e.stream, e.amount)):
-        client = entry.client.strip().casefold()
-        stream = entry.stream.strip().casefold()
-        by_client[client] = by_client.get(client, 0.0) + entry.amount
-        by_stream[stream] = by_stream.get(stream, 0.0) + entry.amount
-    earlier = {e.client.strip().casefold() for e in entries if e.date <= start}
+        return _stated_summary(stated, params)
+    by_client = _totals(window, "client")
+    by_stream = _totals(window, "stream")
+    before = start - dt.timedelta(days=params.income_window_days)
+    previous = [e for e in entries if before < e.date <= start]
+    earlier = {_key(e.client) for e in entries if e.date <= start}
+    previous_clients = set(_totals(previous, "client"))
     whole = math.fsum(by_client.values())
+    previous_total = math.fsum(e.amount for e in previous) if previous else None
     hhi_clients = _herfindahl(by_client)
     hhi_streams = _herfindahl(by_stream)
+    top = max(by_client.values()) / whole if whole > 0 else None
     return IncomeSummary(
         months_covered=len({(e.date.year, e.date.month) for e in window}),
         clients=len(by_client),
         new_clients=len(set(by_client) - earlier),
         streams=len(by_stream),
-        top_client_share=round(max(by_client.values()) / whole, 3) if whole > 0 else None,
+        top_client_share=None if top is None else round(top, 3),
         client_concentration=None if hhi_clients is None else round(hhi_clients, 3),
         stream_concentration=None if hhi_streams is None else round(hhi_streams, 3),
+        basis="records",
+        total=round(whole, 2),
+        previous_total=None if previous_total is None else round(previous_total, 2),
+        growth=(
+            round(whole / previous_total - 1, 3) if previous_total and previous_total > 0 else None
+        ),
+        retention=(
+            round(len(previous_clients & set(by_client)) / len(previous_clients), 3)
+            if previous_clients
+            else None
+        ),
+        concentration_risk=top is not None and top >= params.client_concentration_threshold,
+        stream_names=sorted(by_stream),
     )
+
+
+class StatedIncome(NamedTuple):
+    """What a person said about their income when they gave no records."""
+
+    clients: int | None
+    top_client_share: float | None
+    streams: Sequence[str]
+
+
+def _stated_summary(stated: StatedIncome | None, params: ScoringParams) -> IncomeSummary | None:
+    if stated is None or (not stated.clients and stated.top_client_share is None):
+        return None
+    clients = stated.clients or 0
+    top = stated.top_client_share
+    if top is None and clients == 1:
+        top = 1.0
+    hhi = None
+    if top is not None and clients >= 1:
+        # The rest spread evenly over the other clients: the least concentrated reading.
+        rest = (1 - top) ** 2 / (clients - 1) if clients > 1 else 0.0
+        hhi = round(top**2 + rest, 3)
+    streams = len(stated.streams)
+    return IncomeSummary(
+        months_covered=0,
+        clients=clients,
+        new_clients=0,
+        streams=streams,
+        top_client_share=None if top is None else round(top, 3),
+        client_concentration=hhi,
+        stream_concentration=round(1 / streams, 3) if streams else None,
+        basis="stated",
+        concentration_risk=top is not None and top >= params.client_concentration_threshold,
+        stream_names=sorted(_key(s) for s in stated.streams),
+    )
+
+
+def _key(text: str) -> str:
+    return text.strip().casefold()
+
+
+def _totals(entries: Sequence[IncomeEntry], field: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for entry in sorted(entries, key=lambda e: (e.date, e.client, e.stream, e.amount)):
+        key = _key(getattr(entry, field))
+        totals[key] = totals.get(key, 0.0) + entry.amount
+    return totals
 
 
 def income_evidence(
@@ -54,9 +118,11 @@ def income_evidence(
     """Evidence for income diversification and client acquisition from the work record."""
     if (
         summary is None
+        or summary.basis != "records"
         or summary.client_concentration is None
         or summary.stream_concentration is None
     ):
+        # Stated figures already reach the audit as the interview's self-rated evidence.
         return []
     diversification = 0.5 * (1 - summary.client_concentration) + 0.5 * (
         1 - summary.stream_concentration

@@ -1,13 +1,13 @@
-"""Model audit: where a reported model stands against percentile tables of similar projects."""
+"""Model audit: what a reported model's metrics mean, against trivial baselines and percentile tables."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from knowledge.base import KnowledgeBase
-from knowledge.schema import MetricPercentiles
+from knowledge.schema import DatasetBenchmark, MetricPercentiles
 from tools.params import ScoringParams, SourceKind
 from tools.profile import ModelReport
 from tools.results import Evidence, MetricVerdict, ModelFinding, ModelVerdict
@@ -35,14 +35,78 @@ def percentile_of(value: float, table: MetricPercentiles) -> tuple[float, str | 
     raise AssertionError("unreachable: value lies inside the table")
 
 
+THRESHOLD_METRICS = frozenset({"accuracy", "f1"})
+
+
+def _is_binary(report: ModelReport, positive_rate: float | None) -> bool:
+    return report.task == "tabular_binary" or (
+        report.task in CLASSIFICATION_TASKS and positive_rate is not None
+    )
+
+
+def trivial_baseline(
+    metric: str, task: str, positive_rate: float | None, binary: bool
+) -> tuple[float, str] | None:
+    """What a model with no skill scores on `metric` for this data, and what that model is."""
+    if metric == "roc_auc" and task in CLASSIFICATION_TASKS:
+        return 0.5, "a random ranking"
+    if metric == "r2":
+        return 0.0, "predicting the mean"
+    if not binary or positive_rate is None:
+        return None
+    minority = min(positive_rate, 1 - positive_rate)
+    if metric == "accuracy":
+        return 1 - minority, "always predicting the majority class"
+    if metric == "pr_auc":
+        return positive_rate, "random scores (the positive rate)"
+    if metric == "f1":
+        return 2 * positive_rate / (1 + positive_rate), "always predicting positive"
+    return None
+
+
+def _counts(
+    metric: str, binary: bool, minority: float | None, params: ScoringParams
+) -> tuple[bool, str]:
+    """Whether a metric is valid quality evidence for this task and data, and why not."""
+    if metric == LATENCY:
+        return False, "latency is judged apart, as evidence of serving"
+    if binary and metric in THRESHOLD_METRICS:
+        if minority is None:
+            return False, "a threshold metric means little until the class balance is known"
+        if minority < params.imbalance_minority_threshold:
+            return False, (
+                f"a threshold metric on a {minority:.1%} minority class is dominated by the majority "
+                f"class (valid from {params.imbalance_minority_threshold:.0%})"
+            )
+    return True, ""
+
+
 def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -> ModelVerdict:
-    """Percentile of every reported metric, flags below the threshold, and pitfall findings."""
+    """Rank every metric, compare it with its trivial baseline, and decide what counts as quality."""
     task = kb.tasks[report.task]
+    dataset = (
+        next((d for d in task.datasets if d.id == report.dataset), None) if report.dataset else None
+    )
     tables = {m.metric: m for m in task.metrics}
+    if dataset is not None:
+        tables.update({m.metric: m for m in dataset.metrics})
+    positive_rate = report.positive_rate
+    if positive_rate is None and dataset is not None:
+        positive_rate = dataset.positive_rate
+    binary = _is_binary(report, positive_rate)
+    minority = None if positive_rate is None else min(positive_rate, 1 - positive_rate)
     verdicts: list[MetricVerdict] = []
     findings: list[ModelFinding] = []
     for metric in sorted(report.metrics):
         value = report.metrics[metric]
+        counts, note = _counts(metric, binary, minority, params)
+        base = trivial_baseline(metric, report.task, positive_rate, binary)
+        beats = None
+        if base is not None:
+            beats = value > base[0] + 1e-9
+            if not beats:
+                counts = False
+                note = f"at or below {base[0]:.3g}, what {base[1]} scores"
         table = tables.get(metric)
         if table is None:
             findings.append(
@@ -52,33 +116,54 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
             )
             verdicts.append(
                 MetricVerdict(
-                    metric=metric, value=value, percentile=None, beyond_table=None, below_flag=False
+                    metric=metric, value=value, percentile=None, beyond_table=None,
+                    below_flag=False, baseline=None if base is None else round(base[0], 4),
+                    baseline_label="" if base is None else base[1], beats_baseline=beats,
+                    counts=False, note=note or "no table to rank it against",
                 )
-            )
+            )  # fmt: skip
             continue
         pct, beyond = percentile_of(value, table)
-        below = pct < params.model_flag_percentile
+        # A metric that is no evidence of quality gets no rank: "percentile 95" for an
+        # always-majority accuracy would read as praise whatever the note says.
+        ranked = counts or metric == LATENCY
         verdicts.append(
             MetricVerdict(
                 metric=metric,
                 value=value,
-                percentile=round(pct, 1),
-                beyond_table=beyond,
-                below_flag=below,
+                percentile=round(pct, 1) if ranked else None,
+                beyond_table=beyond if ranked else None,
+                below_flag=ranked and pct < params.model_flag_percentile,
+                baseline=None if base is None else round(base[0], 4),
+                baseline_label="" if base is None else base[1],
+                beats_baseline=beats,
+                counts=counts,
+                note=note,
             )
         )
-    findings += _imbalance_findings(report, params)
+    findings += _baseline_findings(verdicts, minority)
+    findings += _imbalance_findings(report, params, positive_rate)
     findings += _personal_data_findings(report)
     findings += _fairness_findings(report, params)
-    quality = [v.percentile for v in verdicts if v.percentile is not None and v.metric != LATENCY]
+    quality = [v.percentile for v in verdicts if v.counts and v.percentile is not None]
     quality_pct = round(math.fsum(quality) / len(quality), 1) if quality else None
+    if quality_pct is None and any(v.metric != LATENCY for v in verdicts):
+        findings.append(
+            ModelFinding(
+                code="no_quality_evidence",
+                message=(
+                    "none of the reported metrics counts as evidence of the model's quality, so it adds "
+                    "nothing to your skill scores; report ROC-AUC or PR-AUC together with the share of positives"
+                ),
+            )
+        )
     flagged = any(v.below_flag for v in verdicts)
     if flagged:
         names = ", ".join(v.metric for v in verdicts if v.below_flag)
         findings.append(
             ModelFinding(
                 code="below_p75",
-                message=f"{names} below the {params.model_flag_percentile:g}th percentile of similar projects",
+                message=f"{names} below the {params.model_flag_percentile:g}th percentile of {_compared(dataset)}",
             )
         )
     return ModelVerdict(
@@ -88,7 +173,39 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         quality_percentile=quality_pct,
         flagged=flagged,
         findings=findings,
+        dataset=report.dataset,
+        compared_with=_compared(dataset),
+        below_baseline=any(v.beats_baseline is False for v in verdicts),
     )
+
+
+def _compared(dataset: DatasetBenchmark | None) -> str:
+    if dataset is None:
+        return "similar practitioner projects"
+    return f"the {dataset.name} leaderboard"
+
+
+def _baseline_findings(
+    verdicts: Sequence[MetricVerdict], minority: float | None
+) -> list[ModelFinding]:
+    """A metric at or below its trivial baseline is a Model Evaluation gap, never skill."""
+    weak = [v for v in verdicts if v.beats_baseline is False and v.baseline is not None]
+    if not weak:
+        return []
+    balance = "" if minority is None else f" at {minority:.1%} in the minority class"
+    listed = "; ".join(
+        f"{v.metric} {v.value:g} vs {v.baseline:g} for {v.baseline_label}" for v in weak
+    )
+    return [
+        ModelFinding(
+            code="at_or_below_baseline",
+            message=(
+                f"{listed}{balance}: the model does no better than a trivial one on "
+                f"{'this metric' if len(weak) == 1 else 'these metrics'}; compare every metric with its baseline "
+                "before calling a model good (a Model Evaluation gap)"
+            ),
+        )
+    ]
 
 
 NO_BASIS = frozenset(
@@ -139,19 +256,25 @@ def _fairness_findings(report: ModelReport, params: ScoringParams) -> list[Model
     ]
 
 
-def _imbalance_findings(report: ModelReport, params: ScoringParams) -> list[ModelFinding]:
+def _imbalance_findings(
+    report: ModelReport, params: ScoringParams, positive_rate: float | None
+) -> list[ModelFinding]:
     if report.task not in CLASSIFICATION_TASKS:
         return []
-    if report.positive_rate is None:
-        if "accuracy" in report.metrics:
+    threshold = sorted(THRESHOLD_METRICS & set(report.metrics))
+    if positive_rate is None:
+        if threshold and _is_binary(report, positive_rate):
             return [
                 ModelFinding(
                     code="balance_unknown",
-                    message="accuracy is reported but the class balance is not; give positive_rate",
+                    message=(
+                        f"{' and '.join(threshold)} {'is' if len(threshold) == 1 else 'are'} reported but the class "
+                        "balance is not, so they are not counted as quality evidence; give positive_rate"
+                    ),
                 )
             ]
         return []
-    minority = min(report.positive_rate, 1 - report.positive_rate)
+    minority = min(positive_rate, 1 - positive_rate)
     if minority >= params.imbalance_minority_threshold:
         return []
     findings = []
@@ -176,36 +299,73 @@ def _imbalance_findings(report: ModelReport, params: ScoringParams) -> list[Mode
 
 
 def model_evidence(
-    verdicts: Sequence[tuple[ModelReport, ModelVerdict]], kb: KnowledgeBase, as_of: dt.date
+    verdicts: Sequence[tuple[ModelReport, ModelVerdict]],
+    kb: KnowledgeBase,
+    as_of: dt.date,
+    params: ScoringParams,
+    named: Collection[str],
 ) -> list[Evidence]:
-    """Turn model quality percentiles into evidence for the skills the task exercises."""
+    """Evidence from reported models for the skills they show, never for skills nobody named.
+
+    Quality counts only toward the task family and model evaluation, and only where the
+    person named the skill by other evidence. A metric at or below its trivial baseline is
+    recorded as a Model Evaluation gap instead, named or not: it is a finding about how the
+    model was judged, not a claim of skill.
+    """
     items: list[Evidence] = []
     for report, verdict in verdicts:
         observed = report.date or as_of
-        if verdict.quality_percentile is not None:
-            for skill in kb.tasks[report.task].skills:
-                items.append(
-                    Evidence(
-                        skill=skill,
-                        source=SourceKind.MODEL_METRICS,
-                        strength=round(verdict.quality_percentile / 100, 4),
-                        observed=observed,
-                        origin="profile.models",
-                        detail=f"{report.name}: quality at the {verdict.quality_percentile:g}th percentile",
-                    )
+        skills = [s for s in kb.tasks[report.task].skills if s in named]
+        if verdict.below_baseline:
+            weak = ", ".join(m.metric for m in verdict.metrics if m.beats_baseline is False)
+            items.append(
+                Evidence(
+                    skill="model_evaluation",
+                    source=SourceKind.MODEL_METRICS,
+                    strength=params.baseline_gap_strength,
+                    observed=observed,
+                    origin="profile.models",
+                    signal="below_trivial_baseline",
+                    detail=f"{report.name}: {weak} at or below a trivial model's score",
                 )
+            )
+            skills = [s for s in skills if s != "model_evaluation"]
+        if verdict.quality_percentile is not None:
+            strength = params.model_strength_floor + params.model_strength_span * (
+                verdict.quality_percentile / 100
+            )
+            items += [
+                Evidence(
+                    skill=skill,
+                    source=SourceKind.MODEL_METRICS,
+                    strength=round(strength, 4),
+                    observed=observed,
+                    origin="profile.models",
+                    signal="model_quality",
+                    detail=(
+                        f"{report.name}: quality at percentile {verdict.quality_percentile:.0f} of "
+                        f"{verdict.compared_with}"
+                    ),
+                )
+                for skill in skills
+            ]
         latency = next(
             (m for m in verdict.metrics if m.metric == LATENCY and m.percentile is not None), None
         )
-        if latency is not None and latency.percentile is not None:
+        if latency is not None and latency.percentile is not None and "model_serving" in named:
             items.append(
                 Evidence(
                     skill="model_serving",
                     source=SourceKind.MODEL_METRICS,
-                    strength=round(latency.percentile / 100, 4),
+                    strength=round(
+                        params.model_strength_floor
+                        + params.model_strength_span * latency.percentile / 100,
+                        4,
+                    ),
                     observed=observed,
                     origin="profile.models",
-                    detail=f"{report.name}: latency at the {latency.percentile:g}th percentile",
+                    signal="latency",
+                    detail=f"{report.name}: latency at percentile {latency.percentile:.0f}",
                 )
             )
     return items

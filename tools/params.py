@@ -15,14 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.schema import Pillar
 
-METHODOLOGY_VERSION = "1.2.0"
+METHODOLOGY_VERSION = "2.0.0"
 METHODOLOGY_URL = "docs/methodology.md"
 
 # methodology version -> fingerprint of the parameters it was published with
 VERSION_FINGERPRINTS = {
     "1.0.0": "a6afd81051f6",
     "1.1.0": "7b5561960205",  # adds the group-fairness threshold
-    "1.2.0": "f196e3f7af21",  # adds skill-check evidence and its reliability
+    # evidence that means what it says, and skill-check evidence: docs/methodology.md, "Changes"
+    "2.0.0": "f6b5ec74446e",
 }
 
 
@@ -62,7 +63,8 @@ class ScoringParams(BaseModel):
             SourceKind.PEER_REVIEW: 0.60,
             SourceKind.CERTIFICATE: 0.50,
             SourceKind.CODE: 0.80,
-            SourceKind.MODEL_METRICS: 0.85,
+            # A model's metric says more about the model than about the person who built it.
+            SourceKind.MODEL_METRICS: 0.40,
             SourceKind.COMPETITION: 0.75,
             SourceKind.WORK_RECORD: 0.70,
             # Short, unproctored, from a public bank: above an opinion, below work products.
@@ -94,7 +96,14 @@ class ScoringParams(BaseModel):
     pulse_list_size: int = 5
     # Model audit.
     model_flag_percentile: float = 75.0
-    imbalance_minority_threshold: float = 0.10
+    # Below this minority share, accuracy and other threshold metrics are not quality evidence.
+    imbalance_minority_threshold: float = 0.15
+    # A quality percentile q becomes evidence of strength floor + span x q / 100: even a
+    # winning model shows a skill at about 4/5, and a weak model on hard data is not a zero.
+    model_strength_floor: float = 0.35
+    model_strength_span: float = 0.50
+    # A metric at or below its trivial baseline is evidence of a Model Evaluation gap.
+    baseline_gap_strength: float = 0.20
     # Group-fairness differences (demographic parity, equalized odds) flagged above this.
     fairness_threshold: float = 0.10
     # Power-skills guard: flag when power skills trail technical ones by this many points.
@@ -107,6 +116,8 @@ class ScoringParams(BaseModel):
     # Income metrics look back this many days.
     income_window_days: int = 365
     new_clients_for_full_strength: int = 6
+    # A top-client share at or above this is shown as a concentration risk.
+    client_concentration_threshold: float = 0.50
 
 
 DEFAULT_PARAMS = ScoringParams()

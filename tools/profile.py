@@ -124,6 +124,11 @@ class ModelReport(Model):
         default=None,
         description="group-fairness differences, e.g. demographic_parity_difference (0..1)",
     )
+    dataset: str | None = Field(
+        default=None,
+        max_length=200,
+        description="public dataset or competition it was scored on (e.g. porto seguro), to rank it on that leaderboard",
+    )
 
     @field_validator("task")
     @classmethod
@@ -134,6 +139,19 @@ class ModelReport(Model):
             allowed = ", ".join(sorted(kb.tasks))
             raise ValueError(f"unknown task {value!r}; allowed: {allowed}")
         return task.id
+
+    @field_validator("dataset")
+    @classmethod
+    def _resolve_dataset(cls, value: str | None, info: ValidationInfo) -> str | None:
+        task = info.data.get("task")
+        if value is None or task is None:
+            return value
+        kb = _kb(info)
+        dataset = kb.resolve_dataset(task, value)
+        if dataset is None:
+            known = ", ".join(d.id for d in kb.tasks[task].datasets) or "none for this task"
+            raise ValueError(f"unknown dataset {value!r} for {task}; known: {known}")
+        return dataset.id
 
     @field_validator("metrics")
     @classmethod
@@ -216,6 +234,21 @@ class Profile(Model):
     models: list[ModelReport] = Field(default_factory=list)
     income: list[IncomeEntry] = Field(default_factory=list)
     evidence: list[EvidenceInput] = Field(default_factory=list)
+    clients: int | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        description="clients or employers paid by in the last 12 months",
+    )
+    top_client_share: Unit | None = Field(
+        default=None,
+        description="share of the last 12 months' income from the biggest client, 0..1",
+    )
+    income_streams: list[str] = Field(
+        default_factory=list,
+        max_length=20,
+        description="kinds of income, e.g. client projects, employment, teaching, products",
+    )
     high_stakes: bool = False
     last_full_audit: dt.date | None = None
     weights: PillarWeights | None = None

@@ -63,12 +63,17 @@ def career_pulse(
         ),
         key=lambda s: (-kb.demand[s.id].trend * s.demand, s.id),
     )
+    falling = sorted(
+        (s for s, _, _ in rows if kb.demand[s.id].trend < 0),
+        key=lambda s: (kb.demand[s.id].trend, -(s.proficiency or 0.0), s.id),
+    )
     limit = params.pulse_list_size
     return CareerPulse(
         score=score,
         horizon_years=horizon,
         at_risk=[_pulse_skill(s, kb, horizon) for s, _, _ in at_risk[:limit]],
         rising_gaps=[_pulse_skill(s, kb, horizon) for s in rising[:limit]],
+        falling=[_pulse_skill(s, kb, horizon) for s in falling[:limit]],
     )
 
 

@@ -108,6 +108,9 @@ class CareerPulse(Out):
     horizon_years: float
     at_risk: list[PulseSkill]
     rising_gaps: list[PulseSkill]
+    falling: list[PulseSkill] = Field(
+        default_factory=list, description="skills you have whose demand is expected to fall"
+    )
 
 
 class MetricVerdict(Out):
@@ -116,6 +119,13 @@ class MetricVerdict(Out):
     percentile: float | None
     beyond_table: str | None = Field(description="'below' or 'above' the tabulated range")
     below_flag: bool
+    baseline: float | None = Field(
+        default=None, description="what a trivial model scores on this metric for the stated data"
+    )
+    baseline_label: str = ""
+    beats_baseline: bool | None = None
+    counts: bool = Field(default=False, description="counted as evidence of the model's quality")
+    note: str = Field(default="", description="why the metric does or does not count")
 
 
 class ModelFinding(Out):
@@ -130,6 +140,13 @@ class ModelVerdict(Out):
     quality_percentile: float | None
     flagged: bool
     findings: list[ModelFinding]
+    dataset: str | None = Field(
+        default=None, description="public dataset whose leaderboard ranked it"
+    )
+    compared_with: str = Field(default="", description="what the percentiles compare with")
+    below_baseline: bool = Field(
+        default=False, description="some metric is at or below what a trivial model scores"
+    )
 
 
 class PowerSkillsCheck(Out):
@@ -147,6 +164,24 @@ class IncomeSummary(Out):
     top_client_share: float | None
     client_concentration: float | None = Field(description="Herfindahl index of client shares")
     stream_concentration: float | None
+    basis: str = Field(
+        default="records",
+        description="records (dated income entries) or stated (interview answers)",
+    )
+    total: float | None = Field(default=None, description="income over the last 12 months")
+    previous_total: float | None = Field(
+        default=None, description="income over the 12 months before"
+    )
+    growth: float | None = Field(
+        default=None, description="relative change of income against the 12 months before"
+    )
+    retention: float | None = Field(
+        default=None, description="share of the earlier 12 months' clients who paid again"
+    )
+    concentration_risk: bool = Field(
+        default=False, description="top-client share at or above the concentration threshold"
+    )
+    stream_names: list[str] = Field(default_factory=list, description="the income streams seen")
 
 
 class FatigueCheck(Out):
@@ -182,6 +217,31 @@ class ReviewFinding(Out):
     facts: dict[str, Any]
 
 
+class GapReason(Out):
+    """Why one top gap ranks where it does."""
+
+    skill: str
+    rank: int
+    why: str
+
+
+class Explanations(Out):
+    """A short plain-words meaning for every figure a person sees."""
+
+    overall: str
+    confidence: str
+    pillar: str = Field(description="what a pillar score means")
+    pillars: dict[Pillar, str]
+    gap: str
+    demand: str
+    ranking: str
+    top_gaps: list[GapReason]
+    pulse: str
+    pulse_changes: list[str] = Field(description="rising and falling skills, in words")
+    income: list[str] = Field(description="concentration, growth and retention, where known")
+    models: list[str]
+
+
 class AuditResult(Out):
     user: str
     target_role: str
@@ -203,3 +263,4 @@ class AuditResult(Out):
     income: IncomeSummary | None
     schedule: Schedule
     review: list[ReviewFinding]
+    explain: Explanations

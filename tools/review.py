@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from tools.params import AUTOMATED_SOURCES
 from tools.results import (
     Gap,
+    IncomeSummary,
     ModelVerdict,
     PillarScore,
     PowerSkillsCheck,
@@ -25,6 +26,7 @@ LARGE_CHANGE_OVERALL = 15.0  # points of overall score between two audits
 LARGE_CHANGE_PILLAR = 20.0
 MODEL_REVIEW_CODES = frozenset(
     {
+        "at_or_below_baseline",
         "accuracy_on_imbalanced",
         "below_p75",
         "balance_unknown",
@@ -42,8 +44,9 @@ def review_findings(
     models: Sequence[ModelVerdict],
     overall: float | None = None,
     previous: PreviousAudit | None = None,
+    income: IncomeSummary | None = None,
 ) -> list[ReviewFinding]:
-    """Every finding in a stable order: change, gaps, coverage, power skills, models."""
+    """Every finding in a stable order: change, gaps, coverage, power skills, income, models."""
     findings: list[ReviewFinding] = []
     if previous is not None:
         findings += _large_change(overall, pillars, previous)
@@ -116,8 +119,42 @@ def review_findings(
                 facts={"power_mean": power.power_mean, "technical_mean": power.technical_mean},
             )
         )
+    findings += income_findings(income)
     findings += model_findings(models)
     return findings
+
+
+# Streams a freelancer can add next to client work, in the interview's words.
+OTHER_STREAMS = ("teaching, workshops or mentoring", "products, templates or software sales",
+                 "writing, videos or a newsletter", "retainers with a second or third client")  # fmt: skip
+
+
+def income_findings(income: IncomeSummary | None) -> list[ReviewFinding]:
+    """A top client at or above the threshold share: what diversification would mean here."""
+    if income is None or not income.concentration_risk or income.top_client_share is None:
+        return []
+    if income.stream_names == ["employment"]:
+        return []  # one employer is how a salaried job works, not a risk to review
+    share = income.top_client_share
+    have = " ".join(income.stream_names)
+    ideas = [s for s in OTHER_STREAMS if s.split()[0].rstrip(",") not in have]
+    return [
+        ReviewFinding(
+            id="client_concentration",
+            kind="client_concentration",
+            skills=["income_diversification", "client_acquisition"],
+            facts={
+                "share": round(share * 100),
+                "clients": income.clients,
+                "streams": income.streams,
+                "extra": round(max(0.0, 2 * share - 1) * 100),
+                "total": income.total,
+                "growth": None if income.growth is None else round(income.growth * 100),
+                "retention": None if income.retention is None else round(income.retention * 100),
+                "ideas": ideas[:3],
+            },
+        )
+    ]
 
 
 def model_findings(models: Sequence[ModelVerdict]) -> list[ReviewFinding]:

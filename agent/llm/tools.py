@@ -307,6 +307,9 @@ def explain_score(skill: str, runtime: ToolRuntime[LlmContext]) -> str:
         for e in score.evidence[:6]
     ]
     payload["audit_state"] = latest.state
+    from tools.explain import explain_skill
+
+    payload["meaning"] = explain_skill(score)  # plain words for the reply
     known = score.proficiency is not None
     ctx.done.append(
         f"{score.name} ({latest.as_of}): proficiency {score.proficiency if known else 'unknown'}, "

@@ -16,6 +16,7 @@ from typing import Any
 from agent.config import Settings
 from agent.interview import build_profile
 from agent.review import PromptStatus, ReviewPrompt, render_prompts
+from agent.sources import UnknownSource
 from agent.store import AuditRow, UserScope
 from agent.turn import Turn
 from agent.usecases.evidence import (
@@ -27,7 +28,6 @@ from agent.usecases.evidence import (
 )
 from knowledge.base import KnowledgeBase, default_knowledge
 from knowledge.schema import Pillar
-from agent.sources import UnknownSource
 from tools.audit import run_audit
 from tools.errors import ConnectorError
 from tools.profile import EvidenceInput, ModelReport, Profile, load_profile, validate_profile

@@ -50,7 +50,7 @@ def test_bad_configuration_is_one_clear_error(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CHROMA_PORT", "not-a-port")
-    with pytest.raises(ConfigError, match="CHROMA_PORT|chroma_port"):
+    with pytest.raises(ConfigError, match=r"CHROMA_PORT|chroma_port"):
         load_settings()
     monkeypatch.delenv("CHROMA_PORT")
     monkeypatch.setenv("DATABASE_URL", "this is not a url")

@@ -65,6 +65,33 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
     assert data["state"] == "draft" and len(data["recommendations"]) == 3 and data["plan"]["items"]
 
 
+def test_every_report_format_explains_its_numbers_and_shows_client_concentration(
+    reported: tuple[Engine, Store],
+) -> None:
+    engine, _ = reported
+    concentration = "60% of your income comes from one client"
+    markdown = engine.handle_sync("kai", "/report").attachments[0].path.read_text()
+    assert "## How to read this" in markdown and concentration in markdown
+    for meaning in (
+        "**Overall.**",
+        "**Confidence.**",
+        "**Demand.**",
+        "**Gap.**",
+        "**Career pulse.**",
+    ):
+        assert meaning in markdown
+    assert "Why they rank where they do" in markdown and "severity" in markdown
+    html = engine.handle_sync("kai", "/report html").attachments[0].path.read_text()
+    html5lib.HTMLParser(strict=True).parse(html)
+    assert "How to read this" in html and concentration in html
+    data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
+    explain = data["result"]["explain"]
+    assert any(concentration in line for line in explain["income"])
+    assert explain["overall"] and explain["confidence"] and explain["pulse"]
+    assert data["result"]["income"]["concentration_risk"] is True
+    assert any(p["kind"] == "client_concentration" for p in data["review"])
+
+
 def test_charts_are_real_pngs(reported: tuple[Engine, Store]) -> None:
     engine, _ = reported
     radar = engine.handle_sync("kai", "/report").attachments[1]
@@ -140,3 +167,11 @@ def test_a_full_disk_in_the_repl_and_the_cli(
     result = CliRunner().invoke(app, ["export", "--user", "dee"])
     assert result.exit_code == 2 and "the disk is full" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_why_after_an_audit_explains_its_numbers(reported: tuple[Engine, Store]) -> None:
+    engine, _ = reported
+    text = engine.handle_sync("kai", "why?").text
+    assert "What the numbers of your audit" in text
+    for part in ("Overall:", "Confidence", "Gap:", "Demand:", "Career pulse", "one client"):
+        assert part in text

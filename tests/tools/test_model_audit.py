@@ -10,9 +10,11 @@ from knowledge.base import KnowledgeBase
 from knowledge.schema import MetricPercentiles
 from tests.conftest import AS_OF
 from tools.audit import run_audit
+from tools.errors import ProfileError
 from tools.model_audit import audit_model, percentile_of
 from tools.params import DEFAULT_PARAMS, SourceKind
 from tools.profile import Profile
+from tools.results import ModelVerdict
 
 TABLE = MetricPercentiles(metric="roc_auc", points={10: 0.6, 25: 0.7, 50: 0.8, 75: 0.9, 90: 0.95})
 LATENCY = MetricPercentiles(
@@ -78,16 +80,19 @@ def test_below_p75_is_flagged_and_feeds_skills(
 ) -> None:
     table = next(m for m in kb.tasks["tabular_binary"].metrics if m.metric == "roc_auc")
     weak, strong = table.points[25], table.points[90]
+    # Since methodology 2.0.0 model metrics support only skills the person named.
     result_weak = run_audit(
         make_profile(
-            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": weak}}]
+            self_ratings={"classical_ml": 3},
+            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": weak}}],
         ),
         kb,
         AS_OF,
     )
     result_strong = run_audit(
         make_profile(
-            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": strong}}]
+            self_ratings={"classical_ml": 3},
+            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": strong}}],
         ),
         kb,
         AS_OF,
@@ -105,3 +110,106 @@ def test_below_p75_is_flagged_and_feeds_skills(
         return float(skill.proficiency)
 
     assert classical(result_strong) > classical(result_weak)
+
+
+def _audit(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase, **model: object
+) -> ModelVerdict:
+    profile = make_profile(models=[{"name": "m", "task": "tabular_binary", **model}])
+    return audit_model(profile.models[0], kb, DEFAULT_PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "positive_rate", "baseline"),
+    [
+        ("accuracy", 0.97, 0.02, 0.98),  # always predicting "not fraud"
+        ("accuracy", 0.94, 0.06, 0.94),  # exactly the majority rate is no better
+        ("roc_auc", 0.5, 0.3, 0.5),  # a random ranking
+        ("pr_auc", 0.04, 0.05, 0.05),  # below the positive rate
+        ("f1", 0.3, 0.25, 0.4),  # always predicting positive: 2p / (1 + p)
+    ],
+)
+def test_metric_at_or_below_its_trivial_baseline_is_a_gap_not_quality(
+    make_profile: Callable[..., Profile],
+    kb: KnowledgeBase,
+    metric: str,
+    value: float,
+    positive_rate: float,
+    baseline: float,
+) -> None:
+    verdict = _audit(make_profile, kb, metrics={metric: value}, positive_rate=positive_rate)
+    row = verdict.metrics[0]
+    assert row.baseline == pytest.approx(baseline, abs=1e-3)
+    assert row.beats_baseline is False and not row.counts and row.percentile is None
+    assert verdict.below_baseline and verdict.quality_percentile is None
+    assert "at_or_below_baseline" in {f.code for f in verdict.findings}
+
+
+def test_threshold_metrics_do_not_count_under_fifteen_percent_minority(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    rare = _audit(make_profile, kb, metrics={"f1": 0.6, "roc_auc": 0.85}, positive_rate=0.12)
+    assert [m.metric for m in rare.metrics if m.counts] == ["roc_auc"]
+    balanced = _audit(make_profile, kb, metrics={"f1": 0.6, "roc_auc": 0.85}, positive_rate=0.3)
+    assert [m.metric for m in balanced.metrics if m.counts] == ["f1", "roc_auc"]
+    unknown = _audit(make_profile, kb, metrics={"accuracy": 0.9})
+    assert unknown.quality_percentile is None
+    assert {"balance_unknown", "no_quality_evidence"} <= {f.code for f in unknown.findings}
+
+
+def test_imbalanced_accuracy_lifts_nothing_and_creates_nothing(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    base = {"self_ratings": {"model_evaluation": 2, "python": 5}}
+    fraud = {"name": "fraud", "task": "fraud detection", "metrics": {"accuracy": 0.97}}
+    without = run_audit(make_profile(**base), kb, AS_OF)
+    with_model = run_audit(
+        make_profile(**base, models=[{**fraud, "positive_rate": 0.02}]), kb, AS_OF
+    )
+
+    def skill(result: object, sid: str) -> object:
+        return next(s for s in result.skills if s.id == sid)  # type: ignore[attr-defined]
+
+    before = skill(without, "model_evaluation").proficiency  # type: ignore[attr-defined]
+    after = skill(with_model, "model_evaluation").proficiency  # type: ignore[attr-defined]
+    assert after < before
+    for sid in ("feature_engineering", "gradient_boosting", "classical_ml"):
+        assert skill(with_model, sid).status == "unknown"  # type: ignore[attr-defined]
+
+
+def test_a_named_public_dataset_ranks_its_winner_at_the_top(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    generic = _audit(make_profile, kb, metrics={"roc_auc": 0.6485}, positive_rate=0.036)
+    porto = _audit(make_profile, kb, metrics={"roc_auc": 0.6485}, dataset="Porto Seguro")
+    assert generic.quality_percentile is not None and generic.quality_percentile < 25
+    assert porto.quality_percentile is not None and porto.quality_percentile >= 95
+    assert porto.dataset == "porto_seguro" and "Porto Seguro" in porto.compared_with
+    with pytest.raises(ProfileError, match="unknown dataset"):
+        make_profile(
+            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": 0.7},
+                     "dataset": "titanic 2"}]
+        )  # fmt: skip
+
+
+def test_model_quality_is_weaker_evidence_than_the_percentile_suggests(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    top = kb.tasks["tabular_binary"].metrics[0].points[95]
+    result = run_audit(
+        make_profile(
+            self_ratings={"classical_ml": 1},
+            models=[{"name": "m", "task": "tabular_binary", "metrics": {"roc_auc": top}}],
+        ),
+        kb,
+        AS_OF,
+    )
+    skill = next(s for s in result.skills if s.id == "classical_ml")
+    metric_evidence = next(e for e in skill.evidence if e.source == SourceKind.MODEL_METRICS)
+    # A 95th-percentile model shows the skill at about 4/5, not 95/100, and weighs less
+    # than a certificate or code.
+    assert 0.7 < metric_evidence.strength < 0.85
+    assert (
+        DEFAULT_PARAMS.reliability[SourceKind.MODEL_METRICS]
+        < DEFAULT_PARAMS.reliability[SourceKind.CERTIFICATE]
+    )

@@ -11,6 +11,7 @@ from knowledge.base import KnowledgeBase
 from tests.conftest import AS_OF
 from tools.audit import run_audit
 from tools.errors import AuditRefused, ProfileError
+from tools.income import income_evidence, income_summary
 from tools.params import DEFAULT_PARAMS
 from tools.profile import Profile
 from tools.pulse import future_factor
@@ -110,3 +111,15 @@ def test_career_pulse_names_fast_decaying_skills(
         )
     assert "statistics" not in risky
     assert future_factor(0.0, 2.0, 2.0) == pytest.approx(0.5)
+
+
+def test_stated_income_shows_concentration_without_records() -> None:
+    from tools.income import StatedIncome
+
+    stated = income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(2, 0.85, ["client projects"]))
+    assert stated is not None and stated.basis == "stated" and stated.concentration_risk
+    assert stated.client_concentration == pytest.approx(0.85**2 + 0.15**2, abs=1e-3)
+    assert income_evidence(stated, AS_OF, DEFAULT_PARAMS) == []  # the interview rates it already
+    assert income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(0, None, [])) is None
+    below = income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(4, 0.4, ["teaching"]))
+    assert below is not None and not below.concentration_risk

@@ -41,9 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.base import KnowledgeBase
 from tools.connectors.base import ConnectorResult, now, read_limited
+from tools.connectors.code_signals import LANGUAGE_SKILLS
 from tools.connectors.repo_signals import (
     EXTENSION_LANGUAGES,
-    LANGUAGE_SKILLS,
     SKIP_DIRS,
     Signal,
     area,
