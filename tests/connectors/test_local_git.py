@@ -266,6 +266,19 @@ def test_every_mapped_name_resolves_to_a_taxonomy_skill(kb: KnowledgeBase) -> No
             "import os, langchain_core.messages as m\nfrom openai import OpenAI\n",
             {"llm_engineering", "python"},
         ),
+        (
+            "tune.py",
+            "import optuna\nfrom sklearn.model_selection import GridSearchCV\n"
+            "search = GridSearchCV(model, grid)\n",
+            {"hyperparameter_tuning", "model_evaluation"},
+        ),
+        (
+            "train.py",
+            "import jax.numpy as jnp\nimport flax.linen as nn\n",
+            {"jax", "deep_learning"},
+        ),
+        ("effect.py", "from dowhy import CausalModel\n", {"causal_inference"}),
+        ("client.py", "import flwr as fl\n", {"federated_learning"}),
     ],
 )
 def test_dependency_files_and_imports_map_to_skills(

@@ -27,8 +27,18 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "pytorch_lightning": ("pytorch",), "torchvision": ("pytorch", "computer_vision"),
     "torchaudio": ("pytorch",), "torchtext": ("pytorch", "nlp"), "timm": ("computer_vision",),
     "tensorflow": ("tensorflow",), "keras": ("keras",), "tf_keras": ("keras",),
-    "flax": ("deep_learning",), "optax": ("deep_learning",), "mxnet": ("deep_learning",),
-    "paddle": ("deep_learning",), "jax": ("deep_learning",),
+    "flax": ("jax", "deep_learning"), "optax": ("jax", "deep_learning"),
+    "mxnet": ("deep_learning",), "paddle": ("deep_learning",), "jax": ("jax",),
+    "haiku": ("jax", "deep_learning"), "equinox": ("jax", "deep_learning"),
+    # Hyperparameter search, causal inference, federated learning
+    "optuna": ("hyperparameter_tuning",), "hyperopt": ("hyperparameter_tuning",),
+    "skopt": ("hyperparameter_tuning",), "keras_tuner": ("hyperparameter_tuning",),
+    "nevergrad": ("hyperparameter_tuning",), "dowhy": ("causal_inference",),
+    "econml": ("causal_inference",), "causalml": ("causal_inference",),
+    "causalnex": ("causal_inference",), "doubleml": ("causal_inference",),
+    "flwr": ("federated_learning",), "tensorflow_federated": ("federated_learning",),
+    "syft": ("federated_learning",), "fedml": ("federated_learning",),
+    "nvflare": ("federated_learning",),
     # Classical ML, boosting, data
     "sklearn": ("sklearn", "classical_ml"), "xgboost": ("xgboost",), "lightgbm": ("lightgbm",),
     "catboost": ("catboost",), "pandas": ("pandas",), "polars": ("polars",), "numpy": ("numpy",),
@@ -118,6 +128,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "torch.ao.quantization": ("quantization",), "torch.onnx": ("onnx",),
     "ray.train": ("distributed_training",), "ray.serve": ("model_serving",),
     "ray.data": ("data_pipelines",), "ray.rllib": ("reinforcement_learning",),
+    "ray.tune": ("hyperparameter_tuning",),
     "tensorflow.distribute": ("distributed_training",), "numba.cuda": ("gpu_computing",),
     "sklearn.metrics": ("model_evaluation",), "sklearn.model_selection": ("model_evaluation",),
     "statsmodels.tsa": ("time_series",), "scipy.stats": ("statistics",),
@@ -133,7 +144,7 @@ IMPLIED: dict[str, tuple[str, ...]] = {
     "lightning": ("deep_learning",), "tensorflow": ("deep_learning",), "keras": ("deep_learning",),
     "tf_keras": ("deep_learning",), "transformers": ("deep_learning",),
     "timm": ("deep_learning",), "xgboost": ("classical_ml",), "lightgbm": ("classical_ml",),
-    "catboost": ("classical_ml",),
+    "catboost": ("classical_ml",), "jax": ("deep_learning",),
 }  # fmt: skip
 IMPLIED_WEIGHT = 0.35
 
@@ -183,6 +194,9 @@ CODE_PATTERNS: tuple[tuple[tuple[str, ...], str, re.Pattern[str]], ...] = (
         r"@serve\.deployment|\bserve\.run\(|\bmlflow\.pyfunc\.load_model\b|"
         r"\bbentoml\.(?:service|Service)\b")),
     (("quantization",), "quantize_call", re.compile(r"\bquantize_dynamic\b|\bload_in_[48]bit\b")),
+    (("hyperparameter_tuning",), "search_call", re.compile(
+        r"\b(?:GridSearchCV|RandomizedSearchCV|HalvingGridSearchCV|HalvingRandomSearchCV|"
+        r"BayesSearchCV)\(|\bwandb\.sweep\(|\boptuna\.create_study\(")),
 )  # fmt: skip
 
 # A web handler that loads a model and predicts is model serving (FastAPI, Flask, a Lambda).
@@ -228,7 +242,7 @@ CONFIG_DIRS: dict[str, tuple[tuple[str, ...], str]] = {
 # GitHub's language names (linguist) and the skill a real share of each shows.
 LANGUAGE_SKILLS = {
     "Python": "python", "Jupyter Notebook": "python", "SQL": "sql", "PLpgSQL": "sql",
-    "TSQL": "sql", "R": "statistics", "Julia": "scientific_computing",
+    "TSQL": "sql", "R": "r_programming", "Julia": "scientific_computing",
     "MATLAB": "scientific_computing", "Fortran": "scientific_computing",
     "JavaScript": "web_development", "TypeScript": "web_development", "HTML": "web_development",
     "CSS": "web_development", "Vue": "web_development", "Svelte": "web_development",

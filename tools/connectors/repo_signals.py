@@ -92,7 +92,7 @@ WEIGHTS = {
     "k8s_manifest": 0.55, "helm_chart": 0.55, "terraform": 0.55,
     # what code does, and tools' configuration files
     "model_registry_call": 0.55, "distributed_call": 0.55, "cuda_call": 0.45, "serve_call": 0.55,
-    "quantize_call": 0.50, "model_endpoint": 0.55, "serve_entry": 0.55, "web_entry": 0.45,
+    "quantize_call": 0.50, "search_call": 0.50, "model_endpoint": 0.55, "serve_entry": 0.55, "web_entry": 0.45,
     "launch_entry": 0.55, "tracking_entry": 0.45, "dbt_project": 0.55,
     "feature_store_config": 0.55, "expectations_config": 0.55, "bento_config": 0.55,
     "serverless_config": 0.50, "sagemaker_config": 0.50, "grafana_config": 0.45,
