@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agent.answers import PENDING, leave_rest_out, read, record
 from agent.audit import audit_profile, save_audit
 from agent.connect import audit_inputs, audit_knowledge
 from agent.interview import (
@@ -19,7 +20,6 @@ from agent.interview import (
     question,
     question_text,
     questions,
-    understood,
 )
 from agent.render import render_chat
 from agent.reply import Choice, Reply
@@ -75,13 +75,25 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or questions()[0].id)
-    value, problem = understood(q, text, row.answers, turn.kb)
-    if problem is not None:
-        return ask(turn, row).prefixed(problem)
-    return _advance(turn, row, q, value, describe_answer(q, value, turn.kb))
+    reading = read(q, text, row.answers, turn.kb)
+    if reading.keep is not None:
+        # Part understood: keep it and ask only about the rest, one item at a time.
+        record(row.answers, q, reading)
+        turn.scope.save_flow(row)
+        return Reply(text=reading.ask or "", choices=list(reading.choices))
+    if not reading.complete:
+        reply = ask(turn, row).prefixed(reading.ask or "")
+        return (
+            reply.model_copy(update={"choices": list(reading.choices)})
+            if reading.choices
+            else reply
+        )
+    record(row.answers, q, reading)
+    return _advance(turn, row, q, reading.value, reading.note)
 
 
 def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
+    row.answers.pop(PENDING, None)
     row.answers[q.id] = value
     if q.id == "consents":
         before = turn.scope.consents()
@@ -118,9 +130,14 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
             return ask(turn, row).prefixed(
                 "This one cannot be skipped: every score is measured against the role."
             )
+        kept = leave_rest_out(q, row.answers, turn.kb)  # what was understood before the item
+        if kept is not None:
+            record(row.answers, q, kept)
+            return _advance(turn, row, q, kept.value, kept.note)
         return _advance(turn, row, q, None, "Skipped.")
     if not row.history:
         return ask(turn, row).prefixed("This is the first question; there is nothing before it.")
+    row.answers.pop(PENDING, None)
     previous = question(row.history.pop())
     row.position = previous.id
     turn.scope.save_flow(row)
