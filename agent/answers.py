@@ -1,16 +1,29 @@
 """Read one answer to one interview question: the single entry point behind the guided
-interviewer, the quick questions of /next, the model audit and the language model's tools.
+interviewer, the quick questions of /next, the model audit and the language model's tools
+(the last three through `agent.interview.understood`).
 
 `read` turns a message into a `Reading`: a value to record (with what to say back), or a
 question back. A list answer that is partly understood keeps the understood part (stored
 under `PENDING` by `record`) and asks only about the rest, one item at a time; the next
 message answers that item, or says "leave it out". Unknown ("idk") is recorded as not known,
 never as zero; a new rating of a skill rated in an earlier answer says what it replaces.
+
+```mermaid
+stateDiagram-v2
+    [*] --> read: a message
+    read --> recorded: complete (value and what was understood)
+    read --> asked: nothing usable (what was wrong, then the hint)
+    read --> item: part understood (kept under PENDING)
+    item --> item: the item answered, the next one asked
+    item --> recorded: last item answered, "leave it out", or "skip"
+    item --> item: not an answer: the same item again, nothing changed
+```
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +44,7 @@ from agent.parsing import (
     match_choice,
     normalize,
     read_multi,
+    unknown_prefix,
 )
 from agent.reply import Choice
 from agent.skill_answers import (
@@ -81,9 +95,17 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
     if not isinstance(pending, dict) or pending.get("question") != q.id:
         pending = None
     folded = normalize(text)
-    _, hint = question_text(q, answers, kb)
+
+    def hint() -> str:  # rendered only when needed: a template render costs more than a read
+        return question_text(q, answers, kb)[1]
+
     if pending is not None:
         return _follow_up(q, text, folded, pending, answers, kb, hint)
+    if folded and unknown_prefix(folded) and q.kind != "text":
+        # "idk, maybe mid?": a hedge before an answer; the answer counts if it is clear.
+        rest = read(q, unknown_prefix(folded) or "", answers, kb)
+        if rest.complete:
+            return rest
     if folded and is_unknown(folded) and q.kind != "text":
         return _not_known(q, kb, hint)
     try:
@@ -97,7 +119,7 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
             return _choice(q, text, answers, kb, hint)
         value = parse_answer(q, text, answers, kb)
     except Unclear as exc:
-        return _unclear(f"{exc} {hint}")
+        return _unclear(f"{exc} {hint()}")
     return Reading(value=value, note=describe_answer(q, value, kb))
 
 
@@ -128,22 +150,22 @@ def _unclear(message: str, choices: tuple[Choice, ...] = ()) -> Reading:
     return Reading(ask=message, problem=message, choices=choices)
 
 
-def _not_known(q: Question, kb: KnowledgeBase, hint: str) -> Reading:
+def _not_known(q: Question, kb: KnowledgeBase, hint: Callable[[], str]) -> Reading:
     """ "I don't know" as an answer: not known (None), an explicit option, or a question back."""
     if q.kind == "choice":
         options = options_for(q, kb)
         if any(o.value == "unknown" for o in options):
             return Reading(value="unknown", note=describe_answer(q, "unknown", kb))
         if q.id in REQUIRED:
-            return _unclear("No problem: pick the closest one; you can change it later. " + hint)
+            return _unclear("No problem: pick the closest one; you can change it later. " + hint())
         return _unclear(
-            'No problem: pick the closest option, or say "skip" to leave it out. ' + hint
+            'No problem: pick the closest option, or say "skip" to leave it out. ' + hint()
         )
     if q.kind == "multi":
-        return _unclear('Pick any that apply, "none", or say "skip" to leave it out. ' + hint)
+        return _unclear('Pick any that apply, "none", or say "skip" to leave it out. ' + hint())
     if q.kind == "metrics":
         return _unclear(
-            'The model audit needs at least one metric; say "skip" to leave it out. ' + hint
+            'The model audit needs at least one metric; say "skip" to leave it out. ' + hint()
         )
     if q.kind == "extra_ratings":
         return Reading(value={}, note="Nothing added.")
@@ -155,7 +177,7 @@ def _not_known(q: Question, kb: KnowledgeBase, hint: str) -> Reading:
 
 
 def _choice(
-    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: str
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
 ) -> Reading:
     options = options_for(q, kb)
     value, close = match_choice(text, options)
@@ -164,7 +186,7 @@ def _choice(
     if close:
         listed = _either([o.label for o in close])
         buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
-        return _unclear(f"Did you mean {listed}? {hint}", buttons)
+        return _unclear(f"Did you mean {listed}? {hint()}", buttons)
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
 
 
@@ -191,7 +213,7 @@ def _ratings(
         return Reading(value={}, note="Nothing added.")
     got = read_ratings(text, _expected(q, answers, kb), kb, q.kind == "ratings")
     if got.all_unknown:
-        return _not_known(q, kb, "")
+        return _not_known(q, kb, lambda: "")
     return _settle(
         q,
         answers,
@@ -296,6 +318,8 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
             buttons = tuple(Choice(label=str(r), value=str(r)) for r in range(6))
         buttons = (*buttons, Choice(label="Don't know", value="don't know"))
     text = f"{so_far} {question}".strip()
+    # For callers that keep nothing (the model's tools, /next): what was wrong, in full.
+    problems = problems or _sentence(i["problem"] for i in keep["open"])
     return Reading(ask=text, problem=problems, keep=keep, choices=buttons)
 
 
@@ -319,7 +343,7 @@ def _follow_up(
     pending: dict[str, Any],
     answers: dict[str, Any],
     kb: KnowledgeBase,
-    hint: str,
+    hint: Callable[[], str],
 ) -> Reading:
     """The next message while an item is open: it answers the item, leaves it out, or is a
     whole new answer to the question."""

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from agent.skill_answers import (
     Ratings,
@@ -48,6 +49,7 @@ __all__ = [
     "looks_like_code", "normalize", "numbers_in", "parse_choice", "parse_metrics",
     "parse_money", "parse_multi", "parse_number", "parse_percent", "parse_rating", "parse_ratings",
     "parse_skill_list", "parse_yes_no", "read_multi",
+    "unknown_prefix",
 ]  # fmt: skip
 
 # Kept for `numbers_in`, which the language-model guard uses to compare numbers in texts.
@@ -59,7 +61,7 @@ NUMBER_WORDS = {
     "half": 0.5, "couple": 2, "few": 3, "several": 4,
 }  # fmt: skip
 NONE_WORDS = frozenset(NONE_PHRASES)
-ALL_WORDS = frozenset({"all", "all of them", "everything", "all of the above", "every one", "all of these", "any", "any of them", "all please", "yes all", "alle", "tous", "todos", "tutti"})  # fmt: skip
+ALL_WORDS = frozenset({"all", "all of them", "everything", "all of the above", "every one", "all of these", "all please", "yes all", "alle", "tous", "todos", "tutti"})  # fmt: skip
 UNKNOWN_WORDS = frozenset({"don't know", "dont know", "do not know", "not sure", "unknown", "no idea", "unsure", "idk", "dunno"})  # fmt: skip
 UNKNOWN = -1.0  # the person does not know (a percent answer)
 
@@ -110,6 +112,11 @@ def parse_number(text: str, unit: str | None = None) -> float:
     amount = pick(spelled, unit, "the answer")
     if amount is None:
         raise Unclear(f"I could not read {clean(text)[:60]!r} as an amount.")
+    if re.search(
+        r"\b(?:less than|fewer than|under|below|not even|almost|nearly)\s*$",
+        spelled[: amount.start],
+    ):
+        raise Unclear('Roughly how many? A bound is not the answer I need; for example "3".')
     value = amount.value
     if unit == "years":
         value /= {"months": 12, "weeks": 52}.get(amount.unit or "", 1)
@@ -290,7 +297,7 @@ ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "
 _CHOICE_FILLER = word_set(
     """option options number nr no # the one please pls i guess think pick choose take go with for it's its
     is that maybe probably i'm im a an am my role stage level currently now right say would id i'd ok okay
-    hmm um well answer let's lets be it me this thats that's like just"""
+    hmm um well answer let's lets be it me this thats that's like just only"""
 )  # fmt: skip
 _LEAD_IN = re.compile(
     r"^(?:(?:i'?m|i am|im|i work as|i'?m working as|working as|i want to (?:be(?:come)?|move into|get into|"
@@ -364,7 +371,7 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
     if position is not None:
         return options[position - 1].value, []
     close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.85)
-    if close and key not in close[0]:  # a typo, not a part of a longer name
+    if close and key not in close[0] and key[0] == close[0][0]:  # a typo, not a part of a name
         return names[close[0]].value, []
     contained = _contained(folded, options)
     scored = _scored(folded, options)
@@ -379,9 +386,6 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
     prefix = _word_prefix(normalize_name(stripped) or key, options)
     if len(prefix) == 1:
         return prefix[0].value, []
-    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
-    if close and not scored and key not in close[0]:
-        return names[close[0]].value, []
     offer = [o for o, _ in scored[:3]] or prefix[:3]
     return None, offer
 
@@ -400,9 +404,11 @@ def _index_in(text: str, count: int) -> int | None:
     return number
 
 
-def _name_pattern(name: str) -> str:
+@lru_cache(maxsize=2048)
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """A name as a whole-word pattern whose words may be joined by spaces, hyphens or dots."""
     parts = [re.escape(p) for p in re.findall(r"[^\W_]+", name.lower())]
-    return r"(?<![\w])" + r"[\s\-_/.]*".join(parts) + r"(?![\w])" if parts else r"(?!)"
+    return re.compile(r"(?<![\w])" + r"[\s\-_/.]*".join(parts) + r"(?![\w])" if parts else r"(?!)")
 
 
 def _contained(text: str, options: Sequence[Option]) -> list[Option]:
@@ -412,7 +418,7 @@ def _contained(text: str, options: Sequence[Option]) -> list[Option]:
         for name in option.names():
             if len(normalize_name(name)) < 2:
                 continue
-            for found in re.finditer(_name_pattern(name), text):
+            for found in _name_pattern(name).finditer(text):
                 if _EXCLUDED_BEFORE.search(text[: found.start()]):
                     continue
                 size = len(found.group())
@@ -429,18 +435,20 @@ def _contained(text: str, options: Sequence[Option]) -> list[Option]:
 
 
 def _inside(shorter: Option, longer: Option, text: str) -> bool:
-    longer_spans = [m.span() for n in longer.names() for m in re.finditer(_name_pattern(n), text)]
+    longer_spans = [m.span() for n in longer.names() for m in _name_pattern(n).finditer(text)]
     for name in shorter.names():
-        for found in re.finditer(_name_pattern(name), text):
+        for found in _name_pattern(name).finditer(text):
             if not any(a <= found.start() and found.end() <= b for a, b in longer_spans):
                 return False
     return True
 
 
-def _option_tokens(option: Option) -> set[str]:
-    return {stem(t) for n in option.names() for t in tokens(n.lower()) if t not in _STOP}
+@lru_cache(maxsize=1024)
+def _option_tokens(option: Option) -> frozenset[str]:
+    return frozenset(stem(t) for n in option.names() for t in tokens(n.lower()) if t not in _STOP)
 
 
+@lru_cache(maxsize=65536)
 def _token_match(typed: str, known: str) -> bool:
     if typed == known:
         return True
@@ -495,7 +503,7 @@ def _points_elsewhere(text: str, chosen: Option, options: Sequence[Option]) -> b
     ("freelance ml engineer": "freelance" points away from Machine Learning Engineer)."""
     covered = text
     for name in chosen.names():
-        covered = re.sub(_name_pattern(name), " ", covered)
+        covered = _name_pattern(name).sub(" ", covered)
     mine = _option_tokens(chosen)
     for typed in _typed_tokens(covered):
         if any(_token_match(typed, k) for k in mine):
@@ -511,9 +519,10 @@ def _points_elsewhere(text: str, chosen: Option, options: Sequence[Option]) -> b
     return False
 
 
-def _label_tokens(option: Option) -> set[str]:
+@lru_cache(maxsize=1024)
+def _label_tokens(option: Option) -> frozenset[str]:
     names = (option.value.replace("_", " "), option.label)
-    return {stem(t) for n in names for t in tokens(n.lower()) if t not in _STOP}
+    return frozenset(stem(t) for n in names for t in tokens(n.lower()) if t not in _STOP)
 
 
 def _word_prefix(key: str, options: Sequence[Option]) -> list[Option]:
@@ -566,7 +575,11 @@ def read_multi(text: str, options: Sequence[Option]) -> MultiRead:
     unknown: list[str] = []
     for part in parts:
         part = part.strip()
-        if not _typed_tokens(part) and not re.search(r"\d", part):
+        if (
+            not _typed_tokens(part)
+            and not re.search(r"\d", part)
+            and normalize_name(part) not in names
+        ):
             continue  # filler such as "mostly" or "i guess"
         value, _ = _safe_match(part, options)
         if value is None:

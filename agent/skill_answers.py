@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from agent.text_values import (
     UNKNOWN_PHRASES,
@@ -67,7 +68,7 @@ _WORDS = "|".join(
 _STRONG = re.compile(
     rf"(?P<unknown>{_UNKNOWN_ITEM})|(?P<negated>{_NEGATED})|"
     rf"(?P<scale>{_N}\s*(?:/|out of|of|von|sur|su)\s*{_N})|(?P<range>{_N}\s*(?:-|to|or)\s*{_N}(?!\s*%))|"
-    rf"(?P<num>{_N}\s*%?)"
+    rf"(?P<num>{_N}(?:\s*%)?)"
 )
 _WEAK = re.compile(_WORDS)
 _TEN_SCALE = re.compile(
@@ -283,7 +284,7 @@ def _by_words(typed: list[str], pool: list[str], kb: KnowledgeBase, most: int) -
     for sid in pool:
         skill = kb.skills[sid]
         for phrase in (sid.replace("_", " "), skill.name, *skill.aliases):
-            words = [stem(w) for w in tokens(phrase.lower()) if w not in _LINK_WORDS]
+            words = list(_phrase_words(phrase))
             if _covers(typed, words) and len(words) - len(typed) <= most:
                 extra = len(words) - len(typed)
                 best[sid] = min(best.get(sid, extra), extra)
@@ -291,6 +292,12 @@ def _by_words(typed: list[str], pool: list[str], kb: KnowledgeBase, most: int) -
         return []
     fewest = min(best.values())
     return sorted(s for s, extra in best.items() if extra == fewest)
+
+
+@lru_cache(maxsize=4096)
+def _phrase_words(phrase: str) -> tuple[str, ...]:
+    """The stemmed words of a skill name (cached: the names are few and read every answer)."""
+    return tuple(stem(w) for w in tokens(phrase.lower()) if w not in _LINK_WORDS)
 
 
 def _covers(typed: list[str], words: list[str]) -> bool:
@@ -371,6 +378,7 @@ def read_ratings(
     if is_unknown(folded):
         return RatingsRead(all_unknown=True)
     hedged = strip_hedges(folded)
+    hedged = re.sub(r"\s+(?:really|at all|honestly|tbh|lol)$", "", hedged)
     if expected and (is_none(folded) or _ALL_NONE.match(hedged)):
         return RatingsRead(values=dict.fromkeys(expected, 0.0))
     hedged = _FIVE_SCALE.sub(" ", hedged).strip(" ,.;")
@@ -674,7 +682,7 @@ def _runs(piece: str) -> list[str]:
         after = piece[mark.end() :]
         following = marks[marks.index(mark) + 1]
         between = piece[mark.end() : following.start()]
-        if re.search(r"[^\W\d_]{2,}", between) and after.strip():
+        if re.search(r"[^\W\d_]", between) and after.strip():
             out.append(piece[start : mark.end()])
             start = mark.end()
     out.append(piece[start:])

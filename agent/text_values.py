@@ -220,9 +220,18 @@ def is_unknown(text: str) -> bool:
     return rest is not None and not re.search(r"\d", rest)
 
 
+_FOR_NOW = re.compile(
+    r"[,\s]+(?:yet|so far|for now|at the moment|right now|currently|thanks|thank you|really|at all|"
+    r"honestly|tbh|lol|though)$"
+)
+
+
 def is_none(text: str) -> bool:
-    """Whether a normalized answer means none / zero ("none for now", "nope", "0")."""
-    return strip_hedges(text).strip(" ,.!?") in NONE_PHRASES or text in NONE_PHRASES
+    """Whether a normalized answer means none / zero ("none for now", "nobody yet", "0")."""
+    core = strip_hedges(text).strip(" ,.!?")
+    while _FOR_NOW.search(core):
+        core = _FOR_NOW.sub("", core).strip(" ,.!?")
+    return core in NONE_PHRASES or text in NONE_PHRASES
 
 
 def looks_like_code(text: str) -> bool:
