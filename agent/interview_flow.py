@@ -103,7 +103,7 @@ def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -
             turn.scope.set_consent(option.value, allowed)
             if before.get(option.value) and not allowed:
                 turn.scope.delete_source_data(option.value)
-                withdrawn.append(option.value)
+                withdrawn.append(option.label)
         if withdrawn:
             note += f" Consent withdrawn for {', '.join(withdrawn)}; what came from it is deleted."
         if value:

@@ -28,6 +28,7 @@ from agent.text_values import (
     Unclear,
     clean,
     is_none,
+    is_typo,
     is_unknown,
     looks_like_code,
     normalize,
@@ -109,6 +110,8 @@ def parse_number(text: str, unit: str | None = None) -> float:
     if unit == "clients" and _ONE_CLIENT.match(strip_hedges(folded)):
         return 1.0
     spelled = words_to_numbers(folded)
+    if re.search(r"\d\s*/\s*\d", spelled):
+        raise Unclear(f"I could not read {clean(text)[:60]!r} as one amount.")
     amount = pick(spelled, unit, "the answer")
     if amount is None:
         raise Unclear(f"I could not read {clean(text)[:60]!r} as an amount.")
@@ -199,7 +202,7 @@ def parse_percent(text: str) -> float:
         for pattern, share in _SHARE_WORDS:
             if re.search(pattern, hedged):
                 return share
-    spelled = words_to_numbers(folded)
+    spelled = words_to_numbers(folded, counts=False)
     if re.search(r"\b(?:50/50|50-50)\b", spelled):
         return 0.5
     ratio = _RATIO.search(spelled)
@@ -309,7 +312,7 @@ _STOP = word_set(
     """a an the of and or in on for to my i im i'm with at as be is am are it its it's that this some
     something like kind sort type mostly really very just also want become work working job role
     level currently now than from into by once twice before already recently last year did done
-    tried ago time times had"""
+    tried ago time times had no not sure idea know don't dont do"""
 )  # fmt: skip
 _EXCLUDED_BEFORE = re.compile(
     r"(?:\bfrom|\bnot(?: an?)?|\binstead of|\brather than|\bno longer(?: an?)?|\bused to be(?: an?)?|"
@@ -370,8 +373,8 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
     position = _index_in(stripped, len(options))
     if position is not None:
         return options[position - 1].value, []
-    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.85)
-    if close and key not in close[0] and key[0] == close[0][0]:  # a typo, not a part of a name
+    close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.8)
+    if close and is_typo(key, close[0]):  # "data sceintist", "kagle"
         return names[close[0]].value, []
     contained = _contained(folded, options)
     scored = _scored(folded, options)
@@ -526,10 +529,18 @@ def _label_tokens(option: Option) -> frozenset[str]:
 
 
 def _word_prefix(key: str, options: Sequence[Option]) -> list[Option]:
-    """Options with a name that starts with `key` (three letters at least): "princ", "jun"."""
+    """Options whose own name (or, from five letters, an alias) starts with `key`: "jun",
+    "princ", "llm dev"."""
     if len(key) < 3:
         return []
-    return [o for o in options if any(normalize_name(n).startswith(key) for n in o.names())]
+    return [
+        o
+        for o in options
+        if any(
+            normalize_name(n).startswith(key)
+            for n in ((o.value, o.label) if len(key) < 5 else o.names())
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from agent.text_values import (
     UNKNOWN_PHRASES,
     Unclear,
     is_none,
+    is_typo,
     is_unknown,
     normalize,
     stem,
@@ -227,9 +228,16 @@ def resolve_skill(
         return mentioned[0], []
     for variant in variants:
         fuzzy = kb.fuzzy_skill(variant)
-        if fuzzy is not None:
+        if fuzzy is not None and _slip_of(variant, fuzzy.id, kb):
             return fuzzy.id, []
     return None, mentioned[:3] or kb.suggest_skills(cleaned)
+
+
+def _slip_of(typed: str, skill: str, kb: KnowledgeBase) -> bool:
+    """Whether a typo fix is safe: the typed name is one slip from one of the skill's names."""
+    found = kb.skills[skill]
+    key = normalize_name(typed)
+    return any(is_typo(key, normalize_name(n)) for n in (skill, found.name, *found.aliases))
 
 
 def _mentions(text: str, kb: KnowledgeBase) -> list[str]:
@@ -285,7 +293,7 @@ def _by_words(typed: list[str], pool: list[str], kb: KnowledgeBase, most: int) -
         skill = kb.skills[sid]
         for phrase in (sid.replace("_", " "), skill.name, *skill.aliases):
             words = list(_phrase_words(phrase))
-            if _covers(typed, words) and len(words) - len(typed) <= most:
+            if _covers(typed, words, strict=most < 2) and len(words) - len(typed) <= most:
                 extra = len(words) - len(typed)
                 best[sid] = min(best.get(sid, extra), extra)
     if not best:
@@ -300,11 +308,18 @@ def _phrase_words(phrase: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in tokens(phrase.lower()) if w not in _LINK_WORDS)
 
 
-def _covers(typed: list[str], words: list[str]) -> bool:
+def _covers(typed: list[str], words: list[str], strict: bool = False) -> bool:
+    """Whether each typed word starts a different word of the name (`strict`: most of it,
+    so "pass" does not start "passive income" among all skills)."""
     free = list(words)
     for t in typed:
         hit = next(
-            (w for w in free if w == t or (len(t) >= 3 and w.startswith(t))),
+            (
+                w
+                for w in free
+                if w == t
+                or (len(t) >= 3 and w.startswith(t) and (not strict or len(t) >= 0.7 * len(w)))
+            ),
             None,
         )
         if hit is None:

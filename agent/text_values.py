@@ -253,11 +253,13 @@ _WORD_RUN = re.compile(
 )
 
 
-def words_to_numbers(text: str) -> str:
-    """Spell number words as digits: "two and a half years" -> "2.5 years", "a dozen" -> "12"."""
+def words_to_numbers(text: str, counts: bool = True) -> str:
+    """Spell number words as digits: "two and a half years" -> "2.5 years", "a dozen" -> "12";
+    `counts` also reads "a couple" as 2 and "a few" as 3 (not for shares)."""
     text = re.sub(r"\bhalf an? (?=\w)", "0.5 ", text)
     for phrase, value in sorted(FUZZY_COUNTS.items(), key=lambda kv: -len(kv[0])):
-        text = re.sub(rf"\b{phrase}\b(?: of\b)?", f" {value} ", text)
+        if counts or "dozen" in phrase:
+            text = re.sub(rf"\b{phrase}\b(?: of\b)?", f" {value} ", text)
     text = re.sub(r"\ban? (?=(?:hundred|thousand|grand)\b)", "one ", text)
     text = re.sub(r"\bhalf a decade\b", "5 years", text)
     text = re.sub(r"\b(?:a|one) decade\b", "10 years", text)
@@ -485,6 +487,38 @@ def _show(q: Quantity) -> str:
 
 def _quote(text: str) -> str:
     return repr(text[:60])
+
+
+def is_typo(typed: str, known: str) -> bool:
+    """Whether `typed` is `known` with one slip: two letters swapped, one letter missing or
+    extra (five letters at least), one letter wrong (seven at least), or a long name that
+    is nearly the same. "dokcer" is Docker; "stars" is not "stats", nor "same" "sme"."""
+    a, b = typed.lower(), known.lower()
+    if a == b:
+        return True
+    shortest = min(len(a), len(b))
+    if shortest < 4 or len(a) < 5:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and a[diff[0]] == b[diff[1]]
+            and a[diff[1]] == b[diff[0]]
+        ):
+            return True
+        if len(diff) == 1:
+            return len(a) >= 7
+    elif abs(len(a) - len(b)) == 1:
+        longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+        if any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer))):
+            return True
+    import difflib
+
+    if a in b or b in a:  # a part of a longer name is no typo ("engineer")
+        return False
+    return shortest >= 8 and difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
 
 
 def tokens(text: str) -> list[str]:
