@@ -47,13 +47,8 @@ from agent.parsing import (
     unknown_prefix,
 )
 from agent.reply import Choice
-from agent.skill_answers import (
-    OpenItem,
-    display,
-    is_bare_rating,
-    read_ratings,
-    read_skill_list,
-)
+from agent.skill_answers import OpenItem, is_bare_rating, read_ratings, read_skill_list
+from agent.skill_names import display
 from knowledge.base import KnowledgeBase
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about

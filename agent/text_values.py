@@ -253,6 +253,16 @@ _WORD_RUN = re.compile(
 )
 
 
+def prepared(text: str, what: str) -> str:
+    """The normalized text, or `Unclear` when it is empty or looks like code."""
+    folded = normalize(text)
+    if not folded:
+        raise Unclear(f"I did not find {what} there.")
+    if looks_like_code(folded):
+        raise Unclear(f"I could not read {clean(text)[:60]!r} as {what}.")
+    return folded
+
+
 def words_to_numbers(text: str, counts: bool = True) -> str:
     """Spell number words as digits: "two and a half years" -> "2.5 years", "a dozen" -> "12";
     `counts` also reads "a couple" as 2 and "a few" as 3 (not for shares)."""
