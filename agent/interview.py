@@ -23,16 +23,19 @@ Any state also takes "back" (previous question), "skip" (leave it unanswered), "
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from agent.parsing import (
-    NONE_WORDS,
     UNKNOWN,
     Option,
     Unclear,
     clean,
+    is_unknown,
+    metric_label,
+    normalize,
     parse_choice,
     parse_metrics,
     parse_money,
@@ -87,7 +90,10 @@ def questions(file: str = QUESTIONS_FILE) -> tuple[Question, ...]:
                 pillar=raw.get("pillar"),
                 skills=tuple(raw.get("skills", ())),
                 count=raw.get("count", len(raw.get("skills", ()))),
-                options=tuple(Option(o["value"], o["label"]) for o in raw.get("options", ())),
+                options=tuple(
+                    Option(o["value"], o["label"], tuple(o.get("aliases", ())))
+                    for o in raw.get("options", ())
+                ),
                 minimum=raw.get("min"),
                 maximum=raw.get("max"),
                 unit=raw.get("unit"),
@@ -174,7 +180,9 @@ def options_for(q: Question, kb: KnowledgeBase) -> list[Option]:
     if q.source == "consent_sources":
         from agent.sources import SOURCES
 
-        return [Option(s.consent, s.label) for s in SOURCES.values() if s.consent is not None]
+        return [
+            Option(s.consent, s.label, s.aliases) for s in SOURCES.values() if s.consent is not None
+        ]
     return list(q.options)
 
 
@@ -203,8 +211,11 @@ def question_text(
 
 
 def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Any:
-    """The stored form of an answer, or `Unclear` with what was wrong."""
+    """The stored form of a complete answer, or `Unclear` with what was wrong ("don't know"
+    is None where an item may be unknown; see `agent.answers.read` for partial answers)."""
     kind = q.kind
+    if kind in ("number", "money", "yesno", "percent", "skills") and is_unknown(normalize(text)):
+        return None
     if kind == "choice":
         return parse_choice(text, options_for(q, kb))
     if kind == "multi":
@@ -224,12 +235,10 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
     if kind == "ratings":
         return parse_ratings(text, rated_skills(q, answers, kb), kb).values
     if kind == "extra_ratings":
-        if clean(text).lower().rstrip(".!") in NONE_WORDS | {
-            "nothing else",
-            "no more",
-            "that's all",
-            "thats all",
-        }:
+        if re.fullmatch(
+            r"(?:no(?:thing)?(?: else| more)?|none(?: for now| yet)?|that'?s all|no thanks|nope|nah|n/a|-|0)",
+            normalize(text),
+        ):
             return {}
         return parse_ratings(text, [], kb, allow_positional=False).values
     if kind == "metrics":
@@ -247,12 +256,18 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
 def understood(
     q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase
 ) -> tuple[Any, str | None]:
-    """The parsed answer, or None and what to tell the person (what was wrong, then the hint)."""
-    try:
-        return parse_answer(q, text, answers, kb), None
-    except Unclear as exc:
-        _, hint = question_text(q, answers, kb)
-        return None, f"{exc} {hint}"
+    """The answer to record, or None and what to tell the person (what was wrong, then the
+    hint). The same reading as the guided interviewer's (`agent.answers.read`); a partly
+    understood list is not recorded here, and the message says what to give again."""
+    from agent.answers import read  # agent.answers builds on this module
+
+    reading = read(q, text, answers, kb)
+    if reading.complete:
+        return reading.value, None
+    if reading.keep is None:
+        return None, reading.ask
+    _, hint = question_text(q, answers, kb)
+    return None, f"{reading.problem or reading.ask} {hint}"
 
 
 def choices_for(q: Question, kb: KnowledgeBase) -> list[Choice]:
@@ -285,7 +300,7 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
     if q.kind == "money":
         return f"Noted: ${value:g}."
     if q.kind == "metrics":
-        return "Noted: " + ", ".join(f"{k} {v:g}" for k, v in value.items()) + "."
+        return "Noted: " + ", ".join(f"{metric_label(k)} {v:g}" for k, v in value.items()) + "."
     if q.kind == "text":
         return f"Noted: {value}."
     if q.kind == "skills":

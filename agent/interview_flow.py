@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agent.answers import PENDING, leave_rest_out, read
+from agent.answers import record as apply_reading
 from agent.interview import (
     REQUIRED,
     Question,
@@ -15,10 +17,10 @@ from agent.interview import (
     question_text,
     questions,
     record,
-    understood,
 )
 from agent.render import render_chat
 from agent.reply import Choice, Reply
+from agent.sources import SOURCES
 from agent.store import FlowSession
 from agent.turn import Turn
 from agent.usecases.audits import AuditOutcome, audit_answers
@@ -70,16 +72,30 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or questions()[0].id)
-    value, problem = understood(q, text, row.answers, turn.kb)
-    if problem is not None:
-        return ask(turn, row).prefixed(problem)
-    return _advance(turn, row, q, value, describe_answer(q, value, turn.kb))
+    reading = read(q, text, row.answers, turn.kb)
+    if reading.keep is not None:
+        # Part understood: keep it and ask only about the rest, one item at a time.
+        apply_reading(row.answers, q, reading)
+        turn.scope.save_flow(row)
+        return Reply(text=reading.ask or "", choices=list(reading.choices))
+    if not reading.complete:
+        reply = ask(turn, row).prefixed(reading.ask or "")
+        return (
+            reply.model_copy(update={"choices": list(reading.choices)})
+            if reading.choices
+            else reply
+        )
+    apply_reading(row.answers, q, reading)
+    return _advance(turn, row, q, reading.value, reading.note)
 
 
 def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
+    row.answers.pop(PENDING, None)
     following = record(row.answers, row.history, q, value)
     if q.id == "consents":
-        withdrawn = [change.source for change in replace_consents(turn.scope, value or [])]
+        withdrawn = [
+            SOURCES[change.source].label for change in replace_consents(turn.scope, value or [])
+        ]
         if withdrawn:
             note += f" Consent withdrawn for {', '.join(withdrawn)}; what came from it is deleted."
         if value:
@@ -104,9 +120,14 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
             return ask(turn, row).prefixed(
                 "This one cannot be skipped: every score is measured against the role."
             )
+        kept = leave_rest_out(q, row.answers, turn.kb)  # what was understood before the item
+        if kept is not None:
+            apply_reading(row.answers, q, kept)
+            return _advance(turn, row, q, kept.value, kept.note)
         return _advance(turn, row, q, None, "Skipped.")
     if not row.history:
         return ask(turn, row).prefixed("This is the first question; there is nothing before it.")
+    row.answers.pop(PENDING, None)
     previous = question(row.history.pop())
     row.position = previous.id
     turn.scope.save_flow(row)

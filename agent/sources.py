@@ -46,6 +46,7 @@ class Source:
     arguments: str  # what follows the name: "USERNAME [OWNER/REPO ...]"
     about: str  # one line for help texts
     run: Callable[[list[str], Context], ConnectorResult]
+    aliases: tuple[str, ...] = ()  # other words people use for it when answering about consent
 
     @property
     def usage(self) -> str:
@@ -144,39 +145,49 @@ def _fairness(args: list[str], ctx: Context) -> ConnectorResult:
 GITHUB = Source(
     "github", "github", "my public GitHub repositories", "USERNAME [OWNER/REPO ...]",
     "languages, libraries and practices in your public repositories", _github,
+    aliases=("github", "gh", "my github", "github repos"),
 )  # fmt: skip
 LOCAL_GIT = Source(
     "local_git", "local_git", "git checkouts on this machine", "PATH YOUR@EMAIL [MORE@EMAILS]",
     "your own commits in a git checkout on this machine", _local_git,
+    aliases=("local git", "git", "local repos", "local git repos", "my local repos", "git checkouts"),
 )  # fmt: skip
 MLFLOW = Source(
     "mlflow", "mlflow", "MLflow experiment runs",
     "TRACKING_URI EXPERIMENT [task=TASK positive_rate=0.03]",
     "metrics of your MLflow runs (F1, ROC-AUC, PR-AUC, latency)", _mlflow,
+    aliases=("mlflow", "mlflow runs", "experiment runs"),
 )  # fmt: skip
 KAGGLE = Source(
     "kaggle", "kaggle", "my Kaggle results", "[EXPORT_FILE]",
     "your Kaggle competition results (an export file, or the API with KAGGLE_USERNAME/KAGGLE_KEY)",
-    _kaggle,
+    _kaggle, aliases=("kaggle",),
 )  # fmt: skip
 CERTIFICATES = Source(
     "certificates", "certificates", "certificate exports (LinkedIn Learning, Coursera)",
     "FILE.csv", "courses completed, from a LinkedIn Learning or Coursera export", _certificates,
+    aliases=("certificates", "certs", "certifications", "linkedin", "linkedin learning", "coursera",
+             "linkedin certificates"),
 )  # fmt: skip
 INCOME = Source(
     "income_csv", "income_csv", "an income CSV", "PAYMENTS.csv",
     "freelance income by month and client (Upwork, Fiverr or your own CSV)", _income,
+    aliases=("income", "income csv", "income file", "earnings", "invoices csv"),
 )  # fmt: skip
 JOB_POSTINGS = Source(
     "job_postings", None, "job postings I supply", "FOLDER_OR_FILE",
     "market demand from job postings you collected (no consent needed: not personal data)",
     _job_postings,
 )  # fmt: skip
-CV = Source("cv", "cv", "my CV", "CV.pdf|.md|.txt", "skills named in your CV", _cv)
+CV = Source(
+    "cv", "cv", "my CV", "CV.pdf|.md|.txt", "skills named in your CV", _cv,
+    aliases=("cv", "resume", "my resume", "résumé", "curriculum vitae"),
+)  # fmt: skip
 FAIRNESS = Source(
     "fairness", "fairness", "model predictions, for a fairness check",
     "PREDICTIONS.csv [label=COL prediction=COL score=COL sensitive=COL,COL positive_label=VALUE model=NAME task=TASK]",
     "a fairness check of a model's predictions (fairlearn)", _fairness,
+    aliases=("fairness", "fairness check", "predictions", "model predictions"),
 )  # fmt: skip
 
 # The registry, in the order sources are offered.

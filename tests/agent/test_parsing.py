@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agent.answers import PENDING, read, record
 from agent.intents import detect
+from agent.interview import question, questions, understood
 from agent.parsing import (
     UNKNOWN,
     Option,
@@ -164,3 +168,184 @@ def test_numbers_in_reads_digits_groupings_and_words() -> None:
     assert numbers_in("three clients, $12,345 and 2,5 years") == {3.0, 12345.0, 2.5}
     assert numbers_in("version 1.5.3 of it") >= {1.5}  # a version string is not an error
     assert numbers_in("no idea") == {0.0}
+
+
+# Answers in people's words: one reading (agent.answers.read) for every flow --------------
+
+
+def _answers(**extra: object) -> dict[str, object]:
+    return {"target_role": "ml_engineer", **extra}
+
+
+def test_a_partial_list_keeps_what_it_understood_and_asks_one_item_at_a_time(
+    kb: KnowledgeBase,
+) -> None:
+    q = question("technical_ratings")
+    answers = _answers()
+    first = read(q, "python 5, coding stuff 3, quantum 3", answers, kb)
+    assert not first.complete and first.keep is not None
+    assert first.keep["value"] == {"python": 5.0}
+    assert first.ask is not None and first.ask.startswith("Noted so far: Python 5.")
+    assert "Unknown skill 'coding stuff' (then 1 more)" in first.ask
+    assert "Software Engineering" in [c.label for c in first.choices]
+    record(answers, q, first)
+    # A name alone settles the item with the rating given before; then the next item.
+    second = read(q, "software engineering", answers, kb)
+    assert second.keep is not None and second.keep["value"] == {
+        "python": 5.0,
+        "software_engineering": 3.0,
+    }
+    assert second.ask is not None and "Unknown skill 'quantum'" in second.ask
+    record(answers, q, second)
+    # Text that answers nothing changes nothing and asks the same item again.
+    before = dict(answers)
+    again = read(q, "<script>alert(1)</script>", answers, kb)
+    record(answers, q, again)
+    assert answers == before and again.ask is not None and "'quantum'" in again.ask
+    done = read(q, "leave it out", answers, kb)
+    assert done.complete and done.value == {"python": 5.0, "software_engineering": 3.0}
+    record(answers, q, done)
+    assert PENDING not in answers and answers["technical_ratings"] == done.value
+
+
+def test_two_names_of_one_skill_are_asked_about_and_a_new_rating_says_what_it_replaces(
+    kb: KnowledgeBase,
+) -> None:
+    q = question("other_skills")
+    answers = _answers(
+        target_role="data_scientist", technical_ratings={"data_analysis": 4.0, "sql": 3.0}
+    )
+    conflict = read(q, "excel 5, power bi 3, tableau 2, spark 2", answers, kb)
+    assert conflict.keep is not None and conflict.keep["value"] == {"spark": 2.0}
+    assert conflict.ask is not None
+    assert (
+        "Data Analysis and Business Intelligence: you gave 5 (excel), 3 (power bi) and 2 (tableau)"
+        in conflict.ask
+    )
+    assert [c.value for c in conflict.choices][:3] == ["5", "3", "2"]
+    record(answers, q, conflict)
+    settled = read(q, "3", answers, kb)
+    assert settled.complete and settled.value == {"spark": 2.0, "data_analysis": 3.0}
+    assert (
+        "Data Analysis and Business Intelligence: 4 -> 3 (this replaces your earlier rating)."
+        in settled.note
+    )
+    record(answers, q, settled)
+    # One rating stands: the earlier answer no longer holds the replaced one.
+    assert answers["technical_ratings"] == {"sql": 3.0}
+    assert answers["other_skills"] == {"spark": 2.0, "data_analysis": 3.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "named", "rest"),
+    [("all zero except git 1", {"git": 1.0}, 0.0), ("everything 3 but docker 1", {"docker": 1.0}, 3.0),
+     ("git 1, everything else 0", {"git": 1.0}, 0.0), ("none except git 1", {"git": 1.0}, 0.0),
+     ("all 2 apart from docker 4 and git 5", {"docker": 4.0, "git": 5.0}, 2.0)],
+)  # fmt: skip
+def test_exceptions_rate_the_rest_and_only_the_named_skills_differently(
+    kb: KnowledgeBase, text: str, named: dict[str, float], rest: float
+) -> None:
+    asked = ["cloud_platforms", "docker", "git", "api_development", "model_serving"]
+    expected = {**dict.fromkeys(asked, rest), **named}
+    assert parse_ratings(text, asked, kb).values == expected
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["idk", "dunno", "don't know", "dont know", "not sure", "no idea", "🤷", "keine Ahnung"],
+)
+def test_dont_know_is_unknown_never_zero(kb: KnowledgeBase, phrase: str) -> None:
+    for qid in (
+        "clients",
+        "years_experience",
+        "top_client_share",
+        "learning_budget_usd",
+        "has_model",
+        "high_stakes",
+    ):
+        reading = read(question(qid), phrase, _answers(), kb)
+        assert reading.complete and reading.value is None, (qid, reading)
+        assert "not counted as zero" in reading.note
+    item = read(
+        question("lifecycle_ratings"),
+        f"docker 2, git 4, experiment tracking {phrase}",
+        _answers(),
+        kb,
+    )
+    assert item.complete and item.value == {"docker": 2.0, "git": 4.0}
+    assert "Not known: Experiment Tracking" in item.note
+    assert read(question("model_legal_basis"), phrase, _answers(), kb).value == "unknown"
+    whole = read(question("ethics_ratings"), phrase, _answers(), kb)
+    assert whole.complete and whole.value is None
+
+
+def test_a_choice_can_be_typed_as_its_words_and_unsure_matches_offer_display_names(
+    kb: KnowledgeBase,
+) -> None:
+    role = question("target_role")
+    for text in ("im a freelance ml engineer", "freelance ml engineer", "I'm a freelancer"):
+        assert read(role, text, {}, kb).value == "freelance_ml_consultant"
+    assert read(question("career_stage"), "mid level i guess", {}, kb).value == "mid"
+    unsure = read(role, "ml engineer, mostly nlp", {}, kb)
+    assert unsure.ask is not None and unsure.ask.startswith(
+        "Did you mean Machine Learning Engineer or NLP Engineer?"
+    )
+    assert [c.label for c in unsure.choices] == ["Machine Learning Engineer", "NLP Engineer"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["accounting 5", "python 4, quantum 3", "sw eng 3", "bias 2, blorp 1", "excel 5, power bi 3"],
+)
+def test_messages_and_suggestions_use_display_names_never_ids(kb: KnowledgeBase, text: str) -> None:
+    for qid in ("technical_ratings", "other_skills", "ethics_ratings"):
+        reading = read(question(qid), text, _answers(), kb)
+        said = " ".join([reading.note, reading.ask or "", *(c.label for c in reading.choices)])
+        assert not re.search(r"\b[a-z]+_[a-z_]+\b", said), said
+
+
+def test_sentences_give_their_number_and_ambiguity_is_a_question(kb: KnowledgeBase) -> None:
+    assert parse_number("two, but one big one", "clients") == 2
+    assert parse_number("5 in total, 2 of them recurring", "clients") == 5
+    assert parse_number("3 years, no wait, 4", "years") == 4
+    assert parse_number("an hour a day", "hours") == 7
+    assert parse_percent("actually more like 85%") == pytest.approx(0.85)
+    assert parse_percent("about 2% are fraud") == pytest.approx(0.02)
+    assert parse_percent("1 in 50") == pytest.approx(0.02)
+    for text, unit in (("2 clients and 1 employer", "clients"), ("I'm 34", "years"), ("less than a year", "years"),
+                       ("2 kids", "clients"), ("3 or 4 per month", "clients")):  # fmt: skip
+        with pytest.raises(Unclear):
+            parse_number(text, unit)
+    for share in ("most of it", "98% legit", "1"):
+        with pytest.raises(Unclear):
+            parse_percent(share)
+    with pytest.raises(Unclear, match="US dollars"):
+        parse_money("500 euros")
+    with pytest.raises(Unclear, match="yes or no"):
+        parse_yes_no("no idea")
+
+
+def test_the_same_reading_serves_the_tools_and_quick_questions(kb: KnowledgeBase) -> None:
+    """`understood` (the model's record tools, /next, the model audit) reads like the guided
+    interviewer; a part-understood list is not recorded there, and the message says why."""
+    answers = _answers()
+    for qid, text in (("clients", "two, but one big one"), ("target_role", "freelance ml engineer"),
+                      ("quick_strongest", "python, sql and dokcer"), ("top_client_share", "idk")):  # fmt: skip
+        q = question(qid)
+        reading = read(q, text, answers, kb)
+        assert understood(q, text, answers, kb) == (reading.value, None)
+    value, problem = understood(question("quick_strongest"), "python, accounting", answers, kb)
+    assert (
+        value is None and problem is not None and problem.startswith("Unknown skill 'accounting'")
+    )
+    value, problem = understood(question("technical_ratings"), "python 5, quantum 3", answers, kb)
+    assert value is None and problem is not None and "Noted so far" not in problem
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=120), qid=st.sampled_from(sorted({q.id for q in questions()})))
+def test_every_question_reads_any_text_without_crashing(
+    kb: KnowledgeBase, text: str, qid: str
+) -> None:
+    reading = read(question(qid), text, _answers(has_model=True, model_personal_data=True), kb)
+    assert reading.complete or (reading.ask or "").strip()

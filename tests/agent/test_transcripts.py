@@ -16,13 +16,14 @@ TRANSCRIPTS = sorted((Path(__file__).parent / "transcripts").glob("*.yaml"))
 
 
 def run_transcript(engine: Engine, script: dict[str, Any]) -> None:
+    never = script.get("expect_never", [])  # patterns no reply of the script may contain
     for number, step in enumerate(script["steps"], 1):
         reply = engine.handle_sync(step["user"], step["say"])
         where = f"step {number} ({step['user']}: {step['say']!r}) replied:\n{reply.text}"
         assert reply.text.strip(), where
         for pattern in step.get("expect", []):
             assert re.search(pattern, reply.text, re.S), f"missing /{pattern}/ at {where}"
-        for pattern in step.get("expect_not", []):
+        for pattern in [*step.get("expect_not", []), *never]:
             assert not re.search(pattern, reply.text, re.S), f"unexpected /{pattern}/ at {where}"
         if "state" in step:
             assert reply.state == step["state"], where

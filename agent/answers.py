@@ -1,0 +1,561 @@
+"""Read one answer to one interview question: the single entry point behind the guided
+interviewer, the quick questions of /next, the model audit and the language model's tools
+(the last three through `agent.interview.understood`).
+
+`read` turns a message into a `Reading`: a value to record (with what to say back), or a
+question back. A list answer that is partly understood keeps the understood part (stored
+under `PENDING` by `record`) and asks only about the rest, one item at a time; the next
+message answers that item, or says "leave it out". Unknown ("idk") is recorded as not known,
+never as zero; a new rating of a skill rated in an earlier answer says what it replaces.
+
+```mermaid
+stateDiagram-v2
+    [*] --> read: a message
+    read --> recorded: complete (value and what was understood)
+    read --> asked: nothing usable (what was wrong, then the hint)
+    read --> item: part understood (kept under PENDING)
+    item --> item: the item answered, the next one asked
+    item --> recorded: last item answered, "leave it out", or "skip"
+    item --> item: not an answer: the same item again, nothing changed
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent.interview import (
+    REQUIRED,
+    Question,
+    describe_answer,
+    options_for,
+    parse_answer,
+    question_text,
+    rated_skills,
+)
+from agent.parsing import (
+    Option,
+    Unclear,
+    is_unknown,
+    looks_like_code,
+    match_choice,
+    normalize,
+    read_multi,
+    unknown_prefix,
+)
+from agent.reply import Choice
+from agent.skill_answers import OpenItem, is_bare_rating, read_ratings, read_skill_list
+from agent.skill_names import display
+from knowledge.base import KnowledgeBase
+
+PENDING = "_pending"  # the understood part of an answer while one item is asked about
+RATING_KEYS = (
+    "technical_ratings",
+    "lifecycle_ratings",
+    "ethics_ratings",
+    "power_ratings",
+    "other_skills",
+)
+NOT_KNOWN = "Noted: not known, so it is left out (not counted as zero)."
+_DONE = re.compile(
+    r"^(?:leave (?:it|that|them|those) out|leave out|drop (?:it|that|them)|skip (?:it|that|them)|ignore (?:it|that|them)|"
+    r"forget (?:it|that)|none of (?:those|these|them)|no|nope|nothing|nothing else|none|done|that'?s all|that'?s it|"
+    r"no more|all good|fine|ok|okay|that was all|nothing more)$"
+)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one message said in answer to one question."""
+
+    value: Any = None  # what to record when complete
+    note: str = ""  # what was understood, said back ("Noted: ...")
+    ask: str | None = None  # set: nothing is recorded yet; ask this
+    problem: str = ""  # why it is not complete, for callers that do not keep parts
+    keep: dict[str, Any] | None = None  # the part to keep (under PENDING) while asking
+    choices: tuple[Choice, ...] = ()  # buttons for the question back
+    replaces: tuple[tuple[str, str], ...] = ()  # (earlier question, skill) this answer re-rates
+
+    @property
+    def complete(self) -> bool:
+        return self.ask is None
+
+
+def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Reading:
+    """Read `text` as the answer to `q`, given the answers so far (and a kept part, if any)."""
+    pending = answers.get(PENDING)
+    if not isinstance(pending, dict) or pending.get("question") != q.id:
+        pending = None
+    folded = normalize(text)
+
+    def hint() -> str:  # rendered only when needed: a template render costs more than a read
+        return question_text(q, answers, kb)[1]
+
+    if pending is not None:
+        return _follow_up(q, text, folded, pending, answers, kb, hint)
+    if folded and unknown_prefix(folded) and q.kind != "text":
+        # "idk, maybe mid?": a hedge before an answer; the answer counts if it is clear.
+        rest = read(q, unknown_prefix(folded) or "", answers, kb)
+        if rest.complete:
+            return rest
+    if folded and is_unknown(folded) and q.kind != "text":
+        return _not_known(q, kb, hint)
+    try:
+        if q.kind in ("ratings", "extra_ratings"):
+            return _ratings(q, text, answers, kb, {}, ())
+        if q.kind == "multi":
+            return _multi(q, text, kb, [])
+        if q.kind == "skills":
+            return _skills(q, text, kb, [])
+        if q.kind == "choice":
+            return _choice(q, text, answers, kb, hint)
+        value = parse_answer(q, text, answers, kb)
+    except Unclear as exc:
+        return _unclear(f"{exc} {hint()}")
+    return Reading(value=value, note=describe_answer(q, value, kb))
+
+
+def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
+    """Apply a reading to the answers: keep its part while asking, or store the value (and
+    take a re-rated skill out of the earlier answer, so one rating stands)."""
+    if not reading.complete:
+        if reading.keep is not None:
+            answers[PENDING] = reading.keep
+        return
+    answers.pop(PENDING, None)
+    answers[q.id] = reading.value
+    for key, skill in reading.replaces:
+        earlier = answers.get(key)
+        if isinstance(earlier, dict):
+            answers[key] = {s: r for s, r in earlier.items() if s != skill}
+
+
+def leave_rest_out(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> Reading | None:
+    """The kept part as a complete answer ("skip" while an item is asked about), or None."""
+    pending = answers.get(PENDING)
+    if not isinstance(pending, dict) or pending.get("question") != q.id:
+        return None
+    return _finish(q, pending, answers, kb)
+
+
+def _unclear(message: str, choices: tuple[Choice, ...] = ()) -> Reading:
+    return Reading(ask=message, problem=message, choices=choices)
+
+
+def _not_known(q: Question, kb: KnowledgeBase, hint: Callable[[], str]) -> Reading:
+    """ "I don't know" as an answer: not known (None), an explicit option, or a question back."""
+    if q.kind == "choice":
+        options = options_for(q, kb)
+        if any(o.value == "unknown" for o in options):
+            return Reading(value="unknown", note=describe_answer(q, "unknown", kb))
+        if q.id in REQUIRED:
+            return _unclear("No problem: pick the closest one; you can change it later. " + hint())
+        return _unclear(
+            'No problem: pick the closest option, or say "skip" to leave it out. ' + hint()
+        )
+    if q.kind == "multi":
+        return _unclear('Pick any that apply, "none", or say "skip" to leave it out. ' + hint())
+    if q.kind == "metrics":
+        return _unclear(
+            'The model audit needs at least one metric; say "skip" to leave it out. ' + hint()
+        )
+    if q.kind == "extra_ratings":
+        return Reading(value={}, note="Nothing added.")
+    if q.kind == "ratings":
+        return Reading(
+            value=None, note="Noted: not known, so these are left out (not counted as zero)."
+        )
+    return Reading(value=None, note=NOT_KNOWN)
+
+
+def _choice(
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
+) -> Reading:
+    options = options_for(q, kb)
+    value, close = match_choice(text, options)
+    if value is not None:
+        return Reading(value=value, note=describe_answer(q, value, kb))
+    if close:
+        listed = _either([o.label for o in close])
+        buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
+        return _unclear(f"Did you mean {listed}? {hint()}", buttons)
+    raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" or {names[-1]}"
+
+
+# Ratings ---------------------------------------------------------------------------------
+
+
+def _ratings(
+    q: Question,
+    text: str,
+    answers: dict[str, Any],
+    kb: KnowledgeBase,
+    kept: dict[str, float],
+    not_known: tuple[str, ...],
+) -> Reading:
+    folded = normalize(text)
+    if q.kind == "extra_ratings" and (
+        _NOTHING_MORE.fullmatch(folded)
+        or (_NOTHING_MORE.match(folded) and not re.search(r"\d", folded))
+    ):
+        return Reading(value={}, note="Nothing added.")
+    got = read_ratings(text, _expected(q, answers, kb), kb, q.kind == "ratings")
+    if got.all_unknown:
+        return _not_known(q, kb, lambda: "")
+    return _settle(
+        q,
+        answers,
+        kb,
+        {**kept, **got.values},
+        (*not_known, *got.not_known),
+        list(got.open),
+        got.note,
+    )
+
+
+_NOTHING_MORE = re.compile(
+    r"(?:no(?:thing)?(?: else| more)?|none(?: for now| yet| else)?|that'?s all|no thanks|nope|nah|"
+    r"n/a|-|0|not really|nothing to add|all good)\b"
+)
+
+
+def _expected(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> list[str]:
+    return rated_skills(q, answers, kb) if q.kind == "ratings" else []
+
+
+def _settle(
+    q: Question,
+    answers: dict[str, Any],
+    kb: KnowledgeBase,
+    values: dict[str, float],
+    not_known: tuple[str, ...],
+    open_items: list[OpenItem],
+    note: str = "",
+) -> Reading:
+    """A complete answer when nothing is open; else keep what is known and ask the first item."""
+    not_known = tuple(dict.fromkeys(s for s in not_known if s not in values))
+    if open_items:
+        if not values and not not_known and all(i.kind != "conflict" for i in open_items):
+            # Nothing understood: the whole question again, with what was wrong.
+            return _unclear(
+                _sentence(i.problem for i in open_items) + " " + question_text(q, answers, kb)[1]
+            )
+        keep = {
+            "question": q.id,
+            "value": values,
+            "not_known": list(not_known),
+            "open": [_item_dict(i) for i in open_items],
+        }
+        return _ask_item(q, kb, keep, _sentence(i.problem for i in open_items))
+    if not values and not not_known:
+        return _unclear(
+            "I could not find any skill with a rating. " + question_text(q, answers, kb)[1]
+        )
+    return Reading(
+        value=values,
+        note=_describe_ratings(q, values, not_known, answers, kb, note),
+        replaces=tuple(_replaced(q, values, answers)),
+    )
+
+
+def _item_dict(item: OpenItem) -> dict[str, Any]:
+    return {"kind": item.kind, "typed": item.typed, "problem": item.problem, "skill": item.skill,
+            "rating": item.rating, "suggestions": list(item.suggestions), "ratings": list(item.ratings)}  # fmt: skip
+
+
+def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: str) -> Reading:
+    """Ask about the first open item, saying what is kept so far."""
+    item = keep["open"][0]
+    so_far = _so_far(keep, kb)
+    more = len(keep["open"]) - 1
+    later = f" (then {more} more)" if more else ""
+    buttons: tuple[Choice, ...]
+    if item["kind"] == "unknown_name":
+        names = [kb.skills[s].name for s in item["suggestions"]]
+        rated = f" {item['rating']:g}" if item["rating"] is not None else ""
+        question = (
+            f"Unknown skill {item['typed']!r}{later}: which skill did you mean"
+            + (f", {_either(names)}" if names else "")
+            + '? Name it, or say "leave it out".'
+        )
+        if q.kind == "extra_ratings":
+            # A former career's field is the commonest name the taxonomy lacks.
+            question += (
+                " Knowledge of a field (accounting, medicine, retail) counts as Domain Expertise."
+            )
+            names = [*names, kb.skills["domain_expertise"].name][:4]
+        buttons = (
+            *(Choice(label=n, value=f"{n}{rated}") for n in names),
+            Choice(label="Leave it out", value="leave it out"),
+        )
+    elif item["kind"] == "unknown_option":
+        question = f'{item["problem"]}{later}. Pick from the list to add one, or say "that\'s all".'
+        buttons = (Choice(label="That's all", value="that's all"),)
+    else:
+        name = kb.skills[item["skill"]].name
+        if item["kind"] == "conflict":
+            question = item["problem"] + later
+            buttons = tuple(Choice(label=f"{r:g}", value=f"{r:g}") for r in item["ratings"])
+        elif item["kind"] == "no_rating":
+            question = (
+                f'{item["problem"]}{later}: what rating (0-5) should {name} have? Or "don\'t know".'
+            )
+            buttons = tuple(Choice(label=str(r), value=str(r)) for r in range(6))
+        else:
+            question = f"{item['problem']}{later}. What rating (0-5) should {name} have?"
+            buttons = tuple(Choice(label=str(r), value=str(r)) for r in range(6))
+        buttons = (*buttons, Choice(label="Don't know", value="don't know"))
+    text = f"{so_far} {question}".strip()
+    # For callers that keep nothing (the model's tools, /next): what was wrong, in full.
+    problems = problems or _sentence(i["problem"] for i in keep["open"])
+    return Reading(ask=text, problem=problems, keep=keep, choices=buttons)
+
+
+def _so_far(keep: dict[str, Any], kb: KnowledgeBase) -> str:
+    value = keep.get("value")
+    parts: list[str] = []
+    if isinstance(value, dict) and value:
+        parts.append(", ".join(f"{kb.skills[s].name} {r:g}" for s, r in value.items()))
+    elif isinstance(value, list) and value:
+        labels: dict[str, str] = keep.get("labels") or {}
+        parts.append(", ".join(str(labels.get(v, v)) for v in value))
+    if keep.get("not_known"):
+        parts.append("not known: " + ", ".join(kb.skills[s].name for s in keep["not_known"]))
+    return f"Noted so far: {'; '.join(parts)}." if parts else ""
+
+
+def _follow_up(
+    q: Question,
+    text: str,
+    folded: str,
+    pending: dict[str, Any],
+    answers: dict[str, Any],
+    kb: KnowledgeBase,
+    hint: Callable[[], str],
+) -> Reading:
+    """The next message while an item is open: it answers the item, leaves it out, or is a
+    whole new answer to the question."""
+    items = list(pending.get("open") or [])
+    if not items:
+        return _finish(q, pending, answers, kb)
+    item, rest = items[0], items[1:]
+    if _DONE.match(folded.strip(" .!")):
+        return _after_item(q, pending, rest, {}, (), answers, kb)
+    if q.kind in ("multi", "skills"):
+        return _list_follow_up(q, text, pending, answers, kb)
+    try:
+        found = _answer_item(item, text, folded, kb)
+    except Unclear:
+        found = None
+    if found is not None:
+        values, unknown = found
+        return _after_item(q, pending, rest, values, unknown, answers, kb)
+    # Not an answer to the item: a whole answer to the question, merged with what is kept,
+    # when it says something; otherwise the item is asked again and nothing changes.
+    try:
+        if looks_like_code(folded):
+            raise Unclear("I could not read that as ratings.")
+        got = read_ratings(text, _expected(q, answers, kb), kb, q.kind == "ratings")
+        if not (got.values or got.not_known or got.all_unknown):
+            said = _sentence(i.problem for i in got.open)
+            raise Unclear(said or "I could not read that as an answer to my question.")
+        return _ratings(
+            q,
+            text,
+            answers,
+            kb,
+            dict(pending.get("value") or {}),
+            tuple(pending.get("not_known") or ()),
+        )
+    except Unclear as exc:
+        again = _ask_item(q, kb, pending, "")
+        return Reading(
+            ask=f"{exc} {again.ask}", problem=str(exc), keep=pending, choices=again.choices
+        )
+
+
+def _answer_item(
+    item: dict[str, Any], text: str, folded: str, kb: KnowledgeBase
+) -> tuple[dict[str, float], tuple[str, ...]] | None:
+    """The values one follow-up message gives for the open item, or None when it does not
+    answer it (then the message is read as a whole new answer)."""
+    named = None if is_bare_rating(folded) else read_ratings(text, [], kb, allow_positional=False)
+    if item["kind"] == "unknown_name":
+        if named is None:
+            return None
+        if named.values or named.not_known:
+            return (named.values, named.not_known) if not named.open else None
+        # Only a name: the rating given with the unknown name goes with it.
+        if (
+            len(named.open) == 1
+            and named.open[0].kind == "no_rating"
+            and item["rating"] is not None
+        ):
+            skill = named.open[0].skill
+            return ({skill: item["rating"]}, ()) if skill else None
+        return None
+    skill = item.get("skill")
+    if not skill:
+        return None
+    if is_unknown(folded):
+        return {}, (skill,)
+    if named is None:  # a bare rating answers the item
+        got = read_ratings(text, [skill], kb, allow_positional=True)
+        return (got.values, got.not_known) if not got.open and got.values else None
+    if not named.open and set(named.values) | set(named.not_known) == {skill}:
+        return named.values, named.not_known
+    return None
+
+
+def _after_item(
+    q: Question,
+    pending: dict[str, Any],
+    rest: list[dict[str, Any]],
+    values: dict[str, float],
+    unknown: tuple[str, ...],
+    answers: dict[str, Any],
+    kb: KnowledgeBase,
+) -> Reading:
+    kept = {**(pending.get("value") or {}), **values}
+    not_known = (*(pending.get("not_known") or ()), *unknown)
+    updated = dict(
+        pending, value=kept, not_known=[s for s in not_known if s not in kept], open=rest
+    )
+    if rest:
+        return _ask_item(q, kb, updated, "")
+    return _finish(q, updated, answers, kb)
+
+
+def _finish(
+    q: Question, pending: dict[str, Any], answers: dict[str, Any], kb: KnowledgeBase
+) -> Reading:
+    """The kept part as the complete answer."""
+    value = pending.get("value")
+    if q.kind in ("multi", "skills"):
+        chosen = list(value or [])
+        return Reading(value=chosen, note=describe_answer(q, chosen, kb))
+    kept = dict(value or {})
+    not_known = tuple(pending.get("not_known") or ())
+    if not kept and not not_known:
+        return Reading(
+            value={} if q.kind == "extra_ratings" else None,
+            note="Nothing added." if q.kind == "extra_ratings" else "Skipped.",
+        )
+    return Reading(
+        value=kept,
+        note=_describe_ratings(q, kept, not_known, answers, kb, ""),
+        replaces=tuple(_replaced(q, kept, answers)),
+    )
+
+
+def _replaced(
+    q: Question, values: dict[str, float], answers: dict[str, Any], changed: bool = True
+) -> list[tuple[str, str]]:
+    """(earlier question, skill) for each skill this answer rates again (only the changed
+    ratings when `changed`)."""
+    return [
+        (key, skill)
+        for key in RATING_KEYS
+        if key != q.id and isinstance(answers.get(key), dict)
+        for skill in values
+        if skill in answers[key] and (not changed or answers[key][skill] != values[skill])
+    ]
+
+
+def _describe_ratings(
+    q: Question,
+    values: dict[str, float],
+    not_known: tuple[str, ...],
+    answers: dict[str, Any],
+    kb: KnowledgeBase,
+    note: str,
+) -> str:
+    lines = [describe_answer(q, values, kb) if values else "Noted."]
+    if note:
+        lines[0] = lines[0].rstrip(".") + f" ({note})."
+    if not_known:
+        names = ", ".join(kb.skills[s].name for s in not_known)
+        lines.append(f"Not known: {names}, so left out (not counted as zero).")
+    for key, skill in _replaced(q, values, answers, changed=False):
+        before = answers[key][skill]
+        if before != values[skill]:
+            lines.append(
+                f"{kb.skills[skill].name}: {before:g} -> {values[skill]:g} (this replaces your earlier rating)."
+            )
+        else:
+            lines.append(f"{kb.skills[skill].name}: {before:g}, as you rated it before.")
+    return " ".join(lines)
+
+
+def _sentence(problems: Any) -> str:
+    text = "; ".join(p.rstrip(".") for p in problems)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+# Lists of options or skills --------------------------------------------------------------
+
+
+def _multi(q: Question, text: str, kb: KnowledgeBase, kept: list[str]) -> Reading:
+    options = options_for(q, kb)
+    got = read_multi(text, options)
+    chosen = [o.value for o in options if o.value in {*kept, *got.chosen}]
+    if got.unknown and not chosen:
+        named = ", ".join(repr(p) for p in got.unknown)
+        raise Unclear(f"{named} {'is' if len(got.unknown) == 1 else 'are'} not among the options.")
+    if got.unknown:
+        return _ask_item(q, kb, _list_keep(q, chosen, got.unknown, options), "")
+    return Reading(value=chosen, note=describe_answer(q, chosen, kb))
+
+
+def _list_keep(
+    q: Question, chosen: list[str], unknown: list[str], options: list[Option]
+) -> dict[str, Any]:
+    labels = {o.value: o.label for o in options}
+    items: list[dict[str, Any]] = [
+        {"kind": "unknown_option", "typed": part, "problem": f"{part!r} is not among the options",
+         "skill": None, "rating": None, "suggestions": [], "ratings": []}
+        for part in unknown
+    ]  # fmt: skip
+    return {"question": q.id, "value": chosen, "labels": labels, "not_known": [], "open": items}
+
+
+def _skills(q: Question, text: str, kb: KnowledgeBase, kept: list[str]) -> Reading:
+    got = read_skill_list(text, kb)
+    found = list(dict.fromkeys([*kept, *got.found]))
+    if got.unknown and not found:
+        hints = [
+            f"{n!r}" + (f" (did you mean {display(kb, c)}?)" if c else "") for n, c in got.unknown
+        ]
+        raise Unclear("I do not know the skill " + ", ".join(hints) + ".")
+    if got.unknown:
+        items = [
+            {"kind": "unknown_name", "typed": name, "problem": f"Unknown skill {name!r}", "skill": None,
+             "rating": None, "suggestions": close, "ratings": []}
+            for name, close in got.unknown
+        ]  # fmt: skip
+        keep = {"question": q.id, "value": found, "labels": {s: kb.skills[s].name for s in found},
+                "not_known": [], "open": items}  # fmt: skip
+        return _ask_item(q, kb, keep, "")
+    return Reading(value=found, note=describe_answer(q, found, kb))
+
+
+def _list_follow_up(
+    q: Question, text: str, pending: dict[str, Any], answers: dict[str, Any], kb: KnowledgeBase
+) -> Reading:
+    kept = list(pending.get("value") or [])
+    try:
+        if q.kind == "skills":
+            return _skills(q, text, kb, kept)
+        return _multi(q, text, kb, kept)
+    except Unclear as exc:
+        again = _ask_item(q, kb, pending, "")
+        return Reading(
+            ask=f"{exc} {again.ask}", problem=str(exc), keep=pending, choices=again.choices
+        )
