@@ -50,8 +50,13 @@ CASES = load_cases()
 
 
 def _expand(case: Case, expected: Any, answers: dict[str, Any], kb: KnowledgeBase) -> Any:
-    """A ratings label with "rest: N" as the full mapping of the skills the question asks."""
+    """A ratings label with "rest: N" as the full mapping of the skills the question asks, and a
+    list (a positional answer) as the ratings of those skills in the order they are asked
+    (null: that one left out); the order follows the role's data, so it is not written down."""
     q = question(case.question)
+    if q.kind == "ratings" and isinstance(expected, list):
+        order = rated_skills(q, answers, kb)
+        return {s: v for s, v in zip(order, expected, strict=True) if v is not None}
     if q.kind == "ratings" and isinstance(expected, dict) and "rest" in expected:
         rest = expected["rest"]
         named = {k: v for k, v in expected.items() if k != "rest"}
