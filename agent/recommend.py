@@ -10,33 +10,64 @@ import datetime as dt
 import logging
 import shutil
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from agent.config import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Catalog
+from knowledge.index import Progress
 from knowledge.retriever import Constraints, Plan, Recommendation, Retriever, Target
 
 log = logging.getLogger(__name__)
 
 
 class Recommender:
-    """Owns the retriever's lazy construction; pass a ready one in tests."""
+    """Owns the retriever's lazy construction; pass a ready one in tests.
+
+    `progress` is the front end's listener: while a caller waits for the index (built or
+    opened by this call, or by the background warm-up it is waiting on), every step is passed
+    to it, starting at once with the step under way. A warm-up nobody waits for is silent.
+    """
 
     def __init__(
-        self, settings: Settings, kb: KnowledgeBase, retriever: Retriever | None = None
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        retriever: Retriever | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
+        self.progress = progress
         self._retriever = retriever
         self._lock = threading.Lock()
+        self._listeners: list[Progress] = []
+        self._step: tuple[str, int, int] = ("Opening the course index", 0, 0)
 
-    def retriever(self, progress: Callable[[int, int], None] | None = None) -> Retriever:
-        with self._lock:
-            if self._retriever is None:
-                self._retriever = build_retriever(self.settings, self.kb, progress)
+    @property
+    def ready(self) -> bool:
+        return self._retriever is not None
+
+    def retriever(self, progress: Progress | None = None) -> Retriever:
+        if self._retriever is not None:
             return self._retriever
+        listener = progress or self.progress
+        if listener is not None:
+            self._listeners.append(listener)
+            listener(*self._step)  # say what is happening before waiting, not after
+        try:
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = build_retriever(self.settings, self.kb, self._report)
+                return self._retriever
+        finally:
+            if listener is not None:
+                self._listeners.remove(listener)
+
+    def _report(self, what: str, done: int, total: int) -> None:
+        self._step = (what, done, total)
+        for listener in list(self._listeners):
+            listener(what, done, total)
 
     def warm_up(self) -> threading.Thread:
         """Build or open the index in a background thread so the first answer is quick."""
@@ -46,7 +77,9 @@ class Recommender:
 
     def _warm(self) -> None:
         try:
-            self.retriever()
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = build_retriever(self.settings, self.kb, self._report)
         except Exception:  # a failed warm-up is retried, with its error shown, on first use
             log.warning("index warm-up failed; it will be retried on first use", exc_info=True)
 
@@ -54,7 +87,7 @@ class Recommender:
 def build_retriever(
     settings: Settings,
     kb: KnowledgeBase,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     catalog: Catalog | None = None,
 ) -> Retriever:
     """Open the configured index, bring it in line with the catalog, and wrap it."""
@@ -62,6 +95,8 @@ def build_retriever(
     from knowledge.index import VectorIndex, make_client, make_embedder
 
     config = settings.index_config()
+    if progress is not None:
+        progress("Opening the course index", 0, 0)
     catalog = catalog or default_catalog()
     try:
         index = VectorIndex(make_client(config), make_embedder(config))

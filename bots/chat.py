@@ -70,6 +70,7 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     from agent.config import Settings
     from agent.engine import Engine
     from agent.store import Store
+    from bots.progress import ProgressLine
 
     console = console or Console()
     interactive = stdin.isatty()
@@ -78,8 +79,9 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     settings = Settings()
     store = Store(settings.resolved_database_url())
     engine = Engine(store, settings)
-    if interactive:
-        engine.recommender.warm_up()  # open or build the vector index while the person reads
+    # A turn that has to wait for the course index says so, with a bar, instead of going silent.
+    waiting = ProgressLine(console)
+    engine.recommender.progress = waiting
     who = user_id(name)
     resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
     choices: list[object] = []
@@ -87,6 +89,10 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     try:
         reply = engine.handle_sync(who, "/start")
         render(reply, console)
+        if interactive:
+            # Open or build the course index while the person answers, not before the first
+            # question (it would compete for the CPU). Piped input has no time to spare.
+            engine.recommender.warm_up()
         choices, multiple = list(reply.choices), reply.multiple
         while True:
             if interactive:
@@ -100,7 +106,8 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
             if line.strip().lower() in EXIT_WORDS:
                 break
             try:
-                reply = engine.handle_sync(who, translate(line, choices, multiple))
+                with waiting:
+                    reply = engine.handle_sync(who, translate(line, choices, multiple))
             except SkillAuditError as exc:
                 # The message was rolled back; say what went wrong and keep the conversation.
                 console.print(f"error: {escape(str(exc))}", style="red", highlight=False)
@@ -122,14 +129,18 @@ def one_shot(name: str | None, *messages: str) -> object:
     from agent.config import Settings
     from agent.engine import Engine
     from agent.store import Store
+    from bots.progress import ProgressLine
 
     settings = Settings()
     store = Store(settings.resolved_database_url())
     try:
         engine = Engine(store, settings)
-        reply = None
-        for message in messages:
-            reply = engine.handle_sync(user_id(name), message)
+        # stderr, so that `--json` output on stdout stays one JSON object.
+        with ProgressLine(Console(stderr=True)) as waiting:
+            engine.recommender.progress = waiting
+            reply = None
+            for message in messages:
+                reply = engine.handle_sync(user_id(name), message)
         return reply
     finally:
         store.dispose()

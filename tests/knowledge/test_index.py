@@ -26,25 +26,88 @@ def small_catalog(size: int = 12) -> Catalog:
 
 
 def test_sync_embeds_only_what_changed(tmp_path: Path, kb: KnowledgeBase) -> None:
+    """A new index takes the shipped vectors; a changed text is embedded, changed metadata is not."""
+    import numpy as np
+
+    from knowledge.embeddings import bundled_model
+    from knowledge.vectors import default_vectors, text_hash
+
     config = IndexConfig(path=tmp_path / "chroma")
     index = VectorIndex(make_client(config), make_embedder(config))
     catalog = small_catalog()
-    seen: list[tuple[int, int]] = []
-    first = index.sync(catalog, kb, lambda done, total: seen.append((done, total)))
+    seen: list[tuple[str, int, int]] = []
+    first = index.sync(catalog, kb, lambda what, done, total: seen.append((what, done, total)))
     assert first.added == 12 + len(kb.skills) and first.updated == first.removed == 0
-    assert seen[-1] == (12, 12)
+    assert first.embedded == 0  # every passage is the release's: nothing for the model to do
+    assert seen[-1] == (
+        "Adding the catalog to the search index",
+        12 + len(kb.skills),
+        12 + len(kb.skills),
+    )
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)
     again = index.sync(catalog, kb)
     assert again.changed == 0 and again.unchanged == 12 + len(kb.skills)
     resources = dict(catalog.resources)
-    first_id = next(iter(resources))
+    first_id, second_id = list(resources)[:2]
     resources[first_id] = resources[first_id].model_copy(
         update={"description": resources[first_id].description + " Updated."}
     )
+    resources[second_id] = resources[second_id].model_copy(
+        update={"hours": resources[second_id].hours + 1}
+    )
     dropped = list(resources)[-1]
     del resources[dropped]
-    changed = index.sync(Catalog(resources=resources, version="changed"), kb)
-    assert (changed.added, changed.updated, changed.removed) == (0, 1, 1)
+    seen.clear()
+    changed = index.sync(
+        Catalog(resources=resources, version="changed"),
+        kb,
+        lambda what, done, total: seen.append((what, done, total)),
+    )
+    assert (changed.added, changed.updated, changed.removed, changed.embedded) == (0, 2, 1, 1)
+    assert seen[0][0] == "Embedding 1 new or changed catalog entries"
     assert index.stats()["resources"] == 11
+    stored = index.resources.get(ids=[first_id, second_id], include=["embeddings", "documents"])
+    vectors = dict(zip(stored["ids"], stored["embeddings"], strict=True))
+    texts = dict(zip(stored["ids"], stored["documents"], strict=True))
+    fresh = bundled_model().passage(texts[first_id])
+    assert float(np.dot(vectors[first_id], fresh)) > 0.9999  # the model's vector of the new text
+    shipped = default_vectors()
+    assert shipped is not None and shipped.vector(text_hash(texts[first_id])) is None
+    kept = shipped.vector(text_hash(texts[second_id]))
+    assert kept is not None and float(np.dot(vectors[second_id], kept)) > 0.9999
+
+
+def test_passages_missing_from_the_shipped_vectors_are_embedded(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """The model stays the source of truth: vectors it computes now give the same hits."""
+    import dataclasses
+
+    from knowledge.vectors import default_vectors
+
+    full = default_vectors()
+    assert full is not None
+    keep = [i for i, kind in enumerate(full.kinds) if kind == "skill"]  # no resource vectors
+    partial = dataclasses.replace(
+        full,
+        kinds=tuple(full.kinds[i] for i in keep),
+        ids=tuple(full.ids[i] for i in keep),
+        hashes=tuple(full.hashes[i] for i in keep),
+        matrix=full.matrix[keep],
+        rows={full.hashes[i]: row for row, i in enumerate(keep)},
+    )
+    catalog = small_catalog(4)
+    config = IndexConfig(path=tmp_path / "chroma")
+    embedded = VectorIndex(make_client(config), make_embedder(config), shipped=partial)
+    assert embedded.sync(catalog, kb).embedded == 4
+    other = IndexConfig(path=tmp_path / "shipped")
+    shipped = VectorIndex(make_client(other), make_embedder(other))
+    assert shipped.sync(catalog, kb).embedded == 0
+    for query in ("deploy a model as a web service", "learn python", "statistics"):
+        vector = embedded.embed_query(query)
+        assert [h[0] for h in embedded.search_resources(vector, 4)] == [
+            h[0] for h in shipped.search_resources(vector, 4)
+        ]
 
 
 def test_reopened_collection_finds_its_embedding_function_offline(
