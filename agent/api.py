@@ -19,12 +19,12 @@ def build_retriever_for_cli(progress: Progress | None) -> Retriever:
 def sync_index(progress: Progress | None = None) -> dict[str, int]:
     """Bring the index in line with the catalog, reporting each step; return counts."""
     from knowledge.catalog import default_catalog
-    from knowledge.index import VectorIndex, make_client, make_embedder
+    from knowledge.index import make_index
 
     config = Settings().index_config()
     if progress is not None:
         progress("Opening the course index", 0, 0)
-    index = VectorIndex(make_client(config), make_embedder(config))
+    index = make_index(config)
     stats = index.sync(default_catalog(), default_knowledge(), progress)
     return {
         **index.stats(),

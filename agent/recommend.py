@@ -42,7 +42,7 @@ class Recommender:
         self._retriever = retriever
         self._lock = threading.Lock()
         self._listeners: list[Progress] = []
-        self._step: tuple[str, int, int] = ("Opening the course index", 0, 0)
+        self._step: tuple[str, int, int] | None = None  # the build's latest step
 
     @property
     def ready(self) -> bool:
@@ -54,7 +54,8 @@ class Recommender:
         listener = progress or self.progress
         if listener is not None:
             self._listeners.append(listener)
-            listener(*self._step)  # say what is happening before waiting, not after
+            if self._step is not None:  # a build under way: say what it does before waiting
+                listener(*self._step)
         try:
             with self._lock:
                 if self._retriever is None:
@@ -92,14 +93,16 @@ def build_retriever(
 ) -> Retriever:
     """Open the configured index, bring it in line with the catalog, and wrap it."""
     from knowledge.catalog import default_catalog
-    from knowledge.index import VectorIndex, make_client, make_embedder
+    from knowledge.index import make_index
 
     config = settings.index_config()
-    if progress is not None:
-        progress("Opening the course index", 0, 0)
     catalog = catalog or default_catalog()
     try:
-        index = VectorIndex(make_client(config), make_embedder(config))
+        index = make_index(config)
+        if index.open_current(catalog, kb):  # a snapshot of this very catalog: no Chroma needed
+            return Retriever(kb, catalog, index)
+        if progress is not None:
+            progress("Opening the course index", 0, 0)
         stats = index.sync(catalog, kb, progress)
     except Exception:
         # A broken embedded index (interrupted write, incompatible version) is derived data:
@@ -113,7 +116,7 @@ def build_retriever(
 
         SharedSystemClient.clear_system_cache()  # forget the broken client for this path
         shutil.rmtree(config.path)
-        index = VectorIndex(make_client(config), make_embedder(config))
+        index = make_index(config)
         stats = index.sync(catalog, kb, progress)
     if stats.changed:
         log.info(

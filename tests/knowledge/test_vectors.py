@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from knowledge.base import KnowledgeBase
+from knowledge.bundled import bundled_model
 from knowledge.catalog import Catalog, default_catalog
-from knowledge.embeddings import bundled_model
 from knowledge.vectors import (
     VECTORS_FILE,
     ShippedVectors,
