@@ -53,6 +53,20 @@ def make_profile(kb: KnowledgeBase) -> Callable[..., Profile]:
     return make
 
 
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every `time.sleep` the code under test asks for, recorded instead of slept.
+
+    A test of "fails fast" or "does not wait" asserts on the waiting the code asked for, which
+    is the same on any machine, instead of timing itself on a machine that may be loaded.
+    """
+    import time
+
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    return asked
+
+
 @pytest.fixture(scope="session")
 def index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SKILLAUDIT_HOME whose vector index holds the real catalog (see `retriever`)."""

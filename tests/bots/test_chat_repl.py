@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 SCRIPT = [sys.executable, "-m", "bots.cli", "chat"]
 ROOT = Path(__file__).resolve().parents[2]
+HANG_GUARD_S = 600  # only a command that never ends fails on this, however loaded the machine
 
 
 def env_for(home: Path) -> dict[str, str]:
@@ -23,7 +23,7 @@ def env_for(home: Path) -> dict[str, str]:
 def chat(home: Path, lines: list[str], user: str = "ana") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*SCRIPT, "--user", user], input="\n".join(lines) + "\n", capture_output=True, text=True,
-        env=env_for(home), cwd=home, timeout=60,
+        env=env_for(home), cwd=home, timeout=HANG_GUARD_S,
     )  # fmt: skip
 
 
@@ -61,13 +61,14 @@ def test_killed_process_resumes_at_the_next_question(tmp_path: Path) -> None:
     for answer in ("mlops engineer", "senior"):
         process.stdin.write(answer + "\n")
         process.stdin.flush()
-    deadline = time.monotonic() + 30
     seen = ""
-    while "How many years" not in seen and time.monotonic() < deadline:
-        seen += process.stdout.readline()
-    assert "Noted: Senior" in seen
+    for line in process.stdout:  # up to the question, or to the end if it never comes
+        seen += line
+        if "How many years" in line:
+            break
+    assert "Noted: Senior" in seen and "How many years" in seen
     process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    process.wait()
     resumed = chat(tmp_path, ["4 years"], user="kim")
     assert "Here is where we were" in resumed.stdout and "How many years" in resumed.stdout
     assert "Noted: 4 years" in resumed.stdout and "Technical skills" in resumed.stdout
@@ -79,7 +80,13 @@ def test_history_report_export_forget_commands(tmp_path: Path) -> None:
     def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "bots.cli", *args]
         return subprocess.run(
-            command, input=stdin, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+            command,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=HANG_GUARD_S,
         )
 
     empty = run("report", "--user", "zed")
@@ -108,7 +115,12 @@ def test_a_whole_audit_through_the_repl_then_report(index_home: Path, retriever:
     assert "I recommend:" in done.stdout and "Learning plan at" in done.stdout
     command = [sys.executable, "-m", "bots.cli", "report", "--user", "lee", "--format", "html"]
     report = subprocess.run(
-        command, capture_output=True, text=True, env=env_for(index_home), cwd=index_home, timeout=60
+        command,
+        capture_output=True,
+        text=True,
+        env=env_for(index_home),
+        cwd=index_home,
+        timeout=HANG_GUARD_S,
     )
     assert report.returncode == 0, report.stderr
     html = Path(report.stdout.splitlines()[0]).read_text()
@@ -125,7 +137,12 @@ def test_consent_and_connect_commands(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "bots.cli", *args, "--user", "uma"]
         return subprocess.run(
-            command, capture_output=True, text=True, env=env_for(tmp_path), cwd=tmp_path, timeout=60
+            command,
+            capture_output=True,
+            text=True,
+            env=env_for(tmp_path),
+            cwd=tmp_path,
+            timeout=HANG_GUARD_S,
         )
 
     refused = run("connect", "income_csv", str(payments))

