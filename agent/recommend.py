@@ -81,6 +81,7 @@ class Recommender:
             with self._lock:
                 if self._retriever is None:
                     self._retriever = build_retriever(self.settings, self.kb, self._report)
+            self._retriever.index.warm()  # and the embedding model, for the first query
         except Exception:  # a failed warm-up is retried, with its error shown, on first use
             log.warning("index warm-up failed; it will be retried on first use", exc_info=True)
 

@@ -292,6 +292,11 @@ class VectorIndex:
                 progress(what, offset + min(start + BATCH, len(pending)), total)
         return missing
 
+    def warm(self) -> None:
+        """Load the bundled embedding model now (about 0.2 s), so the first query need not."""
+        if self._name() == BUNDLED:
+            bundled_model().get_model()
+
     def embed_query(self, text: str) -> list[float]:
         """The query's vector; a text asked again (skills, then resources) is embedded once."""
         found = self._queries.get(text)

@@ -101,25 +101,29 @@ def test_history_report_export_forget_commands(tmp_path: Path) -> None:
     assert "has been erased" in run("forget", "--user", "zed", "--yes").stdout
 
 
-def test_a_whole_audit_through_the_repl_then_report(index_home: Path, retriever: object) -> None:
-    """Runs in the home whose index the session already built, so nothing is embedded again."""
+def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
+    """A first audit on a new machine: the course index is prepared at the last answer (from
+    the shipped vectors, nothing embedded), and the wait is announced, never silent."""
     import yaml
 
     script = yaml.safe_load(
         (ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text()
     )
     lines = [step["say"] for step in script["steps"][1:]]
-    done = chat(index_home, lines, user="lee")
+    done = chat(tmp_path, lines, user="lee")
     assert done.returncode == 0, done.stderr
     assert "Your audit as Machine Learning Engineer" in done.stdout and "DRAFT" in done.stdout
     assert "I recommend:" in done.stdout and "Learning plan at" in done.stdout
+    said = done.stdout.index("Opening the course index...")
+    assert said < done.stdout.index("Adding the catalog to the search index...")
+    assert said < done.stdout.index("Your audit as Machine Learning Engineer")
     command = [sys.executable, "-m", "bots.cli", "report", "--user", "lee", "--format", "html"]
     report = subprocess.run(
         command,
         capture_output=True,
         text=True,
-        env=env_for(index_home),
-        cwd=index_home,
+        env=env_for(tmp_path),
+        cwd=tmp_path,
         timeout=HANG_GUARD_S,
     )
     assert report.returncode == 0, report.stderr
