@@ -85,6 +85,16 @@ def first_prompt(repeat: int) -> tuple[list[float], list[float]]:
     return walls, cpus
 
 
+FLOOR = "import sqlalchemy.orm, pydantic, pydantic_settings, typer, rich.console, jinja2, yaml"
+
+
+def import_floor(repeat: int) -> list[float]:
+    """CPU ms to import the libraries every path to the first question needs, for scale."""
+    from bench._util import run_timed
+
+    return [run_timed([sys.executable, "-c", FLOOR], child_env(), ROOT)[1] for _ in range(repeat)]
+
+
 def first_audit(repeat: int) -> tuple[list[float], list[float]]:
     """A whole piped interview in a new home: ms from the last answer being read to the first
     output line after it (silence), and to the result on screen."""
@@ -123,6 +133,7 @@ def first_audit(repeat: int) -> tuple[list[float], list[float]]:
 def main() -> None:
     turns, finals = turn_latencies(users=10)
     walls, cpus = first_prompt(repeat=7)
+    floor = import_floor(repeat=7)
     silences, results = first_audit(repeat=3)
     record("guided interview turn (answer saved, next question)", "< 30 ms",
            statistics.median(turns), p95(turns), "ms", met=statistics.median(turns) < 30)  # fmt: skip
@@ -131,6 +142,8 @@ def main() -> None:
     record("chat: start to first question, wall", "-", statistics.median(walls), p95(walls), "ms")
     record("chat: start to first question, CPU", "median <= 400 ms", statistics.median(cpus),
            p95(cpus), "ms", met=statistics.median(cpus) <= 400)  # fmt: skip
+    record("chat: its libraries' imports alone (SQLAlchemy ORM, pydantic, typer, rich, Jinja2, YAML), CPU",
+           "-", statistics.median(floor), p95(floor), "ms")  # fmt: skip
     record("first audit on a new machine: silence after the last answer", "max <= 1,000 ms",
            statistics.median(silences), max(silences), "ms", met=max(silences) <= 1000)  # fmt: skip
     record("first audit on a new machine: last answer to the result", "max < 3,000 ms",
@@ -147,6 +160,11 @@ def main() -> None:
             ],
             ["REPL start to first question, wall", *summary(walls), str(len(walls))],
             ["REPL start to first question, CPU", *summary(cpus), str(len(cpus))],
+            [
+                "  of which could be its libraries' imports alone, CPU",
+                *summary(floor),
+                str(len(floor)),
+            ],
             ["new machine: silence after the last answer", *summary(silences), str(len(silences))],
             ["new machine: last answer to the result", *summary(results), str(len(results))],
         ],
