@@ -34,7 +34,7 @@ from knowledge.retriever import Retriever
 from tests.agent import crash_child
 
 ORDER = [q.id for q in questions()]  # the full audit script answers every question, in order
-KILLS = 60
+ORDINARY = 6  # kills at each kind of moment in ordinary turns (one more in the final turn)
 # Where a kill lands. "+" kills right after letting the child go on from that checkpoint, so
 # it lands somewhere inside the work that follows (reads, scoring, writes, the COMMIT itself).
 KINDS = ("turn", "commit", "replied", "acked", "turn+", "commit+")
@@ -71,11 +71,13 @@ def interview_of(store: Store, user: str) -> FlowSession | None:
 
 
 def schedule(rng: random.Random) -> list[tuple[str, bool, int]]:
-    """(where to kill, whether in the final scoring turn, whole turns to let pass first)."""
-    plan = [("migrate", False, 0)]  # the first child creates the schema
-    for i in range(KILLS - 1):
-        plan.append((KINDS[i % len(KINDS)], i % 5 == 4, rng.randint(0, 2)))
-    return plan
+    """(where to kill, whether in the final scoring turn, whole turns to let pass first):
+    the schema's migration first, then every kind of moment, six times in an ordinary turn
+    and once in the final one, in a seeded random order."""
+    kills = [(kind, False, rng.randint(0, 2)) for kind in KINDS for _ in range(ORDINARY)]
+    kills += [(kind, True, 0) for kind in KINDS]
+    rng.shuffle(kills)
+    return [("migrate", False, 0), *kills]
 
 
 def kill_at(
@@ -106,7 +108,7 @@ def kill_at(
 def test_sigkill_at_chosen_moments_loses_no_acknowledged_answer(
     tmp_path: Path, index_home: Path, kb: KnowledgeBase, retriever: Retriever
 ) -> None:
-    """60 kills at every kind of moment, eleven of them inside the final scoring turn: the
+    """43 kills at every kind of moment, six of them inside the final scoring turn: the
     database stays intact, a turn is stored entirely or not at all, every acknowledged answer
     is kept, and the next message continues the interview exactly where it stopped."""
     home = tmp_path / "home"

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from typer.testing import CliRunner, Result
+
 SCRIPT = [sys.executable, "-m", "bots.cli", "chat"]
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 600  # only a command that never ends fails on this, however loaded the machine
@@ -74,31 +76,26 @@ def test_killed_process_resumes_at_the_next_question(tmp_path: Path) -> None:
     assert "Noted: 4 years" in resumed.stdout and "Technical skills" in resumed.stdout
 
 
+def cli(home: Path, *args: str, stdin: str = "") -> Result:
+    """A subcommand run in this process (the same code as the console script, without a new
+    interpreter's start-up); `chat` itself runs as a real process in the tests above."""
+    from bots.cli import app
+
+    env = {"SKILLAUDIT_HOME": str(home), "DATABASE_URL": None}
+    return CliRunner().invoke(app, list(args), input=stdin, env=env)
+
+
 def test_history_report_export_forget_commands(tmp_path: Path) -> None:
-    env = env_for(tmp_path)
-
-    def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bots.cli", *args]
-        return subprocess.run(
-            command,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=HANG_GUARD_S,
-        )
-
-    empty = run("report", "--user", "zed")
-    assert empty.returncode == 2 and "no audit for cli:zed yet" in empty.stderr
-    assert "No audits yet" in run("history", "--user", "zed").stdout
-    exported = run("export", "--user", "zed", "--output", str(tmp_path / "mine.json"))
+    empty = cli(tmp_path, "report", "--user", "zed")
+    assert empty.exit_code == 2 and "no audit for cli:zed yet" in empty.stderr
+    assert "No audits yet" in cli(tmp_path, "history", "--user", "zed").stdout
+    exported = cli(tmp_path, "export", "--user", "zed", "--output", str(tmp_path / "mine.json"))
     assert (
-        exported.returncode == 0
+        exported.exit_code == 0
         and '"external_id": "cli:zed"' in (tmp_path / "mine.json").read_text()
     )
-    assert "Nothing was erased" in run("forget", "--user", "zed", stdin="n\n").stdout
-    assert "has been erased" in run("forget", "--user", "zed", "--yes").stdout
+    assert "Nothing was erased" in cli(tmp_path, "forget", "--user", "zed", stdin="n\n").stdout
+    assert "has been erased" in cli(tmp_path, "forget", "--user", "zed", "--yes").stdout
 
 
 def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
@@ -138,23 +135,15 @@ def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
 def test_consent_and_connect_commands(tmp_path: Path) -> None:
     payments = ROOT / "tests" / "fakes" / "files" / "payments.csv"
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "bots.cli", *args, "--user", "uma"]
-        return subprocess.run(
-            command,
-            capture_output=True,
-            text=True,
-            env=env_for(tmp_path),
-            cwd=tmp_path,
-            timeout=HANG_GUARD_S,
-        )
+    def run(*args: str) -> Result:
+        return cli(tmp_path, *args, "--user", "uma")
 
     refused = run("connect", "income_csv", str(payments))
-    assert refused.returncode == 2 and "consent" in refused.stderr
+    assert refused.exit_code == 2 and "consent" in refused.stderr
     assert "Consent for income_csv recorded" in run("consent", "grant", "income_csv").stdout
     found = run("connect", "income_csv", str(payments), "--json")
-    assert found.returncode == 0, found.stderr
+    assert found.exit_code == 0, found.stderr
     data = json.loads(found.stdout)
     assert data["source"] == "income" and data["evidence"]
     assert "1 stored result from it deleted" in run("consent", "withdraw", "income_csv").stdout
-    assert run("consent", "grant", "myspace").returncode == 2
+    assert run("consent", "grant", "myspace").exit_code == 2
