@@ -87,7 +87,13 @@ def render(records: list[dict[str, Any]], today: dt.date, kept: list[str] | None
             f"{number(r.get('median'))} | {number(r.get('p95'))} | {r.get('unit', '')} | "
             f"`{r.get('script', '')}` | {today.isoformat()} |"
         )
-    lines += kept or []
+    if kept:
+        lines += kept
+        lines += [
+            "",
+            "Rows with an earlier `run` date were kept from that run (possibly another machine);",
+            "their scripts did not run this time.",
+        ]
     return "\n".join(lines) + "\n"
 
 
