@@ -223,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.output} is current ({len(shipped)} entries, {shipped.content_hash})")
         return 0
-    stats = write(catalog, kb, args.output)
+    def report(done: int, total: int) -> None:
+        print(f"embedding new or changed passages: {done}/{total}", file=sys.stderr, flush=True)
+
+    stats = write(catalog, kb, args.output, progress=report)
     print(
         f"{args.output}: {stats.entries} entries ({stats.embedded} embedded, {stats.reused} reused, "
         f"{stats.removed} dropped), {stats.size_bytes / 1024:.0f} KB, content hash {stats.content_hash}"
