@@ -209,12 +209,13 @@ class VectorIndex:
 
     def load_memory(self) -> None:
         """Copy both collections from Chroma into memory; queries are answered from the copy."""
-        self.memory = {}
+        copy = {}
         for kind in self.names:
             stored = self._collection(kind).get(include=["embeddings", "metadatas"])
-            self.memory[kind] = MemoryCollection.build(
+            copy[kind] = MemoryCollection.build(
                 stored["ids"], stored["embeddings"], stored["metadatas"]
             )
+        self.memory = copy  # whole, at once: a query never sees half a copy
 
     def _name(self) -> str:
         return str(self._embedder.name()) if self._embedder is not None else BUNDLED

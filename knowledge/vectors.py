@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{args.output} is current ({len(shipped)} entries, {shipped.content_hash})")
         return 0
+
     def report(done: int, total: int) -> None:
         print(f"embedding new or changed passages: {done}/{total}", file=sys.stderr, flush=True)
 
