@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: chat test lint bench clean
+VECTORS := knowledge/data/vectors.npz
+
+.PHONY: chat test lint bench clean vectors
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +19,14 @@ chat: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The catalog's embeddings, shipped in the package so that no install embeds 400 passages.
+# Run after changing the catalog or the taxonomy: only new or changed passages are embedded,
+# and tests/knowledge/test_vectors.py fails until the file matches the catalog again.
+vectors: $(VECTORS)
+
+$(VECTORS): knowledge/data/catalog/*.yaml knowledge/data/skills.yaml knowledge/index.py knowledge/vectors.py | $(STAMP)
+	$(BIN)/python -m knowledge.vectors
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -3,46 +3,40 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from agent.recommend import build_retriever
 from agent.wiring import load_settings
 from knowledge.base import default_knowledge
+from knowledge.index import Progress
 from knowledge.retriever import Retriever
 
 
-def build_retriever_for_cli(progress: Callable[[int, int], None] | None) -> Retriever:
+def build_retriever_for_cli(progress: Progress | None) -> Retriever:
     return build_retriever(load_settings(), default_knowledge(), progress)
 
 
-def sync_index(progress: bool) -> dict[str, int]:
-    """Sync the index with a progress bar on stderr; return counts."""
-    from rich.console import Console
-    from rich.progress import Progress
-
+def sync_index(progress: Progress | None = None) -> dict[str, int]:
+    """Bring the index in line with the catalog, reporting each step; return counts."""
     from knowledge.catalog import default_catalog
-    from knowledge.index import VectorIndex, make_client, make_embedder
+    from knowledge.index import make_index
 
     config = load_settings().index_config()
-    index = VectorIndex(make_client(config), make_embedder(config))
-    with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
-        task = bar.add_task("Embedding changed catalog entries", total=None)
-        stats = index.sync(
-            default_catalog(),
-            default_knowledge(),
-            lambda d, t: bar.update(task, completed=d, total=t),
-        )
+    if progress is not None:
+        progress("Opening the course index", 0, 0)
+    index = make_index(config)
+    stats = index.sync(default_catalog(), default_knowledge(), progress)
     return {
         **index.stats(),
         "added": stats.added,
         "updated": stats.updated,
         "removed": stats.removed,
+        "embedded": stats.embedded,
     }
 
 
-def search_catalog(text: str, limit: int) -> list[dict[str, Any]]:
-    retriever = build_retriever_for_cli(None)
+def search_catalog(text: str, limit: int, progress: Progress | None = None) -> list[dict[str, Any]]:
+    retriever = build_retriever_for_cli(progress)
     return [
         {"id": r.id, "title": r.title, "provider": r.provider, "url": str(r.url), "level": r.level.value,
          "hours": r.hours, "cost": "free" if r.free else f"${r.cost_usd:,.0f}", "skills": r.skills,
@@ -51,12 +45,12 @@ def search_catalog(text: str, limit: int) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def catalog_stats() -> dict[str, Any]:
+def catalog_stats(progress: Progress | None = None) -> dict[str, Any]:
     from knowledge.catalog import default_catalog
 
     catalog = default_catalog()
     resources = list(catalog.resources.values())
-    retriever = build_retriever_for_cli(None)
+    retriever = build_retriever_for_cli(progress)
     return {
         "resources": len(resources),
         "free": sum(r.free for r in resources),

@@ -10,33 +10,65 @@ import datetime as dt
 import logging
 import shutil
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from agent.config import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Catalog
+from knowledge.index import Progress
 from knowledge.retriever import Constraints, Plan, Recommendation, Retriever, Target
 
 log = logging.getLogger(__name__)
 
 
 class Recommender:
-    """Owns the retriever's lazy construction; pass a ready one in tests."""
+    """Owns the retriever's lazy construction; pass a ready one in tests.
+
+    `progress` is the front end's listener: while a caller waits for the index (built or
+    opened by this call, or by the background warm-up it is waiting on), every step is passed
+    to it, starting at once with the step under way. A warm-up nobody waits for is silent.
+    """
 
     def __init__(
-        self, settings: Settings, kb: KnowledgeBase, retriever: Retriever | None = None
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        retriever: Retriever | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
+        self.progress = progress
         self._retriever = retriever
         self._lock = threading.Lock()
+        self._listeners: list[Progress] = []
+        self._step: tuple[str, int, int] | None = None  # the build's latest step
 
-    def retriever(self, progress: Callable[[int, int], None] | None = None) -> Retriever:
-        with self._lock:
-            if self._retriever is None:
-                self._retriever = build_retriever(self.settings, self.kb, progress)
+    @property
+    def ready(self) -> bool:
+        return self._retriever is not None
+
+    def retriever(self, progress: Progress | None = None) -> Retriever:
+        if self._retriever is not None:
             return self._retriever
+        listener = progress or self.progress
+        if listener is not None:
+            self._listeners.append(listener)
+            if self._step is not None:  # a build under way: say what it does before waiting
+                listener(*self._step)
+        try:
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = build_retriever(self.settings, self.kb, self._report)
+                return self._retriever
+        finally:
+            if listener is not None:
+                self._listeners.remove(listener)
+
+    def _report(self, what: str, done: int, total: int) -> None:
+        self._step = (what, done, total)
+        for listener in list(self._listeners):
+            listener(what, done, total)
 
     def warm_up(self) -> threading.Thread:
         """Build or open the index in a background thread so the first answer is quick."""
@@ -46,7 +78,10 @@ class Recommender:
 
     def _warm(self) -> None:
         try:
-            self.retriever()
+            with self._lock:
+                if self._retriever is None:
+                    self._retriever = build_retriever(self.settings, self.kb, self._report)
+            self._retriever.index.warm()  # and the embedding model, for the first query
         except Exception:  # a failed warm-up is retried, with its error shown, on first use
             log.warning("index warm-up failed; it will be retried on first use", exc_info=True)
 
@@ -54,17 +89,21 @@ class Recommender:
 def build_retriever(
     settings: Settings,
     kb: KnowledgeBase,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     catalog: Catalog | None = None,
 ) -> Retriever:
     """Open the configured index, bring it in line with the catalog, and wrap it."""
     from knowledge.catalog import default_catalog
-    from knowledge.index import VectorIndex, make_client, make_embedder
+    from knowledge.index import make_index
 
     config = settings.index_config()
     catalog = catalog or default_catalog()
     try:
-        index = VectorIndex(make_client(config), make_embedder(config))
+        index = make_index(config)
+        if index.open_current(catalog, kb):  # a snapshot of this very catalog: no Chroma needed
+            return Retriever(kb, catalog, index)
+        if progress is not None:
+            progress("Opening the course index", 0, 0)
         stats = index.sync(catalog, kb, progress)
     except Exception:
         # A broken embedded index (interrupted write, incompatible version) is derived data:
@@ -78,7 +117,7 @@ def build_retriever(
 
         SharedSystemClient.clear_system_cache()  # forget the broken client for this path
         shutil.rmtree(config.path)
-        index = VectorIndex(make_client(config), make_embedder(config))
+        index = make_index(config)
         stats = index.sync(catalog, kb, progress)
     if stats.changed:
         log.info(

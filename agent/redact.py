@@ -36,19 +36,3 @@ def _install() -> None:
         return record
 
     logging.setLogRecordFactory(factory)
-
-
-SECRET_VARIABLES = (
-    "TELEGRAM_BOT_TOKEN",
-    "OPENAI_API_KEY",
-    "GITHUB_TOKEN",
-    "KAGGLE_KEY",
-    "TELEGRAM_WEBHOOK_SECRET",
-)
-
-
-def redact_environment() -> None:
-    """Mask every secret the environment holds (read at start, like the rest of the settings)."""
-    import os
-
-    redact_secrets(os.environ.get(name) for name in SECRET_VARIABLES)

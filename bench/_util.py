@@ -2,9 +2,13 @@
 `record`, which `make bench` uses to collect every script's headline figures.
 
 Protocol: when the environment variable BENCH_RECORD names a file, `record` appends one
-JSON object per figure to it (`figure`, `target`, `median`, `p95`, `unit`, `script`);
-`bench/report.py` turns those lines into `bench/RESULTS.md`. Without BENCH_RECORD it does
-nothing, so every script still runs on its own and just prints its tables.
+JSON object per figure to it (`figure`, `target`, `median`, `p95`, `unit`, `script`, and
+`met` when the figure has a limit); `bench/report.py` turns those lines into
+`bench/RESULTS.md`. Without BENCH_RECORD it does nothing, so every script still runs on its
+own and just prints its tables.
+
+A limit that depends on the machine (a multiple of the query embedding time, say) is
+measured in the same run and written into `target`, so a result holds on a noisy machine.
 """
 
 from __future__ import annotations
@@ -19,7 +23,12 @@ from pathlib import Path
 
 
 def record(
-    figure: str, target: str, median: float | None, p95: float | None = None, unit: str = ""
+    figure: str,
+    target: str,
+    median: float | None,
+    p95: float | None = None,
+    unit: str = "",
+    met: bool | None = None,
 ) -> None:
     """Append one headline figure to the file named by BENCH_RECORD (when it is set)."""
     path = os.environ.get("BENCH_RECORD")
@@ -32,6 +41,7 @@ def record(
         "p95": p95,
         "unit": unit,
         "script": Path(sys.argv[0]).name,
+        "met": met,
     }
     with open(path, "a", encoding="utf-8") as out:
         out.write(json.dumps(line) + "\n")
@@ -65,3 +75,27 @@ def print_table(title: str, header: list[str], rows: list[list[str]]) -> None:
 
 def summary(values: list[float]) -> tuple[str, str]:
     return f"{statistics.median(values):.2f}", f"{p95(values):.2f}"
+
+
+def child_env() -> dict[str, str]:
+    """The environment for timed subprocesses: compiled bytecode allowed (as installed)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    return env
+
+
+def run_timed(
+    args: list[str], env: dict[str, str], cwd: Path, stdin: str = ""
+) -> tuple[float, float]:
+    """Run a command to its end; return (wall ms, CPU ms of the process: user + system)."""
+    import resource
+    import subprocess
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(args, input=stdin, check=True, capture_output=True, text=True, env=env, cwd=cwd)
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu

@@ -1,5 +1,7 @@
-"""Retrieval quality (skill hit@3, recall@3, nDCG@5) on the labelled queries, index build time,
-and query latency at the catalog's size, 1,000 and 10,000 resources (target p95 < 25 ms at 1k)."""
+"""Retrieval quality (skill hit@3, recall@3, nDCG@5) on the labelled queries, and the latency of
+a recommendation at the catalog's size, 1,000 and 10,000 resources beside the time of the one
+query embedding it contains, measured in the same run (target at 1,000: p95 at most 1.5 times
+the embedding's p95). The index build is measured by bench_index.py."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import yaml
 from bench._util import p95, print_table, record, summary
 from knowledge.base import default_knowledge
 from knowledge.catalog import Catalog, default_catalog
-from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
+from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder, make_index
 from knowledge.retriever import Constraints, Retriever, Target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,18 +76,25 @@ def fill_fast(index: VectorIndex, catalog: Catalog, kb: object) -> None:
         )  # fmt: skip
 
 
-def latency(retriever: Retriever, repeat: int = 60) -> list[float]:
+def latency(retriever: Retriever, repeat: int = 60) -> tuple[list[float], list[float]]:
+    """Milliseconds per recommendation and per query embedding, interleaved in one loop.
+
+    Every text is new (a numbered variant), so each recommendation embeds its query exactly
+    once, as a person's question would, and no vector comes from the cache."""
     targets = [Target("docker", 1.0, 30, 70, 0.57), Target("kubernetes", 0.8, 10, 60, 0.8)]
     retriever.recommend(targets, Constraints(budget_usd=100))
-    times = []
+    topics = ["deploy models with docker", "kubernetes for serving", "containers in production"]
+    recommend, embed = [], []
     for i in range(repeat):
-        query = ["deploy models with docker", "kubernetes for serving", "containers in production"][
-            i % 3
-        ]
         start = time.perf_counter()
-        retriever.recommend(targets, Constraints(budget_usd=100), query=query)
-        times.append((time.perf_counter() - start) * 1000)
-    return times
+        retriever.index.embed_query(f"{topics[i % 3]}, variant {i}")
+        embed.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
+        retriever.recommend(
+            targets, Constraints(budget_usd=100), query=f"{topics[i % 3]}, case {i}"
+        )
+        recommend.append((time.perf_counter() - start) * 1000)
+    return recommend, embed
 
 
 def main() -> None:
@@ -93,60 +102,52 @@ def main() -> None:
     catalog = default_catalog()
     rows = []
     with tempfile.TemporaryDirectory() as home:
-        config = IndexConfig(path=Path(home) / "chroma")
-        index = VectorIndex(make_client(config), make_embedder(config))
-        start = time.perf_counter()
-        index.sync(catalog, kb)
-        build_s = time.perf_counter() - start
-        start = time.perf_counter()
-        index.sync(catalog, kb)
-        resync_ms = (time.perf_counter() - start) * 1000
+        index = make_index(IndexConfig(path=Path(home) / "chroma"))
+        index.sync(catalog, kb)  # from the shipped vectors; queries answered from memory
         retriever = Retriever(kb, catalog, index)
         scores = quality(retriever)
-        times = latency(retriever)
-        record(
-            f"recommendation latency, {len(catalog)} resources",
-            "-",
-            statistics.median(times),
-            p95(times),
-            "ms",
-        )
-        rows.append([f"catalog ({len(catalog)})", *summary(times)])
+        sizes: list[tuple[int, Retriever]] = [(len(catalog), retriever)]
         for size in (1000, 10000):
             big = synthetic(catalog, size)
             cfg = IndexConfig(path=Path(home) / f"chroma-{size}")
             big_index = VectorIndex(make_client(cfg), make_embedder(cfg))
             big_index.sync(Catalog(resources={}, version="skills-only"), kb)
             fill_fast(big_index, big, kb)
-            times = latency(Retriever(kb, big, big_index))
-            target = "p95 < 25 ms" if size == 1000 else "-"
-            record(
-                f"recommendation latency, {size:,} resources",
-                target,
-                statistics.median(times),
-                p95(times),
-                "ms",
+            big_index.load_memory()  # as a process with a current snapshot answers
+            sizes.append((size, Retriever(kb, big, big_index)))
+        for size, each in sizes:
+            times, embeds = latency(each)
+            limit = 1.5 * p95(embeds)
+            label = f"{size:,} resources"
+            record(f"query embedding (in the recommendation runs), {label}", "-",
+                   statistics.median(embeds), p95(embeds), "ms")  # fmt: skip
+            if size == 1000:
+                record(f"recommendation latency, {label}",
+                       f"p95 <= 1.5 x query embedding p95 = {limit:.1f} ms", statistics.median(times),
+                       p95(times), "ms", met=p95(times) <= limit)  # fmt: skip
+            else:
+                record(f"recommendation latency, {label}", "-", statistics.median(times), p95(times), "ms")  # fmt: skip
+            rows.append(
+                [label, *summary(embeds), *summary(times), f"{p95(times) / p95(embeds):.2f}"]
             )
-            rows.append([f"synthetic ({size})", *summary(times)])
     for name, value in scores.items():
         record(f"retrieval {name} ({len(QUERIES)} labelled queries)", "-", value, None, "")
-    record(f"index build, {len(catalog)} resources", "-", build_s, None, "s")
     print_table(
         f"Retrieval quality on {len(QUERIES)} labelled queries ({dt.date.today()})",
         ["measure", "value"],
         [[k, f"{v:.3f}"] for k, v in scores.items()],
     )
     print_table(
-        f"Index build ({os.cpu_count()} cores)",
-        ["measure", "value"],
+        "Recommendation latency (one query embedding + filtered search + ranking), beside the "
+        f"query embedding alone, same run ({os.cpu_count()} cores)",
         [
-            ["full build (s), embeds every entry", f"{build_s:.1f}"],
-            ["re-sync, nothing changed (ms)", f"{resync_ms:.0f}"],
+            "resources",
+            "embed median ms",
+            "embed p95 ms",
+            "recommend median ms",
+            "recommend p95 ms",
+            "p95 ratio",
         ],
-    )
-    print_table(
-        "Recommendation latency (one query embedding + filtered Chroma search + ranking)",
-        ["resources", "median ms", "p95 ms"],
         rows,
     )
 

@@ -58,6 +58,7 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     """
     from agent.errors import SkillAuditError
     from agent.wiring import build_engine
+    from bots.progress import ProgressLine
     from bots.session import user_id
 
     console = console or Console()
@@ -71,14 +72,19 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         Console(stderr=True).print(f"error: {escape(str(exc))}", style="red", highlight=False)
         return 2
     store = engine.store
-    if interactive:
-        engine.recommender.warm_up()  # open or build the vector index while the person reads
+    # A turn that has to wait for the course index says so, with a bar, instead of going silent.
+    waiting = ProgressLine(console)
+    engine.recommender.progress = waiting
     resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
     choices: list[Choice] = []
     multiple = False
     try:
         reply = engine.handle_sync(who, "/start")
         render(reply, console)
+        if interactive:
+            # Open or build the course index while the person answers, not before the first
+            # question (it would compete for the CPU). Piped input has no time to spare.
+            engine.recommender.warm_up()
         choices, multiple = list(reply.choices), reply.multiple
         while True:
             if interactive:
@@ -92,7 +98,8 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
             if line.strip().lower() in EXIT_WORDS:
                 break
             try:
-                reply = engine.handle_sync(who, translate(line, choices, multiple))
+                with waiting:
+                    reply = engine.handle_sync(who, translate(line, choices, multiple))
             except SkillAuditError as exc:
                 # The message was rolled back; say what went wrong and keep the conversation.
                 console.print(f"error: {escape(str(exc))}", style="red", highlight=False)

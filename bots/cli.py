@@ -195,7 +195,19 @@ _add_records()
 
 
 def main() -> None:
-    app()
+    import gc
+
+    # Start-up creates a few hundred thousand objects that live as long as the process (the
+    # imported libraries); at the default threshold (700) the collector walks them hundreds
+    # of times. Rarer young collections cut 0.06-0.1 s of CPU from `next` here.
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        app()
+    finally:
+        # The process ends here and its memory with it: spare the collector's passes over
+        # everything at interpreter shutdown (0.4 s of a `next` on a loaded machine, 20 ms
+        # after this). Files and the store are closed explicitly before this point.
+        gc.freeze()
 
 
 if __name__ == "__main__":

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from bots.progress import ProgressLine
 
 kb_app = typer.Typer(
     help="The learning-resource catalog and its vector index.", no_args_is_help=True
 )
+
+
+def _progress() -> ProgressLine:
+    """Progress lines and a bar on stderr, so stdout keeps only the result."""
+    from rich.console import Console
+
+    from bots.progress import ProgressLine
+
+    return ProgressLine(Console(stderr=True))
 
 
 def _fail(message: str) -> None:
@@ -23,10 +35,12 @@ def build() -> None:
     """Build the index, or bring it in line with the catalog (only changed entries are embedded)."""
     from agent.api import sync_index
 
-    stats = sync_index(progress=True)
+    with _progress() as progress:
+        stats = sync_index(progress)
     typer.echo(
         f"index ready: {stats['resources']} resources, {stats['skills']} skills "
-        f"({stats['added']} added, {stats['updated']} updated, {stats['removed']} removed)"
+        f"({stats['added']} added, {stats['updated']} updated, {stats['removed']} removed; "
+        f"{stats['embedded']} embedded by the model, the rest from the shipped vectors)"
     )
 
 
@@ -39,7 +53,8 @@ def search(
     """Search the catalog by meaning."""
     from agent.api import search_catalog
 
-    hits = search_catalog(text, limit)
+    with _progress() as progress:
+        hits = search_catalog(text, limit, progress)
     if json_out:
         sys.stdout.write(json.dumps(hits, indent=2) + "\n")
         return
@@ -55,5 +70,7 @@ def stats() -> None:
     """Counts of the catalog and the index, by type, level and cost."""
     from agent.api import catalog_stats
 
-    for key, value in catalog_stats().items():
+    with _progress() as progress:
+        figures = catalog_stats(progress)
+    for key, value in figures.items():
         typer.echo(f"{key}: {value}")

@@ -27,12 +27,21 @@ def user_id(name: str | None) -> str:
 
 @contextmanager
 def work(who: str, create: bool = True, today: dt.date | None = None) -> Iterator[Turn | None]:
-    """The engine's unit of work for one person (None for someone unknown with create=False)."""
+    """The engine's unit of work for one person (None for someone unknown with create=False).
+
+    Slow steps (preparing the course index) are announced on stderr, so `--json` output on
+    stdout stays one JSON object.
+    """
+    from rich.console import Console
+
     from agent.wiring import build_engine
+    from bots.progress import ProgressLine
 
     engine = build_engine()
     try:
-        with engine.work(who, create=create, today=today) as turn:
-            yield turn
+        with ProgressLine(Console(stderr=True)) as waiting:
+            engine.recommender.progress = waiting
+            with engine.work(who, create=create, today=today) as turn:
+                yield turn
     finally:
         engine.store.dispose()

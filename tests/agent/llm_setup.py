@@ -27,7 +27,9 @@ def llm_settings(home: Path, fake: FakeOpenAI, **extra: Any) -> Settings:
         "OPENAI_BASE_URL": fake.base_url,
         "OPENAI_API_KEY": "test-key",
         "SKILLAUDIT_MODEL": "fake-coach",
-        "SKILLAUDIT_LLM_TIMEOUT": 1.0,
+        # A hang guard, not a test of speed: a loaded machine may take seconds to answer.
+        # Tests of a hanging model set a short timeout and a much longer hang.
+        "SKILLAUDIT_LLM_TIMEOUT": 30.0,
         "SKILLAUDIT_LLM_RETRIES": 0,
     }
     values.update(extra)

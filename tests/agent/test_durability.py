@@ -1,9 +1,12 @@
-"""The store under faults and load: processes killed with SIGKILL at random moments, and
+"""The store under faults and load: processes killed with SIGKILL at chosen moments, and
 a hundred people interviewed at once on one SQLite file.
 
 These generalise `tests/bots/test_chat_repl.py::test_killed_process_resumes_at_the_next_question`
 (one kill at a known point, through the REPL) and `test_store.py::test_concurrent_users_do_not_collide`
 (12 users, position only).
+
+The kills are driven by the child's own progress reports (`crash_child.py`), never by sleeping:
+every kind of moment is reached on any machine, however loaded.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import random
 import shutil
 import sqlite3
 import threading
-import time
+from collections import Counter
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,7 +34,11 @@ from knowledge.retriever import Retriever
 from tests.agent import crash_child
 
 ORDER = [q.id for q in questions()]  # the full audit script answers every question, in order
-KILLS = 100
+ORDINARY = 6  # kills at each kind of moment in ordinary turns (one more in the final turn)
+# Where a kill lands. "+" kills right after letting the child go on from that checkpoint, so
+# it lands somewhere inside the work that follows (reads, scoring, writes, the COMMIT itself).
+KINDS = ("turn", "commit", "replied", "acked", "turn+", "commit+")
+HANG_GUARD_S = 300  # only a child that stopped reporting altogether fails on this
 
 
 def interviews(database: Path) -> dict[str, tuple[str, dict[str, object], list[str]]]:
@@ -45,17 +53,64 @@ def interviews(database: Path) -> dict[str, tuple[str, dict[str, object], list[s
     return {user: (status, json.loads(a), json.loads(h)) for user, status, a, h in rows}
 
 
+def audits_of(database: Path, user: str) -> int:
+    with sqlite3.connect(database) as raw:
+        return int(
+            raw.execute(
+                "select count(*) from audits a join users u on u.id = a.user_id "
+                "where u.external_id = ?",
+                (user,),
+            ).fetchone()[0]
+        )
+
+
 def interview_of(store: Store, user: str) -> FlowSession | None:
     with store.user(user) as scope:
         rows = scope.session.query(FlowSession).filter_by(user_id=scope.user.id, flow="interview")
         return rows.order_by(FlowSession.id.desc()).first()
 
 
-def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
+def schedule(rng: random.Random) -> list[tuple[str, bool, int]]:
+    """(where to kill, whether in the final scoring turn, whole turns to let pass first):
+    the schema's migration first, then every kind of moment, six times in an ordinary turn
+    and once in the final one, in a seeded random order."""
+    kills = [(kind, False, rng.randint(0, 2)) for kind in KINDS for _ in range(ORDINARY)]
+    kills += [(kind, True, 0) for kind in KINDS]
+    rng.shuffle(kills)
+    return [("migrate", False, 0), *kills]
+
+
+def kill_at(
+    child: multiprocessing.process.BaseProcess,
+    control: Connection,
+    kind: str,
+    final: bool,
+    skip: int,
+) -> crash_child.Step:
+    """Let the child work until the chosen checkpoint, kill it there; return that step."""
+    wanted = kind.rstrip("+")
+    while True:
+        assert control.poll(HANG_GUARD_S), f"the child stopped reporting (waiting for {kind})"
+        step = control.recv()
+        checkpoint, _, position, _ = step
+        due = checkpoint == wanted and (position == ORDER[-1] if final else skip == 0)
+        if due:
+            if kind.endswith("+"):
+                control.send("go")
+            child.kill()
+            child.join()
+            return step  # type: ignore[no-any-return]
+        if checkpoint == "acked" and not final:
+            skip -= 1
+        control.send("go")
+
+
+def test_sigkill_at_chosen_moments_loses_no_acknowledged_answer(
     tmp_path: Path, index_home: Path, kb: KnowledgeBase, retriever: Retriever
 ) -> None:
-    """100 kills: the database stays intact, every acknowledged answer is stored, and the
-    next message continues the interview exactly where it stopped."""
+    """43 kills at every kind of moment, six of them inside the final scoring turn: the
+    database stays intact, a turn is stored entirely or not at all, every acknowledged answer
+    is kept, and the next message continues the interview exactly where it stopped."""
     home = tmp_path / "home"
     # A private copy of the session's index: a child killed while opening it must not harm it.
     shutil.copytree(index_home / "chroma", home / "chroma")
@@ -63,36 +118,53 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
     url = f"sqlite:///{database}"
     acks = tmp_path / "acks.tsv"
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["tests.agent.crash_child", "chromadb", "knowledge.index"])
-    rng = random.Random(20261128)
+    context.set_forkserver_preload(["tests.agent.crash_child", "knowledge.index"])
     settings = Settings(SKILLAUDIT_HOME=home, DATABASE_URL=url)
     seen = 0
-    finished_during_a_child = 0
-    for kill in range(KILLS):
-        child = context.Process(target=crash_child.run, args=(url, str(home), str(acks)))
+    landed: Counter[tuple[str, bool]] = Counter()
+    for kill, (kind, final, skip) in enumerate(schedule(random.Random(20261128))):
+        control, child_end = context.Pipe()
+        child = context.Process(target=crash_child.run, args=(url, str(home), str(acks), child_end))
         child.start()
-        # Mostly during interview turns; one in ten late enough to reach the final turn.
-        time.sleep(rng.uniform(0.01, 0.2) if rng.random() < 0.9 else rng.uniform(0.4, 1.4))
-        child.kill()
-        child.join(timeout=30)
+        child_end.close()
+        checkpoint, user, position, answered = kill_at(child, control, kind, final, skip)
+        control.close()
         assert child.exitcode == -9, f"kill {kill}: the child ended by itself ({child.exitcode})"
+        landed[(kind, final)] += 1
 
         with sqlite3.connect(database) as raw:
             assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok", f"kill {kill}"
         lines = acks.read_text().splitlines() if acks.exists() else []
         rows = interviews(database)
+        if checkpoint == "migrate":
+            assert rows == {}, "an uncommitted migration left tables behind"
         for line in lines[seen:]:
-            user, position, _ = line.split("\t")
-            assert user in rows, f"kill {kill}: {user} lost its interview"
-            _, answers, history = rows[user]
-            if position != "-":
-                assert position in answers and position in history, (kill, user, position)
+            acked_user, acked_position, _ = line.split("\t")
+            assert acked_user in rows, f"kill {kill}: {acked_user} lost its interview"
+            _, answers, history = rows[acked_user]
+            if acked_position != "-":
+                assert acked_position in answers and acked_position in history, (kill, line)
+        for owner, (_, _, history) in rows.items():
             # No question answered twice or skipped: the history is a prefix of the script's order.
-            assert history == ORDER[: len(history)], (kill, user, history)
-            finished_during_a_child += position == ORDER[-1]  # the child scored an audit
+            assert history == ORDER[: len(history)], (kill, owner, history)
+        if checkpoint != "migrate":
+            # All of a turn or nothing: before its COMMIT nothing, after it everything.
+            status, _, history = rows.get(user, ("none", {}, []))
+            stored = len(history) - answered if position != "-" else int(user in rows)
+            if kind in ("turn", "commit"):
+                assert stored == 0, (kill, kind, user, position, history)
+            elif kind in ("replied", "acked"):
+                assert stored == 1, (kill, kind, user, position, history)
+            else:
+                assert stored in (0, 1), (kill, kind, user, position, history)
+            if final:
+                expected = {"turn": 0, "commit": 0, "replied": 1, "acked": 1}.get(kind)
+                audits = audits_of(database, user)
+                assert audits == (stored if expected is None else expected), (kill, kind, user)
+                assert (status == "done") == (audits == 1), (kill, kind, status)
+        seen = len(lines)
         store = Store(url)
         try:
-            seen = len(lines)
             # The session resumes: the next message answers the next question.
             current = lines[-1].split("\t")[0] if lines else "c0"
             row = interview_of(store, current)
@@ -107,8 +179,9 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_answer(
                 assert f"({before + 2}/" in reply.text or after.status == "done", reply.text[:200]
         finally:
             store.dispose()
-    assert seen > KILLS, "the children acknowledged almost nothing: kills came too early"
-    assert finished_during_a_child, "no audit was ever completed: kills never came late enough"
+    # Every kind of moment was reached, in ordinary and in final scoring turns.
+    assert {k for k, final in landed if not final} == {"migrate", *KINDS}, landed
+    assert {k for k, final in landed if final} == set(KINDS), landed
 
 
 def test_a_hundred_people_at_once_on_one_sqlite_file(

@@ -50,14 +50,17 @@ def fake() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def client(fake: FakeOpenAI, *, timeout: float = 2, max_retries: int = 0) -> openai.OpenAI:
+LONGER_THAN_ANY_TIMEOUT_S = 120.0  # the fake stops hanging when it closes, so this costs nothing
+
+
+def client(fake: FakeOpenAI, *, timeout: float = 30, max_retries: int = 0) -> openai.OpenAI:
     return openai.OpenAI(
         base_url=fake.base_url, api_key=KEY, timeout=timeout, max_retries=max_retries
     )
 
 
 def chat_model(fake: FakeOpenAI, **options: Any) -> ChatOpenAI:
-    settings: dict[str, Any] = {"timeout": 2, "max_retries": 0, **options}
+    settings: dict[str, Any] = {"timeout": 30, "max_retries": 0, **options}
     return ChatOpenAI(base_url=fake.base_url, api_key=KEY, model="fake", **settings)
 
 
@@ -137,7 +140,7 @@ def test_the_models_endpoint_lists_one_model(fake: FakeOpenAI) -> None:
 
 def test_a_wrong_key_is_refused_without_using_the_script(fake: FakeOpenAI) -> None:
     fake.queue(Say("for the right key"))
-    wrong = openai.OpenAI(base_url=fake.base_url, api_key="sk-wrong", max_retries=0, timeout=2)
+    wrong = openai.OpenAI(base_url=fake.base_url, api_key="sk-wrong", max_retries=0, timeout=30)
     with pytest.raises(openai.AuthenticationError) as caught:
         wrong.chat.completions.create(model="fake", messages=HELLO)
     assert caught.value.status_code == 401 and caught.value.code == "invalid_api_key"
@@ -170,26 +173,32 @@ def test_a_500_is_an_internal_server_error(fake: FakeOpenAI) -> None:
 
 
 def test_a_hang_times_out_without_blocking_other_requests(fake: FakeOpenAI) -> None:
-    fake.queue(Hang(5), Say("meanwhile"))
+    # The hanging request waits with a long timeout, so it is still hanging, whatever the
+    # machine's speed, when the second request is answered; the fake ends it when it closes.
+    fake.queue(Hang(LONGER_THAN_ANY_TIMEOUT_S), Say("meanwhile"))
     errors: list[Exception] = []
 
     def hanging() -> None:
         try:
-            client(fake, timeout=0.8).chat.completions.create(model="fake", messages=HELLO)
+            client(fake, timeout=LONGER_THAN_ANY_TIMEOUT_S).chat.completions.create(
+                model="fake", messages=HELLO
+            )
         except openai.OpenAIError as exc:
             errors.append(exc)
 
-    started = time.monotonic()
-    thread = threading.Thread(target=hanging)
+    thread = threading.Thread(target=hanging, daemon=True)
     thread.start()
     while fake.pending == 2:  # wait until the hanging request took its action
         time.sleep(0.01)
     reply = client(fake).chat.completions.create(model="fake", messages=HELLO)
     assert reply.choices[0].message.content == "meanwhile"
-    assert thread.is_alive(), "the second request was answered while the first still hung"
-    thread.join()
-    assert [type(e) for e in errors] == [openai.APITimeoutError]
-    assert 0.8 <= time.monotonic() - started < 4
+    assert thread.is_alive() and errors == [], "a hanging request held up another one"
+    # A short timeout ends a hang: after the timeout, long before the hang would end.
+    fake.queue(Hang(LONGER_THAN_ANY_TIMEOUT_S))
+    started = time.monotonic()
+    with pytest.raises(openai.APITimeoutError):
+        client(fake, timeout=0.8).chat.completions.create(model="fake", messages=HELLO)
+    assert 0.8 <= time.monotonic() - started < LONGER_THAN_ANY_TIMEOUT_S
 
 
 def test_a_cut_stream_is_a_connection_error(fake: FakeOpenAI) -> None:
@@ -217,7 +226,7 @@ def test_the_responder_answers_when_the_queue_is_empty() -> None:
 
     with FakeOpenAI(api_key=None, responder=echo) as fake:
         fake.queue(Say("scripted first"))
-        api = openai.OpenAI(base_url=fake.base_url, api_key="anything", max_retries=0, timeout=2)
+        api = openai.OpenAI(base_url=fake.base_url, api_key="anything", max_retries=0, timeout=30)
         answers = [
             api.chat.completions.create(model="fake", messages=HELLO).choices[0].message.content
             for _ in range(2)
@@ -312,7 +321,7 @@ def test_a_tool_loop_shows_the_model_arguments_results_and_tools(fake: FakeOpenA
 
 
 def test_chat_openai_errors_keep_the_openai_types(fake: FakeOpenAI) -> None:
-    wrong = ChatOpenAI(base_url=fake.base_url, api_key="sk-wrong", model="fake", timeout=2,
+    wrong = ChatOpenAI(base_url=fake.base_url, api_key="sk-wrong", model="fake", timeout=30,
                        max_retries=0)  # fmt: skip
     with pytest.raises(openai.AuthenticationError) as refused:
         wrong.invoke("Hi")
@@ -321,7 +330,7 @@ def test_chat_openai_errors_keep_the_openai_types(fake: FakeOpenAI) -> None:
     with pytest.raises(openai.RateLimitError) as limited:
         chat_model(fake).invoke("Hi")
     assert isinstance(limited.value, ModelRateLimitError)
-    fake.queue(Hang(5))
+    fake.queue(Hang(LONGER_THAN_ANY_TIMEOUT_S))
     with pytest.raises(openai.APITimeoutError) as hung:
         chat_model(fake, timeout=0.5).invoke("Hi")
     assert isinstance(hung.value, ModelTimeoutError)

@@ -25,6 +25,8 @@ from knowledge.retriever import Retriever
 from tests.agent.llm_setup import AUDIT_SCRIPT, TODAY, coach, llm_engine, llm_settings
 from tests.fakes.openai_server import Call, Cut, Fail, FakeOpenAI, Hang, Say
 
+LONGER_THAN_ANY_TIMEOUT_S = 120.0  # the fake stops hanging when it closes, so this costs nothing
+
 
 @pytest.fixture
 def fake() -> Iterator[FakeOpenAI]:
@@ -139,14 +141,23 @@ def test_a_wrong_figure_rewritten_correctly_is_shown(
         Fail(429, retry_after=0.1),
         Fail(500),
         Fail(401),
-        Hang(3.0),
+        Hang(LONGER_THAN_ANY_TIMEOUT_S),
         Cut(after_chunks=2),
     ],
     ids=["rate-limited", "server-error", "bad-key", "hang", "cut-stream"],
 )
 def test_a_failing_model_hands_the_turn_to_the_guided_interviewer(
-    engine: Engine, fake: FakeOpenAI, store: Store, failure: object
+    tmp_path: Path,
+    fake: FakeOpenAI,
+    store: Store,
+    kb: KnowledgeBase,
+    retriever: Retriever,
+    failure: object,
 ) -> None:
+    # A hang ends only by the client's timeout: a short one, against a hang that outlasts it.
+    timeout = 0.5 if isinstance(failure, Hang) else 30.0
+    settings = llm_settings(tmp_path / "home", fake, SKILLAUDIT_LLM_TIMEOUT=timeout)
+    engine = llm_engine(store, settings, kb, retriever)
     fake.queue(Say("Hello! Which role are you aiming for?"))
     engine.handle_sync("cy", "Hi")
     # The model records the role, then fails before its reply: nothing of the turn is kept.
@@ -464,8 +475,8 @@ def test_no_trace_is_sent_to_langsmith_even_when_the_environment_asks(
         assert engine.handle_sync("quin", "I am an ML engineer").text.endswith("Noted.")
         from langsmith.run_trees import get_cached_client
 
-        get_cached_client().flush()  # what a tracer would have queued is sent now
-        time.sleep(0.5)
+        # flush() returns once everything queued has been sent: nothing to wait for after it.
+        get_cached_client().flush()
         assert [
             path for path in received if "runs" in path
         ] == []  # /info is the client's own probe

@@ -73,7 +73,7 @@ def test_cli_next_json(index_home: Path, retriever: object) -> None:
         "--json",
     ]
     done = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=index_home, timeout=120
+        command, capture_output=True, text=True, env=env, cwd=index_home, timeout=600
     )
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads(done.stdout)
@@ -87,6 +87,6 @@ def test_cli_next_json(index_home: Path, retriever: object) -> None:
         text=True,
         env=env,
         cwd=index_home,
-        timeout=120,
+        timeout=600,
     )
     assert empty.returncode == 2 and "no audit yet" in empty.stderr

@@ -22,9 +22,11 @@ from typer.testing import CliRunner, Result
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.recommend import Recommender
 from agent.store import Store
 from bots.cli import app
 from knowledge.base import KnowledgeBase
+from knowledge.retriever import Retriever
 from tools.connectors.base import MAX_FILE_BYTES
 from tools.connectors.certificates import CertificatesParams
 from tools.connectors.cv import CVParams
@@ -313,10 +315,12 @@ def test_cli_connect_refuses_a_bad_file(case: Case, home: Path) -> None:
 
 
 @pytest.fixture
-def engine(tmp_path: Path, kb: KnowledgeBase) -> Iterator[Engine]:
+def engine(tmp_path: Path, kb: KnowledgeBase, retriever: Retriever) -> Iterator[Engine]:
     settings = Settings(SKILLAUDIT_HOME=tmp_path / "home", DATABASE_URL=None)
     store = Store(settings.resolved_database_url())
-    yield Engine(store, settings, kb, today=lambda: TODAY)
+    # The session's index: a connector that matches a title by meaning must not build its own.
+    recommender = Recommender(settings, kb, retriever)
+    yield Engine(store, settings, kb, today=lambda: TODAY, recommender=recommender)
     store.dispose()
 
 

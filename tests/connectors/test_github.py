@@ -131,11 +131,10 @@ def test_unknown_user_raises(fake: FakeGitHub, kb: KnowledgeBase) -> None:
         collect(params(fake, username="mallory"), kb)
 
 
-def test_network_down_raises(kb: KnowledgeBase) -> None:
+def test_network_down_raises(kb: KnowledgeBase, sleeps: list[float]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    start = time.perf_counter()
     with pytest.raises(ConnectorError, match="cannot reach GitHub"):
         collect(
             GitHubInput(
@@ -143,7 +142,7 @@ def test_network_down_raises(kb: KnowledgeBase) -> None:
             ),
             kb,
         )
-    assert time.perf_counter() - start < 5
+    assert sum(sleeps) < 5  # fails fast: at most a short back-off before giving up
 
 
 def test_exhausted_rate_limit_stops_cleanly(kb: KnowledgeBase) -> None:
@@ -174,11 +173,12 @@ def test_short_retry_after_is_honoured_once(fake: FakeGitHub, kb: KnowledgeBase)
     assert result.data["api_calls"] == len(fake.log)  # the retried request counts twice
 
 
-def test_long_retry_after_stops_without_sleeping(fake: FakeGitHub, kb: KnowledgeBase) -> None:
+def test_long_retry_after_stops_without_sleeping(
+    fake: FakeGitHub, kb: KnowledgeBase, sleeps: list[float]
+) -> None:
     fake.throttle(status=403, retry_after=120, times=1)
-    start = time.perf_counter()
     result = collect(params(fake), kb)
-    assert time.perf_counter() - start < 2
+    assert sleeps == []
     assert result.evidence == []
     assert any("asked to wait 120 s" in p for p in result.problems)
 

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import random
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +250,8 @@ def test_unusable_files_raise(tmp_path: Path) -> None:
         run(FILES / "payments.csv", max_bytes=100)
 
 
-def test_hundred_thousand_rows_are_quick(tmp_path: Path) -> None:
+def test_hundred_thousand_rows_are_all_counted(tmp_path: Path) -> None:
+    """Their speed is measured, beside its limit, by bench/bench_income.py, not here."""
     rng = random.Random(7)
     path = tmp_path / "big.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
@@ -261,12 +261,9 @@ def test_hundred_thousand_rows_are_quick(tmp_path: Path) -> None:
             day = dt.date(2024, 12, 1) + dt.timedelta(days=rng.randrange(725))
             amount = f"{rng.uniform(-50, 5000):,.2f}"
             writer.writerow([day, f"Client {rng.randrange(300)}", amount, rng.choice("abc"), "EUR"])
-    start = time.perf_counter()
     result = run(path)
-    elapsed = time.perf_counter() - start
     assert result.data["payments"] == 100_000
     assert result.data["metrics"]["clients"] == 300
-    assert elapsed < 3.0  # about 0.4 s on a 2-core machine; see bench/bench_income.py
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import sqlite3
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,14 +155,13 @@ def test_missing_experiment_names_the_ones_there(store: str) -> None:
     assert "churn-model" in str(caught.value)
 
 
-def test_unreachable_server_fails_fast_and_clearly() -> None:
+def test_unreachable_server_fails_fast_and_clearly(sleeps: list[float]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    started = time.monotonic()
     with pytest.raises(ConnectorError, match="cannot reach the MLflow server"):
         run(f"http://user:secret@127.0.0.1:{port}", "churn-model")
-    assert time.monotonic() - started < 10
+    assert sum(sleeps) < 10  # fails fast: MLflow's client retries with back-off are cut short
 
 
 def test_credentials_in_the_uri_are_never_echoed() -> None:

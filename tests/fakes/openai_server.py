@@ -6,6 +6,11 @@ events ending in `data: [DONE]`, with a final usage chunk when `stream_options.i
 is set), with text or tool calls in OpenAI's wire format, and GET /v1/models. Errors use
 OpenAI's `{"error": {...}}` body; a wrong bearer token gets a 401.
 
+POST /v1/embeddings answers with `hashed_embedding` of each input: a bag of hashed words,
+so texts sharing words are near each other. It stands in for a remote embedding model in
+tests of the wire format (no model runs); the data comes back in reverse order, as the API
+allows, so a client must put it in order by `index`.
+
 What it answers is scripted, not generated: each chat request takes the next action from the
 queue (`fake.queue(Say(...), Call([...]), Fail(429, retry_after=0.2), Hang(2), Cut())`), then
 asks `responder(request_json)`, then says "(no scripted reply)". Every request is recorded
@@ -13,7 +18,7 @@ asks `responder(request_json)`, then says "(no scripted reply)". Every request i
 with `count_tokens` (see `prompt_text`), so tests can assert budgets and that a secret never
 reached the model.
 
-It does not fake: the Responses API, embeddings, audio or images, `n > 1`, logprobs,
+It does not fake: the Responses API, real embeddings, audio or images, `n > 1`, logprobs,
 `tool_choice` or `response_format` enforcement (both are recorded, not obeyed), real
 tokenisation, or OpenAI's rate-limit headers beyond `retry-after`.
 
@@ -26,8 +31,10 @@ tokenisation, or OpenAI's rate-limit headers beyond `retry-after`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
+import math
 import re
 import socket
 import threading
@@ -170,6 +177,37 @@ class _TruncatedReply:
 
 
 Reply = _JsonReply | _StreamReply | _TruncatedReply
+
+
+EMBEDDING_DIMENSIONS = 256
+
+
+def hashed_embedding(text: str) -> list[float]:
+    """A unit vector with one signed unit per word, at a place chosen by the word's hash."""
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        digest = hashlib.sha256(word.encode()).digest()
+        vector[int.from_bytes(digest[:4], "big") % EMBEDDING_DIMENSIONS] += (
+            1.0 if digest[4] % 2 else -1.0
+        )
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+def _embeddings_reply(body: Json | None) -> Reply:
+    if not isinstance(body, dict) or not body.get("model"):
+        return _error_reply(400, "you must provide a model parameter")
+    texts = body.get("input")
+    texts = [texts] if isinstance(texts, str) else texts
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        return _error_reply(400, "'input' must be a string or a non-empty array of strings")
+    data = [
+        {"object": "embedding", "index": i, "embedding": hashed_embedding(t)}
+        for i, t in enumerate(texts)
+    ]
+    tokens = sum(count_tokens(t) for t in texts)
+    return _JsonReply(200, {"object": "list", "data": data[::-1], "model": body["model"],
+                            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})  # fmt: skip
 
 
 def _error_reply(
@@ -365,10 +403,12 @@ class FakeOpenAI:
             recorded = body if isinstance(body, dict) else {"_raw": raw.decode(errors="replace")}
             self.requests.append(Recorded(method, path, headers, recorded))
         route = f"{method} {path.rstrip('/')}"
-        if route not in ("GET /v1/models", "POST /v1/chat/completions"):
+        if route not in ("GET /v1/models", "POST /v1/chat/completions", "POST /v1/embeddings"):
             return _error_reply(404, f"Invalid URL ({method} {path})")
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
             return _error_reply(401)
+        if route == "POST /v1/embeddings":
+            return _embeddings_reply(body)
         if route == "GET /v1/models":
             return _JsonReply(200, {"object": "list", "data": [
                 {"id": self.model, "object": "model", "created": 1_700_000_000,

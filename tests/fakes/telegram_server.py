@@ -39,6 +39,9 @@ from typing import Any, TypedDict, TypeVar, cast
 from tests.fakes.http_base import TrackedHandler, TrackingServer
 
 DEFAULT_TOKEN = "123456:TEST-TOKEN"
+# How long `wait_for` waits before failing: only a bot that never does the thing waits this
+# long (the wait ends as soon as it happens), so it is generous for a loaded machine.
+HANG_GUARD_S = 60.0
 MAX_POLL_S = 1.0  # getUpdates long polls at most this long, whatever `timeout` asks for
 
 Json = dict[str, Any]
@@ -542,7 +545,7 @@ class FakeTelegram:
         with self._changed:
             return len(self._updates)
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = HANG_GUARD_S) -> T:
         """Block until `predicate()` is truthy and return its value (from a thread, not a loop)."""
         try:
             asyncio.get_running_loop()
@@ -568,7 +571,7 @@ class FakeTelegram:
                 if self._version == version:
                     self._changed.wait(min(remaining, 0.1))
 
-    async def wait_for_async(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:
+    async def wait_for_async(self, predicate: Callable[[], T], timeout: float = HANG_GUARD_S) -> T:
         """Await until `predicate()` is truthy and return its value, letting the bot run."""
         deadline = time.monotonic() + timeout
         while not (value := predicate()):
