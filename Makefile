@@ -25,7 +25,7 @@ test: $(STAMP)
 # and tests/knowledge/test_vectors.py fails until the file matches the catalog again.
 vectors: $(VECTORS)
 
-$(VECTORS): knowledge/data/catalog/*.yaml knowledge/data/skills.yaml knowledge/index.py knowledge/vectors.py | $(STAMP)
+$(VECTORS): knowledge/data/catalog/*.yaml knowledge/data/skills.yaml knowledge/passages.py knowledge/vectors.py | $(STAMP)
 	$(BIN)/python -m knowledge.vectors
 
 lint: $(STAMP)

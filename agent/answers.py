@@ -1,6 +1,6 @@
 """Read one answer to one interview question: the single entry point behind the guided
 interviewer, the quick questions of /next, the model audit and the language model's tools
-(the last three through `agent.interview.understood`).
+(the last three through `understood`).
 
 `read` turns a message into a `Reading`: a value to record (with what to say back), or a
 question back. A list answer that is partly understood keeps the understood part (stored
@@ -559,3 +559,18 @@ def _list_follow_up(
         return Reading(
             ask=f"{exc} {again.ask}", problem=str(exc), keep=pending, choices=again.choices
         )
+
+
+def understood(
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase
+) -> tuple[Any, str | None]:
+    """The answer to record, or None and what to tell the person (what was wrong, then the
+    hint). The same reading as the guided interviewer's (`agent.answers.read`); a partly
+    understood list is not recorded here, and the message says what to give again."""
+    reading = read(q, text, answers, kb)
+    if reading.complete:
+        return reading.value, None
+    if reading.keep is None:
+        return None, reading.ask
+    _, hint = question_text(q, answers, kb)
+    return None, f"{reading.problem or reading.ask} {hint}"

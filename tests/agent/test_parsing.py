@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.answers import PENDING, read, record
+from agent.answers import PENDING, read, record, understood
 from agent.intents import detect
-from agent.interview import question, questions, understood
+from agent.interview import question, questions
 from agent.parsing import (
     UNKNOWN,
     Option,

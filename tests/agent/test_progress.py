@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from agent.engine import Engine
@@ -38,7 +39,8 @@ LATER = {
 def test_the_containerisation_gap_closes(engine: Engine, store: Store, kb: KnowledgeBase) -> None:
     first = audit_profile(validate_profile(BASE, kb), kb, FIRST)
     gaps = {g.skill: g for g in first.result.top_gaps}
-    assert "docker" in gaps and gaps["docker"].gap > 0.5  # a large MLOps gap
+    # A large MLOps gap: half of what the market asks (twice the threshold of an open gap).
+    assert "docker" in gaps and gaps["docker"].gap >= 0.5
     second_data = {**BASE, **LATER}
     previous = PreviousAudit(
         as_of=FIRST, overall=first.result.overall.score,
@@ -63,11 +65,11 @@ def test_the_containerisation_gap_closes(engine: Engine, store: Store, kb: Knowl
     assert any(item.startswith("Docker (") for item in delta.narrowed) or "Docker" in delta.closed
     assert delta.moved[0].startswith("Docker +")
     reply = engine.handle_sync("mo", "/progress")
-    assert (
-        f"Since {FIRST}" in reply.text
-        and "Gaps narrowing: " in reply.text
-        and "Docker (0." in reply.text
-    )
+    assert f"Since {FIRST}" in reply.text
+    # The chat says what the delta says: Docker's gap closed, or narrowed with both figures.
+    closed = "Docker" in delta.closed and re.search(r"Gaps closed: [^\n]*Docker", reply.text)
+    narrowing = "Gaps narrowing: " in reply.text and "Docker (0." in reply.text
+    assert closed or narrowing, reply.text
     assert reply.attachments and reply.attachments[0].kind == "image"
 
 

@@ -131,6 +131,17 @@ def _typo_of(skill: Skill, gram: str) -> bool:
     return abs(len(closest) - len(key)) <= 1 and closest not in AMBIGUOUS
 
 
+# Names a skill has only on its own (`exact_names`: not matched in running text, where "I'm a
+# machine learning engineer" or "excel at" mean no skill) that do name the subject of a course
+# title. Left out: names that title other fields too ("Portfolio Management", "Smart Contracts",
+# "Sales Forecasting", "Lightning Talks").
+TITLE_EXACT = frozenset(
+    normalize_name(n)
+    for n in ("machine learning", "big data", "containers", "cloud", "privacy", "copyright",
+              "excel", "analytics", "polars", "transformers", "react", "charts", "simulation")
+)  # fmt: skip
+
+
 class NameIndex:
     """Skill names folded once per export: exact n-gram lookups without a regex each time."""
 
@@ -139,6 +150,9 @@ class NameIndex:
         for skill in kb.skills.values():
             for name in (skill.id, skill.name, *skill.aliases):
                 self.names.setdefault(normalize_name(name), skill.id)
+            for name in skill.exact_names:
+                if normalize_name(name) in TITLE_EXACT:
+                    self.names.setdefault(normalize_name(name), skill.id)
         # A gram can only be a name if its first word starts one: most positions stop here.
         self.prefixes = {key[:end] for key in self.names for end in range(1, len(key) + 1)}
         self.folded: dict[str, str] = {}
