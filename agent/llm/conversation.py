@@ -199,6 +199,7 @@ def respond(
     spent = scope.llm_tokens(turn.today)
     if cap and spent >= cap:
         return guided("Today's language-model allowance is used up", once=f"cap {turn.today}")
+    lm.agent()  # imports and builds once per process: local work the deadline does not count
     limits = lm.limits(spent)
     state = compact_state(turn, row, lm.naive)
     compact = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
@@ -365,14 +366,17 @@ def _guided(
         notice = f"({why}, so the guided questions go on.)"
     else:
         rest = "" if asked is not None or redacted is None else "; please answer the question below"
-        lost = " What it had noted from this message was not kept." if undone else ""
+        # When the guided interviewer read the message itself, its "Noted: ..." says what
+        # was kept; otherwise say that what the model noted is gone.
+        lost = " What it had noted from this message was not kept." if undone and rest else ""
         notice = f"({why}, so I am using the guided questions for this message{rest}.{lost})"
     if row is not None and row.status == "active" and not lm.naive:
         # The model's next turn sees what was asked meanwhile, and a fallback reads the
         # person's next message for that same question.
         _remember(memory, redacted, redact_text(reply.text, names, mentions=False), row.position)
         turn.scope.save_llm_memory(memory)
-    return reply.prefixed("\n".join(p for p in (told, notice) if p))
+    prefix = "\n".join(p for p in (told, notice) if p)
+    return reply.prefixed(prefix) if prefix else reply
 
 
 def _tell_endpoint(turn: Turn, memory: LlmMemory, lm: LanguageModel) -> str:

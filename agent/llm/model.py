@@ -10,7 +10,8 @@ flowchart LR
 ```
 
 `ChatOpenAI` talks to any OpenAI-compatible endpoint. One wall-clock deadline per turn
-(`Settings.llm_turn_deadline_s`) bounds everything: each request's connect and read timeouts
+(`Settings.llm_turn_deadline_s`) bounds the model's part of it (the time our own tools take,
+such as scoring or reading a connector, is added back): each request's connect and read timeouts
 are cut to what is left, a watchdog closes a response that is still streaming when the time
 is up (a trickle of words or of keep-alive comments), and retries (with retry-after) happen
 only within what is left. A response must end with a finish reason and well-formed tool calls,
@@ -34,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 from agent.config import Settings
 from agent.llm.faults import FailureLog
@@ -148,6 +150,7 @@ class Limits:
     usage: Usage = field(default_factory=Usage)
     tokens_left: float = math.inf  # today's allowance minus what was spent before this turn
     calls: int = 0  # model calls of the agent loop started so far
+    malformed: str | None = None  # set by the usage counter when streamed arguments were cut
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -187,15 +190,41 @@ def _message_chars(message: Any) -> str:
     return "\n".join(parts)
 
 
-def _usage_counter(usage: Usage) -> Any:
+def _usage_counter(limits: Limits) -> Any:
     """A callback adding every model call's tokens: as the server reported them, or, when it
-    reported none, estimated from the characters sent (messages and tool schemas) and received."""
+    reported none, estimated from the characters sent (messages and tool schemas) and received.
+
+    It also keeps the raw tool-call arguments of a streamed answer: LangChain "repairs" a call
+    cut short ('{"a": "b' becomes {"a": "b"}), so whether the server sent whole JSON is only
+    known here (`limits.malformed`)."""
     from langchain_core.callbacks import BaseCallbackHandler
-    from langchain_core.outputs import ChatGeneration, LLMResult
+    from langchain_core.outputs import (
+        ChatGeneration,
+        ChatGenerationChunk,
+        GenerationChunk,
+        LLMResult,
+    )
+
+    usage = limits.usage
 
     class Counter(BaseCallbackHandler):
         def __init__(self) -> None:
             self.sent: dict[Any, int] = {}
+            self.raw: dict[tuple[Any, Any], str] = {}
+
+        def on_llm_new_token(
+            self,
+            token: str | list[str | dict[str, Any]],
+            *,
+            chunk: GenerationChunk | ChatGenerationChunk | None = None,
+            run_id: UUID,
+            **kwargs: Any,
+        ) -> None:
+            if not isinstance(chunk, ChatGenerationChunk):
+                return
+            for piece in getattr(chunk.message, "tool_call_chunks", None) or []:
+                key = (run_id, piece.get("index"))
+                self.raw[key] = self.raw.get(key, "") + (piece.get("args") or "")
 
         def on_chat_model_start(
             self, serialized: dict[str, Any], messages: list[list[Any]], **kwargs: Any
@@ -206,7 +235,13 @@ def _usage_counter(usage: Usage) -> Any:
 
         def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
             usage.calls += 1
-            sent = self.sent.pop(kwargs.get("run_id"), 0)
+            run = kwargs.get("run_id")
+            for key in [k for k in self.raw if k[0] == run]:
+                try:
+                    json.loads(self.raw.pop(key) or "{}")
+                except ValueError:
+                    limits.malformed = "the model sent tool-call arguments that are not whole JSON"
+            sent = self.sent.pop(run, 0)
             reported = False
             received = ""
             for generations in response.generations:
@@ -424,6 +459,7 @@ class LanguageModel:
                     ModelCallLimitMiddleware,
                     ToolCallLimitMiddleware,
                     wrap_model_call,
+                    wrap_tool_call,
                 )
 
                 from agent.llm.tools import TOOLS, LlmContext, answered_with_the_call, phase_tools
@@ -433,6 +469,18 @@ class LanguageModel:
                     """Each model call: within the deadline and allowance, retried, checked."""
                     return self.call(lambda: handler(request), lambda r: check_output(_last_ai(r)))
 
+                @wrap_tool_call
+                def untimed(request: Any, handler: Callable[[Any], Any]) -> Any:
+                    """Our own tools (scoring, a connector, a first index build) do not use up
+                    the model's deadline: the time they take is added back to it."""
+                    limits = _LIMITS.get()
+                    started = time.monotonic()
+                    try:
+                        return handler(request)
+                    finally:
+                        if limits is not None:
+                            limits.deadline += time.monotonic() - started
+
                 steps = self.settings.llm_max_steps
                 limits: list[Any] = [
                     ToolCallLimitMiddleware(run_limit=steps, exit_behavior="error"),
@@ -440,7 +488,7 @@ class LanguageModel:
                 ]
                 if not self.naive:
                     limits += [phase_tools, answered_with_the_call]
-                limits.append(guarded)
+                limits += [guarded, untimed]
                 self._agent = create_agent(
                     chat,
                     tools=list(TOOLS),
@@ -464,6 +512,9 @@ class LanguageModel:
                 limits.calls += 1
             try:
                 result = attempt()
+                if limits is not None and limits.malformed:
+                    problem, limits.malformed = limits.malformed, None
+                    raise BadOutput(problem)
                 check(result)
                 return result
             except Exception as exc:
@@ -479,7 +530,7 @@ class LanguageModel:
     def run(self, ctx: LlmContext, messages: Sequence[BaseMessage], limits: Limits) -> Outcome:
         """One agent run (model calls and tool calls) for one message of the person."""
         config = {
-            "callbacks": [_usage_counter(limits.usage)],
+            "callbacks": [_usage_counter(limits)],
             "recursion_limit": 4 * self.settings.llm_max_steps + 4,
             # Tool calls of one model response run one at a time, in order: they share the
             # turn's database session, and "record the role" must precede "rate its skills".
@@ -506,7 +557,7 @@ class LanguageModel:
         """Ask once more, without tools, for a reply that keeps to the tool results."""
         from langchain_core.messages import HumanMessage
 
-        config = {"callbacks": [_usage_counter(limits.usage)]}
+        config = {"callbacks": [_usage_counter(limits)]}
         chat = self.chat_model()
         with within(limits):
             try:
@@ -556,7 +607,7 @@ class LanguageModel:
                 SystemMessage(content=PROBE_PROMPT),
                 HumanMessage(content="Check."),
             ]
-            config = {"callbacks": [_usage_counter(limits.usage)]}
+            config = {"callbacks": [_usage_counter(limits)]}
             try:
                 with within(limits), _no_tracing():
                     answer = self.chat_model().bind_tools([tool]).invoke(messages, config=config)
@@ -633,8 +684,9 @@ class LanguageModel:
             return LlmUnavailable("the language model service refused the configured key", True)
         if isinstance(exc, openai.RateLimitError):
             return LlmUnavailable("the language model service is busy (rate limited)")
-        if isinstance(exc, openai.APIConnectionError) and isinstance(
-            exc.__cause__, httpx2.ConnectError | OSError
+        if isinstance(exc, openai.APIConnectionError) and any(
+            isinstance(cause, httpx2.ConnectError | ConnectionRefusedError)
+            for cause in _causes(exc)
         ):
             return LlmUnavailable("the language model service cannot be reached")
         if isinstance(exc, openai.APIConnectionError | httpx2.TransportError):
@@ -647,6 +699,16 @@ class LanguageModel:
         if "Limit" in name or "Recursion" in name:
             return LlmUnavailable("the language model took too many steps for one message")
         return LlmUnavailable("the language model's answer could not be used", tools=True)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what caused it, down the chain (LangChain wraps openai's errors)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def _server_message(exc: Exception) -> str:

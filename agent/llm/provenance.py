@@ -116,6 +116,44 @@ def _compact(message: str) -> str:
     )
 
 
+# Words after a quantity that say what it counts; a count of one thing is not an answer about
+# another ("12 clients" is not 12 years).
+_UNITS = {
+    "years": {"years", "year", "yrs", "yr", "months", "month", "mo", "weeks", "week"},
+    "hours": {"hours", "hour", "hrs", "hr", "h", "minutes", "minute", "min", "mins"},
+    "clients": {"clients", "client", "customers", "customer", "employers", "employer"},
+    "money": {"$", "usd", "dollars", "dollar", "eur", "euros", "euro", "bucks", "k"},
+    "percent": {"%", "percent", "per cent"},
+}
+
+
+def _group(q: Question) -> str | None:
+    if q.kind in ("money", "percent"):
+        return q.kind
+    return q.unit if q.unit in _UNITS else None
+
+
+def _foreign(q: Question, span: str, after: str) -> bool:
+    """Whether the span, or the word right after it, counts something else than `q` asks."""
+    mine = _group(q)
+    words = [w.lower() for w in re.findall(r"[A-Za-z%$]+", f"{span} {after}")]
+    return any(group != mine and any(w in units for w in words) for group, units in _UNITS.items())
+
+
+def _windows_after(message: str, longest: int = WINDOW) -> Iterator[tuple[str, str]]:
+    """Like `windows`, with the word that follows each window in its clause."""
+    budget = MAX_WORDS
+    for clause in clauses(message):
+        words = _words(clause)[:budget]
+        budget -= len(words)
+        if not words:
+            break
+        for size in range(1, longest + 1):
+            for start in range(0, len(words) - size + 1):
+                after = words[start + size] if start + size < len(words) else ""
+                yield " ".join(words[start : start + size]), after
+
+
 def _counts(span: str) -> bool:
     """Whether a span holds a quantity of its own: digits, or a number word other than the
     articles and a bare "no" ("a startup" is not one year; "no clients" is none)."""
@@ -127,18 +165,22 @@ def _counts(span: str) -> bool:
 
 
 def _spans(q: Question, message: str) -> Iterator[str]:
-    yield message
-    yield from clauses(message)
-    if q.kind in _WINDOWED:
-        for span in windows(message):
-            if q.kind not in _QUANTITY or _counts(span):
+    for whole in [message, *clauses(message)]:
+        if q.kind not in _QUANTITY or not _foreign(q, whole, ""):
+            yield whole
+    if q.kind in _QUANTITY:
+        for span, after in _windows_after(message):
+            if _counts(span) and not _foreign(q, span, after):
                 yield span
+    elif q.kind in _WINDOWED:
+        yield from windows(message)
     elif q.kind in ("yesno", "extra_ratings"):
         yield from _prefixes(message)
     if q.kind in ("ratings", "extra_ratings", "metrics"):
         compact = _compact(message)
         yield from clauses(compact)
-        yield from windows(compact)
+        if q.kind == "metrics":  # metric names are specific; "all ... expert" is not a rating
+            yield from windows(compact)
 
 
 def _parsed(q: Question, message: str, answers: dict[str, Any], kb: KnowledgeBase) -> list[Any]:

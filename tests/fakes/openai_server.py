@@ -447,11 +447,12 @@ class FakeOpenAI:
             return _error_reply(400, "you must provide a model parameter")
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             return _error_reply(400, "'messages' must be a non-empty array")
-        if self.tool_support == "rejected" and body.get("tools"):
-            return _error_reply(400, VLLM_NO_AUTO_TOOLS)
         if is_probe(body):
             with self._lock:
                 self.probes.append(self.requests[-1])
+        if self.tool_support == "rejected" and body.get("tools"):
+            return _error_reply(400, VLLM_NO_AUTO_TOOLS)
+        if is_probe(body):
             return self._answer(body, Call([(PROBE_TOOL, {"ok": True})]), probe=True)
         return self._answer(body, self._next_action(body))
 
