@@ -31,8 +31,9 @@ from typing import Any
 
 from agent.interview import applies, describe_answer, question, question_text, questions
 from agent.llm.asks import asked_in
+from agent.llm.calls import Limits, Usage
 from agent.llm.grounding import check, facts_from, leaks
-from agent.llm.model import LanguageModel, Limits, LlmUnavailable, Usage
+from agent.llm.model import LanguageModel, LlmUnavailable
 from agent.llm.privacy import client_names, minimise, redact_text
 from agent.parsing import numbers_in
 from agent.reply import Reply

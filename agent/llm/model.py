@@ -11,33 +11,46 @@ flowchart LR
 
 `ChatOpenAI` talks to any OpenAI-compatible endpoint. One wall-clock deadline per turn
 (`Settings.llm_turn_deadline_s`) bounds the model's part of it (the time our own tools take,
-such as scoring or reading a connector, is added back): each request's connect and read timeouts
-are cut to what is left, a watchdog closes a response that is still streaming when the time
-is up (a trickle of words or of keep-alive comments), and retries (with retry-after) happen
-only within what is left. A response must end with a finish reason and well-formed tool calls,
-or the call failed. The endpoint is probed once for tool calling before its first turn (and
-again after a failure that may come from missing tool support). A circuit breaker stops
-calling an endpoint that keeps failing. LangChain is imported only when a model is first used.
+such as scoring or reading a connector, is added back); retries (with retry-after) happen only
+within what is left; a response must end with a finish reason and well-formed tool calls
+(`agent.llm.calls` holds these mechanics). The endpoint is probed for tool calling before its
+first turn (`warm_up` can do it at start) and again after a failure that may come from
+missing tool support. A circuit breaker stops calling an endpoint that keeps failing. Failures
+are recorded in full in the log file (`agent.llm.faults`); the person reads one line.
+LangChain is imported only when a model is first used.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import json
 import logging
 import math
 import re
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
-from uuid import UUID
 
 from agent.config import Settings
+from agent.llm.calls import (
+    LIMITS,
+    MIN_ATTEMPT_S,
+    PROBE_TOOL,
+    TOOL_TEXT,
+    BadOutput,
+    DeadlinePassed,
+    Limits,
+    ToolsAsText,
+    Usage,
+    check_output,
+    http_client,
+    last_ai,
+    retryable,
+    usage_counter,
+    wait_for,
+    within,
+)
 from agent.llm.faults import FailureLog
 
 if TYPE_CHECKING:
@@ -47,18 +60,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MIN_ATTEMPT_S = 1.0  # a retry is only worth starting with at least this much time left
-BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 4.0)
-PROBE_TOOL = "skillaudit_probe"
 PROBE_PROMPT = (
     f"Automatic check of tool calling: call the {PROBE_TOOL} tool with ok=true; write no text."
-)
-OK_FINISH = frozenset({"stop", "tool_calls", "function_call", "eos", "eos_token", "end_turn"})
-# What a model prints when the server does not turn its tool calls into `tool_calls`.
-_TOOL_TEXT = re.compile(
-    r"<tool_call>|<\|tool_call|\[TOOL_CALLS\]|<function=|<\|python_tag\|>"
-    r"|\"name\"\s*:\s*\"(?:record_answer|record_skill|ask_consent|run_connector|run_audit|"
-    rf"explain_score|search_courses|make_plan|show_schedule|{PROBE_TOOL})\""
 )
 NO_TOOLS_HELP = (
     "For vLLM start it with --enable-auto-tool-choice --tool-call-parser NAME, for llama.cpp "
@@ -78,18 +81,6 @@ class LlmUnavailable(Exception):
         self.notice = notice
         self.permanent = permanent
         self.tools = tools
-
-
-class BadOutput(Exception):
-    """A response that cannot be used: cut short, or with malformed tool calls."""
-
-
-class ToolsAsText(BadOutput):
-    """The model wrote its tool call as text: the server does not parse tool calls."""
-
-
-class DeadlinePassed(Exception):
-    """The turn's deadline passed while a response was still being read."""
 
 
 class CircuitBreaker:
@@ -131,265 +122,10 @@ class CircuitBreaker:
 
 
 @dataclass
-class Usage:
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    estimated: bool = False  # some calls reported no usage: counted from characters
-
-    @property
-    def total(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass
-class Limits:
-    """What one turn may still spend: wall-clock time and tokens."""
-
-    deadline: float  # time.monotonic() value
-    usage: Usage = field(default_factory=Usage)
-    tokens_left: float = math.inf  # today's allowance minus what was spent before this turn
-    calls: int = 0  # model calls of the agent loop started so far
-    malformed: str | None = None  # set by the usage counter when streamed arguments were cut
-
-    def remaining(self) -> float:
-        return self.deadline - time.monotonic()
-
-
-_LIMITS: contextvars.ContextVar[Limits | None] = contextvars.ContextVar(
-    "skillaudit_llm_limits", default=None
-)
-
-
-@contextlib.contextmanager
-def within(limits: Limits) -> Iterator[Limits]:
-    """Make `limits` apply to every model request made inside the block (this context)."""
-    token = _LIMITS.set(limits)
-    try:
-        yield limits
-    finally:
-        _LIMITS.reset(token)
-
-
-@dataclass
 class Outcome:
     text: str
     messages: list[BaseMessage]
     usage: Usage = field(default_factory=Usage)
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token: what is counted when a server reports no usage."""
-    return max(1, math.ceil(len(text) / 4)) if text else 0
-
-
-def _message_chars(message: Any) -> str:
-    parts = [str(getattr(message, "content", "") or "")]
-    for call in getattr(message, "tool_calls", None) or []:
-        parts.append(json.dumps(call.get("args", {}), default=str))
-    return "\n".join(parts)
-
-
-def _usage_counter(limits: Limits) -> Any:
-    """A callback adding every model call's tokens: as the server reported them, or, when it
-    reported none, estimated from the characters sent (messages and tool schemas) and received.
-
-    It also keeps the raw tool-call arguments of a streamed answer: LangChain "repairs" a call
-    cut short ('{"a": "b' becomes {"a": "b"}), so whether the server sent whole JSON is only
-    known here (`limits.malformed`)."""
-    from langchain_core.callbacks import BaseCallbackHandler
-    from langchain_core.outputs import (
-        ChatGeneration,
-        ChatGenerationChunk,
-        GenerationChunk,
-        LLMResult,
-    )
-
-    usage = limits.usage
-
-    class Counter(BaseCallbackHandler):
-        def __init__(self) -> None:
-            self.sent: dict[Any, int] = {}
-            self.raw: dict[tuple[Any, Any], str] = {}
-
-        def on_llm_new_token(
-            self,
-            token: str | list[str | dict[str, Any]],
-            *,
-            chunk: GenerationChunk | ChatGenerationChunk | None = None,
-            run_id: UUID,
-            **kwargs: Any,
-        ) -> None:
-            if not isinstance(chunk, ChatGenerationChunk):
-                return
-            for piece in getattr(chunk.message, "tool_call_chunks", None) or []:
-                key = (run_id, piece.get("index"))
-                self.raw[key] = self.raw.get(key, "") + (piece.get("args") or "")
-
-        def on_chat_model_start(
-            self, serialized: dict[str, Any], messages: list[list[Any]], **kwargs: Any
-        ) -> None:
-            text = "\n".join(_message_chars(m) for batch in messages for m in batch)
-            tools = (kwargs.get("invocation_params") or {}).get("tools") or []
-            self.sent[kwargs.get("run_id")] = estimate_tokens(text + json.dumps(tools, default=str))
-
-        def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
-            usage.calls += 1
-            run = kwargs.get("run_id")
-            for key in [k for k in self.raw if k[0] == run]:
-                try:
-                    json.loads(self.raw.pop(key) or "{}")
-                except ValueError:
-                    limits.malformed = "the model sent tool-call arguments that are not whole JSON"
-            sent = self.sent.pop(run, 0)
-            reported = False
-            received = ""
-            for generations in response.generations:
-                for generation in generations:
-                    if not isinstance(generation, ChatGeneration):
-                        continue
-                    received += _message_chars(generation.message)
-                    meta = getattr(generation.message, "usage_metadata", None)
-                    if meta and (meta.get("input_tokens") or meta.get("output_tokens")):
-                        reported = True
-                        usage.prompt_tokens += int(meta.get("input_tokens", 0))
-                        usage.completion_tokens += int(meta.get("output_tokens", 0))
-            if not reported:
-                usage.estimated = True
-                usage.prompt_tokens += sent
-                usage.completion_tokens += estimate_tokens(received)
-
-    return Counter()
-
-
-def _http_client() -> Any:
-    """An HTTP client for the openai SDK that keeps every request inside the turn's deadline."""
-    import httpx2
-    import openai
-
-    class DeadlineStream(httpx2.SyncByteStream):
-        def __init__(self, inner: Any, limits: Limits, request: Any, sock: Any) -> None:
-            self.inner, self.limits, self.request = inner, limits, request
-            # At the deadline, shut the socket: a read blocked on a silent server returns.
-            self.timer = threading.Timer(max(0.0, limits.remaining()), self._cut, (sock,))
-            self.timer.daemon = True
-            self.timer.start()
-
-        @staticmethod
-        def _cut(sock: Any) -> None:
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-
-        def _late(self) -> httpx2.ReadTimeout:
-            return httpx2.ReadTimeout("the turn's deadline passed", request=self.request)
-
-        def __iter__(self) -> Iterator[bytes]:
-            try:
-                for chunk in self.inner:
-                    if self.limits.remaining() <= 0:
-                        raise self._late()
-                    yield chunk
-            except httpx2.ReadTimeout:
-                raise
-            except (httpx2.HTTPError, OSError):
-                if self.limits.remaining() <= 0:
-                    raise self._late() from None
-                raise
-            if self.limits.remaining() <= 0:  # the watchdog ended a close-delimited body
-                raise self._late()
-
-        def close(self) -> None:
-            self.timer.cancel()
-            self.inner.close()
-
-    class DeadlineClient(openai.DefaultHttpxClient):
-        def send(self, request: Any, *, stream: bool = False, **kwargs: Any) -> Any:
-            limits = _LIMITS.get()
-            if limits is None:
-                return super().send(request, stream=stream, **kwargs)
-            left = limits.remaining()
-            if left <= 0:
-                raise httpx2.ReadTimeout("the turn's deadline passed", request=request)
-            timeout = dict(request.extensions.get("timeout") or {})
-            request.extensions["timeout"] = {
-                k: min(v, left) if v is not None else left
-                for k, v in {
-                    **dict.fromkeys(("connect", "read", "write", "pool")),
-                    **timeout,
-                }.items()
-            }
-            response = super().send(request, stream=True, **kwargs)
-            network = response.extensions.get("network_stream")
-            sock = network.get_extra_info("socket") if network is not None else None
-            response.stream = DeadlineStream(response.stream, limits, request, sock)
-            if not stream:
-                try:
-                    response.read()
-                finally:
-                    response.close()
-            return response
-
-    return DeadlineClient()
-
-
-def _retryable(exc: BaseException) -> bool:
-    import httpx2
-    import openai
-
-    if isinstance(exc, ToolsAsText | DeadlinePassed):
-        return False
-    if isinstance(exc, BadOutput):
-        return True
-    if isinstance(exc, openai.APIStatusError):
-        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
-    return isinstance(exc, openai.APIConnectionError | httpx2.TransportError)
-
-
-def _wait_for(exc: BaseException, attempt: int) -> float:
-    """The pause before the next try: the server's retry-after, else a short backoff."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is not None:
-        for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-            value = headers.get(name)
-            if value is None:
-                continue
-            try:
-                return max(0.0, float(value) * scale)
-            except ValueError:
-                import email.utils
-
-                when = email.utils.parsedate_to_datetime(value) if value else None
-                if when is not None:
-                    return max(0.0, when.timestamp() - time.time())
-    return BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
-
-
-def check_output(message: Any) -> None:
-    """Raise BadOutput for a response that was cut short or carries unusable tool calls."""
-    content = message.content if isinstance(message.content, str) else json.dumps(message.content)
-    calls = getattr(message, "tool_calls", None) or []
-    if not calls and _TOOL_TEXT.search(content):
-        raise ToolsAsText("the model wrote a tool call as text")
-    if getattr(message, "invalid_tool_calls", None):
-        raise BadOutput("the model sent tool calls whose arguments are not valid JSON")
-    finish = (getattr(message, "response_metadata", None) or {}).get("finish_reason")
-    if not finish:
-        raise BadOutput("the response ended without a finish reason (cut off)")
-    if finish == "length":
-        raise BadOutput("the response was cut off at the token limit")
-    if finish == "content_filter":
-        raise BadOutput("the response was withheld by the service's content filter")
-    if finish not in OK_FINISH:
-        log.info("unknown finish reason %r accepted", finish)
-
-
-def _last_ai(result: Any) -> Any:
-    messages = getattr(result, "result", None)
-    if messages is None:
-        return result
-    return next((m for m in reversed(messages) if getattr(m, "type", "") == "ai"), None)
 
 
 class LanguageModel:
@@ -415,7 +151,7 @@ class LanguageModel:
         self._agent: Any = None
         self._chat: Any = None
         self._lock = threading.Lock()
-        self._probe_lock = threading.Lock()
+        self._probe_lock = threading.RLock()
 
     @property
     def endpoint(self) -> str:
@@ -443,7 +179,7 @@ class LanguageModel:
                     api_key=key,
                     timeout=openai.Timeout(s.llm_timeout_s, connect=s.llm_connect_timeout_s),
                     max_retries=0,  # retries are ours: they must fit in the turn's deadline
-                    http_client=_http_client(),
+                    http_client=http_client(),
                     streaming=s.llm_streaming,
                     stream_usage=True,
                     temperature=0.3,
@@ -467,13 +203,13 @@ class LanguageModel:
                 @wrap_model_call
                 def guarded(request: Any, handler: Callable[[Any], Any]) -> Any:
                     """Each model call: within the deadline and allowance, retried, checked."""
-                    return self.call(lambda: handler(request), lambda r: check_output(_last_ai(r)))
+                    return self.call(lambda: handler(request), lambda r: check_output(last_ai(r)))
 
                 @wrap_tool_call
                 def untimed(request: Any, handler: Callable[[Any], Any]) -> Any:
                     """Our own tools (scoring, a connector, a first index build) do not use up
                     the model's deadline: the time they take is added back to it."""
-                    limits = _LIMITS.get()
+                    limits = LIMITS.get()
                     started = time.monotonic()
                     try:
                         return handler(request)
@@ -499,7 +235,7 @@ class LanguageModel:
 
     def call(self, attempt: Callable[[], T], check: Callable[[T], None]) -> T:
         """Run one model call, retried on passing faults while the turn has time left."""
-        limits = _LIMITS.get()
+        limits = LIMITS.get()
         tries = 0
         while True:
             if limits is not None:
@@ -518,9 +254,9 @@ class LanguageModel:
                 check(result)
                 return result
             except Exception as exc:
-                if tries >= self.settings.llm_max_retries or not _retryable(exc):
+                if tries >= self.settings.llm_max_retries or not retryable(exc):
                     raise
-                wait = _wait_for(exc, tries)
+                wait = wait_for(exc, tries)
                 if limits is not None and wait + MIN_ATTEMPT_S > limits.remaining():
                     raise  # no time left to wait and try again: fail now, fall back now
                 self.failures.record("model call failed; trying again", exc, wait_s=round(wait, 2))
@@ -530,7 +266,7 @@ class LanguageModel:
     def run(self, ctx: LlmContext, messages: Sequence[BaseMessage], limits: Limits) -> Outcome:
         """One agent run (model calls and tool calls) for one message of the person."""
         config = {
-            "callbacks": [_usage_counter(limits)],
+            "callbacks": [usage_counter(limits)],
             "recursion_limit": 4 * self.settings.llm_max_steps + 4,
             # Tool calls of one model response run one at a time, in order: they share the
             # turn's database session, and "record the role" must precede "rate its skills".
@@ -557,7 +293,7 @@ class LanguageModel:
         """Ask once more, without tools, for a reply that keeps to the tool results."""
         from langchain_core.messages import HumanMessage
 
-        config = {"callbacks": [_usage_counter(limits)]}
+        config = {"callbacks": [usage_counter(limits)]}
         chat = self.chat_model()
         with within(limits):
             try:
@@ -576,10 +312,22 @@ class LanguageModel:
 
     # Tool support ---------------------------------------------------------------------------
 
+    def warm_up(self) -> None:
+        """Import and build the agent and probe tool calling before the first message (a
+        front end may call this from a background thread at start); never raises."""
+        try:
+            self.agent()
+            with within(self.limits()), self._probe_lock:
+                if not self._probed:
+                    self.probe()
+        except Exception as exc:  # a warm-up is best effort: the first turn tries again
+            self.failures.record("warm-up failed", exc, endpoint=self.endpoint)
+
     def ensure_tools(self) -> None:
         """Probe the endpoint for tool calling before its first turn; raise if it has none."""
-        if not self._probed:
-            self.probe()
+        with self._probe_lock:  # a warm-up probing now is waited for
+            if not self._probed:
+                self.probe()
         if self.disabled:
             raise LlmUnavailable(self.disabled, permanent=True)
 
@@ -590,7 +338,7 @@ class LanguageModel:
 
         with self._probe_lock:
             self._probed = True
-            limits = _LIMITS.get() or self.limits()
+            limits = LIMITS.get() or self.limits()
             tool = {
                 "type": "function",
                 "function": {
@@ -607,7 +355,7 @@ class LanguageModel:
                 SystemMessage(content=PROBE_PROMPT),
                 HumanMessage(content="Check."),
             ]
-            config = {"callbacks": [_usage_counter(limits)]}
+            config = {"callbacks": [usage_counter(limits)]}
             try:
                 with within(limits), _no_tracing():
                     answer = self.chat_model().bind_tools([tool]).invoke(messages, config=config)
@@ -628,7 +376,7 @@ class LanguageModel:
             ]
             if calls:
                 return True
-            if _TOOL_TEXT.search(_text(answer)):
+            if TOOL_TEXT.search(_text(answer)):
                 return self._no_tools("it writes tool calls as text instead of making them", None)
             return self._no_tools(
                 "it answered with text and ignored the tools it was offered", None

@@ -297,3 +297,15 @@ def test_a_value_the_person_did_not_say_is_refused_even_right_after_the_model_as
     refused = [m for m in fake.last_messages() if m["role"] == "tool"]
     assert refused and all("did not say that" in m["content"] for m in refused)
     assert reply.text.endswith("could you tell me that again?")
+
+
+def test_a_warm_up_probes_before_the_first_message(
+    tmp_path: Path, store: Store, kb: KnowledgeBase
+) -> None:
+    with FakeOpenAI(tool_support="rejected") as fake:
+        engine = _engine(store, kb, tmp_path / "home", fake)
+        assert engine.llm is not None
+        engine.llm.warm_up()
+        assert len(fake.probes) == 1 and engine.llm.disabled is not None
+        reply = engine.handle_sync("kai", "ML engineer")
+    assert "cannot call tools" in reply.text and len(fake.probes) == 1
