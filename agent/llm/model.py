@@ -384,18 +384,30 @@ class LanguageModel:
 
     def _no_tools(self, why: str, exc: BaseException | None) -> bool:
         self.disabled = (
-            f"The language model at {self.endpoint} cannot call tools ({why[:160]}), so the "
-            f"guided questions are used. {NO_TOOLS_HELP}"
+            f"The model {self.endpoint} cannot call tools: {why[:160]}. The guided questions "
+            f"are used instead. {NO_TOOLS_HELP}"
         )
         self.failures.record("no tool support", exc, endpoint=self.endpoint, why=why)
         return False
 
     def after_failure(self, exc: LlmUnavailable) -> None:
-        """Count a failed turn; probe again once when it may come from missing tool support."""
+        """Count a failed turn; probe again once when it may come from missing tool support.
+
+        The probe runs in the background so the guided answer is not delayed by it; the next
+        turn waits for its verdict."""
         self.breaker.failure(exc.permanent)
         if exc.tools and self._reprobe and not self.disabled:
             self._reprobe = False
-            self.probe()
+            started = threading.Event()
+
+            def probe_again() -> None:
+                with self._probe_lock:
+                    started.set()
+                    with within(self.limits()):
+                        self.probe()
+
+            threading.Thread(target=probe_again, name="llm-probe", daemon=True).start()
+            started.wait(1.0)  # hold the lock before this turn ends, so the next one waits
 
     def after_success(self) -> None:
         self.breaker.success()

@@ -309,3 +309,17 @@ def test_a_warm_up_probes_before_the_first_message(
         assert len(fake.probes) == 1 and engine.llm.disabled is not None
         reply = engine.handle_sync("kai", "ML engineer")
     assert "cannot call tools" in reply.text and len(fake.probes) == 1
+
+
+def test_a_failure_that_may_be_about_tools_probes_again(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    engine = _engine(store, kb, tmp_path / "home", fake)
+    _asked_years(engine, fake, "lea")
+    fake.tool_support = "rejected"  # the server was restarted without tool choice
+    reply = engine.handle_sync("lea", "3")
+    assert "HTTP 400" in reply.text and _answers(store, "lea")["years_experience"] == 3
+    calls = fake.calls
+    reply = engine.handle_sync("lea", "mid")  # waits for the probe the failure started
+    assert "cannot call tools" in reply.text and "--enable-auto-tool-choice" in reply.text
+    assert len(fake.probes) == 2 and fake.calls == calls
