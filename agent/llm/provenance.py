@@ -18,6 +18,7 @@ from typing import Any
 from agent.interview import Question, parse_answer
 from agent.parsing import NUMBER_WORDS, Unclear, clean, parse_rating
 from knowledge.base import KnowledgeBase
+from knowledge.schema import normalize_name
 from tools.connectors.text import PhraseMatcher
 
 WINDOW = 4  # the longest run of words tried on its own ("about 4 years", "ML engineer")
@@ -220,6 +221,7 @@ def from_message(
             return any(isinstance(f, dict) and not f for f in found)
         return all(
             any(isinstance(f, dict) and k in f and _same(f[k], v) for f in found)
+            or (q.kind in ("ratings", "extra_ratings") and _named_pair(k, v, message, kb))
             for k, v in value.items()
         )
     if isinstance(value, list):  # several options: each must have been named
@@ -230,6 +232,30 @@ def from_message(
         said = {f for f in found if isinstance(f, bool)}
         return said == {bool(value)}
     return any(_same(f, value) for f in found)
+
+
+_SCALE = re.compile(r"\d+(?:[.,]\d+)?(?:\s*(?:/|out of)\s*\d+(?:[.,]\d+)?)?\s*%?")
+
+
+def _named_pair(skill: str, rating: float, message: str, kb: KnowledgeBase) -> bool:
+    """Whether a clause of the message gives `rating` to a name that is part of the skill's
+    name ("documentation 3" for Model Documentation), where the shared parser chose another
+    skill with that exact alias (Technical Writing)."""
+    item = kb.skills.get(skill)
+    if item is None:
+        return False
+    names = [normalize_name(n) for n in (skill, item.name, *item.aliases)]
+    for clause in clauses(message):
+        try:
+            if not _same(parse_rating(clause), rating):
+                continue
+        except Unclear:
+            continue
+        words = re.findall(r"[A-Za-z][\w+#.-]*", _SCALE.sub(" ", clause))
+        key = normalize_name(" ".join(w for w in words if w.lower() not in _LINKING))
+        if len(key) >= 3 and any(key in name for name in names):
+            return True
+    return False
 
 
 _MATCHERS: dict[int, tuple[KnowledgeBase, PhraseMatcher]] = {}

@@ -230,6 +230,20 @@ ASKED_ROLE = {"target_role": "ml_engineer", "career_stage": "mid"}
         ("technical_ratings", "python 4, pytorch 5", "python 4, pytorch 2, sql 3", False),
         ("technical_ratings", "python 4, pytorch 2", "Python is solid, maybe a 4; PyTorch 2", True),
         ("technical_ratings", "python 4", "4 3 3 4 3 2 3 4", True),
+        # "documentation" is Technical Writing's alias; among the ethics skills it is Model
+        # Documentation, which is what the person rated.
+        (
+            "ethics_ratings",
+            "explainability 2, model documentation 3",
+            "Explainability 2, documentation 3, privacy 3",
+            True,
+        ),  # fmt: skip
+        (
+            "ethics_ratings",
+            "model documentation 5",
+            "Explainability 2, documentation 3, privacy 3",
+            False,
+        ),  # fmt: skip
         ("has_model", "no", "I don't have one I could share", True),
         ("has_model", "no", "nope, not this year", True),
         ("has_model", "yes", "I do, a churn model", True),
