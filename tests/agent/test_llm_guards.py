@@ -237,13 +237,13 @@ ASKED_ROLE = {"target_role": "ml_engineer", "career_stage": "mid"}
             "explainability 2, model documentation 3",
             "Explainability 2, documentation 3, privacy 3",
             True,
-        ),  # fmt: skip
+        ),
         (
             "ethics_ratings",
             "model documentation 5",
             "Explainability 2, documentation 3, privacy 3",
             False,
-        ),  # fmt: skip
+        ),
         ("has_model", "no", "I don't have one I could share", True),
         ("has_model", "no", "nope, not this year", True),
         ("has_model", "yes", "I do, a churn model", True),
