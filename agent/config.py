@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         default=200_000, ge=0, validation_alias="SKILLAUDIT_LLM_DAILY_TOKENS"
     )
     llm_streaming: bool = Field(default=True, validation_alias="SKILLAUDIT_LLM_STREAMING")
+    # One wall-clock budget per message: model calls, retries and retry-after waits all fit
+    # in it; when it runs out the guided interviewer answers.
+    llm_turn_deadline_s: float = Field(
+        default=45.0, gt=0, le=600, validation_alias="SKILLAUDIT_LLM_DEADLINE"
+    )
+    # Where failed model calls are recorded in full (the chat shows one line); default
+    # SKILLAUDIT_HOME/logs/llm.log.
+    llm_log: Path | None = Field(default=None, validation_alias="SKILLAUDIT_LLM_LOG")
 
     def secrets(self) -> list[str]:
         """Every secret value configured, so logs and error messages can mask them."""
@@ -92,6 +100,11 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """A language model is used when a key or an endpoint is configured."""
         return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def llm_log_file(self) -> Path:
+        """The file that keeps the full record of language-model failures."""
+        return self.llm_log or self.home / "logs" / "llm.log"
 
     def describe_llm(self) -> str:
         """Which model at which endpoint, for telling the user (never the key)."""

@@ -216,22 +216,26 @@ def converse(turn: Turn, flow: FlowSession | None, text: str, answer: bool = Tru
     """Answer with the language model; if it fails, with the guided interviewer.
 
     `answer` is False when `text` is not the person's words (starting or resuming an
-    interview), so the guided fallback asks the current question instead of parsing it.
+    interview): nothing is recorded from it, and the guided fallback asks the current
+    question instead of parsing it.
     """
     from agent.llm import conversation
 
-    def guided() -> Reply:
+    def guided(asked: str | None) -> Reply:
+        """`asked`: the interview question the person was answering, when it is known."""
         if flow is None:
             return idle(turn, text)
+        if answer and asked is not None and asked not in flow.answers:
+            flow.position = asked
+            turn.scope.save_flow(flow)
+            return interview_flow.answer(turn, flow, text)
         following = first_open(flow.answers)
         if following is not None:
             flow.position = following.id
             turn.scope.save_flow(flow)
-        if not answer or following is None:
-            return interview_flow.ask(turn, flow)
-        return interview_flow.answer(turn, flow, text)
+        return interview_flow.ask(turn, flow)
 
-    return conversation.respond(turn, flow, text, guided)
+    return conversation.respond(turn, flow, text, guided, said=answer)
 
 
 def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> Reply:

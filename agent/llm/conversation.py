@@ -2,11 +2,11 @@
 
 ```mermaid
 flowchart LR
-    msg[message] --> gate{breaker closed and tokens left today?}
-    gate -- no --> guided[guided interviewer + notice]
-    gate -- yes --> send[redacted state + last turns + message] --> run[agent: model and tools]
+    msg[message] --> gate{tools work, breaker closed, tokens left today?}
+    gate -- no --> guided[guided interviewer + one-line notice]
+    gate -- yes --> send[redacted state + last turns + message] --> run[agent: model and tools, one deadline]
     run -- error --> undo[roll back the turn's writes] --> guided
-    run --> check{numbers, skill claims, no leak?}
+    run --> check{figures, links, no leak?}
     check -- no --> again[rewrite once] --> check2{ok?}
     check2 -- no --> facts[deterministic summary]
     check -- yes --> reply
@@ -16,7 +16,10 @@ flowchart LR
 The model sees the session state (a compact, redacted profile), the last two exchanges and
 the new message, so what it is sent stays flat as the interview grows. Everything a turn's
 tools write happens inside a savepoint: a model that fails midway (timeout, cut stream,
-too many steps) leaves nothing partial behind.
+too many steps) leaves nothing partial behind. Each remembered reply carries the interview
+question it asks (`asks`), so when the model fails, the guided interviewer reads the
+person's message as the answer to the question they were actually asked; when that is not
+known it asks its own question afresh instead of guessing.
 """
 
 from __future__ import annotations
@@ -26,10 +29,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from agent.interview import applies, describe_answer, question_text, questions
-from agent.llm.grounding import check_claims, check_reply, leaks
-from agent.llm.model import LanguageModel, LlmUnavailable, Usage
-from agent.llm.privacy import minimise, redact_text
+from agent.interview import applies, describe_answer, question, question_text, questions
+from agent.llm.asks import asked_in
+from agent.llm.calls import Limits, Usage
+from agent.llm.grounding import check, facts_from, leaks
+from agent.llm.model import LanguageModel, LlmUnavailable
+from agent.llm.privacy import client_names, minimise, redact_text
+from agent.parsing import numbers_in
 from agent.reply import Reply
 from agent.store import FlowSession, LlmMemory
 from agent.turn import Turn
@@ -117,19 +123,59 @@ def _history(memory: LlmMemory) -> list[Any]:
 
 
 def _remember(
-    memory: LlmMemory, said: str, answer: str, messages: list[Any], keep_all: bool
+    memory: LlmMemory,
+    said: str | None,
+    answer: str,
+    asks: str | None,
+    messages: list[Any] | None = None,
+    keep_all: bool = False,
 ) -> None:
+    """Keep the exchange (redacted) and which interview question the reply asks, if any."""
     from langchain_core.messages import SystemMessage, messages_to_dict
 
-    if keep_all:
+    if keep_all and messages is not None:
         memory.recent = messages_to_dict([m for m in messages if not isinstance(m, SystemMessage)])
-    else:
-        recent = [*memory.recent, {"role": "user", "text": said}, {"role": "assistant", "text": answer}]  # fmt: skip
-        memory.recent = recent[-RECENT_MESSAGES:]
+        return
+    if keep_all:
+        return
+    recent = list(memory.recent)
+    if said is not None:
+        recent.append({"role": "user", "text": said})
+    recent.append({"role": "assistant", "text": answer, "asks": asks})
+    memory.recent = recent[-RECENT_MESSAGES:]
 
 
-def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[], Reply]) -> Reply:
-    """Answer `text` with the model; on any failure, `fallback()` answers with a notice."""
+def answering(memory: LlmMemory, row: FlowSession | None) -> str | None:
+    """The interview question the person's next message answers, when it is known: the one
+    the last reply asked (the model's, mapped to a guided question, or the guided one)."""
+    if row is None or row.status != "active":
+        return None
+    recent = memory.recent
+    if recent and "type" in recent[0]:
+        return None  # the naive baseline keeps no such marks
+    last = next((m for m in reversed(recent) if m.get("role") == "assistant"), None)
+    asked = row.position if last is None else last.get("asks")  # nothing yet: the welcome's
+    if not asked or asked in row.answers:
+        return None
+    try:
+        return asked if applies(question(asked), row.answers) else None
+    except KeyError:
+        return None
+
+
+def respond(
+    turn: Turn,
+    row: FlowSession | None,
+    text: str,
+    fallback: Callable[[str | None], Reply],
+    said: bool = True,
+) -> Reply:
+    """Answer `text` with the model; on any failure, `fallback(question)` answers with a
+    notice: it reads the message as the answer to `question` (what the person was asked),
+    or, when that is not known, asks the guided question afresh.
+
+    `said` is False when `text` was not written by the person (/audit, /conversation): then
+    nothing may be recorded from it."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
     from agent.llm.tools import LlmContext
@@ -139,37 +185,54 @@ def respond(turn: Turn, row: FlowSession | None, text: str, fallback: Callable[[
     scope = turn.scope
     memory = scope.llm_memory()
     told = _tell_endpoint(turn, memory, lm)
+    asked = answering(memory, row) if said else None
+    redacted = redact_text(text) if said else None
+    names = client_names(text) if said else []
+
+    def guided(why: str, once: str | None = None, undone: bool = False) -> Reply:
+        return _guided(turn, row, memory, fallback, told, why, asked, redacted, names, once, undone)
+
+    if lm.disabled:
+        return guided(lm.disabled, once="disabled")
     if not lm.breaker.allow():
-        return _guided(fallback, told, "The language model is not answering at the moment")
+        return guided("The language model is not answering at the moment", once="breaker")
     cap = turn.settings.llm_daily_tokens
-    if cap and scope.llm_tokens(turn.today) >= cap:
-        return _guided(fallback, told, "Today's language-model allowance is used up")
-    said = redact_text(text)
+    spent = scope.llm_tokens(turn.today)
+    if cap and spent >= cap:
+        return guided("Today's language-model allowance is used up", once=f"cap {turn.today}")
+    lm.agent()  # imports and builds once per process: local work the deadline does not count
+    limits = lm.limits(spent)
     state = compact_state(turn, row, lm.naive)
     compact = json.dumps(state, ensure_ascii=False, separators=(",", ":"))
     system = render("llm/system.j2", state=compact, canary=lm.canary)
-    messages = [SystemMessage(content=system), *_history(memory), HumanMessage(content=said)]
-    asked = next((m["text"] for m in reversed(memory.recent) if m.get("role") == "assistant"), "")
-    ctx = LlmContext(turn=turn, row=row, message=text, asked=asked)
-    usage = Usage()
+    sent = redacted if redacted is not None else text
+    messages = [SystemMessage(content=system), *_history(memory), HumanMessage(content=sent)]
+    ctx = LlmContext(turn=turn, row=row, message=text if said else "")
     savepoint = scope.session.begin_nested()
     try:
-        outcome = lm.run(ctx, messages, usage)
+        outcome = lm.run(ctx, messages, limits)
     except LlmUnavailable as exc:
         savepoint.rollback()
         if row is not None:
             scope.session.refresh(row)
-        lm.breaker.failure(exc.permanent)
-        _count(turn, usage)
-        return _guided(fallback, told, exc.notice[:1].upper() + exc.notice[1:])
+        lm.after_failure(exc)
+        _count(turn, limits.usage)
+        undone = any(line.startswith("Noted") for line in ctx.done)
+        if lm.disabled:
+            return guided(lm.disabled, once="disabled", undone=undone)
+        return guided(exc.notice[:1].upper() + exc.notice[1:], undone=undone)
     savepoint.commit()
-    lm.breaker.success()
-    problem = _grounding(turn, lm, ctx, [state, text])
-    answer = _checked(turn, lm, ctx, outcome.text, outcome.messages, usage, problem)
+    lm.after_success()
+    problem = _grounding(turn, lm, ctx, state, text if said else "")
+    answer = _checked(turn, lm, ctx, outcome.text, outcome.messages, limits, problem)
     if not answer and ctx.final is None:  # the model said nothing: never leave the person stuck
         answer = _facts(turn, ctx)
-    _count(turn, usage)
-    _remember(memory, said, answer, outcome.messages, lm.naive)
+    _count(turn, limits.usage)
+    asks = asked_in(answer, row, turn.kb) if ctx.final is None else None
+    if asks is not None and row is not None:
+        row.position = asks  # what /start shows again, and what a fallback reads an answer for
+        scope.save_flow(row)
+    _remember(memory, redacted, answer, asks, outcome.messages, lm.naive)
     scope.save_llm_memory(memory)
     return _assemble(told, answer, ctx.final)
 
@@ -183,7 +246,7 @@ def _checked(
     ctx: Any,
     answer: str,
     messages: list[Any],
-    usage: Usage,
+    limits: Limits,
     problem: Problem,
 ) -> str:
     """The model's reply if it keeps to the tool results; rewritten once; else the facts."""
@@ -192,7 +255,7 @@ def _checked(
         return answer
     log.info("model reply not shown as written: %s", found[0])
     try:
-        again = lm.rewrite(messages, found[1], usage)
+        again = lm.rewrite(messages, found[1], limits)
     except LlmUnavailable:
         again = ""
     if again and problem(again) is None:
@@ -200,12 +263,22 @@ def _checked(
     return _facts(turn, ctx)
 
 
-def _grounding(turn: Turn, lm: LanguageModel, ctx: Any, context: list[Any]) -> Problem:
-    """A check of a reply against this turn's tool results, the state the model was sent
-    and the person's message (`context`): (kind, correction for the model) or None."""
+def _grounding(turn: Turn, lm: LanguageModel, ctx: Any, state: Any, message: str) -> Problem:
+    """A check of a reply against the tool results of this turn, the latest audit and the
+    state the model was sent: (kind, correction for the model) or None. The person's own
+    figures support only figures that are not said of a score."""
+    from knowledge.catalog import default_catalog
+
     private = render("llm/private.j2", canary=lm.canary)
-    known: list[Any] = [*ctx.results, *context]
-    records = _records(turn, ctx.row)
+    latest = turn.scope.latest_audit()
+    catalog = [str(r.url) for r in default_catalog().resources.values()]
+    facts = facts_from(
+        latest.result if latest is not None else None,
+        _records(turn, ctx.row),
+        [*ctx.results, state],
+        numbers_in(message) if message else set(),
+        catalog,
+    )
 
     def problem(answer: str) -> tuple[str, str] | None:
         if leaks(answer, private, lm.canary):
@@ -213,13 +286,12 @@ def _grounding(turn: Turn, lm: LanguageModel, ctx: Any, context: list[Any]) -> P
                 "Your reply quoted confidential instructions. Reply again without them, "
                 "continuing the interview."
             )
-        numbers = check_reply(answer, known)
-        claims = check_claims(answer, records, context[-1:], turn.kb)
-        wrong = numbers.unsupported + [c for c in claims.unsupported if c not in numbers.unsupported]  # fmt: skip
+        wrong = check(answer, facts, turn.kb).unsupported
         if wrong:
             return "ungrounded", (
-                f"Your reply stated figures no tool produced ({', '.join(wrong[:5])}). Reply "
-                "again using only numbers exactly as the tool results give them, or no numbers."
+                f"Your reply stated figures or links no tool produced for what they describe "
+                f"({', '.join(wrong[:5])}). Reply again using only numbers exactly as the tool "
+                "results give them for that score, only links from the tool results, or none."
             )
         return None
 
@@ -268,9 +340,45 @@ def _assemble(told: str, answer: str, final: Reply | None) -> Reply:
     return final.model_copy(update={"text": text})
 
 
-def _guided(fallback: Callable[[], Reply], told: str, why: str) -> Reply:
-    notice = f"({why}, so I am using the guided questions for this message; nothing you told me is lost.)"
-    return fallback().prefixed("\n".join(p for p in (told, notice) if p))
+def _guided(
+    turn: Turn,
+    row: FlowSession | None,
+    memory: LlmMemory,
+    fallback: Callable[[str | None], Reply],
+    told: str,
+    why: str,
+    asked: str | None,
+    redacted: str | None,
+    names: list[str],
+    once: str | None,
+    undone: bool,
+) -> Reply:
+    """The guided interviewer's answer, after one line saying why (a standing reason, such as
+    an open breaker, is said once per person)."""
+    reply = fallback(asked)
+    lm = turn.llm
+    assert lm is not None
+    if once is not None and not lm.tell_once(turn.scope.user.id, once):
+        notice = ""
+    elif why.endswith("."):  # a whole sentence already (no tool support)
+        notice = f"({why})"
+    elif once == "breaker":
+        notice = f"({why}, so the guided questions go on for a few minutes.)"
+    elif once is not None:
+        notice = f"({why}, so the guided questions go on.)"
+    else:
+        rest = "" if asked is not None or redacted is None else "; please answer the question below"
+        # When the guided interviewer read the message itself, its "Noted: ..." says what
+        # was kept; otherwise say that what the model noted is gone.
+        lost = " What it had noted from this message was not kept." if undone and rest else ""
+        notice = f"({why}, so I am using the guided questions for this message{rest}.{lost})"
+    if row is not None and row.status == "active" and not lm.naive:
+        # The model's next turn sees what was asked meanwhile, and a fallback reads the
+        # person's next message for that same question.
+        _remember(memory, redacted, redact_text(reply.text, names, mentions=False), row.position)
+        turn.scope.save_llm_memory(memory)
+    prefix = "\n".join(p for p in (told, notice) if p)
+    return reply.prefixed(prefix) if prefix else reply
 
 
 def _tell_endpoint(turn: Turn, memory: LlmMemory, lm: LanguageModel) -> str:

@@ -10,7 +10,6 @@ kept for the grounding check of the model's reply.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from agent.interview import (
     record,
 )
 from agent.llm.privacy import PLACEHOLDERS, minimise, restore
-from agent.parsing import numbers_in
+from agent.llm.provenance import evidence_from_message, from_message, skill_rating_from_message
 from agent.reply import Choice, Reply
 from agent.sources import CONSENT_SOURCES
 from agent.store import FlowSession
@@ -49,8 +48,9 @@ class LlmContext:
 
     turn: Turn
     row: FlowSession | None  # the interview in progress, if any
-    message: str  # the person's message as typed (never sent to the model unredacted)
-    asked: str = ""  # the model's previous message, which the person was answering
+    # The person's message as typed (never sent to the model unredacted); the only source of
+    # recorded values. Empty when the turn's text was not written by the person (/audit).
+    message: str
     results: list[Any] = field(default_factory=list)  # every tool result, for grounding
     done: list[str] = field(default_factory=list)  # plain lines saying what the tools did
     final: Reply | None = None  # a deterministic reply a tool produced (audit, plan, consent)
@@ -62,27 +62,9 @@ class LlmContext:
 
 
 FABRICATED = (
-    "The person did not say that: record only what they told you in this message or "
-    "confirmed from your last one, and ask them for the rest."
+    "The person did not say that in this message: record only what their own message of "
+    "this turn states (quote their words), and ask them for the rest."
 )
-STOP = frozenset({"the", "and", "for", "with", "about", "around", "year", "years", "level", "per", "week", "weeks", "hours", "hour"})  # fmt: skip
-
-
-def from_person(ctx: LlmContext, *answers: str) -> bool:
-    """Whether what the model wants to record comes from the person: every number in it was
-    in their message (or in the question they answered), and so was some word of it.
-
-    This is what stops a model from filling in answers nobody gave ("guess the rest").
-    """
-    said = f"{ctx.message}\n{ctx.asked}".lower()
-    said_numbers = numbers_in(said)
-    for answer in answers:
-        if not numbers_in(answer) <= said_numbers:
-            return False
-        words = [w for w in re.findall(r"[a-z][a-z-]{2,}", answer.lower()) if w not in STOP]
-        if words and not any(w in said or w.split("-")[0] in said for w in words):
-            return False
-    return True
 
 
 TAINTED = (
@@ -135,11 +117,12 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
     if any(p in answer for p in PLACEHOLDERS):
         # The model saw a redacted message; the local parser reads what the person typed.
         answer = restore(answer, ctx.message)
-    if not from_person(ctx, answer):
-        return _out(ctx, "record_answer", {"question": question_id, "error": FABRICATED})
     value, problem = understood(q, answer, row.answers, ctx.turn.kb)
     if problem is not None:
         return _out(ctx, "record_answer", {"question": question_id, "not_understood": problem})
+    # The value, not the model's wording, must come from the person's own message.
+    if not from_message(q, value, ctx.message, row.answers, ctx.turn.kb):
+        return _out(ctx, "record_answer", {"question": question_id, "error": FABRICATED})
     following = record(row.answers, row.history, q, value)
     row.position = following.id if following else row.position
     ctx.turn.scope.save_flow(row)
@@ -153,8 +136,8 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
 
 @tool
 def record_skill(skill: str, rating: float, evidence: str, runtime: ToolRuntime[LlmContext]) -> str:
-    """Record a skill the person described ("Kubernetes"), with the 1-5 rating they gave or
-    agreed to, and their evidence in their words ("two years of Kubernetes at work")."""
+    """Record a skill the person described ("Kubernetes"), with the 1-5 rating they gave in
+    their message, and their evidence quoted from it ("two years of Kubernetes at work")."""
     ctx = runtime.context
     row = _interview(ctx)
     kb = ctx.turn.kb
@@ -168,13 +151,14 @@ def record_skill(skill: str, rating: float, evidence: str, runtime: ToolRuntime[
         return _out(ctx, "record_skill", {"error": f"Unknown skill {skill!r}.", "did_you_mean": hint})  # fmt: skip
     if not 1 <= rating <= 5:
         return _out(ctx, "record_skill", {"error": "The rating must be between 1 and 5."})
-    if not from_person(ctx, skill, f"{rating:g}"):
+    if not skill_rating_from_message(found.id, rating, ctx.message, kb):
         return _out(ctx, "record_skill", {"skill": skill, "error": FABRICATED})
+    said = evidence_from_message(found.id, evidence, ctx.message, kb)
     stated = dict(row.answers.get("stated_skills") or {})
-    stated[found.id] = {"rating": round(float(rating), 1), "evidence": clip(evidence, 200)}
+    stated[found.id] = {"rating": round(float(rating), 1), "evidence": clip(said, 200)}
     row.answers["stated_skills"] = stated
     ctx.turn.scope.save_flow(row)
-    ctx.done.append(f"Noted: {found.name} {rating:g}/5 ({clip(evidence, 80)}).")
+    ctx.done.append(f"Noted: {found.name} {rating:g}/5 ({clip(said, 80)}).")
     return _out(ctx, "record_skill", {"recorded": found.name, "rating": round(float(rating), 1)})
 
 

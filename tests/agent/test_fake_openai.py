@@ -24,12 +24,15 @@ from openai.types.chat import ChatCompletionMessageFunctionToolCall, ChatComplet
 
 from tests.fakes.openai_server import (
     NO_REPLY,
+    PROBE_TOOL,
     Call,
     Cut,
     Fail,
     FakeOpenAI,
     Hang,
+    KeepAlive,
     Say,
+    Trickle,
     count_tokens,
     prompt_text,
 )
@@ -345,3 +348,38 @@ def test_chat_openai_retries_a_429_after_the_delay_asked(fake: FakeOpenAI) -> No
     started = time.monotonic()
     assert chat_model(fake, max_retries=1).invoke("Hi").content == "ok"
     assert time.monotonic() - started >= 0.3 and fake.calls == 2
+
+
+def test_servers_with_broken_tool_calling_and_no_usage() -> None:
+    probe = {"type": "function", "function": {"name": PROBE_TOOL, "parameters": {"type": "object", "properties": {}}}}  # fmt: skip
+    ask: dict[str, Any] = {"model": "m", "messages": HELLO, "tools": [probe]}
+    with FakeOpenAI(api_key=KEY, tool_support="rejected") as fake:
+        with pytest.raises(openai.BadRequestError, match="enable-auto-tool-choice"):
+            client(fake).chat.completions.create(**ask)
+        assert len(fake.probes) == 1 and fake.calls == 0  # probes are kept apart
+    with FakeOpenAI(api_key=KEY, tool_support="as_text", report_usage=False) as fake:
+        fake.queue(Call([("lookup_skill", {"skill": "docker"})]))
+        answer = client(fake).chat.completions.create(model="m", messages=HELLO)
+        assert answer.choices[0].message.tool_calls is None and answer.usage is None
+        assert answer.choices[0].message.content == (
+            '<tool_call>{"name": "lookup_skill", "arguments": {"skill": "docker"}}</tool_call>'
+        )
+    with FakeOpenAI(api_key=KEY, tool_support="ignored") as fake:
+        fake.queue(Call([("lookup_skill", {"skill": "docker"})], content="Docker is popular."))
+        answer = client(fake).chat.completions.create(model="m", messages=HELLO)
+        assert answer.choices[0].message.content == "Docker is popular."
+
+
+def test_slow_streams_and_clean_cuts() -> None:
+    with FakeOpenAI(api_key=KEY) as fake:
+        fake.queue(Trickle("one two three", 0.2), KeepAlive(0.4, 0.1), Cut(after_chunks=2, chunked=False))  # fmt: skip
+        started = time.monotonic()
+        words = [c.choices[0].delta.content for c in client(fake).chat.completions.create(model="m", messages=HELLO, stream=True) if c.choices]  # fmt: skip
+        assert "".join(w or "" for w in words).split() == ["one", "two", "three"]
+        assert time.monotonic() - started >= 0.6
+        started = time.monotonic()
+        chunks = list(client(fake).chat.completions.create(model="m", messages=HELLO, stream=True))
+        assert time.monotonic() - started >= 0.4 and chunks[-1].choices[0].finish_reason == "stop"
+        # A close-delimited stream that is cut ends cleanly: no finish reason, no error.
+        cut = list(client(fake).chat.completions.create(model="m", messages=HELLO, stream=True))
+        assert all(c.choices[0].finish_reason is None for c in cut if c.choices)

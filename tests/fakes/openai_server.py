@@ -12,11 +12,21 @@ tests of the wire format (no model runs); the data comes back in reverse order, 
 allows, so a client must put it in order by `index`.
 
 What it answers is scripted, not generated: each chat request takes the next action from the
-queue (`fake.queue(Say(...), Call([...]), Fail(429, retry_after=0.2), Hang(2), Cut())`), then
-asks `responder(request_json)`, then says "(no scripted reply)". Every request is recorded
-(`requests`, `calls`, `last_messages()`, `all_text()`) and usage is counted deterministically
-with `count_tokens` (see `prompt_text`), so tests can assert budgets and that a secret never
-reached the model.
+queue (`fake.queue(Say(...), Call([...]), Fail(429, retry_after=0.2), Hang(2), Cut(),
+Trickle(...), KeepAlive(...), RawCall(...))`), then asks `responder(request_json)`, then says
+"(no scripted reply)". Every request is recorded (`requests`, `calls`, `last_messages()`,
+`all_text()`) and usage is counted deterministically with `count_tokens` (see `prompt_text`),
+so tests can assert budgets and that a secret never reached the model; with
+`report_usage=False` it reports none, as some local servers do.
+
+SkillAudit's tool-calling probe (a request offering only the tool `skillaudit_probe`) is
+answered apart, without taking a queued action, and recorded in `probes`, not in
+`chat_requests`. `tool_support` plays servers whose tool calling is broken:
+"native" (calls come back as `tool_calls`), "rejected" (any request with `tools` gets vLLM's
+400 for a server started without --enable-auto-tool-choice), "as_text" (the model prints
+`<tool_call>{...}</tool_call>` in `content`, as with a wrong tool parser) and "ignored" (the
+tools are dropped and the model answers in text, as llama.cpp does with a template that has
+no tool support).
 
 It does not fake: the Responses API, real embeddings, audio or images, `n > 1`, logprobs,
 `tool_choice` or `response_format` enforcement (both are recorded, not obeyed), real
@@ -99,14 +109,48 @@ class Hang:
 
 @dataclass(frozen=True)
 class Cut:
-    """Start answering `content`, then drop the connection: after a few SSE events when
-    streaming, or in the middle of a body shorter than its Content-Length."""
+    """Start answering `content` (and `calls`), then drop the connection: after a few SSE
+    events when streaming, or in the middle of a body shorter than its Content-Length.
+    `chunked=False` streams without chunked encoding, so the cut looks like a clean end of
+    the body (no finish reason, no `[DONE]`), as behind some proxies."""
 
     after_chunks: int = 2
     content: str = "This answer is cut off before it reaches its end."
+    calls: list[tuple[str, Json]] = field(default_factory=list)
+    chunked: bool = True
 
 
-Action = Say | Call | Fail | Hang | Cut
+@dataclass(frozen=True)
+class Trickle:
+    """Stream `content` one word every `interval` seconds (a slow or rambling model)."""
+
+    content: str
+    interval: float
+
+
+@dataclass(frozen=True)
+class KeepAlive:
+    """Send only SSE comments (": keep-alive") every `interval` seconds for `seconds`, then
+    answer with `then`."""
+
+    seconds: float
+    interval: float = 0.2
+    then: Say | Call = Say("(late reply)")
+
+
+@dataclass(frozen=True)
+class RawCall:
+    """A tool call whose arguments are this raw text (not necessarily JSON)."""
+
+    name: str
+    arguments: str
+
+
+Action = Say | Call | Fail | Hang | Cut | Trickle | KeepAlive | RawCall
+PROBE_TOOL = "skillaudit_probe"  # the tool SkillAudit's tool-calling probe offers
+VLLM_NO_AUTO_TOOLS = (
+    '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set'
+)
 Responder = Callable[[Json], Action]
 
 
@@ -169,6 +213,10 @@ class _JsonReply:
 class _StreamReply:
     events: list[Json]
     complete: bool  # False: drop the connection after the events, without [DONE]
+    chunked: bool = True  # False: close-delimited body (the end of the body is the close)
+    interval: float = 0.0  # seconds between events
+    comments: float = 0.0  # seconds of ": keep-alive" comments before the first event
+    comment_every: float = 0.2
 
 
 @dataclass(frozen=True)
@@ -234,7 +282,7 @@ class _Completion:
     def finish_reason(self) -> str:
         return "tool_calls" if self.tool_calls else "stop"
 
-    def payload(self) -> Json:
+    def payload(self, with_usage: bool = True) -> Json:
         message: Json = {
             "role": "assistant",
             "content": self.content or (None if self.tool_calls else ""),
@@ -252,7 +300,7 @@ class _Completion:
                 {"index": 0, "message": message, "logprobs": None,
                  "finish_reason": self.finish_reason}
             ],
-            "usage": self.usage,
+            **({"usage": self.usage} if with_usage else {}),
         }  # fmt: skip
 
     def chunks(self, include_usage: bool) -> list[Json]:
@@ -288,6 +336,14 @@ class _Completion:
         return chunk
 
 
+def is_probe(body: Json) -> bool:
+    """Whether a request is SkillAudit's tool-calling probe (it offers only that tool)."""
+    names = [
+        t.get("function", {}).get("name") for t in body.get("tools") or [] if isinstance(t, dict)
+    ]
+    return names == [PROBE_TOOL]
+
+
 # The fake ---------------------------------------------------------------------------------------
 
 
@@ -300,11 +356,18 @@ class FakeOpenAI:
         responder: Responder | None = None,
         *,
         model: str = "fake",
+        tool_support: str = "native",
+        report_usage: bool = True,
     ) -> None:
+        if tool_support not in ("native", "rejected", "as_text", "ignored"):
+            raise ValueError(f"unknown tool_support {tool_support!r}")
         self.api_key = api_key
         self.responder = responder
         self.model = model  # the one model GET /v1/models lists; requests may name any
+        self.tool_support = tool_support
+        self.report_usage = report_usage
         self.requests: list[Recorded] = []
+        self.probes: list[Recorded] = []
         self.usage: list[tuple[int, int]] = []  # (prompt, completion) per answered completion
         self.crashes: list[str] = []  # tracebacks of the fake's own bugs, answered with 500
         self._actions: list[Action] = []
@@ -368,8 +431,13 @@ class FakeOpenAI:
 
     @property
     def chat_requests(self) -> list[Recorded]:
+        """Chat completion requests, SkillAudit's tool-calling probes left out."""
         with self._lock:
-            return [r for r in self.requests if r.path.endswith("/chat/completions")]
+            return [
+                r
+                for r in self.requests
+                if r.path.endswith("/chat/completions") and not is_probe(r.body)
+            ]
 
     @property
     def calls(self) -> int:
@@ -419,6 +487,13 @@ class FakeOpenAI:
             return _error_reply(400, "you must provide a model parameter")
         if not isinstance(body.get("messages"), list) or not body["messages"]:
             return _error_reply(400, "'messages' must be a non-empty array")
+        if is_probe(body):
+            with self._lock:
+                self.probes.append(self.requests[-1])
+        if self.tool_support == "rejected" and body.get("tools"):
+            return _error_reply(400, VLLM_NO_AUTO_TOOLS)
+        if is_probe(body):
+            return self._answer(body, Call([(PROBE_TOOL, {"ok": True})]), probe=True)
         return self._answer(body, self._next_action(body))
 
     def _next_action(self, body: Json) -> Action:
@@ -427,33 +502,74 @@ class FakeOpenAI:
                 return self._actions.pop(0)
         return self.responder(body) if self.responder is not None else Say(NO_REPLY)
 
-    def _answer(self, body: Json, action: Action) -> Reply | None:
+    def _broken_tools(self, action: Action) -> Action:
+        """What a server with broken tool calling makes of a tool-call answer."""
+        if not isinstance(action, Call | RawCall) or self.tool_support == "native":
+            return action
+        if self.tool_support == "ignored":
+            content = action.content if isinstance(action, Call) else ""
+            return Say(content or "Thanks, noted. What else can you tell me?")
+        calls = action.calls if isinstance(action, Call) else [(action.name, action.arguments)]
+        printed = [
+            json.dumps({"name": name, "arguments": args}) if isinstance(args, dict) else
+            f'{{"name": "{name}", "arguments": {args}}}'
+            for name, args in calls
+        ]  # fmt: skip
+        return Say("".join(f"<tool_call>{p}</tool_call>" for p in printed))
+
+    def _answer(self, body: Json, action: Action, probe: bool = False) -> Reply | None:
         while isinstance(action, Hang):
             if self._closing.wait(action.seconds):
                 return None
             action = action.then
+        action = self._broken_tools(action)
         if isinstance(action, Fail):
             headers = {}
             if action.retry_after is not None:
                 headers["retry-after"] = f"{action.retry_after:g}"
             return _error_reply(action.status, action.message, headers)
         stream = bool(body.get("stream"))
-        include_usage = stream and bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = (
+            stream
+            and self.report_usage
+            and bool((body.get("stream_options") or {}).get("include_usage"))
+        )
         if isinstance(action, Cut):
-            completion = self._complete(body, Say(action.content), record_usage=False)
+            what = Call(action.calls, action.content) if action.calls else Say(action.content)
+            completion = self._complete(body, what, record_usage=False)
             if stream:
-                return _StreamReply(completion.chunks(include_usage)[: action.after_chunks], False)
+                events = completion.chunks(include_usage)[: action.after_chunks]
+                return _StreamReply(events, False, chunked=action.chunked)
             return _TruncatedReply(json.dumps(completion.payload()).encode())
-        completion = self._complete(body, action, record_usage=True)
+        if isinstance(action, Trickle | KeepAlive):
+            then = Say(action.content) if isinstance(action, Trickle) else action.then
+            completion = self._complete(body, then, record_usage=True)
+            events = completion.chunks(include_usage)
+            if not stream:
+                return _StreamReply([completion.payload()], True)  # not reached in practice
+            if isinstance(action, Trickle):
+                return _StreamReply(events, True, interval=action.interval)
+            return _StreamReply(
+                events, True, comments=action.seconds, comment_every=action.interval
+            )
+        completion = self._complete(body, action, record_usage=not probe)
         if stream:
             return _StreamReply(completion.chunks(include_usage), True)
-        return _JsonReply(200, completion.payload())
+        return _JsonReply(200, completion.payload(self.report_usage))
 
-    def _complete(self, body: Json, action: Say | Call, *, record_usage: bool) -> _Completion:
+    def _complete(
+        self, body: Json, action: Say | Call | RawCall, *, record_usage: bool
+    ) -> _Completion:
+        if isinstance(action, RawCall):
+            raw = [(action.name, action.arguments)]
+            action = Call([])
+        else:
+            raw = []
         calls = action.calls if isinstance(action, Call) else []
         with self._lock:
             completion_id = f"chatcmpl-{next(self._completion_ids)}"
             tool_calls = [(f"call_{next(self._call_ids)}", n, _arguments(a)) for n, a in calls]
+            tool_calls += [(f"call_{next(self._call_ids)}", n, a) for n, a in raw]
         prompt = count_tokens(prompt_text(body))
         answer = "\n".join([action.content, *(a for _, _, a in tool_calls)])
         completion_tokens = count_tokens(answer)
@@ -538,19 +654,41 @@ class _Handler(TrackedHandler):
 
     def _send_stream(self, reply: _StreamReply) -> None:
         self._start(200, "text/event-stream; charset=utf-8", {"Cache-Control": "no-cache"})
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        lines = [f"data: {json.dumps(event)}\n\n" for event in reply.events]
-        if reply.complete:
-            lines.append("data: [DONE]\n\n")
-        for line in lines:
-            data = line.encode()
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-            self.wfile.flush()
-        if reply.complete:
-            self.wfile.write(b"0\r\n\r\n")
+        if reply.chunked:
+            self.send_header("Transfer-Encoding", "chunked")
         else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        closing = self._server.fake._closing
+        try:
+            waited = 0.0
+            while waited < reply.comments:  # keep-alive comments only, as some proxies send
+                self._write(b": keep-alive\n\n", reply.chunked)
+                if closing.wait(reply.comment_every):
+                    return
+                waited += reply.comment_every
+            lines = [f"data: {json.dumps(event)}\n\n" for event in reply.events]
+            if reply.complete:
+                lines.append("data: [DONE]\n\n")
+            for line in lines:
+                self._write(line.encode(), reply.chunked)
+                if reply.interval and closing.wait(reply.interval):
+                    return
+        except OSError:  # the client gave up (its deadline passed): nothing more to send
+            self.close_connection = True
+            return
+        if reply.complete and reply.chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        elif not reply.complete:
             self._drop()
+
+    def _write(self, data: bytes, chunked: bool) -> None:
+        if chunked:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        else:
+            self.wfile.write(data)
+        self.wfile.flush()
 
     def _send_truncated(self, reply: _TruncatedReply) -> None:
         self._start(200, "application/json", {})
