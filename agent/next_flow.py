@@ -12,7 +12,6 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from agent.interview import (
@@ -26,8 +25,9 @@ from agent.interview import (
 )
 from agent.outputs import plan_prompts
 from agent.recommend import (
+    advise,
     constraints_from,
-    make_plan,
+    next_audit_of,
     targets_for_role,
     targets_for_skills,
     targets_from_audit,
@@ -53,12 +53,17 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         if not targets:
             return Reply(
                 text=render_chat(
-                    "next.j2", recs=[], plan=None, as_of=latest.as_of, audit=True, topic=""
+                    "next.j2",
+                    recs=[],
+                    uncovered=[],
+                    notes=[],
+                    plan=None,
+                    as_of=latest.as_of,
+                    audit=True,
+                    topic="",
                 )
             )
-        return _recommend(
-            turn, targets, constraints_from(latest.profile, latest.context), latest, ""
-        )
+        return _recommend(turn, targets, _constraints(turn, latest), latest, "")
     if flow is not None and flow.flow == "interview":
         return Reply(
             text="I will recommend what to learn as soon as the audit is done; it takes a few more answers."
@@ -72,7 +77,7 @@ def for_audit(turn: Turn, audit: AuditRow) -> Reply:
     targets = targets_from_audit(audit.result)
     if not targets:
         return Reply(text="")
-    return _recommend(turn, targets, constraints_from(audit.profile, audit.context), audit, "")
+    return _recommend(turn, targets, _constraints(turn, audit), audit, "")
 
 
 def ask(turn: Turn, row: FlowSession) -> Reply:
@@ -131,16 +136,32 @@ def answer_skipped(turn: Turn, row: FlowSession, step: str) -> Reply:
     return answer(turn, row, "5")
 
 
+def _constraints(turn: Turn, audit: AuditRow) -> Constraints:
+    """The person's learning constraints, with items sized to fit before their next audit."""
+    return constraints_from(audit.profile, audit.context, next_audit_of(audit.result), turn.today)
+
+
 def _recommend_topic(turn: Turn, topic: str, latest: AuditRow | None) -> Reply:
     retriever = turn.recommender.retriever()
-    skills = retriever.match_skills(topic)
+    match = retriever.understand(topic)
+    skills = (
+        match.skills + [s for s in match.closest if s not in match.skills][: 3 - len(match.skills)]
+    )
     if not skills:
         return Reply(
             text='I could not tell which skill that is about. Try naming it, for example "docker" or "bias testing".'
         )
+    prefix = ""
+    if match.missing is not None:
+        closest = ", ".join(turn.kb.skills[s].name for s in match.closest)
+        prefix = (
+            f'The skills taxonomy has no skill for "{match.missing}"; the closest are {closest}. '
+            "Here is what the catalog has for them."
+        )
     targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
-    constraints = constraints_from(latest.profile, latest.context) if latest else Constraints()
-    return _recommend(turn, targets, constraints, latest, topic)
+    constraints = _constraints(turn, latest) if latest else Constraints()
+    reply = _recommend(turn, targets, constraints, latest, topic)
+    return reply.prefixed(prefix) if prefix else reply
 
 
 def _recommend(
@@ -150,15 +171,11 @@ def _recommend(
         retriever = turn.recommender.retriever()
     except (KnowledgeError, OSError) as exc:
         return Reply(text=f"Recommendations are unavailable right now: {exc}")
-    picks = retriever.recommend(targets, constraints, query=topic or None)
     result = latest.result if latest else None
-    plan = make_plan(retriever, picks, constraints, turn.today, result)
-    data: dict[str, Any] = {
-        "skills": [t.skill for t in targets],
-        "recommendations": [p.to_dict() for p in picks],
-        "plan": plan.to_dict(),
-    }
-    next_audit = dt.date.fromisoformat(latest.result["schedule"]["next_audit"]) if latest else None
+    advised = advise(retriever, targets, constraints, turn.today, result, query=topic or None)
+    picks, plan = advised.advice.picks, advised.plan
+    data: dict[str, Any] = advised.to_dict()
+    next_audit = next_audit_of(result)
     review = plan_prompts(
         data["recommendations"], data["plan"], constraints.budget_usd, next_audit, turn.today
     )
@@ -166,13 +183,15 @@ def _recommend(
         audit_id=latest.id if latest else None,
         query=topic,
         recommendations=data["recommendations"],
-        plan=data["plan"],
+        plan={**data["plan"], "uncovered": data["uncovered"]},  # gaps nothing fits, said plainly
         review=review,
     )
     text = render_chat(
         "next.j2",
         recs=picks,
         plan=plan,
+        uncovered=advised.advice.uncovered,
+        notes=advised.advice.notes,
         as_of=latest.as_of if latest else None,
         audit=latest is not None,
         topic=topic,

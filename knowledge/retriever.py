@@ -150,9 +150,11 @@ def format_ok(resource: Resource, formats: Sequence[str]) -> bool:
     """True when no format was stated, or the resource is in one of them."""
     if not formats:
         return True
-    return resource.format.value in formats or (
-        "project" in formats and resource.type is ResourceType.PROJECT
-    )
+    if resource.format.value in formats:
+        return True
+    # "Hands-on" covers project ideas and interactive exercises alike.
+    hands_on = resource.type is ResourceType.PROJECT or resource.format is Format.INTERACTIVE
+    return "project" in formats and hands_on
 
 
 def fit(resource: Resource, target: Target, constraints: Constraints) -> float:
@@ -283,9 +285,14 @@ class Retriever:
             return Advice(picks=[])
         have = dict(known or {})
         have.update({t.skill: t.proficiency for t in targets if t.proficiency is not None})
+        # Skills the person has at 2/5 or more, whether or not they are targets now, so that
+        # which other gaps are on the list never changes a gap's pick.
+        strengths = frozenset(s for s, v in have.items() if v >= PREREQUISITE_MIN)
         if query:
-            return self._advise_topic(targets, constraints, parse_request(query), limit, have)
-        return self._advise_gaps(targets, constraints, limit, have)
+            return self._advise_topic(
+                targets, constraints, parse_request(query), limit, have, strengths
+            )
+        return self._advise_gaps(targets, constraints, limit, have, strengths)
 
     def _advise_gaps(
         self,
@@ -293,22 +300,20 @@ class Retriever:
         constraints: Constraints,
         limit: int,
         known: Mapping[str, float],
+        strengths: frozenset[str],
     ) -> Advice:
         ranked: dict[str, tuple[Target, list[Row], list[Row], str]] = {}
         uncovered = []
         for target in targets:
-            best, rest, note = self._ranked_for(target, constraints, known)
+            best, rest, note = self._ranked_for(target, constraints, known, strengths)
             if best:
                 ranked[target.skill] = (target, best, rest, note)
             else:
                 uncovered.append(self._uncovered(target, constraints))
-        chosen = {skill: 0 for skill in ranked}
-        notes = self._keep_within_budget(ranked, chosen, constraints)
         picks: list[Recommendation] = []
-        for skill, (target, best, rest, note) in ranked.items():
-            resource = best[chosen[skill]][1]
+        for target, best, rest, note in ranked.values():
             picks += self._with_prerequisites(
-                target, best[chosen[skill]], [*best, *rest], note, constraints, known, ranked
+                target, best[0], [*best, *rest], note, constraints, known, ranked
             )
         extra_rounds = 1
         while len(picks) < limit and extra_rounds <= 2:
@@ -325,7 +330,10 @@ class Retriever:
                         self._recommendation(options[0], target, constraints, note, "extra")
                     )
             extra_rounds += 1
-        return Advice(picks=_merged(picks), uncovered=uncovered, notes=notes)
+        merged = _merged(picks)
+        return Advice(
+            picks=merged, uncovered=uncovered, notes=self._budget_notes(merged, constraints)
+        )
 
     def _advise_topic(
         self,
@@ -334,6 +342,7 @@ class Retriever:
         request: Request,
         limit: int,
         known: Mapping[str, float],
+        strengths: frozenset[str],
     ) -> Advice:
         asked = dataclasses.replace(
             constraints,
@@ -362,7 +371,7 @@ class Retriever:
             if resource is None or not served:
                 continue
             target = max(served, key=lambda t: (t.weight, t.skill))
-            score = self._fitting_score(resource, target, asked, known)
+            score = self._fitting_score(resource, target, asked, known, strengths)
             if score is None:
                 continue
             closeness = (similarity - low) / spread
@@ -391,14 +400,18 @@ class Retriever:
     # Ranking of one target -------------------------------------------------------------------
 
     def _ranked_for(
-        self, target: Target, constraints: Constraints, known: Mapping[str, float]
+        self,
+        target: Target,
+        constraints: Constraints,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
     ) -> tuple[list[Row], list[Row], str]:
         """The target's fitting resources, best first, in the first tier that has any (format
         and time both met, then time only, then format only, then neither), the others, and
         a note on what had to give."""
         rows: list[Row] = []
         for resource, similarity in self._pool(target.skill):
-            score = self._fitting_score(resource, target, constraints, known)
+            score = self._fitting_score(resource, target, constraints, known, strengths)
             if score is not None:
                 rows.append((score + 0.25 * similarity, resource))
         rows.sort(key=lambda row: (-row[0], row[1].id))
@@ -409,7 +422,12 @@ class Retriever:
         return [], [], ""
 
     def _fitting_score(
-        self, resource: Resource, target: Target, c: Constraints, known: Mapping[str, float]
+        self,
+        resource: Resource,
+        target: Target,
+        c: Constraints,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
     ) -> float | None:
         """The resource's score for the target, or None when it cannot be offered: wrong
         language, over budget, wrong level, or a prerequisite that cannot be scheduled first."""
@@ -432,8 +450,12 @@ class Retriever:
         else:
             cost = 0.5
         dated = 1.0 if resource.dated(self.today) else 0.0
+        # Resources that connect the gap to what the person already does fit them better.
+        others = [s for s in resource.skills if s != target.skill]
+        affinity = sum(s in strengths for s in others) / max(1, len(others))
         return (
             0.30 * relevance
+            + 0.06 * affinity
             + 0.15 * level
             + 0.10 * formats
             + 0.15 * size
@@ -546,34 +568,20 @@ class Retriever:
 
     # Budget ----------------------------------------------------------------------------------
 
-    def _keep_within_budget(
-        self,
-        ranked: Mapping[str, tuple[Target, list[Row], list[Row], str]],
-        chosen: dict[str, int],
-        c: Constraints,
-    ) -> list[str]:
-        """When the picks together cost more than the budget, switch the least severe gaps to
-        their best free option until they fit."""
+    def _budget_notes(self, picks: list[Recommendation], c: Constraints) -> list[str]:
+        """A note when the picks together cost more than the budget; each pick alone fits it.
+
+        Picks are not swapped to fit a total, so that one gap's pick never depends on another's.
+        """
         if c.budget_usd is None:
             return []
-
-        def total() -> float:
-            return sum(ranked[s][1][i][1].cost_usd for s, i in chosen.items())
-
-        notes = []
-        for skill in reversed(list(ranked)):
-            if total() <= c.budget_usd:
-                break
-            best = ranked[skill][1]
-            free = next((i for i, row in enumerate(best) if row[1].free), None)
-            if free is not None and not best[chosen[skill]][1].free:
-                chosen[skill] = free
-        if total() > c.budget_usd:
-            notes.append(
-                f"Together these cost about ${total():,.0f}, more than your budget of "
-                f"${c.budget_usd:,.0f}; pick the paid ones one at a time."
-            )
-        return notes
+        total = sum(p.resource.cost_usd for p in picks)
+        if total <= c.budget_usd:
+            return []
+        return [
+            f"Each pick fits your budget of ${c.budget_usd:,.0f}, but together they cost about "
+            f"${total:,.0f}; take the paid ones one at a time, or ask for free alternatives."
+        ]
 
     # Explanations ----------------------------------------------------------------------------
 
@@ -734,6 +742,9 @@ def _merged(picks: list[Recommendation]) -> list[Recommendation]:
         first = merged.get(pick.resource.id)
         if first is None:
             merged[pick.resource.id] = pick
+        elif first.role == "prerequisite" and pick.role == "gap":
+            # A gap's own pick that another pick also needs first stays that gap's pick.
+            merged[pick.resource.id] = dataclasses.replace(pick, also_for=first.also_for)
         elif pick.skill != first.skill and pick.skill not in first.also_for:
             merged[pick.resource.id] = dataclasses.replace(
                 first, also_for=(*first.also_for, pick.skill)

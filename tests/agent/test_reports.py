@@ -61,7 +61,7 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
         assert heading in markdown
     assert "methodology 1.1.0" in markdown and "(docs/methodology.md)" in markdown
     data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
-    assert data["state"] == "draft" and len(data["recommendations"]) == 3 and data["plan"]["items"]
+    assert data["state"] == "draft" and len(data["recommendations"]) >= 3 and data["plan"]["items"]
 
 
 def test_charts_are_real_pngs(reported: tuple[Engine, Store]) -> None:
