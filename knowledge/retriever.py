@@ -212,7 +212,9 @@ class Retriever:
                 skills += [s for s in [topic.expected_skill] if s not in skills]
             elif missing is None:
                 missing, closest = topic.name, list(topic.closest)
-        skills += [s for s in self._named_skills(masked(request.text, spans)) if s not in skills]
+        # A skill named outright ("... with Docker") leads; the topic's skills follow.
+        named = self._named_skills(masked(request.text, spans))
+        skills = [*named, *(s for s in skills if s not in named)]
         if missing is None and not skills:
             # Only a request that names no skill is matched by meaning: a weak neighbour
             # added to a named skill would pull the picks off the subject.

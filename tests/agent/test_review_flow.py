@@ -70,12 +70,16 @@ def test_review_until_final(engine: Engine, store: Store) -> None:
     for _ in range(remaining):
         reply = engine.handle_sync("ana", "confirm")
     assert "Every review prompt of your audit is answered: it is now final." in reply.text
-    assert "Review of the learning plan 1/1" in reply.text  # the next output with open prompts
+    assert "Review of the learning plan 1/" in reply.text  # the next output with open prompts
     with store.user("ana") as scope:
         audit = scope.latest_audit()
         assert audit is not None and audit.state == "final"
         assert all(p["status"] != "open" for p in audit.review)
-    reply = engine.handle_sync("ana", "yes")
+    # A plan that runs past the next audit asks about that first (issue 19), then fit.
+    for _ in range(2):
+        reply = engine.handle_sync("ana", "yes")
+        if "learning plan is answered" in reply.text:
+            break
     assert "learning plan is answered: it is now final" in reply.text and reply.state == "final"
     assert "Every review prompt has been answered" in engine.handle_sync("ana", "/review").text
 
