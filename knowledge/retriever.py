@@ -500,7 +500,10 @@ class Retriever:
         lack: a proficiency below 2/5. An unknown skill is not assumed missing."""
         lacking = []
         for entry in resource.prerequisites:
-            skill = entry if entry in self.kb.skills else self.catalog.resources[entry].skills[0]
+            named = self.catalog.resources.get(entry)
+            skill = entry if entry in self.kb.skills else named.skills[0] if named else None
+            if skill is None:  # a catalog built apart from the files (benchmarks) may lack it
+                continue
             level = known.get(skill)
             if level is not None and level < PREREQUISITE_MIN:
                 lacking.append((entry, skill))
