@@ -55,7 +55,14 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         if not reply.text:
             return Reply(
                 text=render_chat(
-                    "next.j2", recs=[], plan=None, as_of=latest.as_of, audit=True, topic=""
+                    "next.j2",
+                    recs=[],
+                    uncovered=[],
+                    notes=[],
+                    plan=None,
+                    as_of=latest.as_of,
+                    audit=True,
+                    topic="",
                 )
             )
         return reply
@@ -145,14 +152,25 @@ def unavailable(exc: RecommendationsUnavailable) -> Reply:
 def render(turn: Turn, outcome: PlanOutcome) -> Reply:
     """Recommendations and the draft plan as a reply (with its data for scripts)."""
     audit: AuditRow | None = outcome.audit
+    advice = outcome.advised.advice
     text = render_chat(
         "next.j2",
-        recs=outcome.picks,
-        plan=outcome.plan,
+        recs=advice.picks,
+        plan=outcome.advised.plan,
+        uncovered=advice.uncovered,
+        notes=advice.notes,
         as_of=audit.as_of if audit else None,
         audit=audit is not None,
         topic=outcome.topic,
         names=[turn.kb.skills[t.skill].name for t in outcome.targets],
     )
     choices = [] if audit is not None else [Choice(label="Start the full audit", value="/audit")]
-    return Reply(text=text, choices=choices, data=outcome.data, state="draft")
+    reply = Reply(text=text, choices=choices, data=outcome.data, state="draft")
+    match = outcome.advised.topic
+    if match is not None and match.missing is not None:
+        closest = ", ".join(turn.kb.skills[s].name for s in match.closest)
+        reply = reply.prefixed(
+            f'The skills taxonomy has no skill for "{match.missing}"; the closest are {closest}. '
+            "Here is what the catalog has for them."
+        )
+    return reply

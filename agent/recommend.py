@@ -10,13 +10,23 @@ import datetime as dt
 import logging
 import shutil
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from agent.config import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Catalog
 from knowledge.index import Progress
-from knowledge.retriever import Constraints, Plan, Recommendation, Retriever, Target
+from knowledge.retriever import (
+    DEFAULT_HORIZON_WEEKS,
+    Advice,
+    Constraints,
+    Plan,
+    Recommendation,
+    Retriever,
+    Target,
+    TopicMatch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +200,22 @@ def _as_proficiency(rating: float | None) -> float | None:
     return None if rating is None else rating * 20
 
 
-def constraints_from(profile: dict[str, Any], context: dict[str, Any]) -> Constraints:
+def constraints_from(
+    profile: dict[str, Any],
+    context: dict[str, Any],
+    next_audit: dt.date | None = None,
+    today: dt.date | None = None,
+) -> Constraints:
+    """The person's learning time, budget and formats; items should fit before `next_audit`."""
     budget = profile.get("learning_budget_usd")
+    weeks = DEFAULT_HORIZON_WEEKS
+    if next_audit is not None and today is not None:
+        weeks = max(1.0, (next_audit - today).days / 7)
     return Constraints(
         weekly_hours=float(profile.get("weekly_learning_hours") or 5.0),
         budget_usd=None if budget is None else float(budget),
         formats=tuple(context.get("preferred_formats") or ()),
+        horizon_weeks=weeks,
     )
 
 
@@ -212,6 +232,12 @@ def proficiencies(result: dict[str, Any] | None) -> dict[str, float]:
     }
 
 
+def next_audit_of(result: dict[str, Any] | None) -> dt.date | None:
+    """The next full audit's date from an audit result, when it has one."""
+    due = ((result or {}).get("schedule") or {}).get("next_audit")
+    return dt.date.fromisoformat(due) if isinstance(due, str) else None
+
+
 def make_plan(
     retriever: Retriever,
     picks: list[Recommendation],
@@ -219,4 +245,94 @@ def make_plan(
     today: dt.date,
     result: dict[str, Any] | None,
 ) -> Plan:
-    return retriever.plan(picks, constraints, plan_start(today), proficiencies(result))
+    """Date the picks from the next Monday; a plan past the audit's next date offers a shorter one."""
+    return retriever.plan(
+        picks, constraints, plan_start(today), proficiencies(result), next_audit_of(result)
+    )
+
+
+@dataclass(frozen=True)
+class Advised:
+    """What to learn next: the picks, the gaps nothing fits, the dated plan, and for a topic
+    question how it was understood (`topic.missing` names a subject the taxonomy lacks)."""
+
+    targets: list[Target]
+    advice: Advice
+    plan: Plan
+    topic: TopicMatch | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "skills": [t.skill for t in self.targets],
+            **self.advice.to_dict(),
+            "plan": self.plan.to_dict(),
+        }
+        if self.topic is not None:
+            data["topic"] = {
+                "subject": self.topic.request.subject,
+                "skills": self.topic.skills,
+                "missing": self.topic.missing,
+                "closest": self.topic.closest,
+                "level": None
+                if self.topic.request.level is None
+                else self.topic.request.level.value,
+                "formats": list(self.topic.request.formats),
+                "free_only": self.topic.request.free_only,
+            }
+        return data
+
+
+def advise(
+    retriever: Retriever,
+    targets: list[Target],
+    constraints: Constraints,
+    today: dt.date,
+    result: dict[str, Any] | None,
+    query: str | None = None,
+    topic: TopicMatch | None = None,
+) -> Advised:
+    """Picks for the targets (every gap covered, or said plainly that nothing fits) and the plan."""
+    advice = retriever.advise(targets, constraints, query=query, known=proficiencies(result))
+    plan = make_plan(retriever, advice.picks, constraints, today, result)
+    return Advised(targets=targets, advice=advice, plan=plan, topic=topic)
+
+
+def advise_for_audit(
+    retriever: Retriever,
+    result: dict[str, Any],
+    profile: dict[str, Any],
+    context: dict[str, Any],
+    today: dt.date,
+) -> Advised:
+    """What to learn next after an audit: one fitting pick for each of the top five gaps."""
+    constraints = constraints_from(profile, context, next_audit_of(result), today)
+    return advise(retriever, targets_from_audit(result), constraints, today, result)
+
+
+def advise_for_topic(
+    retriever: Retriever,
+    text: str,
+    kb: KnowledgeBase,
+    today: dt.date,
+    result: dict[str, Any] | None = None,
+    profile: dict[str, Any] | None = None,
+    context: dict[str, Any] | None = None,
+) -> Advised:
+    """Picks for a question; a subject with no skill in the taxonomy gets its closest skills
+    (and `topic.missing` says so)."""
+    topic = retriever.understand(text)
+    skills = topic.skills or topic.closest
+    targets = targets_for_skills(skills, result, kb)
+    constraints = (
+        constraints_from(profile, context or {}, next_audit_of(result), today)
+        if profile is not None
+        else Constraints()
+    )
+    if not targets:
+        return Advised(
+            targets=[],
+            advice=Advice(picks=[]),
+            plan=Plan([], constraints.weekly_hours),
+            topic=topic,
+        )
+    return advise(retriever, targets, constraints, today, result, query=text, topic=topic)

@@ -10,9 +10,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from knowledge.base import KnowledgeBase, KnowledgeError, _read_yaml, default_knowledge
-from knowledge.schema import CatalogFile, Resource
+from knowledge.schema import CatalogFile, Resource, TopicsFile
 
 CATALOG_DIR = Path(__file__).parent / "data" / "catalog"
+TOPICS_FILE = Path(__file__).parent / "data" / "topics.yaml"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Catalog:
 
     def covering(self, skill_id: str) -> list[Resource]:
         return [r for r in self.resources.values() if skill_id in r.skills]
+
+    def verified_share(self) -> float:
+        """Share of entries confirmed against a stored copy of their page."""
+        return sum(r.verified for r in self.resources.values()) / max(1, len(self.resources))
 
     def __len__(self) -> int:
         return len(self.resources)
@@ -67,3 +72,32 @@ def load_catalog(kb: KnowledgeBase, folder: Path = CATALOG_DIR) -> Catalog:
 @cache
 def default_catalog() -> Catalog:
     return load_catalog(default_knowledge())
+
+
+def load_topics(kb: KnowledgeBase, path: Path = TOPICS_FILE) -> TopicsFile:
+    """Read the topic phrases; refuse unknown skills and a phrase claimed by two topics."""
+    try:
+        data = TopicsFile.model_validate(_read_yaml(path))
+    except ValidationError as exc:
+        raise KnowledgeError(f"{path.name}: {exc}") from exc
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+    for topic in data.topics:
+        problems += [
+            f"topic {topic.name}: unknown skill {s}"
+            for s in [*topic.skills, *topic.closest]
+            if s not in kb.skills
+        ]
+        for phrase in topic.phrases:
+            key = phrase.strip().lower()
+            if key in seen and seen[key] != topic.name:
+                problems.append(f"phrase {phrase!r} is used by topics {seen[key]} and {topic.name}")
+            seen[key] = topic.name
+    if problems:
+        raise KnowledgeError("; ".join(sorted(problems)))
+    return data
+
+
+@cache
+def default_topics() -> TopicsFile:
+    return load_topics(default_knowledge())

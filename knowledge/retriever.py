@@ -1,30 +1,43 @@
-"""Hybrid retrieval of learning resources and a dated learning plan.
+"""Recommendations that fit the person, and a dated learning plan.
 
-Candidates come from Chroma (vector similarity to the query, filtered on the gap skills and
-on hard constraints such as language and budget); a deterministic ranking then weighs gap
-severity, similarity and fit with the person's constraints, and keeps the top picks diverse.
+Gap-driven picks (after an audit) are chosen for each gap on its own: the resources that
+teach the skill, at a level that suits the person's proficiency, within their budget and
+language, in a format they asked for and small enough for their weekly hours. A gap's picks
+therefore never change because another skill changed. Prerequisites the person lacks are
+added first or rule the item out. A gap with no fitting resource gets a plain statement and
+a project idea. Topic questions are matched on the subject of the whole request (see
+`knowledge/topics.py`), and the picks follow that subject by meaning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge.base import KnowledgeBase
-from knowledge.catalog import Catalog
+from knowledge.catalog import Catalog, load_topics
 from knowledge.index import VectorIndex
-from knowledge.schema import Format, Level, Resource, normalize_name
+from knowledge.planning import Plan, PlanItem, build_plan
+from knowledge.schema import Format, Level, Resource, ResourceType, TopicsFile, normalize_name
+from knowledge.topics import Request, TopicMatch, masked, parse_request, phrase_hits
 
-W_GAP, W_SIMILARITY, W_FIT = 0.45, 0.35, 0.20
-SAME_PROVIDER_PENALTY = 0.12
-SAME_SKILL_PENALTY = 0.25
-SAME_SKILL_PENALTY_TOPIC = 0.05
-SKILL_MATCH_THRESHOLD = 0.80
+PREREQUISITE_MIN = 40.0  # below 2/5 a person lacks a prerequisite skill
+SKILL_MATCH_THRESHOLD = 0.83  # e5 similarities crowd together: a match must also stand out
+MATCH_MARGIN = 0.02
+STRONG_MATCH = 0.87
+LEXICAL_WEIGHT = 0.10
 CANDIDATES = 60
+SAME_PROVIDER_PENALTY = 0.12
+SAME_SKILL_PENALTY_TOPIC = 0.04
+W_CLOSENESS = 0.35  # topic picks: closeness to the request's subject, rescaled over candidates
+W_TARGET = 0.15  # topic picks: how central the skill served is to the request
+DEFAULT_HORIZON_WEEKS = 13.0  # a quarter: the default time to the next full audit
+LEVEL_ORDER = [Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED]
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,12 @@ class Constraints:
     budget_usd: float | None = None  # None: no budget given
     formats: tuple[str, ...] = ()
     language: str = "en"
+    horizon_weeks: float = DEFAULT_HORIZON_WEEKS  # time to the next audit; items should fit
+    level: Level | None = None  # a level the person asked for, over the one from proficiency
+
+    @property
+    def horizon_hours(self) -> float:
+        return max(self.weekly_hours, 0.5) * self.horizon_weeks
 
 
 @dataclass(frozen=True)
@@ -53,86 +72,164 @@ class Recommendation:
     similarity: float
     skill: str  # the target skill it serves
     reason: str
-    over_budget: bool = False
+    over_budget: bool = False  # kept for stored plans; budgets are now never exceeded
+    role: str = "gap"  # "gap", "prerequisite" (do first) or "extra" (a second pick)
+    alternatives: tuple[Resource, ...] = ()  # shorter fitting resources for the same skill
+    also_for: tuple[str, ...] = ()  # further target skills the same resource serves
+
+    def with_resource(self, resource: Resource) -> Recommendation:
+        """The same pick with another resource (a shorter plan's swap)."""
+        return dataclasses.replace(self, resource=resource, alternatives=())
 
     def to_dict(self) -> dict[str, Any]:
         r = self.resource
         return {
             "id": r.id, "title": r.title, "provider": r.provider, "url": str(r.url), "type": r.type.value,
-            "skills": r.skills, "for_skill": self.skill, "level": r.level.value, "hours": r.hours,
-            "cost_usd": r.cost_usd, "cost_note": r.cost_note, "format": r.format.value,
+            "skills": r.skills, "for_skill": self.skill, "also_for": list(self.also_for), "role": self.role,
+            "level": r.level.value, "hours": r.hours, "cost_usd": r.cost_usd, "cost_note": r.cost_note,
+            "format": r.format.value, "language": r.language, "year": r.year, "verified": r.verified,
+            "last_checked": None if r.last_checked is None else r.last_checked.isoformat(),
             "score": round(self.score, 4), "reason": self.reason, "over_budget": self.over_budget,
         }  # fmt: skip
 
 
 @dataclass(frozen=True)
-class PlanItem:
-    resource: Resource
-    start: dt.date
-    end: dt.date
-    hours: float
+class Uncovered:
+    """A gap nothing in the catalog fits, said plainly, with a project idea instead."""
+
     skill: str
+    name: str
+    reason: str
+    project_idea: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
-class Plan:
-    items: list[PlanItem]
-    weekly_hours: float
+class Advice:
+    """Picks for the targets (prerequisites included) and the targets nothing fits."""
+
+    picks: list[Recommendation]
+    uncovered: list[Uncovered] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "weekly_hours": self.weekly_hours,
+            "recommendations": [p.to_dict() for p in self.picks],
+            "uncovered": [u.to_dict() for u in self.uncovered],
             "notes": self.notes,
-            "items": [
-                {"id": i.resource.id, "title": i.resource.title, "url": str(i.resource.url), "skill": i.skill,
-                 "start": i.start.isoformat(), "end": i.end.isoformat(), "hours": i.hours}
-                for i in self.items
-            ],
-        }  # fmt: skip
+        }
+
+
+def levels_for(proficiency: float | None, asked: Level | None = None) -> tuple[Level, ...]:
+    """Levels that suit a proficiency (0-100), best first: 0-1/5 beginner only, 2/5 beginner
+    or intermediate, 3/5 intermediate or advanced, 4-5/5 advanced or intermediate."""
+    if asked is Level.BEGINNER:
+        return (Level.BEGINNER,)
+    if asked is Level.INTERMEDIATE:
+        return (Level.INTERMEDIATE, Level.ADVANCED)
+    if asked is Level.ADVANCED:
+        return (Level.ADVANCED, Level.INTERMEDIATE)
+    if proficiency is None:
+        return (Level.BEGINNER, Level.INTERMEDIATE)
+    if proficiency < 30:
+        return (Level.BEGINNER,)
+    if proficiency < 50:
+        return (Level.BEGINNER, Level.INTERMEDIATE)
+    if proficiency < 70:
+        return (Level.INTERMEDIATE, Level.ADVANCED)
+    return (Level.ADVANCED, Level.INTERMEDIATE)
 
 
 def wanted_level(proficiency: float | None) -> Level:
-    if proficiency is None or proficiency < 35:
-        return Level.BEGINNER
-    if proficiency < 65:
-        return Level.INTERMEDIATE
-    return Level.ADVANCED
+    return levels_for(proficiency)[0]
 
 
-LEVEL_ORDER = [Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED]
+def format_ok(resource: Resource, formats: Sequence[str]) -> bool:
+    """True when no format was stated, or the resource is in one of them."""
+    if not formats:
+        return True
+    if resource.format.value in formats:
+        return True
+    # "Hands-on" covers project ideas and interactive exercises alike.
+    hands_on = resource.type is ResourceType.PROJECT or resource.format is Format.INTERACTIVE
+    return "project" in formats and hands_on
 
 
 def fit(resource: Resource, target: Target, constraints: Constraints) -> float:
     """0..1: level matches where the person stands, format is one they like, size fits their time."""
-    distance = abs(
-        LEVEL_ORDER.index(resource.level) - LEVEL_ORDER.index(wanted_level(target.proficiency))
-    )
-    level = 1.0 - 0.5 * distance
-    formats = (
-        1.0 if not constraints.formats or resource.format.value in constraints.formats else 0.5
-    )
+    levels = levels_for(target.proficiency, constraints.level)
+    level = 1.0 if resource.level == levels[0] else 0.6 if resource.level in levels else 0.0
+    formats = 1.0 if format_ok(resource, constraints.formats) else 0.0
     weeks = resource.hours / max(constraints.weekly_hours, 0.5)
-    size = 1.0 if weeks <= 4 else max(0.2, 4 / weeks)
+    size = 1.0 / (1.0 + weeks / 6)
     return (level + formats + size) / 3
 
 
-class Retriever:
-    """Everything retrieval needs, passed in: knowledge, catalog and a synced vector index."""
+Row = tuple[float, Resource]  # (score, resource)
 
-    def __init__(self, kb: KnowledgeBase, catalog: Catalog, index: VectorIndex) -> None:
+
+class Retriever:
+    """Everything retrieval needs, passed in: knowledge, catalog, topics and a synced index."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        catalog: Catalog,
+        index: VectorIndex,
+        topics: TopicsFile | None = None,
+        today: dt.date | None = None,
+    ) -> None:
         self.kb = kb
         self.catalog = catalog
         self.index = index
+        self.topics = topics if topics is not None else load_topics(kb)
+        self.today = today or dt.date.today()
         self._skill_stems = {
             s.id: (_stems(" ".join([s.name, *s.aliases])), _stems(s.description))
             for s in kb.taxonomy.skills
         }
+        self._pools: dict[str, list[tuple[Resource, float]]] = {}
 
     # Skills from free text -------------------------------------------------------------------
 
+    def understand(self, text: str, limit: int = 3) -> TopicMatch:
+        """The skills a request is about, by topic phrases, skill names and then by meaning;
+        a topic the taxonomy lacks is named with the closest skills."""
+        request = parse_request(text)
+        spans = phrase_hits(request.text, tuple(self.topics.topics))
+        skills: list[str] = []
+        names: list[str] = []
+        missing: str | None = None
+        closest: list[str] = []
+        for _, _, topic in spans:
+            names.append(topic.name)
+            if topic.skills:
+                skills += [s for s in topic.skills if s not in skills]
+            elif topic.expected_skill in self.kb.skills:
+                assert topic.expected_skill is not None
+                skills += [s for s in [topic.expected_skill] if s not in skills]
+            elif missing is None:
+                missing, closest = topic.name, list(topic.closest)
+        # A skill named outright ("... with Docker") leads; the topic's skills follow.
+        named = self._named_skills(masked(request.text, spans))
+        skills = [*named, *(s for s in skills if s not in named)]
+        if missing is None and not skills:
+            # Only a request that names no skill is matched by meaning: a weak neighbour
+            # added to a named skill would pull the picks off the subject.
+            ranked = self.skills_by_meaning(request.subject, max(5, limit * 2))
+            skills = _close_by_meaning(ranked)
+            if not skills:
+                missing, closest = request.subject, [s for s, _ in ranked[:3]]
+        return TopicMatch(request, skills[:limit], missing, closest, names)
+
     def match_skills(self, text: str, limit: int = 3) -> list[str]:
-        """Skills a question is about: names and aliases written in it, then nearest by meaning."""
+        """Skills a question is about (none for a topic the taxonomy lacks: see `understand`)."""
+        return self.understand(text, limit).skills
+
+    def _named_skills(self, text: str) -> list[str]:
+        """Skills whose names or aliases are written in the text, longest phrases first."""
         found: list[str] = []
         words = re.findall(r"[\w+#./-]+", text.lower())
         for size in (3, 2, 1):
@@ -143,13 +240,7 @@ class Retriever:
                 skill = self.kb.resolve_skill(phrase)
                 if skill is not None and skill.id not in found:
                     found.append(skill.id)
-        if len(found) < limit:
-            ranked = self.skills_by_meaning(text, limit * 4)
-            best = ranked[0][1] if ranked else 0.0
-            for skill_id, score in ranked[:limit]:
-                if score >= max(SKILL_MATCH_THRESHOLD, best - 0.03) and skill_id not in found:
-                    found.append(skill_id)
-        return found[:limit]
+        return found
 
     def skills_by_meaning(self, text: str, limit: int) -> list[tuple[str, float]]:
         """Vector similarity to each skill's text, nudged by shared word stems (hybrid)."""
@@ -173,121 +264,499 @@ class Retriever:
         constraints: Constraints,
         query: str | None = None,
         limit: int = 3,
+        known: Mapping[str, float] | None = None,
     ) -> list[Recommendation]:
-        """The best `limit` resources for the targets, diverse, each with its reason.
+        """The picks of `advise` (gap-driven: every target covered; topic: `limit` picks)."""
+        return self.advise(targets, constraints, query, limit, known).picks
 
-        Gap-driven picks spread over the targets (one gap each first); picks for a question
-        (`query`) stay closer to it and only avoid repeating a provider.
+    def advise(
+        self,
+        targets: Sequence[Target],
+        constraints: Constraints,
+        query: str | None = None,
+        limit: int = 3,
+        known: Mapping[str, float] | None = None,
+    ) -> Advice:
+        """Picks that fit the person, prerequisites they lack included, and the gaps nothing fits.
+
+        Without `query` every target gets its own best pick (then second picks up to `limit`);
+        with one, `limit` picks follow the request's subject and stated preferences.
+        `known` holds the person's proficiencies (0-100) for the prerequisite check.
         """
         if not targets:
-            return []
+            return Advice(picks=[])
+        have = dict(known or {})
+        have.update({t.skill: t.proficiency for t in targets if t.proficiency is not None})
+        # Skills the person has at 2/5 or more, whether or not they are targets now, so that
+        # which other gaps are on the list never changes a gap's pick.
+        strengths = frozenset(s for s, v in have.items() if v >= PREREQUISITE_MIN)
+        if query:
+            return self._advise_topic(
+                targets, constraints, parse_request(query), limit, have, strengths
+            )
+        return self._advise_gaps(targets, constraints, limit, have, strengths)
+
+    def _advise_gaps(
+        self,
+        targets: Sequence[Target],
+        constraints: Constraints,
+        limit: int,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
+    ) -> Advice:
+        ranked: dict[str, tuple[Target, list[Row], list[Row], str]] = {}
+        uncovered = []
+        for target in targets:
+            best, rest, note = self._ranked_for(target, constraints, known, strengths)
+            if best:
+                ranked[target.skill] = (target, best, rest, note)
+            else:
+                uncovered.append(self._uncovered(target, constraints))
+        picks: list[Recommendation] = []
+        for target, best, rest, note in ranked.values():
+            picks += self._with_prerequisites(
+                target, best[0], [*best, *rest], note, constraints, known, ranked
+            )
+        extra_rounds = 1
+        while len(picks) < limit and extra_rounds <= 2:
+            for skill, (target, best, _, note) in ranked.items():
+                taken = {p.resource.id for p in picks}
+                providers = {p.resource.provider for p in picks if p.skill == skill}
+                options = [row for row in best if row[1].id not in taken]
+                options.sort(key=lambda row: (row[1].provider in providers, -row[0], row[1].id))
+                if options and len(picks) < limit:
+                    resource = options[0][1]
+                    if self._lacking(resource, known):
+                        continue
+                    picks.append(
+                        self._recommendation(options[0], target, constraints, note, "extra")
+                    )
+            extra_rounds += 1
+        merged = _merged(picks)
+        return Advice(
+            picks=merged, uncovered=uncovered, notes=self._budget_notes(merged, constraints)
+        )
+
+    def _advise_topic(
+        self,
+        targets: Sequence[Target],
+        constraints: Constraints,
+        request: Request,
+        limit: int,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
+    ) -> Advice:
+        asked = dataclasses.replace(
+            constraints,
+            formats=request.formats or constraints.formats,
+            level=request.level or constraints.level,
+            budget_usd=0.0 if request.free_only else constraints.budget_usd,
+        )
         top = max(t.weight for t in targets) or 1.0
         by_skill = {t.skill: t for t in targets}
-        text = query or "learn " + ", ".join(self.kb.skills[t.skill].name for t in targets[:3])
-        embedding = self.index.embed_query(text)
-        skill_filter: dict[str, Any] = (
+        where: dict[str, Any] = (
             {f"s_{targets[0].skill}": True}
             if len(targets) == 1
             else {"$or": [{f"s_{t.skill}": True} for t in targets]}
         )
-        hard = [skill_filter, {"language": constraints.language}]
-        over_budget = False
-        candidates = []
-        if constraints.budget_usd is not None:
-            within = {"$and": [*hard, {"cost_usd": {"$lte": constraints.budget_usd}}]}
-            candidates = self.index.search_resources(embedding, CANDIDATES, within)
-        if len({rid for rid, _ in candidates}) < limit:
-            over_budget = constraints.budget_usd is not None
-            seen = {rid for rid, _ in candidates}
-            extra = self.index.search_resources(embedding, CANDIDATES, {"$and": hard})
-            candidates += [c for c in extra if c[0] not in seen]
-        # e5 similarities crowd into a narrow band; rescale them across the candidates.
-        low = min((sim for _, sim in candidates), default=0.0)
-        high = max((sim for _, sim in candidates), default=1.0)
-        spread = (high - low) or 1.0
-        scored = []
-        for resource_id, similarity in candidates:
+        hits = self.index.search_resources(
+            self.index.embed_query(request.subject or request.text),
+            CANDIDATES,
+            {"$and": [where, {"language": asked.language}]},
+        )
+        low = min((sim for _, sim in hits), default=0.0)
+        spread = (max((sim for _, sim in hits), default=1.0) - low) or 1.0
+        rows: list[tuple[float, Resource, Target]] = []
+        for resource_id, similarity in hits:
             resource = self.catalog.resources.get(resource_id)
-            if resource is None:
-                continue
-            served = [by_skill[s] for s in resource.skills if s in by_skill]
-            if not served:
+            served = [by_skill[s] for s in resource.skills if s in by_skill] if resource else []
+            if resource is None or not served:
                 continue
             target = max(served, key=lambda t: (t.weight, t.skill))
-            score = (
-                W_GAP * target.weight / top
-                + W_SIMILARITY * (similarity - low) / spread
-                + W_FIT * fit(resource, target, constraints)
-                + 0.02 * (len(served) - 1)
+            score = self._fitting_score(resource, target, asked, known, strengths)
+            if score is None:
+                continue
+            closeness = (similarity - low) / spread
+            rows.append(
+                (score + W_CLOSENESS * closeness + W_TARGET * target.weight / top, resource, target)
             )
-            beyond = (
-                constraints.budget_usd is not None and resource.cost_usd > constraints.budget_usd
+        rows.sort(key=lambda row: (-row[0], row[1].id))
+        chosen: list[tuple[float, Resource, Target, str]] = []
+        for test, note in _tiers(asked, format_first=bool(request.formats)):
+            # Fill from the strictest tier first, then say what had to give for the rest.
+            taken = {c[1].id for c in chosen}
+            tier = [row for row in rows if test(row[1]) and row[1].id not in taken]
+            chosen += [(*row, note) for row in _diverse(tier, limit - len(chosen), chosen)]
+            if len(chosen) >= limit:
+                break
+        if not chosen:
+            return Advice(picks=[], uncovered=[self._uncovered(targets[0], asked)])
+        picks: list[Recommendation] = []
+        for score, resource, target, note in chosen:
+            pool = [(s, r) for s, r, t in rows if t.skill == target.skill]
+            picks += self._with_prerequisites(
+                target, (score, resource), pool, note, asked, known, {}
             )
-            scored.append((score, similarity, resource, target, beyond and over_budget))
-        scored.sort(key=lambda row: (-row[0], row[2].id))
-        skill_penalty = SAME_SKILL_PENALTY if query is None else SAME_SKILL_PENALTY_TOPIC
-        return [self._explain(row, constraints) for row in _diverse(scored, limit, skill_penalty)]
+        return Advice(picks=_merged(picks))
 
-    def _explain(
-        self, row: tuple[float, float, Resource, Target, bool], constraints: Constraints
-    ) -> Recommendation:
-        score, similarity, resource, target, beyond = row
-        name = self.kb.skills[target.skill].name
-        if target.gap is not None and target.proficiency is not None and target.demand is not None:
-            why = f"for your {name} gap ({target.proficiency:.0f} now, demand {target.demand:.0f})"
+    # Ranking of one target -------------------------------------------------------------------
+
+    def _ranked_for(
+        self,
+        target: Target,
+        constraints: Constraints,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
+    ) -> tuple[list[Row], list[Row], str]:
+        """The target's fitting resources, best first, in the first tier that has any (format
+        and time both met, then time only, then format only, then neither), the others, and
+        a note on what had to give."""
+        rows: list[Row] = []
+        for resource, similarity in self._pool(target.skill):
+            score = self._fitting_score(resource, target, constraints, known, strengths)
+            if score is not None:
+                rows.append((score + 0.25 * similarity, resource))
+        rows.sort(key=lambda row: (-row[0], row[1].id))
+        for test, note in _tiers(constraints):
+            best = [row for row in rows if test(row[1])]
+            if best:
+                return best, [row for row in rows if not test(row[1])], note
+        return [], [], ""
+
+    def _fitting_score(
+        self,
+        resource: Resource,
+        target: Target,
+        c: Constraints,
+        known: Mapping[str, float],
+        strengths: frozenset[str],
+    ) -> float | None:
+        """The resource's score for the target, or None when it cannot be offered: wrong
+        language, over budget, wrong level, or a prerequisite that cannot be scheduled first."""
+        levels = levels_for(target.proficiency, c.level)
+        if not self._affordable(resource, c) or resource.level not in levels:
+            return None
+        lacking = self._lacking(resource, known)
+        for entry, skill in lacking:
+            if skill == target.skill or self._prerequisite_for(entry, skill, c, known) is None:
+                return None
+        position = resource.skills.index(target.skill)
+        relevance = 1.0 if position == 0 else max(0.3, 0.75 - 0.15 * (position - 1))
+        level = 1.0 if resource.level == levels[0] else 0.6
+        formats = 1.0 if format_ok(resource, c.formats) else 0.0
+        size = 1.0 / (1.0 + resource.hours / max(c.weekly_hours, 0.5) / 6)
+        if resource.free:
+            cost = 0.0
+        elif c.budget_usd:
+            cost = min(1.0, resource.cost_usd / c.budget_usd)
         else:
-            why = f"for {name}"
-        weeks = max(1, math.ceil(resource.hours / max(constraints.weekly_hours, 0.5)))
+            cost = 0.5
+        dated = 1.0 if resource.dated(self.today) else 0.0
+        # Resources that connect the gap to what the person already does fit them better.
+        others = [s for s in resource.skills if s != target.skill]
+        affinity = sum(s in strengths for s in others) / max(1, len(others))
+        return (
+            0.30 * relevance
+            + 0.06 * affinity
+            + 0.15 * level
+            + 0.10 * formats
+            + 0.15 * size
+            - 0.05 * cost
+            - 0.08 * len(lacking)
+            - 0.10 * dated
+        )
+
+    def _pool(self, skill: str) -> list[tuple[Resource, float]]:
+        """Every resource that teaches `skill`, with its similarity to the skill rescaled to
+        0..1 within the pool; cached, as it depends on the skill alone."""
+        if skill not in self._pools:
+            covering = self.catalog.covering(skill)
+            similarity: dict[str, float] = {}
+            if covering:
+                name = self.kb.skills[skill].name
+                vector = self.index.embed_query(
+                    f"learn {name}: {self.kb.skills[skill].description}"
+                )
+                similarity = dict(
+                    self.index.search_resources(vector, len(covering), {f"s_{skill}": True})
+                )
+            low = min(similarity.values(), default=0.0)
+            spread = (max(similarity.values(), default=1.0) - low) or 1.0
+            self._pools[skill] = sorted(
+                ((r, (similarity[r.id] - low) / spread if r.id in similarity else 0.0) for r in covering),
+                key=lambda row: row[0].id,
+            )  # fmt: skip
+        return self._pools[skill]
+
+    def _affordable(self, resource: Resource, c: Constraints) -> bool:
+        if resource.language != c.language:
+            return False
+        return c.budget_usd is None or resource.cost_usd <= c.budget_usd
+
+    # Prerequisites ---------------------------------------------------------------------------
+
+    def _lacking(self, resource: Resource, known: Mapping[str, float]) -> list[tuple[str, str]]:
+        """(prerequisite as written, its skill) for each prerequisite the person is known to
+        lack: a proficiency below 2/5. An unknown skill is not assumed missing."""
+        lacking = []
+        for entry in resource.prerequisites:
+            named = self.catalog.resources.get(entry)
+            skill = entry if entry in self.kb.skills else named.skills[0] if named else None
+            if skill is None:  # a catalog built apart from the files (benchmarks) may lack it
+                continue
+            level = known.get(skill)
+            if level is not None and level < PREREQUISITE_MIN:
+                lacking.append((entry, skill))
+        return lacking
+
+    def lacks(self, resource: Resource, known: Mapping[str, float]) -> list[str]:
+        """Skills the resource builds on that the person lacks."""
+        return [skill for _, skill in self._lacking(resource, known)]
+
+    def _prerequisite_for(
+        self, entry: str, skill: str, c: Constraints, known: Mapping[str, float]
+    ) -> Resource | None:
+        """What to do first for a missing prerequisite: the named resource when it fits, else
+        the best short beginner resource of that skill with no missing prerequisite itself."""
+        named = self.catalog.resources.get(entry)
+        if named is not None and self._affordable(named, c) and not self._lacking(named, known):
+            return named
+        options = [
+            r
+            for r, _ in self._pool(skill)
+            if r.level is Level.BEGINNER and self._affordable(r, c) and not self._lacking(r, known)
+        ]
+        if not options:
+            return None
+        return min(
+            options,
+            key=lambda r: (
+                r.skills.index(skill) > 0,
+                not format_ok(r, c.formats),
+                r.hours > c.horizon_hours,
+                r.dated(self.today),
+                r.hours,
+                r.id,
+            ),
+        )
+
+    def _with_prerequisites(
+        self,
+        target: Target,
+        row: Row,
+        pool: list[Row],
+        note: str,
+        c: Constraints,
+        known: Mapping[str, float],
+        covered: Mapping[str, Any],
+    ) -> list[Recommendation]:
+        """The pick, preceded by what to do first for each prerequisite the person lacks
+        (unless another target's own pick already teaches it)."""
+        resource = row[1]
+        first = []
+        for entry, skill in self._lacking(resource, known):
+            if skill in covered and entry not in self.catalog.resources:
+                continue  # that gap's own beginner pick comes first in the plan
+            before = self._prerequisite_for(entry, skill, c, known)
+            if before is None:  # ruled out in _fitting_score; kept for safety
+                continue
+            why = f'to do first: "{resource.title}" builds on {self.kb.skills[skill].name}'
+            first.append(
+                self._recommendation((row[0], before), target, c, "", "prerequisite", why, skill)
+            )
+        shorter = tuple(
+            r for _, r in sorted(pool, key=lambda x: (x[1].hours, x[1].id))
+            if r.hours < resource.hours and r.id != resource.id and not self._lacking(r, known)
+        )  # fmt: skip
+        main = self._recommendation(row, target, c, note, "gap")
+        return [*first, dataclasses.replace(main, alternatives=shorter[:6])]
+
+    # Budget ----------------------------------------------------------------------------------
+
+    def _budget_notes(self, picks: list[Recommendation], c: Constraints) -> list[str]:
+        """A note when the picks together cost more than the budget; each pick alone fits it.
+
+        Picks are not swapped to fit a total, so that one gap's pick never depends on another's.
+        """
+        if c.budget_usd is None:
+            return []
+        total = sum(p.resource.cost_usd for p in picks)
+        if total <= c.budget_usd:
+            return []
+        return [
+            f"Each pick fits your budget of ${c.budget_usd:,.0f}, but together they cost about "
+            f"${total:,.0f}; take the paid ones one at a time, or ask for free alternatives."
+        ]
+
+    # Explanations ----------------------------------------------------------------------------
+
+    def _recommendation(
+        self,
+        row: Row,
+        target: Target,
+        c: Constraints,
+        note: str,
+        role: str,
+        why: str | None = None,
+        skill: str | None = None,
+    ) -> Recommendation:
+        score, resource = row
+        name = self.kb.skills[target.skill].name
+        if why is None:
+            if (
+                target.gap is not None
+                and target.proficiency is not None
+                and target.demand is not None
+            ):
+                why = f"for your {name} gap ({target.proficiency:.0f} now, demand {target.demand:.0f})"
+            else:
+                why = f"for {name}"
+        weekly = max(c.weekly_hours, 0.5)
+        weeks = max(1, math.ceil(resource.hours / weekly))
         cost = "free" if resource.free else f"about ${resource.cost_usd:,.0f}"
         if resource.cost_note and resource.cost_note.strip(". ").lower() != cost:
             cost += f" ({resource.cost_note})"
-        budget = " - over your stated budget" if beyond else ""
+        extra = f" {note}" if note else ""
+        if resource.dated(self.today):
+            extra += f" This run dates from {resource.year}; tools may have moved on since."
         reason = (
             f"{resource.level.value.capitalize()} {resource.type.value} {why}; about {resource.hours:g} h "
-            f"(~{weeks} week{'s' if weeks != 1 else ''} at {constraints.weekly_hours:g} h/week); {cost}{budget}."
+            f"(~{weeks} week{'s' if weeks != 1 else ''} at {c.weekly_hours:g} h/week); {cost}.{extra}"
         )
-        return Recommendation(resource, score, similarity, target.skill, reason, beyond)
+        return Recommendation(resource, score, 0.0, skill or target.skill, reason, role=role)
+
+    def _uncovered(self, target: Target, c: Constraints) -> Uncovered:
+        skill = self.kb.skills[target.skill]
+        levels = " or ".join(lv.value for lv in levels_for(target.proficiency, c.level))
+        limits = [f"{levels} level"]
+        if c.budget_usd is not None:
+            limits.append("free" if c.budget_usd == 0 else f"within ${c.budget_usd:,.0f}")
+        if c.language != "en":
+            limits.append(f"in language '{c.language}'")
+        reason = (
+            f"Nothing in the catalog fits {skill.name} ({', '.join(limits)}, with any "
+            "prerequisites you lack taught first); here is a project idea instead."
+        )
+        idea = self.topics.project_ideas[skill.category].format(skill=skill.name.lower())
+        return Uncovered(skill.id, skill.name, reason, idea)
+
+    # Search and plan -------------------------------------------------------------------------
 
     def search(self, text: str, limit: int = 5) -> list[tuple[Resource, float]]:
         """Catalog search by meaning, narrowed to the skills the text is about when it names any."""
-        skills = self.match_skills(text)
+        match = self.understand(text)
+        skills = match.skills or match.closest
         where: dict[str, Any] | None = None
         if len(skills) == 1:
             where = {f"s_{skills[0]}": True}
         elif skills:
             where = {"$or": [{f"s_{s}": True} for s in skills]}
-        hits = self.index.search_resources(self.index.embed_query(text), limit, where)
+        query = match.request.subject or text
+        hits = self.index.search_resources(self.index.embed_query(query), limit, where)
         return [
             (self.catalog.resources[rid], sim) for rid, sim in hits if rid in self.catalog.resources
         ]
-
-    # Plan --------------------------------------------------------------------------------
 
     def plan(
         self,
         picks: Sequence[Recommendation],
         constraints: Constraints,
         start: dt.date,
-        known: dict[str, float],
+        known: Mapping[str, float],
+        next_audit: dt.date | None = None,
     ) -> Plan:
-        """Order picks so prerequisites come first, then date them at the weekly hours."""
-        notes = []
-        weekly = constraints.weekly_hours
-        if weekly <= 0:
-            weekly = 3.0
-            notes.append("No weekly learning time was given; the plan assumes 3 hours a week.")
-        ordered = _prerequisite_order(list(picks), known)
-        items = []
-        day = start
-        for pick in ordered:
-            days = max(7, math.ceil(pick.resource.hours / weekly * 7))
-            end = day + dt.timedelta(days=days - 1)
-            items.append(PlanItem(pick.resource, day, end, pick.resource.hours, pick.skill))
-            day = end + dt.timedelta(days=1)
-        return Plan(items=items, weekly_hours=weekly, notes=notes)
+        """Order picks (prerequisites first, short beginner items early), date them at the
+        weekly hours, and offer a shorter plan when it would run past `next_audit`."""
+        return build_plan(
+            picks,
+            constraints.weekly_hours,
+            start,
+            lambda resource: self.lacks(resource, known),
+            next_audit,
+        )
 
 
-LEXICAL_WEIGHT = 0.10
+def _close_by_meaning(ranked: list[tuple[str, float]]) -> list[str]:
+    """The skills a text is clearly about by meaning: a strong best match that stands out
+    from the fifth, and those within a hair of it; none for an unrelated text."""
+    if len(ranked) < 2:
+        return []
+    best = ranked[0][1]
+    runner = ranked[min(4, len(ranked) - 1)][1]
+    if best < STRONG_MATCH and (best < SKILL_MATCH_THRESHOLD or best - runner < MATCH_MARGIN):
+        return []
+    return [s for s, score in ranked[:3] if score >= best - 0.03]
+
+
+Test = Callable[[Resource], bool]
+
+
+def _tiers(c: Constraints, format_first: bool = False) -> list[tuple[Test, str]]:
+    """Filters from strict to lenient, each with the note a pick from it carries; a format
+    asked for in the request itself outranks the time before the next audit."""
+
+    def fits(r: Resource) -> bool:
+        return r.hours <= c.horizon_hours
+
+    def formats(r: Resource) -> bool:
+        return format_ok(r, c.formats)
+
+    def both(r: Resource) -> bool:
+        return fits(r) and formats(r)
+
+    def anything(r: Resource) -> bool:
+        return True
+
+    long = "It is longer than your time before the next audit allows; start with its first parts."
+    other = f"Nothing in your formats ({' or '.join(c.formats)}) fits this gap, so this is another format."
+    if format_first:
+        return [(both, ""), (formats, long), (fits, other), (anything, f"{other} {long}")]
+    return [(both, ""), (fits, other), (formats, long), (anything, f"{other} {long}")]
+
+
+def _diverse(
+    rows: list[tuple[float, Resource, Target]],
+    limit: int,
+    before: Sequence[tuple[float, Resource, Target, str]] = (),
+) -> list[tuple[float, Resource, Target]]:
+    """Greedy pick: the next best after penalties for a provider or a skill already chosen
+    (here or `before`)."""
+    chosen: list[tuple[float, Resource, Target]] = []
+    pool = list(rows)
+    while pool and len(chosen) < limit:
+        providers = {row[1].provider for row in chosen} | {row[1].provider for row in before}
+        skills = {row[2].skill for row in chosen} | {row[2].skill for row in before}
+        best = min(pool, key=lambda row: _adjusted(row, providers, skills))
+        chosen.append(best)
+        pool.remove(best)
+    return chosen
+
+
+def _adjusted(
+    row: tuple[float, Resource, Target], providers: set[str], skills: set[str]
+) -> tuple[float, str]:
+    penalty = SAME_PROVIDER_PENALTY if row[1].provider in providers else 0.0
+    penalty += SAME_SKILL_PENALTY_TOPIC if row[2].skill in skills else 0.0
+    return (-(row[0] - penalty), row[1].id)
+
+
+def _merged(picks: list[Recommendation]) -> list[Recommendation]:
+    """One entry per resource: a resource picked for several targets names them all."""
+    merged: dict[str, Recommendation] = {}
+    for pick in picks:
+        first = merged.get(pick.resource.id)
+        if first is None:
+            merged[pick.resource.id] = pick
+        elif first.role == "prerequisite" and pick.role == "gap":
+            # A gap's own pick that another pick also needs first stays that gap's pick.
+            merged[pick.resource.id] = dataclasses.replace(pick, also_for=first.also_for)
+        elif pick.skill != first.skill and pick.skill not in first.also_for:
+            merged[pick.resource.id] = dataclasses.replace(
+                first, also_for=(*first.also_for, pick.skill)
+            )
+    return list(merged.values())
+
+
 STOP_WORDS = frozenset(
     [
         "about",
@@ -358,7 +827,7 @@ def _stems(text: str) -> set[str]:
 
 
 STOP_PHRASES = frozenset(
-    {
+    [
         "a",
         "i",
         "in",
@@ -375,60 +844,21 @@ STOP_PHRASES = frozenset(
         "and",
         "with",
         "what",
-    }
+        "docs",
+        "documentation",
+    ]
 )
 
 
-def _diverse(
-    scored: list[tuple[float, float, Resource, Target, bool]], limit: int, skill_penalty: float
-) -> list[tuple[float, float, Resource, Target, bool]]:
-    """Greedy pick: the next best after penalties for a provider or a skill already chosen."""
-    chosen: list[tuple[float, float, Resource, Target, bool]] = []
-    pool = list(scored)
-    while pool and len(chosen) < limit:
-        providers = {c[2].provider for c in chosen}
-        skills = {c[3].skill for c in chosen}
-        best = min(
-            pool, key=lambda row: (-_adjusted(row, providers, skills, skill_penalty), row[2].id)
-        )
-        chosen.append(best)
-        pool.remove(best)
-    return chosen
-
-
-def _adjusted(
-    row: tuple[float, float, Resource, Target, bool],
-    providers: set[str],
-    skills: set[str],
-    skill_penalty: float,
-) -> float:
-    penalty = SAME_PROVIDER_PENALTY if row[2].provider in providers else 0.0
-    penalty += skill_penalty if row[3].skill in skills else 0.0
-    return row[0] - penalty
-
-
-def _prerequisite_order(
-    picks: list[Recommendation], known: dict[str, float]
-) -> list[Recommendation]:
-    """Stable topological order: a pick whose main skill another pick needs (and the person
-    lacks) goes first; resource-id prerequisites likewise."""
-
-    def needs(a: Recommendation, b: Recommendation) -> bool:
-        for prerequisite in a.resource.prerequisites:
-            if prerequisite == b.resource.id:
-                return True
-            if prerequisite in b.resource.skills[:1] and known.get(prerequisite, 0.0) < 50:
-                return True
-        return False
-
-    ordered: list[Recommendation] = []
-    remaining = list(picks)
-    while remaining:
-        ready = [p for p in remaining if not any(needs(p, q) for q in remaining if q is not p)]
-        step = ready[0] if ready else remaining[0]  # a cycle: keep the ranking order
-        ordered.append(step)
-        remaining.remove(step)
-    return ordered
-
-
-__all__ = ["Constraints", "Format", "Plan", "Recommendation", "Retriever", "Target"]
+__all__ = [
+    "Advice",
+    "Constraints",
+    "Format",
+    "Plan",
+    "PlanItem",
+    "Recommendation",
+    "Retriever",
+    "Target",
+    "TopicMatch",
+    "Uncovered",
+]

@@ -288,11 +288,76 @@ class Resource(Strict):
     skills: list[SkillId] = Field(min_length=1, max_length=8)
     prerequisites: list[str] = Field(default_factory=list, description="skill ids or resource ids")
     description: str = Field(min_length=30, max_length=500)
-    last_checked: date
+    year: int | None = Field(
+        default=None,
+        ge=1990,
+        le=2030,
+        description="year of the edition or course run when the content is tied to one",
+    )
+    verified: bool = Field(
+        description="address, title and provider confirmed against a stored copy of the page"
+    )
+    last_checked: date | None = Field(
+        default=None, description="day of that confirmation; null while unverified"
+    )
+
+    @model_validator(mode="after")
+    def _checked_when_verified(self) -> Resource:
+        if self.verified != (self.last_checked is not None):
+            raise ValueError(
+                f"{self.id}: a verified entry needs last_checked, an unverified one must leave it null"
+            )
+        if self.id in self.prerequisites:
+            raise ValueError(f"{self.id} lists itself as a prerequisite")
+        return self
 
     @property
     def free(self) -> bool:
         return self.cost_usd == 0
+
+    def dated(self, today: date) -> bool:
+        """True when the edition or course run is more than two years old."""
+        return self.year is not None and today.year - self.year > 2
+
+
+class Topic(Strict):
+    """Words people use for a subject, and the taxonomy skills that teach it.
+
+    A topic with no skill of its own (`skills` empty) names the `closest` ones instead;
+    `expected_skill` is the id it would have, so a taxonomy that gains it is used at once.
+    """
+
+    phrases: list[str] = Field(min_length=1)
+    skills: list[SkillId] = Field(default_factory=list)
+    closest: list[SkillId] = Field(default_factory=list)
+    expected_skill: SkillId | None = None
+    name: str = Field(min_length=2, description="how the topic is named in a reply")
+
+    @model_validator(mode="after")
+    def _skills_or_closest(self) -> Topic:
+        if not self.skills and not self.closest:
+            raise ValueError(f"topic {self.name}: give its skills or the closest ones")
+        return self
+
+
+class TopicsFile(Strict):
+    version: str
+    method: str = Field(min_length=40)
+    topics: list[Topic]
+    project_ideas: dict[Category, str] = Field(
+        description="a project idea per skill category; {skill} is replaced by the skill's name"
+    )
+
+    @field_validator("project_ideas")
+    @classmethod
+    def _every_category(cls, value: dict[Category, str]) -> dict[Category, str]:
+        missing = sorted(c.value for c in Category if c not in value)
+        if missing:
+            raise ValueError(f"project ideas are missing for {missing}")
+        bad = sorted(c.value for c, text in value.items() if "{skill}" not in text)
+        if bad:
+            raise ValueError(f"project ideas must name the skill with {{skill}}: {bad}")
+        return value
 
 
 class CatalogFile(Strict):

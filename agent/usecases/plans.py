@@ -1,26 +1,28 @@
 """What should I learn next: recommendations and a dated plan, stored as a draft to review.
 
 From the latest audit's top gaps, from a topic in the person's words, or from a role and
-the skills they are strongest in (when there is no audit yet).
+the skills they are strongest in (when there is no audit yet). Every top gap gets a pick or
+is named as one nothing in the catalog fits; prerequisites the person lacks come first.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 from agent.outputs import plan_prompts
 from agent.recommend import (
+    Advised,
+    advise,
     constraints_from,
-    make_plan,
+    next_audit_of,
     targets_for_role,
     targets_for_skills,
     targets_from_audit,
 )
 from agent.store import AuditRow, PlanRow
 from agent.turn import Turn
-from knowledge.retriever import Constraints, Plan, Recommendation, Target
+from knowledge.retriever import Constraints, Retriever, Target, TopicMatch
 from tools.errors import KnowledgeError, SkillAuditError
 
 
@@ -29,28 +31,37 @@ class RecommendationsUnavailable(SkillAuditError):
 
 
 class TopicNotUnderstood(SkillAuditError):
-    """A topic that names no skill SkillAudit knows."""
+    """A topic that names no skill SkillAudit knows, and is close to none."""
 
 
 @dataclass(frozen=True)
 class PlanOutcome:
     """Recommendations for some target skills and the stored draft plan made from them."""
 
-    targets: list[Target]
-    picks: list[Recommendation]
-    plan: Plan
+    advised: Advised
     row: PlanRow
     audit: AuditRow | None
-    topic: str
+    topic: str  # the person's words, for a topic question
+
+    @property
+    def targets(self) -> list[Target]:
+        return self.advised.targets
+
+    @property
+    def missing(self) -> str | None:
+        """A subject the taxonomy has no skill for (the picks are for the closest skills)."""
+        match = self.advised.topic
+        return None if match is None else match.missing
 
     @property
     def data(self) -> dict[str, Any]:
         """The JSON payload scripts get (`skillaudit next --json`)."""
-        return {
-            "skills": [t.skill for t in self.targets],
-            "recommendations": self.row.recommendations,
-            "plan": self.row.plan,
-        }
+        return self.advised.to_dict()
+
+
+def _constraints(turn: Turn, audit: AuditRow) -> Constraints:
+    """The person's learning constraints, with items sized to fit before their next audit."""
+    return constraints_from(audit.profile, audit.context, next_audit_of(audit.result), turn.today)
 
 
 def plan_for_audit(turn: Turn, audit: AuditRow) -> PlanOutcome | None:
@@ -58,19 +69,23 @@ def plan_for_audit(turn: Turn, audit: AuditRow) -> PlanOutcome | None:
     targets = targets_from_audit(audit.result)
     if not targets:
         return None
-    return _recommend(turn, targets, constraints_from(audit.profile, audit.context), audit, "")
+    return _recommend(turn, targets, _constraints(turn, audit), audit, "")
 
 
 def plan_for_topic(turn: Turn, topic: str) -> PlanOutcome:
-    """Recommendations for a topic in the person's words ("deploy models with Docker")."""
+    """Recommendations for a topic in the person's words ("deploy models with Docker"): the
+    meaning of the whole request, and for a subject with no skill, the closest skills."""
     retriever = _retriever(turn)
-    skills = retriever.match_skills(topic)
+    match = retriever.understand(topic)
+    skills = match.skills + [s for s in match.closest if s not in match.skills][
+        : max(0, 3 - len(match.skills))
+    ]
     if not skills:
         raise TopicNotUnderstood(topic)
     latest = turn.scope.latest_audit()
     targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
-    constraints = constraints_from(latest.profile, latest.context) if latest else Constraints()
-    return _recommend(turn, targets, constraints, latest, topic)
+    constraints = _constraints(turn, latest) if latest else Constraints()
+    return _recommend(turn, targets, constraints, latest, topic, match)
 
 
 def plan_for_role(
@@ -82,30 +97,36 @@ def plan_for_role(
     return _recommend(turn, targets, constraints, None, "")
 
 
-def _retriever(turn: Turn) -> Any:
+def _retriever(turn: Turn) -> Retriever:
     try:
         return turn.recommender.retriever()
     except (KnowledgeError, OSError) as exc:
-        raise RecommendationsUnavailable(
-            f"recommendations are unavailable right now: {exc}"
-        ) from exc
+        raise RecommendationsUnavailable(f"recommendations are unavailable right now: {exc}") from exc
 
 
 def _recommend(
-    turn: Turn, targets: list[Target], constraints: Constraints, audit: AuditRow | None, topic: str
+    turn: Turn,
+    targets: list[Target],
+    constraints: Constraints,
+    audit: AuditRow | None,
+    topic: str,
+    match: TopicMatch | None = None,
 ) -> PlanOutcome:
     retriever = _retriever(turn)
-    picks = retriever.recommend(targets, constraints, query=topic or None)
-    plan = make_plan(retriever, picks, constraints, turn.today, audit.result if audit else None)
-    recommendations = [p.to_dict() for p in picks]
-    dumped = plan.to_dict()
-    next_audit: dt.date | None = audit.audit.schedule.next_audit if audit else None
-    review = plan_prompts(recommendations, dumped, constraints.budget_usd, next_audit, turn.today)
+    result = audit.result if audit else None
+    advised = advise(
+        retriever, targets, constraints, turn.today, result, query=topic or None, topic=match
+    )
+    data = advised.to_dict()
+    next_audit = next_audit_of(result)
+    review = plan_prompts(
+        data["recommendations"], data["plan"], constraints.budget_usd, next_audit, turn.today
+    )
     row = turn.scope.add_plan(
         audit_id=audit.id if audit else None,
         query=topic,
-        recommendations=recommendations,
-        plan=dumped,
+        recommendations=data["recommendations"],
+        plan={**data["plan"], "uncovered": data["uncovered"]},  # gaps nothing fits, said plainly
         review=review,
     )
-    return PlanOutcome(targets, picks, plan, row, audit, topic)
+    return PlanOutcome(advised, row, audit, topic)

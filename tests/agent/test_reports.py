@@ -62,7 +62,7 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
         assert heading in markdown
     assert f"methodology {METHODOLOGY_VERSION}" in markdown and "(docs/methodology.md)" in markdown
     data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
-    assert data["state"] == "draft" and len(data["recommendations"]) == 3 and data["plan"]["items"]
+    assert data["state"] == "draft" and len(data["recommendations"]) >= 3 and data["plan"]["items"]
 
 
 def test_every_report_format_explains_its_numbers_and_shows_client_concentration(

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from knowledge.base import KnowledgeBase, default_knowledge
-from knowledge.catalog import default_catalog
-from knowledge.schema import Category, ResourceType
+from knowledge.catalog import default_catalog, load_topics
+from knowledge.schema import Category, Level, ResourceType
 
 
 def test_catalog_is_large_valid_and_dated(kb: KnowledgeBase) -> None:
@@ -17,7 +17,10 @@ def test_catalog_is_large_valid_and_dated(kb: KnowledgeBase) -> None:
     for resource in catalog.resources.values():
         assert resource.url.scheme == "https", resource.id
         assert resource.description.strip() != resource.title.strip()
-        assert resource.last_checked.year >= 2025
+        # A date is given only for an entry confirmed against a stored copy of its page.
+        assert resource.verified == (resource.last_checked is not None), resource.id
+        if resource.last_checked is not None:
+            assert resource.last_checked.year >= 2025
     types = Counter(r.type for r in catalog.resources.values())
     for kind in (
         ResourceType.COURSE,
@@ -45,3 +48,36 @@ def test_soft_and_business_skills_are_covered(kb: KnowledgeBase) -> None:
 def test_no_description_is_copied_twice() -> None:
     descriptions = Counter(r.description for r in default_catalog().resources.values())
     assert descriptions.most_common(1)[0][1] == 1
+
+
+@pytest.mark.parametrize("skill_id", sorted(default_knowledge().skills))
+def test_every_skill_has_a_beginner_and_an_intermediate_resource(skill_id: str) -> None:
+    covering = default_catalog().covering(skill_id)
+    levels = {r.level for r in covering}
+    assert len(covering) >= 3, f"{skill_id}: {len(covering)} resources"
+    assert {Level.BEGINNER, Level.INTERMEDIATE} <= levels, f"{skill_id}: {sorted(levels)}"
+
+
+def test_moved_and_dated_entries_are_corrected() -> None:
+    resources = default_catalog().resources
+    assert "microsoft.github.io" not in str(resources["microsoft-presidio"].url)
+    assert resources["freecodecamp-data-analysis-with-python"].hours >= 300
+    for rid in (
+        "full-stack-deep-learning-2022",
+        "stanford-cs329s-ml-systems-design",
+        "mit-ml-for-healthcare",
+    ):
+        assert resources[rid].year is not None and resources[rid].year <= 2022
+    coursera = [r for r in resources.values() if "coursera.org" in str(r.url)]
+    assert coursera and all(
+        "audited free" not in r.cost_note and "free to audit" not in r.cost_note for r in coursera
+    )
+
+
+def test_topics_name_real_skills(kb: KnowledgeBase) -> None:
+    topics = load_topics(kb)
+    assert len(topics.topics) >= 30
+    for topic in topics.topics:
+        assert topic.skills or topic.closest
+        if not topic.skills and topic.expected_skill is not None:
+            assert topic.closest, topic.name

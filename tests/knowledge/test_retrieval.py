@@ -27,7 +27,8 @@ def test_labelled_queries_meet_the_thresholds(retriever: Retriever) -> None:
     assert len(QUERIES) >= 40
     hits, recall = 0, 0.0
     misses = []
-    for row in QUERIES:
+    answered = [row for row in QUERIES if not row.get("missing")]  # see test_fit.py for those
+    for row in answered:
         skills, taught = covered(retriever, row["q"])
         expected = set(row["skills"])
         hits += bool(expected & set(skills))
@@ -35,8 +36,8 @@ def test_labelled_queries_meet_the_thresholds(retriever: Retriever) -> None:
         recall += share
         if share == 0:
             misses.append((row["q"], skills))
-    assert hits / len(QUERIES) >= SKILL_HIT_AT_3, misses
-    assert recall / len(QUERIES) >= RECALL_AT_3, misses
+    assert hits / len(answered) >= SKILL_HIT_AT_3, misses
+    assert recall / len(answered) >= RECALL_AT_3, misses
 
 
 def test_budget_zero_gives_free_resources(retriever: Retriever) -> None:
