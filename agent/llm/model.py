@@ -152,6 +152,7 @@ class LanguageModel:
         self._chat: Any = None
         self._lock = threading.Lock()
         self._probe_lock = threading.RLock()
+        self._verdict: threading.Event | None = None  # set when a background re-probe is done
 
     @property
     def endpoint(self) -> str:
@@ -325,6 +326,9 @@ class LanguageModel:
 
     def ensure_tools(self) -> None:
         """Probe the endpoint for tool calling before its first turn; raise if it has none."""
+        verdict = self._verdict
+        if verdict is not None:  # a probe started by the last failure: wait for its verdict
+            verdict.wait(self.settings.llm_turn_deadline_s)
         with self._probe_lock:  # a warm-up probing now is waited for
             if not self._probed:
                 self.probe()
@@ -398,16 +402,18 @@ class LanguageModel:
         self.breaker.failure(exc.permanent)
         if exc.tools and self._reprobe and not self.disabled:
             self._reprobe = False
-            started = threading.Event()
+            # The next turn waits for this event, however long the thread takes to start.
+            verdict = threading.Event()
+            self._verdict = verdict
 
             def probe_again() -> None:
-                with self._probe_lock:
-                    started.set()
-                    with within(self.limits()):
+                try:
+                    with self._probe_lock, within(self.limits()):
                         self.probe()
+                finally:
+                    verdict.set()
 
             threading.Thread(target=probe_again, name="llm-probe", daemon=True).start()
-            started.wait(1.0)  # hold the lock before this turn ends, so the next one waits
 
     def after_success(self) -> None:
         self.breaker.success()

@@ -12,7 +12,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.interview import question, understood
+from agent.answers import understood
+from agent.interview import question
 from agent.llm.asks import asked_in
 from agent.llm.faults import mask
 from agent.llm.grounding import Facts, check, check_reply, facts_from, tool_numbers
