@@ -110,7 +110,7 @@ def run_audit(
     weights = profile.weights.normalized() if profile.weights else dict(params.pillar_weights)
     verdicts = [(m, audit_model(m, kb, params)) for m in profile.models]
     stated = StatedIncome(profile.clients, profile.top_client_share, profile.income_streams)
-    income = income_summary(profile.income, as_of, params, stated)
+    income = income_summary(profile.income, as_of, params, stated, profile.income_records)
     given = [
         *profile_evidence(profile, kb, as_of, params),
         *income_evidence(income, as_of, params),

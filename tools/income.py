@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from tools.params import ScoringParams, SourceKind
-from tools.profile import IncomeEntry
+from tools.profile import IncomeEntry, IncomeRecordsSummary
 from tools.results import Evidence, IncomeSummary
 
 
@@ -24,10 +24,14 @@ def income_summary(
     as_of: dt.date,
     params: ScoringParams,
     stated: StatedIncome | None = None,
+    records: IncomeRecordsSummary | None = None,
 ) -> IncomeSummary | None:
-    """Summarize the last `income_window_days` of income records, or else what was stated."""
+    """Summarize the last `income_window_days` of income records; else what a connector read
+    from the person's income export; else what was stated."""
     start = as_of - dt.timedelta(days=params.income_window_days)
     window = [e for e in entries if start < e.date <= as_of]
+    if not window and records is not None:
+        return _records_summary(records, params)
     if not window:
         return _stated_summary(stated, params)
     by_client = _totals(window, "client")
@@ -62,6 +66,23 @@ def income_summary(
         ),
         concentration_risk=top is not None and top >= params.client_concentration_threshold,
         stream_names=sorted(by_stream),
+    )
+
+
+def _records_summary(records: IncomeRecordsSummary, params: ScoringParams) -> IncomeSummary:
+    top = records.top_client_share
+    return IncomeSummary(
+        months_covered=records.months_covered,
+        clients=records.clients,
+        new_clients=records.new_clients,
+        streams=records.streams,
+        top_client_share=top,
+        client_concentration=records.client_concentration,
+        stream_concentration=records.stream_concentration,
+        basis="records",
+        growth=records.growth,
+        retention=records.retention,
+        concentration_risk=top is not None and top >= params.client_concentration_threshold,
     )
 
 

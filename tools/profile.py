@@ -182,6 +182,22 @@ class IncomeEntry(Model):
     stream: str = Field(default="client work", min_length=1, max_length=100)
 
 
+class IncomeRecordsSummary(Model):
+    """What a connector read from the person's own income records (counts and shares only, no
+    amounts or client names): used when the profile itself lists no income entries."""
+
+    months_covered: int = Field(ge=0, le=24)
+    clients: int = Field(ge=0, le=100_000)
+    new_clients: int = Field(ge=0, le=100_000)
+    streams: int = Field(ge=0, le=1_000)
+    top_client_share: Unit | None = None
+    client_concentration: Unit | None = None
+    stream_concentration: Unit | None = None
+    growth: float | None = Field(default=None, ge=-1, le=1_000)
+    retention: Unit | None = None
+    source: str = Field(default="income records", max_length=60)
+
+
 class EvidenceInput(Model):
     """An observation given directly (connectors and tests produce these)."""
 
@@ -233,6 +249,10 @@ class Profile(Model):
     certificates: list[Certificate] = Field(default_factory=list)
     models: list[ModelReport] = Field(default_factory=list)
     income: list[IncomeEntry] = Field(default_factory=list)
+    income_records: IncomeRecordsSummary | None = Field(
+        default=None,
+        description="a summary of income records read by a connector (used when `income` is empty)",
+    )
     evidence: list[EvidenceInput] = Field(default_factory=list)
     clients: int | None = Field(
         default=None,

@@ -20,6 +20,7 @@ from agent.sources import UnknownSource
 from agent.store import AuditRow, UserScope
 from agent.turn import Turn
 from agent.usecases.evidence import (
+    income_records_from,
     inputs_from,
     knowledge_for,
     run_spec,
@@ -30,7 +31,14 @@ from knowledge.base import KnowledgeBase, default_knowledge
 from knowledge.schema import Pillar
 from tools.audit import run_audit
 from tools.errors import ConnectorError
-from tools.profile import EvidenceInput, ModelReport, Profile, load_profile, validate_profile
+from tools.profile import (
+    EvidenceInput,
+    IncomeRecordsSummary,
+    ModelReport,
+    Profile,
+    load_profile,
+    validate_profile,
+)
 from tools.results import AuditResult, PreviousAudit
 
 log = logging.getLogger(__name__)
@@ -107,10 +115,14 @@ def audit_answers(turn: Turn, answers: dict[str, Any], force: bool = False) -> A
     latest = latest_before(scope, turn.today)
     if latest is not None:
         data["last_full_audit"] = latest.as_of.isoformat()
-    evidence, models = inputs_from(stored_results(scope))
+    results = stored_results(scope)
+    evidence, models = inputs_from(results)
     data["evidence"] = [*data.get("evidence", []), *evidence]
     if models:
         data["models"] = [*data.get("models", []), *models]
+    records = income_records_from(results)
+    if records is not None and not data.get("income"):
+        data["income_records"] = records
     report = score(validate_profile(data, kb), kb, turn.today, force, previous_of(latest))
     row = store(turn.scope, report, data, {k: answers.get(k) for k in CONTEXT_KEYS})
     return AuditOutcome(row, report)
@@ -164,6 +176,11 @@ def score_file(
                 ],
             }
         )
+        records = income_records_from(results)
+        if records is not None and not profile.income and profile.income_records is None:
+            profile = profile.model_copy(
+                update={"income_records": IncomeRecordsSummary.model_validate(records)}
+            )
         kb = with_market_demand(kb, results)
     if latest is not None and (
         profile.last_full_audit is None or profile.last_full_audit < latest.as_of

@@ -189,6 +189,31 @@ def inputs_from(
     return evidence, models
 
 
+def income_records_from(results: Iterable[ConnectorResult]) -> dict[str, Any] | None:
+    """The income summary (counts and shares, no amounts) of the latest income export read,
+    as a profile's `income_records`; None when no income export was read.
+
+    Several exports (Upwork and Fiverr, say) cannot be merged from their shares alone; the
+    latest one read stands for the person's income until they give records in their profile.
+    """
+    latest = None
+    for result in results:
+        summary = result.data.get("summary") if result.source == "income" else None
+        if isinstance(summary, dict) and (latest is None or result.fetched_at >= latest[0]):
+            latest = (result.fetched_at, result.data)
+    if latest is None:
+        return None
+    data = latest[1]
+    metrics = data.get("metrics") or {}
+    platform = data.get("platform") or "income"
+    return {
+        **data["summary"],
+        "growth": metrics.get("growth_rate"),
+        "retention": metrics.get("client_retention"),
+        "source": f"{platform} export"[:60],
+    }
+
+
 def stored_results(scope: UserScope) -> list[ConnectorResult]:
     """Every stored connector result the person (still) consents to."""
     consents = scope.consents()

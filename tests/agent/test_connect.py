@@ -179,3 +179,23 @@ def test_github_rate_limit_gives_a_clear_message_and_the_conversation_goes_on(
     assert token not in reply.text
     reply = engine.handle_sync("rex", "mid")
     assert "Noted: Mid" in reply.text  # the interview goes on
+
+
+def test_an_income_export_reaches_the_audit_and_shows_client_concentration(
+    engine: Engine, store: Store
+) -> None:
+    """The connector's summary (counts and shares, no amounts) is the audit's income: records
+    beat what the interview said, and a top client over half of the income is raised."""
+    engine.handle_sync("ivo", "/consent grant income_csv")
+    reply = engine.handle_sync("ivo", f"/connect income_csv {FILES / 'payments.csv'}")
+    assert reply.data is not None and reply.data["data"]["summary"]["top_client_share"] > 0.5
+    audited(engine, "ivo", consents="income_csv")
+    with store.user("ivo") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        income = audit.audit.income
+        kinds = [p.kind for p in audit.prompts]
+    assert income is not None and income.basis == "records" and income.concentration_risk
+    assert income.top_client_share == reply.data["data"]["summary"]["top_client_share"]
+    assert income.clients == reply.data["data"]["summary"]["clients"]
+    assert "client_concentration" in kinds

@@ -203,3 +203,17 @@ def test_a_blank_user_is_refused() -> None:
     for command in ("history", "forget", "report", "export"):
         code, _, err = invoke(command, "--user", " ", *(["--yes"] if command == "forget" else []))
         assert code == 2 and "--user must not be empty" in err, command
+
+
+def test_a_connected_income_export_is_the_audits_income(tmp_path: Path) -> None:
+    files = Path(__file__).resolve().parents[1] / "fakes" / "files"
+    profile = tmp_path / "p.yaml"
+    profile.write_text("user: zoe\ntarget_role: freelance ml consultant\n", encoding="utf-8")
+    code, out, err = invoke(
+        "audit", "--dry-run", "--json", "--profile", str(profile), "--as-of", "2026-11-28",
+        "--connect", f"income_csv {files / 'payments.csv'}",
+    )  # fmt: skip
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["income"] is not None and data["income"]["top_client_share"] > 0.5
+    assert "client_concentration" in {p["kind"] for p in data["review"]}
