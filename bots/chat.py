@@ -85,6 +85,12 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
             # Open or build the course index while the person answers, not before the first
             # question (it would compete for the CPU). Piped input has no time to spare.
             engine.recommender.warm_up()
+            if engine.llm is not None:
+                # Import the agent and probe the endpoint for tool calling while the person
+                # reads, so the first answer does not wait for either.
+                import threading
+
+                threading.Thread(target=engine.llm.warm_up, name="llm-warm-up", daemon=True).start()
         choices, multiple = list(reply.choices), reply.multiple
         while True:
             if interactive:

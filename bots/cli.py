@@ -128,7 +128,11 @@ def chat(
         str | None, typer.Option(help="Who is talking (default: your login name).")
     ] = None,
 ) -> None:
-    """Talk to SkillAudit in the terminal; answers are saved as you go."""
+    """Talk to SkillAudit in the terminal; answers are saved as you go.
+
+    With a language model, a failure is one line in the chat and its full record goes to
+    SKILLAUDIT_HOME/logs/llm.log (or SKILLAUDIT_LLM_LOG).
+    """
     from bots.chat import repl
 
     raise typer.Exit(code=repl(user))
