@@ -175,3 +175,42 @@ def test_why_after_an_audit_explains_its_numbers(reported: tuple[Engine, Store])
     assert "What the numbers of your audit" in text
     for part in ("Overall:", "Confidence", "Gap:", "Demand:", "Career pulse", "one client"):
         assert part in text
+
+
+def test_reports_show_prerequisites_uncovered_gaps_unverified_links_and_the_shorter_plan(
+    reported: tuple[Engine, Store],
+) -> None:
+    """What the chat says about a plan, every report format says too."""
+    _, store = reported
+    with store.user("kai") as scope:
+        audit = scope.latest_audit()
+        plan = scope.latest_plan(audit)
+        assert audit is not None and plan is not None
+        first = dict(plan.recommendations[0], role="prerequisite", verified=False)
+        item = {"id": "x", "title": "A Short Course", "url": "https://example.org/x",
+                "skill": "docker", "start": "2026-12-07", "end": "2026-12-14", "hours": 3.0,
+                "level": "beginner", "role": "gap"}  # fmt: skip
+        scope.update_row(
+            plan,
+            recommendations=[first, *plan.recommendations[1:]],
+            plan={
+                **plan.plan,
+                "notes": ["This plan ends after your next audit."],
+                "uncovered": [
+                    {
+                        "skill": "jax",
+                        "name": "JAX",
+                        "reason": "Nothing at your level.",
+                        "project_idea": "Port a small model to JAX.",
+                    }
+                ],  # fmt: skip
+                "shorter": {"weekly_hours": 5, "notes": [], "items": [item]},
+            },
+        )
+        decisions = scope.decisions("audit", audit.id)
+        texts = {fmt: history.render_report(audit, decisions, plan, fmt) for fmt in ("md", "html")}
+    for fmt, text in texts.items():
+        assert "do this first" in text and "link not yet re-checked" in text, fmt
+        assert "Nothing in the catalog fits" in text and "Port a small model to JAX." in text, fmt
+        assert "A shorter plan that ends before the next audit" in text, fmt
+        assert "A Short Course" in text and "This plan ends after your next audit." in text, fmt
