@@ -203,7 +203,7 @@ def test_reports_show_prerequisites_uncovered_gaps_unverified_links_and_the_shor
                         "reason": "Nothing at your level.",
                         "project_idea": "Port a small model to JAX.",
                     }
-                ],  # fmt: skip
+                ],
                 "shorter": {"weekly_hours": 5, "notes": [], "items": [item]},
             },
         )
