@@ -159,7 +159,7 @@ def route(turn: Turn, raw: str) -> Reply:
     if not text:
         return resume(turn, flow).prefixed("I did not catch anything there.")
     intent = detect(text)
-    if intent is not None:
+    if intent is not None and not (intent[0] == "greeting" and conversational(turn)):
         name, argument = intent
         return command(turn, flow, name, argument)
     if conversational(turn) and (flow is None or flow.flow == "interview"):
@@ -239,6 +239,10 @@ def converse(turn: Turn, flow: FlowSession | None, text: str, answer: bool = Tru
 
 
 def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> Reply:
+    if name == "greeting":
+        if flow is None:  # someone new starts the interview; others get the overview
+            return idle(turn, argument)
+        return resume(turn, flow).prefixed("Hello!")
     if name == "unknown":
         return resume(turn, flow).prefixed(
             f"I do not know the command /{argument}. Type /help for the list."
