@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import sessionmaker
 
@@ -17,6 +17,7 @@ from agent.store.models import USER_TABLES, ProcessedUpdate, ScheduleRow, Schema
 from agent.store.scope import UserScope
 
 SQLITE_BUSY_TIMEOUT_S = 15
+MIGRATION_LOCK = 0x5A_4D_49_47  # the advisory-lock key of schema migrations on PostgreSQL
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,8 +62,15 @@ class Store:
         self.migrate()
 
     def migrate(self) -> list[int]:
-        """Apply the migrations this database has not seen; return their versions."""
+        """Apply the migrations this database has not seen; return their versions.
+
+        Several processes may start at once (bot replicas): on PostgreSQL they take turns on
+        one advisory lock, held until this transaction ends, so each step runs exactly once.
+        (SQLite's immediate transactions already let one writer in at a time.)
+        """
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             SchemaMigration.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
             done = set(conn.execute(select(SchemaMigration.version)).scalars())
             applied = []

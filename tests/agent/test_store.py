@@ -196,3 +196,46 @@ def test_erasure_leaves_no_trace_on_disk(
     assert kept.encode() in raw
     assert not settings.user_dir(gone).exists()
     assert any(settings.user_dir(kept).rglob("*.json"))
+
+
+def test_replicas_starting_together_migrate_once() -> None:
+    """Two bot replicas (or more) opening one new PostgreSQL database at the same moment."""
+    if PG_SKIP:
+        pytest.skip(PG_SKIP)
+    import threading
+
+    schema = f"sa_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
+    start = threading.Barrier(4)
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            opened.append(Store(url))
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        with admin.connect() as conn:
+            recorded = conn.execute(
+                text(f"select version, count(*) from {schema}.schema_migrations group by version")
+            ).all()
+        assert recorded and all(count == 1 for _, count in recorded)
+        assert {s.schema_version() for s in opened} == {max(v for v, _ in recorded)}
+    finally:
+        for store in opened:
+            store.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
