@@ -249,7 +249,7 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
         )
     if name in ("back", "skip", "why"):
         latest = turn.scope.latest_audit() if name == "why" and flow is None else None
-        if latest is not None and latest.result.get("explain"):
+        if latest is not None and latest.audit.explain is not None:
             # "why?" after an audit: what its numbers mean (tools/explain.py wrote them).
             return overview(turn).prefixed(render_chat("audit_why.j2", r=latest.result))
         if flow is None:

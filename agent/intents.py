@@ -22,8 +22,11 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ),
     (r"help( me)?|how does (this|it) work|what can you do|commands|menu|\?", "help"),
     # A greeting is not an answer: say hello back and ask the current question again.
-    (r"(hi|hello|hey|hiya|howdy|hallo|hola|bonjour|ciao|good (morning|afternoon|evening))"
-     r"( there| again)?( skillaudit| bot)?[,!.]*", "greeting"),
+    (
+        r"(hi|hello|hey|hiya|howdy|hallo|hola|bonjour|ciao|good (morning|afternoon|evening))"
+        r"( there| again)?( skillaudit| bot)?[,!.]*",
+        "greeting",
+    ),
     (r"go back|previous( question)?|undo|back up", "back"),
     (
         r"skip( (this|it|that)( one| question)?)?|pass|next question|i'?d rather not say|prefer not to (say|answer)",

@@ -27,6 +27,7 @@ from knowledge.retriever import (
     Target,
     TopicMatch,
 )
+from tools.results import AuditResult
 
 log = logging.getLogger(__name__)
 
@@ -139,39 +140,35 @@ def build_retriever(
     return Retriever(kb, catalog, index)
 
 
-def targets_from_audit(result: dict[str, Any], limit: int = 5) -> list[Target]:
+def targets_from_audit(result: AuditResult, limit: int = 5) -> list[Target]:
     """The audit's top gaps as targets, weighted by severity."""
     return [
         Target(
-            skill=g["skill"],
-            weight=g["severity"],
-            proficiency=g["proficiency"],
-            demand=g["demand"],
-            gap=g["gap"],
+            skill=g.skill, weight=g.severity, proficiency=g.proficiency, demand=g.demand, gap=g.gap
         )
-        for g in result["top_gaps"][:limit]
+        for g in result.top_gaps[:limit]
     ]
 
 
 def targets_for_skills(
-    skills: list[str], result: dict[str, Any] | None, kb: KnowledgeBase
+    skills: list[str], result: AuditResult | None, kb: KnowledgeBase
 ) -> list[Target]:
     """Targets for skills named in a question, with the audit's numbers where it has them."""
-    known = {s["id"]: s for s in (result or {}).get("skills", [])}
+    known = {s.id: s for s in result.skills} if result is not None else {}
     targets = []
     for rank, skill in enumerate(skills):
         row = known.get(skill)
         weight = 1.0 - 0.1 * rank
-        if row is None or row["proficiency"] is None:
+        if row is None or row.proficiency is None:
             targets.append(Target(skill=skill, weight=weight))
         else:
             targets.append(
                 Target(
                     skill=skill,
                     weight=weight,
-                    proficiency=row["proficiency"],
-                    demand=row["demand"],
-                    gap=row["gap"],
+                    proficiency=row.proficiency,
+                    demand=row.demand,
+                    gap=row.gap,
                 )
             )
     return targets
@@ -224,18 +221,15 @@ def plan_start(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=(7 - today.weekday()) % 7)
 
 
-def proficiencies(result: dict[str, Any] | None) -> dict[str, float]:
-    return {
-        s["id"]: s["proficiency"]
-        for s in (result or {}).get("skills", [])
-        if s["proficiency"] is not None
-    }
+def proficiencies(result: AuditResult | None) -> dict[str, float]:
+    if result is None:
+        return {}
+    return {s.id: s.proficiency for s in result.skills if s.proficiency is not None}
 
 
-def next_audit_of(result: dict[str, Any] | None) -> dt.date | None:
+def next_audit_of(result: AuditResult | None) -> dt.date | None:
     """The next full audit's date from an audit result, when it has one."""
-    due = ((result or {}).get("schedule") or {}).get("next_audit")
-    return dt.date.fromisoformat(due) if isinstance(due, str) else None
+    return None if result is None else result.schedule.next_audit
 
 
 def make_plan(
@@ -243,7 +237,7 @@ def make_plan(
     picks: list[Recommendation],
     constraints: Constraints,
     today: dt.date,
-    result: dict[str, Any] | None,
+    result: AuditResult | None,
 ) -> Plan:
     """Date the picks from the next Monday; a plan past the audit's next date offers a shorter one."""
     return retriever.plan(
@@ -287,7 +281,7 @@ def advise(
     targets: list[Target],
     constraints: Constraints,
     today: dt.date,
-    result: dict[str, Any] | None,
+    result: AuditResult | None,
     query: str | None = None,
     topic: TopicMatch | None = None,
 ) -> Advised:
@@ -295,44 +289,3 @@ def advise(
     advice = retriever.advise(targets, constraints, query=query, known=proficiencies(result))
     plan = make_plan(retriever, advice.picks, constraints, today, result)
     return Advised(targets=targets, advice=advice, plan=plan, topic=topic)
-
-
-def advise_for_audit(
-    retriever: Retriever,
-    result: dict[str, Any],
-    profile: dict[str, Any],
-    context: dict[str, Any],
-    today: dt.date,
-) -> Advised:
-    """What to learn next after an audit: one fitting pick for each of the top five gaps."""
-    constraints = constraints_from(profile, context, next_audit_of(result), today)
-    return advise(retriever, targets_from_audit(result), constraints, today, result)
-
-
-def advise_for_topic(
-    retriever: Retriever,
-    text: str,
-    kb: KnowledgeBase,
-    today: dt.date,
-    result: dict[str, Any] | None = None,
-    profile: dict[str, Any] | None = None,
-    context: dict[str, Any] | None = None,
-) -> Advised:
-    """Picks for a question; a subject with no skill in the taxonomy gets its closest skills
-    (and `topic.missing` says so)."""
-    topic = retriever.understand(text)
-    skills = topic.skills or topic.closest
-    targets = targets_for_skills(skills, result, kb)
-    constraints = (
-        constraints_from(profile, context or {}, next_audit_of(result), today)
-        if profile is not None
-        else Constraints()
-    )
-    if not targets:
-        return Advised(
-            targets=[],
-            advice=Advice(picks=[]),
-            plan=Plan([], constraints.weekly_hours),
-            topic=topic,
-        )
-    return advise(retriever, targets, constraints, today, result, query=text, topic=topic)

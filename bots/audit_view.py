@@ -23,6 +23,7 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
         f"as of {r.as_of} ([yellow]{report.state}[/yellow], methodology {r.methodology_version})"
     )
     x = r.explain
+    assert x is not None, "an audit scored now always carries its explanations"
     console.print(
         f"Overall score [bold]{_num(r.overall.score, 1)}[/bold] / 100, confidence {r.overall.confidence:.2f}"
     )

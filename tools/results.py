@@ -263,4 +263,5 @@ class AuditResult(Out):
     income: IncomeSummary | None
     schedule: Schedule
     review: list[ReviewFinding]
-    explain: Explanations
+    # None for audits stored before methodology 2.0.0 (they are still read and shown).
+    explain: Explanations | None = None

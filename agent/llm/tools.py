@@ -320,7 +320,7 @@ def search_courses(topic: str, runtime: ToolRuntime[LlmContext]) -> str:
     if not skills:
         return _out(ctx, "search_courses", {"error": "No skill in the catalog matches that topic."})  # fmt: skip
     latest = turn.scope.latest_audit()
-    targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
+    targets = targets_for_skills(skills, latest.audit if latest else None, turn.kb)
     constraints = constraints_from(latest.profile, latest.context) if latest else Constraints()
     picks = retriever.recommend(targets, constraints, query=topic, limit=5)
     keep = ("title", "provider", "url", "type", "level", "hours", "cost_usd", "reason")

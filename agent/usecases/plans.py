@@ -61,12 +61,12 @@ class PlanOutcome:
 
 def _constraints(turn: Turn, audit: AuditRow) -> Constraints:
     """The person's learning constraints, with items sized to fit before their next audit."""
-    return constraints_from(audit.profile, audit.context, next_audit_of(audit.result), turn.today)
+    return constraints_from(audit.profile, audit.context, next_audit_of(audit.audit), turn.today)
 
 
 def plan_for_audit(turn: Turn, audit: AuditRow) -> PlanOutcome | None:
     """Recommendations for an audit's top gaps; None when it found no gap worth closing."""
-    targets = targets_from_audit(audit.result)
+    targets = targets_from_audit(audit.audit)
     if not targets:
         return None
     return _recommend(turn, targets, _constraints(turn, audit), audit, "")
@@ -84,7 +84,7 @@ def plan_for_topic(turn: Turn, topic: str) -> PlanOutcome:
     if not skills:
         raise TopicNotUnderstood(topic)
     latest = turn.scope.latest_audit()
-    targets = targets_for_skills(skills, latest.result if latest else None, turn.kb)
+    targets = targets_for_skills(skills, latest.audit if latest else None, turn.kb)
     constraints = _constraints(turn, latest) if latest else Constraints()
     return _recommend(turn, targets, constraints, latest, topic, match)
 
@@ -116,7 +116,7 @@ def _recommend(
     match: TopicMatch | None = None,
 ) -> PlanOutcome:
     retriever = _retriever(turn)
-    result = audit.result if audit else None
+    result = audit.audit if audit else None
     advised = advise(
         retriever, targets, constraints, turn.today, result, query=topic or None, topic=match
     )

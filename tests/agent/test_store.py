@@ -239,3 +239,30 @@ def test_replicas_starting_together_migrate_once() -> None:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+def test_an_audit_stored_before_methodology_2_is_still_read(
+    store: Store, kb: KnowledgeBase
+) -> None:
+    """Upgrading keeps a person's history: results stored without 2.0.0's fields still parse."""
+    import datetime as dt
+
+    from agent.usecases.audits import score
+    from agent.usecases.audits import store as save
+    from tools.profile import validate_profile
+
+    report = score(validate_profile({"user": "old", "target_role": "ml engineer",
+                                     "self_ratings": {"python": 4}}, kb), kb, dt.date(2026, 1, 5))  # fmt: skip
+    with store.user("old") as scope:
+        row = save(scope, report, {"user": "old", "target_role": "ml_engineer"}, {})
+        old = dict(row.result)
+        old.pop("explain")
+        old["career_pulse"] = {k: v for k, v in old["career_pulse"].items() if k != "falling"}
+        scope.update_row(row, result=old, methodology_version="1.1.0")
+    with store.user("old") as scope:
+        latest = scope.latest_audit()
+        assert latest is not None
+        assert (
+            latest.audit.explain is None
+            and latest.audit.overall.score == report.result.overall.score
+        )
