@@ -298,6 +298,12 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
     elif item["kind"] == "unknown_option":
         question = f'{item["problem"]}{later}. Pick from the list to add one, or say "that\'s all".'
         buttons = (Choice(label="That's all", value="that's all"),)
+    elif item["skill"] is None:  # a rating with no skill name beside it
+        question = (
+            f"{_capital(item['problem'])}{later}: which skill is it for? Name it with its rating "
+            '(for example "Docker 3"), or say "leave it out".'
+        )
+        buttons = (Choice(label="Leave it out", value="leave it out"),)
     else:
         name = kb.skills[item["skill"]].name
         if item["kind"] == "conflict":
@@ -402,7 +408,9 @@ def _answer_item(
             return ({skill: item["rating"]}, ()) if skill else None
         return None
     skill = item.get("skill")
-    if not skill:
+    if not skill:  # a rating that named no skill: the follow-up names one, with its rating
+        if named is not None and named.values and not named.open:
+            return named.values, named.not_known
         return None
     if is_unknown(folded):
         return {}, (skill,)
@@ -574,3 +582,7 @@ def understood(
         return None, reading.ask
     _, hint = question_text(q, answers, kb)
     return None, f"{reading.problem or reading.ask} {hint}"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -349,3 +350,20 @@ def test_every_question_reads_any_text_without_crashing(
 ) -> None:
     reading = read(question(qid), text, _answers(has_model=True, model_personal_data=True), kb)
     assert reading.complete or (reading.ask or "").strip()
+
+
+def test_a_rating_without_a_skill_is_asked_about(kb: KnowledgeBase) -> None:
+    """Found by the fuzzer: "communication 4, 5" left an item with no skill, and asking about
+    it failed; now the rest is kept and the person is asked which skill the 5 is for."""
+    from agent.answers import read, record
+
+    q = question("power_ratings")
+    answers: dict[str, Any] = {"target_role": "ml_engineer"}
+    reading = read(q, "communication 4, 5", answers, kb)
+    assert not reading.complete and reading.ask is not None
+    assert "Communication 4" in reading.ask and "which skill is it for" in reading.ask
+    record(answers, q, reading)
+    done = read(q, "negotiation 2", answers, kb)
+    assert done.complete and done.value == {"communication": 4.0, "negotiation": 2.0}
+    left = read(q, "leave it out", answers, kb)
+    assert left.complete and left.value == {"communication": 4.0}
