@@ -96,3 +96,17 @@ def test_every_flow_is_registered_with_its_three_handlers() -> None:
 def test_connector_result_names_no_unknown_source() -> None:
     # The result's `source` field is free text; the registry is the list people see.
     assert "source" in ConnectorResult.model_fields
+
+
+def test_the_cli_help_lists_the_registered_sources() -> None:
+    """The CLI's help names sources literally (so `--help` imports nothing heavy): it must
+    name exactly the registry's sources."""
+    command = typer.main.get_command(app)
+    commands = command.commands  # type: ignore[attr-defined]
+    listed = {}
+    for name in ("connect", "consent"):
+        for param in commands[name].params:
+            if param.name in ("source", "sources"):
+                listed[name] = {w.strip() for w in (param.help or "").replace(",", " ").split()}
+    assert listed["connect"] == set(SOURCES)
+    assert listed["consent"] == set(CONSENT_SOURCES)

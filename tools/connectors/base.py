@@ -26,7 +26,7 @@ class ConnectorResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: str = Field(
-        description="connector name: github, local_git, mlflow, kaggle, certificates, income, job_postings, cv, fairness"
+        description="the connector's own NAME (each module in tools/connectors/ defines one)"
     )
     fetched_at: dt.datetime
     summary: str = Field(description="one or two sentences for the person, in plain words")
