@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,21 +219,34 @@ def store(
     return audit
 
 
-def rescore(turn: Turn, audit: AuditRow, ratings: dict[str, float]) -> None:
-    """Apply new ratings to the audit's input and score it again on the same date.
+def rescore(
+    turn: Turn,
+    audit: AuditRow,
+    ratings: Mapping[str, float] | None = None,
+    legal_bases: Mapping[str, str] | None = None,
+) -> None:
+    """Apply a person's review decisions to the audit's input and score it again on its date.
 
-    Answered prompts stay as they were answered (an adjustment is never lost, even when the
-    re-scored audit would no longer raise it); open ones take their new wording.
+    A rating sets the skill's value (`reviewed`, a decision; it also replaces their own
+    earlier rating); a legal basis is recorded on the model it names (`legal_bases`: model
+    name -> basis). Answered prompts stay as they were answered (an adjustment is never lost,
+    even when the re-scored audit would no longer raise it); open ones take their new wording.
     """
     kb = turn.kb
     profile = {k: (dict(v) if isinstance(v, dict) else v) for k, v in audit.profile.items()}
-    profile.setdefault("self_ratings", {})
-    profile.setdefault("soft_skills", {})
-    for skill, rating in ratings.items():
+    for key in ("self_ratings", "soft_skills", "reviewed"):
+        profile.setdefault(key, {})
+    for skill, rating in (ratings or {}).items():
         target = "soft_skills" if kb.skills[skill].pillar == Pillar.CAREER else "self_ratings"
         other = "self_ratings" if target == "soft_skills" else "soft_skills"
         profile[other].pop(skill, None)
         profile[target][skill] = rating
+        profile["reviewed"][skill] = rating
+    if legal_bases:
+        profile["models"] = [
+            {**m, "legal_basis": legal_bases[m["name"]]} if m.get("name") in legal_bases else m
+            for m in profile.get("models", [])
+        ]
     kb = knowledge_for(turn.scope, kb)
     report = score(validate_profile(profile, kb), kb, audit.as_of, force=True)
     fresh = {p.id: p.model_copy(update={"status": PromptStatus.OPEN}) for p in report.review}
