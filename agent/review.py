@@ -63,3 +63,13 @@ def render_prompts(
             )
         )
     return prompts
+
+
+def merge_prompts(answered: list[ReviewPrompt], fresh: list[ReviewPrompt]) -> list[ReviewPrompt]:
+    """The prompts of an output judged again: answered ones stay as they were answered (an
+    answer is never lost, even when the new result would no longer raise its prompt), open
+    ones take their new wording or go, and new ones are added at the end."""
+    by_id = {p.id: p.model_copy(update={"status": PromptStatus.OPEN}) for p in fresh}
+    merged = [p if not p.open else by_id[p.id] for p in answered if not p.open or p.id in by_id]
+    known = {p.id for p in merged}
+    return merged + [p for pid, p in by_id.items() if pid not in known]

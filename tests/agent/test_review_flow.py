@@ -102,10 +102,15 @@ def test_report_shows_draft_and_audit_trail(engine: Engine, store: Store) -> Non
 
 
 def test_why_and_adjust_with_a_reason_for_every_prompt_kind(engine: Engine, store: Store) -> None:
-    """Walk every prompt of the audit and its plan: ask why, then adjust with a reason."""
+    """Walk every prompt of the audit and its plan: ask why, then adjust with a reason.
+
+    A new rating keeps the reason after it; every other answer is kept whole as the note (a
+    legal basis is recorded on the model, a new pace rebuilds the plan)."""
     audited(engine, "ola")
     reply = engine.handle_sync("ola", "/review")
     seen: dict[str, str] = {}
+    typed: dict[str, str] = {}
+    because = "because I checked it with my team lead"
     while any(c.value == "why" for c in reply.choices):
         with store.user("ola") as scope:
             flow = scope.active_flows()[0]
@@ -118,10 +123,15 @@ def test_why_and_adjust_with_a_reason_for_every_prompt_kind(engine: Engine, stor
         if "new rating" in instructions.text or "new ratings" in instructions.text:
             skill = prompt["skills"][0]
             value = "3" if len(prompt["skills"]) == 1 else f"{skill.replace('_', ' ')} 3"
+        elif prompt["kind"] == "model_personal_data_no_basis":
+            value = "consent,"
+        elif flow.answers["subject"] == "plan":
+            value = "5 hours a week,"
         else:
             value = "keep it"
-        reply = engine.handle_sync("ola", f"{value} because I checked it with my team lead")
+        reply = engine.handle_sync("ola", f"{value} {because}")
         seen[prompt["kind"]] = flow.answers["subject"]
+        typed[prompt["id"]] = f"{value} {because}"
     assert {"self_rating_only", "no_evidence", "inferred_only", "model_accuracy_on_imbalanced",
             "model_personal_data_no_basis", "plan_confirm"} <= set(seen)  # fmt: skip
     with store.user("ola") as scope:
@@ -129,16 +139,25 @@ def test_why_and_adjust_with_a_reason_for_every_prompt_kind(engine: Engine, stor
         plan = scope.latest_plan()
         assert audit is not None and plan is not None
         assert audit.state == plan.state == "final"
-        assert all(
-            p["status"] == "adjusted"
-            for p in [*audit.review, *plan.review]
-            if p["id"]
-            in {
-                d.prompt_id
-                for d in scope.decisions("audit", audit.id) + scope.decisions("plan", plan.id)
-            }
-        )
-        reasons = {
-            d.reason for d in scope.decisions("audit", audit.id) + scope.decisions("plan", plan.id)
+        decisions = scope.decisions("audit", audit.id) + scope.decisions("plan", plan.id)
+        # A rating that repeats the value already there is recorded as a confirmation.
+        status = {
+            d.prompt_id: "adjusted" if d.decision == "adjust" else "confirmed" for d in decisions
         }
-    assert reasons == {"I checked it with my team lead"}
+        assert all(
+            p["status"] == status[p["id"]]
+            for p in [*audit.review, *plan.review]
+            if p["id"] in status
+        )
+        for decision in decisions:
+            if decision.decision == "confirm":
+                assert decision.value["ratings"] == decision.value["before"]
+        for decision in decisions:
+            if decision.value.get("ratings"):
+                assert decision.reason == "I checked it with my team lead"
+            else:  # a note is kept whole
+                assert decision.reason == typed[decision.prompt_id]
+        assert plan.plan["weekly_hours"] == 5
+        [model] = audit.audit.model_audit
+        assert model.legal_basis == "consent"
+        assert not any(f.code == "personal_data_no_basis" for f in model.findings)
