@@ -83,6 +83,7 @@ def read_plan_change(
     add: list[str] = []
     first: list[str] = []
     weekly: float | None = None
+    last: list[dict[str, Any]] = []  # the items named last, for "it"
     for clause in (c.strip() for c in _CLAUSES.split(normalize(text))):
         if not clause:
             continue
@@ -94,6 +95,9 @@ def read_plan_change(
                 raise Unclear("How many hours a week, between 0.5 and 80?")
             continue
         named = _items_named(clause, items, kb)
+        if not named and re.search(r"\b(?:it|that|this|them|those|these|one)\b", clause):
+            named = last  # "remove item 3, I already did it"
+        last = named or last
         skills = [
             s for s in mentioned_skills(clause, kb) if not any(i["skill"] == s for i in named)
         ]

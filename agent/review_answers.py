@@ -36,6 +36,11 @@ _CONNECTOR = re.compile(
     re.IGNORECASE,
 )
 _CUT = re.compile(r"[\s,;:.!?()\[\]]+")
+# A reason starts at the first of these at the latest: ratings never come after them.
+_REASON_START = re.compile(
+    r"\b(?:because|becuase|bcause|coz|cuz|cos|'cause|bc|b/c|since|given that|due to)\b|;|\s[-\u2013\u2014]\s",
+    re.IGNORECASE,
+)
 MAX_RATING_WORDS = 20  # ratings come first; a cut further in would be inside the reason
 _STRONG_HINT = re.compile(r"\d|\b(?:zero|one|two|three|four|five)\b", re.IGNORECASE)
 
@@ -59,6 +64,25 @@ class RatingChange:
 def read_rating_change(
     text: str, skills: Sequence[str], kb: KnowledgeBase, direct: bool = False
 ) -> RatingChange | None:
+    """The ratings a message gives for `skills` (or for other skills it names) and the reason
+    after them, or None; see `_read_change`."""
+    found = _read_change(text, skills, kb, direct, skills)
+    if found is None and skills:
+        # "experiment tracking 2 because..." at a prompt about other skills: a person may
+        # correct any skill they name (never a bare rating, which belongs to the prompt).
+        found = _read_change(text, skills, kb, direct, None)
+        if found is not None and not found.named:
+            return None
+    return found
+
+
+def _read_change(
+    text: str,
+    skills: Sequence[str],
+    kb: KnowledgeBase,
+    direct: bool,
+    allowed: Sequence[str] | None,
+) -> RatingChange | None:
     """The ratings a message gives for `skills` and the reason after them, or None.
 
     The cut between ratings and reason is where the most of the prompt's skills are rated
@@ -74,7 +98,7 @@ def read_rating_change(
         left = body[:cut].strip(" ,;:.!?-")
         if not left:
             continue
-        found = _full_reading(left, skills, kb, direct)
+        found = _full_reading(left, skills, kb, direct, allowed)
         if found is None:
             continue
         ratings, named = found
@@ -93,16 +117,24 @@ def read_rating_change(
 
 
 def _cuts(body: str) -> list[int]:
-    """Where the ratings may end: every gap between words (and the end), first words first."""
-    cuts = [m.start() for m in _CUT.finditer(body)][:MAX_RATING_WORDS]
-    return [*cuts, len(body)]
+    """Where the ratings may end: every gap between words up to where a reason starts (or the
+    end), first words first."""
+    reason = _REASON_START.search(body)
+    limit = reason.start() if reason else len(body)
+    cuts = [m.start() for m in _CUT.finditer(body) if m.start() <= limit][:MAX_RATING_WORDS]
+    return [*cuts, limit] if limit not in cuts else cuts
 
 
 def _full_reading(
-    left: str, skills: Sequence[str], kb: KnowledgeBase, direct: bool
+    left: str,
+    skills: Sequence[str],
+    kb: KnowledgeBase,
+    direct: bool,
+    allowed: Sequence[str] | None,
 ) -> tuple[dict[str, float], bool] | None:
-    """Ratings of the prompt's skills that `left` gives with nothing left over, or None."""
-    single = len(skills) == 1
+    """Ratings that `left` gives with nothing left over, all of `allowed` skills (any skill
+    when None, by name only), or None."""
+    single = len(skills) == 1 and allowed is not None
     for positional in (False, True) if single else (False,):
         if positional and direct and not _STRONG_HINT.search(left):
             return None  # "ok" is the answer "confirm", not a rating of 3
@@ -112,7 +144,7 @@ def _full_reading(
             continue
         if got.open or got.all_unknown or not got.values or got.not_known:
             continue
-        if not set(got.values) <= set(skills):
+        if allowed is not None and not set(got.values) <= set(allowed):
             continue
         return dict(got.values), not positional
     return None

@@ -54,6 +54,8 @@ ACTIONS = (
     Option("why", "Why?", ("explain", "how", "why is that", "3")),
 )  # fmt: skip
 JUST_THE_NOTE = Choice(label="Just the note", value="just the note")
+# Prompts whose skills may be re-rated, but whose question asks for context: a note is an answer.
+NOTE_FIRST = frozenset({"client_concentration", "large_change", "power_skills_far_below"})
 NAMES_SHOWN = 8
 
 
@@ -169,20 +171,25 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     direct = _typed_change(turn, row, subject, prompt, text)
     if direct is not None:
         return direct
+    kept = str(row.answers.get("note") or "")
     try:
         action = parse_choice(text, ACTIONS)
     except Unclear:
+        # Words that are neither an action nor a change: kept as the note of what comes next.
+        _mode(turn, row, "choose", note=note_text(text))
         return ask(turn, row).prefixed(
-            "Please choose confirm, adjust or why, or type the change itself "
-            '(for example "3 because I deploy to it every week").'
+            "I keep that as your note. Does the point stand as it is (confirm), or does it need "
+            'changing (adjust)? Or ask why. You can also type the change itself, for example "3 because ...".'
         )
     if action == "why":
         return ask(turn, row).prefixed(explain(prompt, subject))
     if action == "adjust":
-        _mode(turn, row, "adjust")
+        if kept and not review.adjustable_skills(prompt, _kind_of(row)):
+            return _adjust(turn, row, subject, prompt, kept)  # the note says what changes
+        _mode(turn, row, "adjust", note=kept)  # a rating given next takes the note as its reason
         return ask(turn, row)
-    review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, "")
-    return _next(turn, row, subject, "Confirmed.")
+    review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, kept)
+    return _next(turn, row, subject, "Confirmed, with your note." if kept else "Confirmed.")
 
 
 def control(turn: Turn, row: FlowSession, name: str) -> Reply:
@@ -245,11 +252,15 @@ def _adjust(
     skills = review.adjustable_skills(prompt, _kind_of(row))
     if skills and isinstance(subject, AuditRow):
         change = read_rating_change(text, skills, turn.kb)
+        if change is None and prompt.kind in NOTE_FIRST:
+            return _note(turn, row, subject, prompt, text)
         if change is None:
             names = ", ".join(turn.kb.skills[s].name for s in skills[:3])
             return ask(turn, row).prefixed(
                 f"I could not find a new rating (0-5) for {names} in that."
             )
+        if not change.reason and row.answers.get("note"):
+            change = RatingChange(change.ratings, str(row.answers["note"]), change.named)
         return _ratings(turn, row, subject, prompt, change)
     if prompt.kind in MODEL_FACTS:
         return _fact(turn, row, subject, prompt, text)
@@ -279,6 +290,10 @@ def _adjust(
             )
             return ask(turn, row)
         return _plan(turn, row, subject, prompt, plan_change, text)
+    return _note(turn, row, subject, prompt, text)
+
+
+def _note(turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str) -> Reply:
     note = note_text(text)
     review.decide(turn, subject, prompt, review.Decision.ADJUST, {}, note)
     return _next(
