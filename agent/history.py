@@ -175,7 +175,7 @@ def decision_line(
     if decision.decision in ("approve", "return"):
         verb = "Approved" if decision.decision == "approve" else "Returned"
         comment = f": '{decision.reason}'" if decision.reason else ""
-        return f"{verb} by your reviewer{comment}{stamp}"
+        return f"{verb} by your reviewer{comment} ({when(decision.decided_at)})"
     skills = {s.id: s for s in (result.skills if result else [])}
     ratings = value.get("ratings")
     before = value.get("before") or {}
@@ -244,7 +244,7 @@ def report_data(
     if plan is not None:
         prompts.update({p.id: p for p in plan.prompts})
     trail = [(d, "audit") for d in decisions] + [(d, "plan") for d in plan_decisions or []]
-    trail.sort(key=lambda pair: (pair[0].decided_at, pair[0].id))
+    trail.sort(key=lambda pair: (_utc(pair[0].decided_at), pair[0].id or 0))
     lines = [decision_line(d, prompts, result, owner) for d, _ in trail]
     return {
         "recommendations": plan.recommendations if plan else [],

@@ -252,6 +252,7 @@ def test_the_field_reports_review_sticks_in_every_output(engine: Engine, store: 
         overall = audit.overall
         result = audit.audit
         items = plan_row.plan["items"]
+        recommendations = plan_row.recommendations
     assert skills["cloud_platforms"].proficiency == 60.0 and skills["cloud_platforms"].reviewed == 3
     assert skills["experiment_tracking"].proficiency == 40.0
     [model] = result.model_audit
@@ -265,6 +266,12 @@ def test_the_field_reports_review_sticks_in_every_output(engine: Engine, store: 
     [plan_decision] = [d for d in plan_decisions if d.decision == "adjust"]
     assert plan_decision.reason == f"I would rather start with Docker, item {number} is not what I need for a fraud model"  # fmt: skip
     assert items[0]["skill"] == "docker" and dropped["id"] not in {i["id"] for i in items}
+    # The plan was rebuilt after each adjustment: its reasons quote the adjusted values.
+    by_name = {s.name: s for s in skills.values()}
+    quoted = [re.search(r"for your (.+?) gap \((\d+) now", r["reason"]) for r in recommendations]
+    assert any(quoted)
+    for found in filter(None, quoted):
+        assert int(found.group(2)) == round(by_name[found.group(1)].proficiency or 0)
 
     # Every report format: the review section in words, and the tables agree with it.
     report = engine.handle_sync("alex", "/report")
