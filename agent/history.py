@@ -224,6 +224,8 @@ def _subject(prompt: ReviewPrompt | None, skills: dict[str, SkillScore]) -> str:
     """What a prompt was about, in a few words: its skills by name, or its first sentence."""
     if prompt is None:
         return "Review"
+    if prompt.subject:
+        return prompt.subject[:1].upper() + prompt.subject[1:]
     if prompt.skills:
         names = [skills[s].name if s in skills else s.replace("_", " ") for s in prompt.skills]
         shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")

@@ -32,6 +32,7 @@ class ReviewPrompt(BaseModel):
     facts: dict[str, Any]
     options: list[str]
     status: PromptStatus = PromptStatus.OPEN
+    subject: str = ""  # what it is about, in a few words, for the report's review section
 
     @property
     def open(self) -> bool:
@@ -60,6 +61,7 @@ def render_prompts(
                 why=render_string(text["why"], **finding.facts),
                 facts=finding.facts,
                 options=list(REVIEW_OPTIONS),
+                subject=render_string(text.get("subject", ""), **finding.facts),
             )
         )
     return prompts

@@ -286,6 +286,8 @@ def test_the_field_reports_review_sticks_in_every_output(engine: Engine, store: 
         review,
     ), review
     assert re.search(rf"- Learning plan: dropped .*put Docker first.* \({WHEN}\)", review), review
+    assert re.search(rf"- Your model: accuracy on imbalanced data: confirmed \({WHEN}\)", review)
+    assert re.search(rf"- 85% of your income from one client: confirmed \({WHEN}\)", review)
     assert "Experiment Tracking: not known -> 2/5; Data Validation: not known -> 1/5" in review
     assert not re.search(r"\d{2}:\d{2}:\d{2}|self_rating_only|cloud_platforms|\[adjusted\]", review)
     assert "| Cloud Platforms | lifecycle | 60.0 (you set 3/5) |" in markdown
