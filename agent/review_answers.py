@@ -182,7 +182,15 @@ def read_model_fact(kind: str, text: str, kb: KnowledgeBase) -> ModelFact | None
         return None
     qid, field_name = MODEL_FACTS[kind]
     q = question(qid)
-    reading = read(q, note_text(text).replace("\n", " "), {}, kb)
+    note = note_text(text).replace("\n", " ")
+    reading = read(q, note, {}, kb)
+    if not reading.complete and field_name == "metrics":
+        # "pr auc 0.41 from the last evaluation": the metrics, then words about them.
+        for cut in reversed(_cuts(note)):
+            prefix = read(q, note[:cut].strip(" ,;:.!?-"), {}, kb)
+            if prefix.complete and prefix.value:
+                reading = prefix
+                break
     if not reading.complete:
         return ModelFact(
             field_name,

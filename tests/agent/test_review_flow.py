@@ -479,3 +479,38 @@ def test_the_plan_is_rebuilt_when_an_item_is_swapped_or_the_pace_changes(
     assert after["items"][-1]["end"] > before[-1]["end"]
     assert decision.reason == "hmm\nswap item 1 for something else, and 2 hours a week"
     assert decision.value["done"][0].startswith(f"swapped {swapped['title']} for ")
+
+
+def test_the_class_balance_and_metrics_stated_in_review_judge_the_model_again(
+    engine: Engine, store: Store
+) -> None:
+    """Other facts about a model work the same way: recorded on it, and it is judged again
+    (a newly raised finding becomes a new open prompt)."""
+    for text in ("/model", "fraud detection", "accuracy 0.97, f1 0.6", "don't know", "no"):
+        reply = engine.handle_sync("uma", text)
+    assert "class balance is not" in reply.text
+    to_prompt(engine, store, "uma", "model_balance_unknown")
+    reply = engine.handle_sync("uma", "about 2% are fraud, we checked the labels last month")
+    assert reply.text.startswith("Recorded on the model: share of positives 2%.")
+    with store.user("uma") as scope:
+        row = scope.latest_model_audit()
+        assert row is not None
+        kinds = {p["kind"]: p["status"] for p in row.review}
+        report = dict(row.report)
+    assert report["positive_rate"] == 0.02
+    assert kinds["model_balance_unknown"] == "adjusted"
+    assert kinds["model_accuracy_on_imbalanced"] == "open"  # raised by the stated balance
+    to_prompt(engine, store, "uma", "model_accuracy_on_imbalanced")
+    reply = engine.handle_sync("uma", "adjust")
+    reply = engine.handle_sync("uma", "pr auc 0.41 from the last evaluation")
+    assert "Recorded on the model: metrics PR-AUC 0.41" in reply.text
+    with store.user("uma") as scope:
+        row = scope.latest_model_audit()
+        assert row is not None
+        metrics = row.report["metrics"]
+        decisions = scope.decisions("model", row.id)
+    assert metrics == {"accuracy": 0.97, "f1": 0.6, "pr_auc": 0.41}
+    assert [d.reason for d in decisions if d.decision == "adjust"] == [
+        "about 2% are fraud, we checked the labels last month",
+        "pr auc 0.41 from the last evaluation",
+    ]
