@@ -24,12 +24,15 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(figure: Any, path: Path) -> Path:
-    """Render to memory first, then write atomically: a full disk leaves no half-written PNG."""
+def _save(figure: Any, path: Path, description: str) -> Path:
+    """Render to memory first, then write atomically: a full disk leaves no half-written PNG.
+
+    The PNG carries the values it draws as its description (alt text for screen readers and
+    scripts), so what a chart shows can be checked without looking at it."""
     import io
 
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Description": description})
     _pyplot().close(figure)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -64,7 +67,8 @@ def radar_chart(result: AuditResult, path: Path) -> Path:
     )
     axes.set_title(title, pad=24)
     figure.tight_layout()
-    return _save(figure, path)
+    drawn = "; ".join(f"{p.title} {_value(p.score)}" for p in pillars)
+    return _save(figure, path, f"{title}: {drawn}")
 
 
 def progress_chart(audits: list[AuditResult], path: Path) -> Path:
@@ -84,4 +88,14 @@ def progress_chart(audits: list[AuditResult], path: Path) -> Path:
     axes.legend(fontsize=8, loc="lower right")
     figure.autofmt_xdate()
     figure.tight_layout()
-    return _save(figure, path)
+    drawn = "; ".join(
+        f"{a.as_of} overall {_value(a.overall.score)} ("
+        + ", ".join(f"{a.pillars[k].title} {_value(a.pillars[k].score)}" for k in PILLAR_ORDER)
+        + ")"
+        for a in audits
+    )
+    return _save(figure, path, f"Audit scores over time: {drawn}")
+
+
+def _value(score: float | None) -> str:
+    return "not scored" if score is None else f"{score:.1f}"

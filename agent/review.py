@@ -32,6 +32,7 @@ class ReviewPrompt(BaseModel):
     facts: dict[str, Any]
     options: list[str]
     status: PromptStatus = PromptStatus.OPEN
+    subject: str = ""  # what it is about, in a few words, for the report's review section
 
     @property
     def open(self) -> bool:
@@ -60,6 +61,17 @@ def render_prompts(
                 why=render_string(text["why"], **finding.facts),
                 facts=finding.facts,
                 options=list(REVIEW_OPTIONS),
+                subject=render_string(text.get("subject", ""), **finding.facts),
             )
         )
     return prompts
+
+
+def merge_prompts(answered: list[ReviewPrompt], fresh: list[ReviewPrompt]) -> list[ReviewPrompt]:
+    """The prompts of an output judged again: answered ones stay as they were answered (an
+    answer is never lost, even when the new result would no longer raise its prompt), open
+    ones take their new wording or go, and new ones are added at the end."""
+    by_id = {p.id: p.model_copy(update={"status": PromptStatus.OPEN}) for p in fresh}
+    merged = [p if not p.open else by_id[p.id] for p in answered if not p.open or p.id in by_id]
+    known = {p.id for p in merged}
+    return merged + [p for pid, p in by_id.items() if pid not in known]

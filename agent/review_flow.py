@@ -6,35 +6,57 @@ stateDiagram-v2
     [*] --> choose: /review (open prompts exist)
     choose --> choose: confirm (next prompt) / why (explanation)
     choose --> adjust: adjust
-    adjust --> choose: new value + reason (audit re-scored) or a note
+    choose --> choose: the change typed at once ("3 because ...", "legitimate interests")
+    adjust --> choose: new value + reason (audit re-scored), a model fact, a plan change, or a note
+    adjust --> reason: ratings without a reason
+    reason --> choose: the reason
+    adjust --> ask: a model fact or plan change that is unclear (the note is kept)
+    ask --> choose: the answer, or "just the note"
     choose --> next_output: no open prompts left in this output (final, or sent to the reviewer)
     next_output --> choose: another output has open prompts
     next_output --> [*]: nothing left to review
 ```
 
-Every decision is stored with who, when and why; an adjustment changes the audit's input
-and re-runs the deterministic scoring, and prompts already answered keep their answers.
+Answers are read with the interview's parsers (`agent.review_answers`, `agent.plan_changes`).
+Every decision is stored with who, when and why, and the person's note is kept whole. A new
+rating sets the skill's value (the evidence stays beside it) and re-scores the audit; a model
+fact is recorded on the model; a plan change rebuilds the plan. Prompts already answered keep
+their answers.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from agent.parsing import Option, Unclear, clean, parse_choice, parse_ratings
+from agent import history
+from agent.parsing import Option, Unclear, parse_choice
+from agent.plan_changes import PlanChange, read_plan_change
 from agent.reply import Choice, Reply
 from agent.review import ReviewPrompt
-from agent.store import AuditRow, FlowSession, Output, OutputKind
+from agent.review_answers import (
+    ASKS_FOR_FACT,
+    MODEL_FACTS,
+    RatingChange,
+    is_just_a_note,
+    note_text,
+    read_model_fact,
+    read_rating_change,
+)
+from agent.store import AuditRow, FlowSession, ModelAuditRow, Output, OutputKind, PlanRow
 from agent.turn import Turn
 from agent.usecases import review
+from agent.usecases.plans import RecommendationsUnavailable
 
 ACTIONS = (
     Option("confirm", "Confirm", ("yes", "ok", "okay", "correct", "right", "agree", "fine", "looks right", "looks good", "keep", "keep it", "1")),
     Option("adjust", "Adjust", ("change", "edit", "fix", "wrong", "no", "not right", "update", "2")),
     Option("why", "Why?", ("explain", "how", "why is that", "3")),
 )  # fmt: skip
-REASON_SPLIT = re.compile(
-    r"\s+(?:because|since|as)\s+|\s+[-\u2013\u2014]\s+|;\s*|\.\s+", re.IGNORECASE
-)
+JUST_THE_NOTE = Choice(label="Just the note", value="just the note")
+# Prompts whose skills may be re-rated, but whose question asks for context: a note is an answer.
+NOTE_FIRST = frozenset({"client_concentration", "large_change", "power_skills_far_below"})
+NAMES_SHOWN = 8
 
 
 def start(turn: Turn) -> Reply:
@@ -83,8 +105,17 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     subject = _subject(turn, row)
     prompt = _prompt(subject, row.position)
     kind = _kind_of(row)
-    if row.answers.get("mode") == "adjust":
+    mode = row.answers.get("mode")
+    if mode == "adjust":
         return Reply(text=_adjust_instructions(prompt, kind, turn))
+    if mode == "reason":
+        return Reply(text=_reason_question(row.answers.get("ratings") or {}, turn))
+    if mode == "fact":
+        return Reply(
+            text=str(row.answers.get("question") or "Which is it?"),
+            choices=[Choice(label=v, value=v) for v in row.answers.get("options") or []]
+            + [JUST_THE_NOTE],
+        )
     ids = [p.id for p in subject.prompts]
     number = ids.index(prompt.id) + 1
     label = "Review" if kind == OutputKind.AUDIT else f"Review of the {kind.label}"
@@ -96,33 +127,69 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 
 def _adjust_instructions(prompt: ReviewPrompt, kind: OutputKind, turn: Turn) -> str:
     skills = review.adjustable_skills(prompt, kind)
+    if prompt.kind in MODEL_FACTS:
+        return {
+            "legal_basis": 'What is the legal basis? For example "legitimate interests, fraud prevention"; your note is kept whole and the basis is recorded on the model.',
+            "positive_rate": 'What share of the examples is in the positive class? For example "about 2%"; it is recorded on the model.',
+        }.get(
+            MODEL_FACTS[prompt.kind][1],
+            'Give the metrics of the evaluation you trust (for example "PR-AUC 0.41") or write a short note; it is kept with the model audit.',
+        )
+    if kind == OutputKind.PLAN:
+        return (
+            'What should change? Drop an item ("drop LLMOps"), swap one ("swap the second for something shorter", '
+            '"replace LLMOps with Docker"), start with a skill ("start with Docker") or change the pace '
+            '("6 hours a week"), and say why if you like; your words are kept with the plan and shown in the report.'
+        )
     if not skills:
-        return "What should the record say instead? Write a short note; it is kept with this output and shown in the report."
+        return "What should the record say instead? Write a short note; it is kept whole with this output and shown in the report."
     if len(skills) == 1:
         name = turn.kb.skills[skills[0]].name
         return f'Give the new rating for {name} (0-5) and why, for example "3 because I deploy to it every week".'
-    names = ", ".join(turn.kb.skills[s].name for s in skills[:6])
-    first = names.split(", ")[0]
-    return f'Name the skills to change with new ratings (0-5) and why, for example "{first} 3 because ..." (skills here: {names}).'
+    names = [turn.kb.skills[s].name for s in skills]
+    listed = ", ".join(names[:NAMES_SHOWN]) + (
+        f" and {len(names) - NAMES_SHOWN} more" if len(names) > NAMES_SHOWN else ""
+    )
+    return f'Name the skills to change with new ratings (0-5) and why, for example "{names[0]} 3 because ..." (skills here: {listed}).'
+
+
+def _reason_question(ratings: dict[str, float], turn: Turn) -> str:
+    changed = ", ".join(f"{turn.kb.skills[s].name} {r:g}/5" for s, r in ratings.items())
+    return f"{changed}: why? A short reason is kept with the change and shown in the report."
 
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     subject = _subject(turn, row)
     prompt = _prompt(subject, row.position)
-    if row.answers.get("mode") == "adjust":
+    mode = row.answers.get("mode")
+    if mode == "adjust":
         return _adjust(turn, row, subject, prompt, text)
+    if mode == "reason":
+        return _reason(turn, row, subject, prompt, text)
+    if mode == "fact":
+        return _fact_again(turn, row, subject, prompt, text)
+    direct = _typed_change(turn, row, subject, prompt, text)
+    if direct is not None:
+        return direct
+    kept = str(row.answers.get("note") or "")
     try:
         action = parse_choice(text, ACTIONS)
     except Unclear:
-        return ask(turn, row).prefixed("Please choose confirm, adjust or why.")
+        # Words that are neither an action nor a change: kept as the note of what comes next.
+        _mode(turn, row, "choose", note=note_text(text))
+        return ask(turn, row).prefixed(
+            "I keep that as your note. Does the point stand as it is (confirm), or does it need "
+            'changing (adjust)? Or ask why. You can also type the change itself, for example "3 because ...".'
+        )
     if action == "why":
         return ask(turn, row).prefixed(explain(prompt, subject))
     if action == "adjust":
-        row.answers["mode"] = "adjust"
-        turn.scope.save_flow(row)
+        if kept and not review.adjustable_skills(prompt, _kind_of(row)):
+            return _adjust(turn, row, subject, prompt, kept)  # the note says what changes
+        _mode(turn, row, "adjust", note=kept)  # a rating given next takes the note as its reason
         return ask(turn, row)
-    review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, "")
-    return _next(turn, row, subject, "Confirmed.")
+    review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, kept)
+    return _next(turn, row, subject, "Confirmed, with your note." if kept else "Confirmed.")
 
 
 def control(turn: Turn, row: FlowSession, name: str) -> Reply:
@@ -130,9 +197,8 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     prompt = _prompt(subject, row.position)
     if name == "why":
         return ask(turn, row).prefixed(explain(prompt, subject))
-    if row.answers.get("mode") == "adjust":
-        row.answers["mode"] = "choose"
-        turn.scope.save_flow(row)
+    if row.answers.get("mode", "choose") != "choose":
+        _mode(turn, row, "choose")
         return ask(turn, row).prefixed("No change made.")
     pending = [p.id for p in subject.open_prompts() if p.id != prompt.id]
     if name == "skip" and pending:
@@ -146,54 +212,265 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     )
 
 
+def _mode(turn: Turn, row: FlowSession, mode: str, **kept: Any) -> None:
+    """Move to `mode`, keeping what the next message completes (and nothing older)."""
+    for key in ("ratings", "note", "question", "options"):
+        row.answers.pop(key, None)
+    row.answers.update(mode=mode, **kept)
+    turn.scope.save_flow(row)
+
+
+def _typed_change(
+    turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str
+) -> Reply | None:
+    """A change typed instead of choosing an action ("3 because ...", "legitimate interests"),
+    or None when the message is not one (then it is read as an action)."""
+    if re.fullmatch(r"\s*[123]\s*\.?\s*", text):
+        return None  # the number of a button
+    skills = review.adjustable_skills(prompt, _kind_of(row))
+    if skills and isinstance(subject, AuditRow):
+        change = read_rating_change(text, skills, turn.kb, direct=True)
+        if change is not None:
+            return _ratings(turn, row, subject, prompt, change)
+    if prompt.kind in MODEL_FACTS:
+        fact = read_model_fact(prompt.kind, text, turn.kb)
+        if fact is not None and fact.value is not None:
+            return _fact(turn, row, subject, prompt, text)
+    if isinstance(subject, PlanRow):
+        try:
+            plan_change = read_plan_change(text, subject.plan.get("items", []), turn.kb)
+        except Unclear:
+            plan_change = None
+        if plan_change is not None:
+            return _plan(turn, row, subject, prompt, plan_change, text)
+    return None
+
+
 def _adjust(
     turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str
 ) -> Reply:
-    value_part, reason = _split_reason(text)
     skills = review.adjustable_skills(prompt, _kind_of(row))
-    if not reason:
-        return ask(turn, row).prefixed(
-            'Please add a short reason (after "because"), so the change is explained in the report.'
+    if skills and isinstance(subject, AuditRow):
+        change = read_rating_change(text, skills, turn.kb)
+        if change is None and prompt.kind in NOTE_FIRST:
+            return _note(turn, row, subject, prompt, text)
+        if change is None:
+            names = ", ".join(turn.kb.skills[s].name for s in skills[:3])
+            return ask(turn, row).prefixed(
+                f"I could not find a new rating (0-5) for {names} in that."
+            )
+        if not change.reason and row.answers.get("note"):
+            change = RatingChange(change.ratings, str(row.answers["note"]), change.named)
+        return _ratings(turn, row, subject, prompt, change)
+    if prompt.kind in MODEL_FACTS:
+        return _fact(turn, row, subject, prompt, text)
+    if isinstance(subject, PlanRow):
+        try:
+            plan_change = read_plan_change(text, subject.plan.get("items", []), turn.kb)
+        except Unclear as exc:
+            _mode(
+                turn,
+                row,
+                "fact",
+                note=note_text(text),
+                question=f'{exc} Or say "just the note" to keep your words without changing the plan.',
+            )
+            return ask(turn, row)
+        if plan_change is None:
+            _mode(
+                turn,
+                row,
+                "fact",
+                note=note_text(text),
+                question=(
+                    "I could not tell what to change in the plan. Drop, swap or add an item, or give the hours a week "
+                    '("drop LLMOps", "start with Docker", "6 hours a week"); or say "just the note" to keep your words '
+                    "without changing the plan."
+                ),
+            )
+            return ask(turn, row)
+        return _plan(turn, row, subject, prompt, plan_change, text)
+    return _note(turn, row, subject, prompt, text)
+
+
+def _note(turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str) -> Reply:
+    note = note_text(text)
+    review.decide(turn, subject, prompt, review.Decision.ADJUST, {}, note)
+    return _next(
+        turn, row, subject, "Noted; your note is kept whole with it and shown in the report."
+    )
+
+
+def _ratings(
+    turn: Turn, row: FlowSession, subject: AuditRow, prompt: ReviewPrompt, change: RatingChange
+) -> Reply:
+    if not change.reason:
+        _mode(turn, row, "reason", ratings=change.ratings)
+        return ask(turn, row)
+    return _rescored(turn, row, subject, prompt, change.ratings, change.reason)
+
+
+def _reason(
+    turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str
+) -> Reply:
+    kept: dict[str, float] = dict(row.answers.get("ratings") or {})
+    skills = review.adjustable_skills(prompt, _kind_of(row))
+    again = read_rating_change(text, skills, turn.kb) if skills else None
+    if again is not None and again.reason:
+        kept, reason = again.ratings, again.reason  # a whole new answer replaces the kept one
+    else:
+        reason = note_text(text)
+    if not isinstance(subject, AuditRow) or not kept:
+        _mode(turn, row, "adjust")
+        return ask(turn, row)
+    return _rescored(turn, row, subject, prompt, kept, reason)
+
+
+def _rescored(
+    turn: Turn,
+    row: FlowSession,
+    subject: AuditRow,
+    prompt: ReviewPrompt,
+    ratings: dict[str, float],
+    reason: str,
+) -> Reply:
+    done = review.adjust_ratings(turn, subject, prompt, ratings, reason)
+    if done.confirmed:
+        said = ", ".join(f"{c.name} {c.rating:g}/5" for c in done.changes)
+        return _next(
+            turn, row, subject, f"Confirmed: {said}, as it was; your reason is kept with it."
         )
-    if not skills or not isinstance(subject, AuditRow):
-        review.decide(turn, subject, prompt, review.Decision.ADJUST, {}, reason)
-        return _next(turn, row, subject, "Noted; the note is kept with it and shown in the report.")
+    skills = {s.id: s for s in subject.audit.skills}
+    lines = []
+    for c in done.changes:
+        line = f"{c.name}: {history.rating(c.before)} -> {c.rating:g}/5"
+        if c.proficiency is not None:
+            line += f" (now {c.proficiency:g}/100)"
+        evidence = history.beside(skills[c.skill]) if c.skill in skills else ""
+        if evidence:
+            line += f"; {evidence}, kept beside it"
+        lines.append(line + ".")
+    overall = "?" if done.overall is None else f"{done.overall:.1f}"
+    was = "" if done.overall_before is None else f" (was {done.overall_before:.1f})"
+    note = " ".join(lines) + f" Adjusted and re-scored: overall now {overall}{was}."
+    return _next(turn, row, subject, note)
+
+
+def _fact(turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str) -> Reply:
+    """A note about a model: the fact it states is recorded on the model; the note is whole."""
+    note = note_text(text)
+    fact = read_model_fact(prompt.kind, note, turn.kb)
+    assert fact is not None  # only prompts with a model fact come here
+    if fact.value is not None:
+        return _record_fact(turn, row, subject, prompt, fact.field, fact.value, fact.said, note)
+    if fact.ask is not None and prompt.kind in ASKS_FOR_FACT:
+        question = f'{fact.ask} Or say "just the note" to keep your note without recording it on the model.'
+        _mode(turn, row, "fact", note=note, question=question, options=list(fact.options))
+        return ask(turn, row)
+    review.decide(turn, subject, prompt, review.Decision.ADJUST, {}, note)
+    stays = " Nothing is recorded on the model, so the finding stays." if fact.unknown else ""
+    return _next(
+        turn,
+        row,
+        subject,
+        f"Noted; your note is kept whole with it and shown in the report.{stays}",
+    )
+
+
+def _fact_again(
+    turn: Turn, row: FlowSession, subject: Output, prompt: ReviewPrompt, text: str
+) -> Reply:
+    """The answer to a question about an unclear model fact or plan change."""
+    note = str(row.answers.get("note") or "")
+    if is_just_a_note(text):
+        review.decide(turn, subject, prompt, review.Decision.ADJUST, {}, note)
+        return _next(
+            turn, row, subject, "Noted; your note is kept whole with it and shown in the report."
+        )
+    if isinstance(subject, PlanRow):
+        try:
+            plan_change = read_plan_change(text, subject.plan.get("items", []), turn.kb)
+        except Unclear as exc:
+            return ask(turn, row).prefixed(str(exc))
+        if plan_change is None:
+            return ask(turn, row)
+        return _plan(turn, row, subject, prompt, plan_change, f"{note}\n{note_text(text)}".strip())
+    fact = read_model_fact(prompt.kind, text, turn.kb)
+    if fact is None or fact.value is None:
+        return (
+            ask(turn, row)
+            if fact is None or not fact.unknown
+            else _fact(turn, row, subject, prompt, note)
+        )
+    return _record_fact(turn, row, subject, prompt, fact.field, fact.value, fact.said, note)
+
+
+def _record_fact(
+    turn: Turn,
+    row: FlowSession,
+    subject: Output,
+    prompt: ReviewPrompt,
+    field: str,
+    value: Any,
+    said: str,
+    note: str,
+) -> Reply:
+    review.record_model_fact(turn, subject, prompt, field, value, note)
+    words = history.FACT_WORDS.get(field, field)
+    again = (
+        "The audit is re-scored"
+        if isinstance(subject, AuditRow)
+        else "The model audit is judged again"
+    )
+    cleared = ""
+    if isinstance(subject, (AuditRow, ModelAuditRow)) and field == "legal_basis":
+        cleared = " and no longer says that no legal basis is stated"
+    return _next(
+        turn, row, subject,
+        f"Recorded on the model: {words} {said}. {again} with it{cleared}; your note is kept whole with it.",
+    )  # fmt: skip
+
+
+def _plan(
+    turn: Turn,
+    row: FlowSession,
+    subject: PlanRow,
+    prompt: ReviewPrompt,
+    change: PlanChange,
+    text: str,
+) -> Reply:
+    note = note_text(text)
     try:
-        ratings = parse_ratings(
-            value_part, skills, turn.kb, allow_positional=len(skills) == 1
-        ).values
-    except Unclear as exc:
-        return ask(turn, row).prefixed(str(exc))
-    review.adjust_ratings(turn, subject, prompt, ratings, reason)
-    changed = ", ".join(f"{turn.kb.skills[s].name} {r:g}" for s, r in ratings.items())
-    overall = "?" if subject.overall is None else f"{subject.overall:.1f}"
-    return _next(turn, row, subject, f"Adjusted {changed} and re-scored: overall now {overall}.")
-
-
-def _split_reason(text: str) -> tuple[str, str]:
-    cleaned = clean(text)
-    parts = REASON_SPLIT.split(cleaned, maxsplit=1)
-    if len(parts) == 2:
-        return parts[0].strip(), parts[1].strip()
-    if re.fullmatch(r"[\d.,/\s]+", cleaned):
-        return cleaned, ""
-    return cleaned, cleaned
+        adjusted = review.change_plan(turn, subject, prompt, change, note)
+    except RecommendationsUnavailable as exc:
+        return ask(turn, row).prefixed(f"{exc}. Nothing was changed; try again later.")
+    lines = [
+        f"Changed your learning plan: {'; '.join(adjusted.done) or 'nothing could be changed'}."
+    ]
+    lines += [f"Not done: {n}." for n in adjusted.not_done]
+    plan = subject.plan
+    lines.append(f"The plan now, at {plan['weekly_hours']:g} h a week:")
+    lines += [
+        f"- {i['start']} to {i['end']}: {i['title']} ({i['hours']:g} h)"
+        for i in plan.get("items", [])
+    ]
+    lines.append("Your words are kept with it and shown in the report.")
+    return _next(turn, row, subject, "\n".join(lines))
 
 
 def _next(turn: Turn, row: FlowSession, subject: Output, note: str) -> Reply:
     pending = subject.open_prompts()
     if pending:
         row.position = pending[0].id
-        row.answers["mode"] = "choose"
-        turn.scope.save_flow(row)
+        _mode(turn, row, "choose")
         return ask(turn, row).prefixed(note)
     note += "\n\n" + _complete(turn, subject)
     following = review.pending(turn.scope)
     if following is not None:
         kind, other = following
-        row.answers.update(subject=kind.value, row_id=other.id, mode="choose")
+        row.answers.update(subject=kind.value, row_id=other.id)
         row.position = other.open_prompts()[0].id
-        turn.scope.save_flow(row)
+        _mode(turn, row, "choose")
         return ask(turn, row).prefixed(note)
     turn.scope.end_flow(row, "done")
     state = "final" if subject.state == "final" else "draft"

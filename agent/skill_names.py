@@ -81,6 +81,11 @@ def _slip_of(typed: str, skill: str, kb: KnowledgeBase) -> bool:
     return any(is_typo(key, normalize_name(n)) for n in (skill, found.name, *found.aliases))
 
 
+def mentioned_skills(text: str, kb: KnowledgeBase) -> list[str]:
+    """Skills a sentence names word for word ("I would rather start with Docker")."""
+    return _mentions(re.sub(r"[^\w\s+#.-]|(?<!\w)[.-]|[.-](?!\w)", " ", text.lower()), kb)
+
+
 def _mentions(text: str, kb: KnowledgeBase) -> list[str]:
     """Skills named word for word inside a longer text, longest names first, no overlaps."""
     words = text.split()

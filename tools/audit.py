@@ -42,6 +42,9 @@ def profile_evidence(
         for field, ratings in (
             ("self_ratings", profile.self_ratings),
             ("soft_skills", profile.soft_skills),
+            # A rating set in review is also the person's word on the skill: it counts as their
+            # self-rating when they gave none (the decision itself is applied in scoring).
+            ("reviewed", _unrated(profile)),
         )
         for skill, rating in ratings.items()
     ]
@@ -73,6 +76,12 @@ def profile_evidence(
         for e in profile.evidence
     ]
     return items
+
+
+def _unrated(profile: Profile) -> dict[str, float]:
+    """Reviewed ratings of skills the profile does not rate otherwise."""
+    rated = {*profile.self_ratings, *profile.soft_skills}
+    return {s: r for s, r in profile.reviewed.items() if s not in rated}
 
 
 def check_dates(profile: Profile, as_of: dt.date) -> list[str]:
@@ -118,7 +127,7 @@ def run_audit(
     ]
     named = {e.skill for e in given}
     evidence = [*given, *model_evidence(verdicts, kb, as_of, params, named)]
-    skills = score_skills(evidence, kb, role, weights, as_of, params)
+    skills = score_skills(evidence, kb, role, weights, as_of, params, profile.reviewed)
     pillars = pillar_scores(skills, weights)
     gaps = top_gaps(skills, params.top_gaps)
     power = check_power_skills(skills, params)

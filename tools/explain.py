@@ -286,11 +286,19 @@ def explain_skill(skill: SkillScore) -> str:
     """One skill's numbers in plain words, for a `why` answer."""
     if skill.proficiency is None:
         return f"{skill.name}: nothing is known yet, so it is left out (not counted as zero)."
+    parts = [f"{s.source.replace('_', ' ')} x{s.count}" for s in skill.sources]
     if skill.status == SkillStatus.INFERRED:
         basis = f"estimated only from related skills you have ({', '.join(skill.inferred_from)})"
     else:
-        parts = [f"{s.source.replace('_', ' ')} x{s.count}" for s in skill.sources]
         basis = "from " + ", ".join(parts)
+    mean = "the weighted mean of its evidence"
+    if skill.reviewed is not None:
+        basis = f"as you set it in review ({skill.reviewed:g}/5)"
+        if skill.evidence_proficiency is not None and round(skill.evidence_proficiency) != round(
+            skill.proficiency
+        ):
+            basis += f"; the evidence ({', '.join(parts)}) gives {skill.evidence_proficiency:.0f}"
+        mean = "the value you set: a decision, not evidence, so confidence is the evidence's"
     band = confidence_band(skill.confidence)
     text = (
         f"{skill.name}: {skill.proficiency:.0f}/100 {basis}; confidence {skill.confidence:.2f} is {band}. "
@@ -299,7 +307,7 @@ def explain_skill(skill: SkillScore) -> str:
     if skill.gap is None:
         return text
     formula = (
-        f" (Proficiency is the weighted mean of its evidence; gap = ({skill.demand:g} - "
+        f" (Proficiency is {mean}; gap = ({skill.demand:g} - "
         f"{skill.proficiency:g}) / {skill.demand:g}, clipped to 0-1.)"
     )
     if skill.surplus:

@@ -176,6 +176,7 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         dataset=report.dataset,
         compared_with=_compared(dataset),
         below_baseline=any(v.beats_baseline is False for v in verdicts),
+        legal_basis=stated_basis(report),
     )
 
 
@@ -214,12 +215,17 @@ NO_BASIS = frozenset(
 TEXT_TASKS = frozenset({"text_classification"})
 
 
+def stated_basis(report: ModelReport) -> str | None:
+    """The legal basis the report states, in words ("legitimate interests"); None when none is."""
+    basis = (report.legal_basis or "").strip()
+    if basis.lower() in NO_BASIS:
+        return None
+    return basis.replace("_", " ")
+
+
 def _personal_data_findings(report: ModelReport) -> list[ModelFinding]:
     """Personal data in (NLP) training data needs a stated legal basis under the GDPR."""
-    if not report.personal_data:
-        return []
-    basis = (report.legal_basis or "").strip().lower()
-    if basis not in NO_BASIS:
+    if not report.personal_data or stated_basis(report) is not None:
         return []
     where = "text training data" if report.task in TEXT_TASKS else "training data"
     return [

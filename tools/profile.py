@@ -246,6 +246,13 @@ class Profile(Model):
     learning_budget_usd: float = Field(default=0, ge=0, le=1_000_000)
     self_ratings: dict[str, Rating] = Field(default_factory=dict)
     soft_skills: dict[str, Rating] = Field(default_factory=dict)
+    reviewed: dict[str, Rating] = Field(
+        default_factory=dict,
+        description=(
+            "ratings (0-5) a person set in review; each sets its skill's proficiency "
+            "(a decision, not evidence: docs/methodology.md, section 9)"
+        ),
+    )
     certificates: list[Certificate] = Field(default_factory=list)
     models: list[ModelReport] = Field(default_factory=list)
     income: list[IncomeEntry] = Field(default_factory=list)
@@ -294,7 +301,7 @@ class Profile(Model):
             return STAGE_ALIASES.get(folded, folded)
         return value
 
-    @field_validator("self_ratings", "soft_skills")
+    @field_validator("self_ratings", "soft_skills", "reviewed")
     @classmethod
     def _resolve_ratings(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         kb = _kb(info)
@@ -337,7 +344,7 @@ MAX_VALUES = 100_000  # values in a parsed profile, counting each use of a YAML 
 # Lines and flow separators bound the number of YAML or JSON nodes; counted before parsing,
 # because building 380,000 empty items takes PyYAML seconds even with libyaml.
 MAX_TOKENS = 60_000
-MAX_ITEMS = {"self_ratings": 200, "soft_skills": 200, "certificates": 1_000, "models": 200,
+MAX_ITEMS = {"self_ratings": 200, "soft_skills": 200, "reviewed": 200, "certificates": 1_000, "models": 200,
              "income": 10_000, "evidence": 10_000}  # fmt: skip
 MAX_NUMBER = 1e12  # no profile field needs more; larger values overflow sums downstream
 MAX_PROBLEMS = 10

@@ -62,6 +62,16 @@ class SkillScore(Out):
     sources: list[SourceSummary]
     evidence: list[Evidence]
     inferred_from: list[str] = Field(default_factory=list)
+    reviewed: float | None = Field(
+        default=None,
+        ge=0,
+        le=5,
+        description="the rating (0-5) the person set in review; it sets proficiency (a decision, not evidence)",
+    )
+    evidence_proficiency: float | None = Field(
+        default=None,
+        description="what the evidence alone gives (0-100), shown beside a reviewed value",
+    )
 
 
 class PillarScore(Out):
@@ -146,6 +156,9 @@ class ModelVerdict(Out):
     compared_with: str = Field(default="", description="what the percentiles compare with")
     below_baseline: bool = Field(
         default=False, description="some metric is at or below what a trivial model scores"
+    )
+    legal_basis: str | None = Field(
+        default=None, description="the GDPR basis stated for personal training data, if any"
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,8 +106,12 @@ def score_skills(
     weights: dict[Pillar, float],
     as_of: dt.date,
     params: ScoringParams,
+    reviewed: Mapping[str, float] | None = None,
 ) -> list[SkillScore]:
-    """Score every skill the role needs or the evidence mentions, sorted by pillar then id."""
+    """Score every skill the role needs, the evidence mentions or the person reviewed, sorted
+    by pillar then id. A reviewed rating (0-5) sets its skill's proficiency: it is the person's
+    decision, not evidence, so it adds no confidence and never transfers to related skills."""
+    decided = dict(reviewed or {})
     by_skill: dict[str, list[Evidence]] = {}
     for item in evidence:
         by_skill.setdefault(item.skill, []).append(item)
@@ -119,13 +123,50 @@ def score_skills(
     inferred = transfer(direct, kb, params)
     pillar_order = list(Pillar)
     wanted = sorted(
-        set(role.skills) | set(by_skill),
+        set(role.skills) | set(by_skill) | set(decided),
         key=lambda sid: (pillar_order.index(kb.skills[sid].pillar), sid),
     )
-    return [
+    scores = [
         _skill_score(sid, by_skill.get(sid, []), direct, inferred, kb, role, weights, as_of, params)
         for sid in wanted
     ]
+    return [_decided(s, decided[s.id], weights, params) if s.id in decided else s for s in scores]
+
+
+def _decided(
+    score: SkillScore, rating: float, weights: dict[Pillar, float], params: ScoringParams
+) -> SkillScore:
+    """A skill whose value the person set in review: proficiency = 20 x rating.
+
+    Confidence stays what the evidence gives (a decision is not evidence); the interval is
+    centred on the decided value and stretches to the evidence's own estimate when they
+    disagree, so the disagreement stays visible wherever the interval is shown.
+    """
+    proficiency = 20.0 * rating
+    estimate = score.proficiency
+    confidence = score.confidence if score.status in DIRECT else 0.0
+    half = params.interval_half_width * (1 - confidence)
+    low, high = proficiency - half, proficiency + half
+    if estimate is not None:
+        low, high = min(low, estimate), max(high, estimate)
+    gap, surplus = skill_gap(score.demand, proficiency)
+    severity = gap * (score.demand / 100) * score.relevance * weights[score.pillar]
+    status = score.status
+    if status in (SkillStatus.UNKNOWN, SkillStatus.INFERRED):
+        status = SkillStatus.SELF_RATED  # the person's own word is the only direct statement
+    return score.model_copy(
+        update={
+            "proficiency": round(proficiency, 1),
+            "interval": (round(max(0.0, low), 1), round(min(100.0, high), 1)),
+            "confidence": round(confidence, 3),
+            "gap": round(gap, 4),
+            "surplus": round(surplus, 4),
+            "severity": round(severity, 5),
+            "status": status,
+            "reviewed": rating,
+            "evidence_proficiency": estimate,
+        }
+    )
 
 
 def _skill_score(

@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agent.config import Settings
 from agent.interview import build_profile
-from agent.review import PromptStatus, ReviewPrompt, render_prompts
+from agent.review import ReviewPrompt, merge_prompts, render_prompts
 from agent.sources import UnknownSource
 from agent.store import AuditRow, UserScope
 from agent.turn import Turn
@@ -236,29 +236,38 @@ def store(
     return audit
 
 
-def rescore(turn: Turn, audit: AuditRow, ratings: dict[str, float]) -> None:
-    """Apply new ratings to the audit's input and score it again on the same date.
+def rescore(
+    turn: Turn,
+    audit: AuditRow,
+    ratings: Mapping[str, float] | None = None,
+    model_facts: Mapping[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Apply a person's review decisions to the audit's input and score it again on its date.
 
-    Answered prompts stay as they were answered (an adjustment is never lost, even when the
-    re-scored audit would no longer raise it); open ones take their new wording.
+    A rating sets the skill's value (`reviewed`, a decision; it also replaces their own
+    earlier rating); a model fact (model name -> fields such as legal_basis, positive_rate,
+    metrics) is recorded on the model it names, metrics added to the ones it had. Answered
+    prompts stay as they were answered (an adjustment is never lost, even when the re-scored
+    audit would no longer raise it); open ones take their new wording.
     """
     kb = turn.kb
     profile = {k: (dict(v) if isinstance(v, dict) else v) for k, v in audit.profile.items()}
-    profile.setdefault("self_ratings", {})
-    profile.setdefault("soft_skills", {})
-    for skill, rating in ratings.items():
+    for key in ("self_ratings", "soft_skills", "reviewed"):
+        profile.setdefault(key, {})
+    for skill, rating in (ratings or {}).items():
         target = "soft_skills" if kb.skills[skill].pillar == Pillar.CAREER else "self_ratings"
         other = "self_ratings" if target == "soft_skills" else "soft_skills"
         profile[other].pop(skill, None)
         profile[target][skill] = rating
+        profile["reviewed"][skill] = rating
+    if model_facts:
+        profile["models"] = [
+            revised_model(m, model_facts[m["name"]]) if m.get("name") in model_facts else m
+            for m in profile.get("models", [])
+        ]
     kb = knowledge_for(turn.scope, kb)
     report = score(validate_profile(profile, kb), kb, audit.as_of, force=True)
-    fresh = {p.id: p.model_copy(update={"status": PromptStatus.OPEN}) for p in report.review}
-    review = [
-        p if not p.open else fresh[p.id] for p in audit.prompts if not p.open or p.id in fresh
-    ]
-    known = {p.id for p in review}
-    review += [p for pid, p in fresh.items() if pid not in known]
+    review = merge_prompts(audit.prompts, report.review)
     turn.scope.update_row(
         audit,
         profile=profile,
@@ -266,3 +275,11 @@ def rescore(turn: Turn, audit: AuditRow, ratings: dict[str, float]) -> None:
         review=[p.model_dump(mode="json") for p in review],
         overall=report.result.overall.score,
     )
+
+
+def revised_model(report: Mapping[str, Any], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """A model report with facts stated in review; new metrics join the ones it had."""
+    revised = {**report, **facts}
+    if "metrics" in facts:
+        revised["metrics"] = {**(report.get("metrics") or {}), **facts["metrics"]}
+    return revised

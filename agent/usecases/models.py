@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.outputs import model_prompts
+from agent.review import ReviewPrompt, merge_prompts
 from agent.store import ModelAuditRow
 from agent.turn import Turn
+from agent.usecases.audits import revised_model
 from tools.model_audit import audit_model
 from tools.params import DEFAULT_PARAMS
 from tools.profile import ModelReport
@@ -32,3 +34,18 @@ def audit_one_model(turn: Turn, data: dict[str, Any]) -> ModelOutcome:
         state="draft",
     )
     return ModelOutcome(row, verdict)
+
+
+def revise_model(turn: Turn, row: ModelAuditRow, facts: dict[str, Any]) -> ModelVerdict:
+    """Record facts stated in review on a stored model audit (a legal basis, the class
+    balance, more metrics) and judge the model again; answered prompts keep their answers."""
+    report = ModelReport.model_validate(revised_model(row.report, facts), context={"kb": turn.kb})
+    verdict = audit_model(report, turn.kb, DEFAULT_PARAMS)
+    fresh = [ReviewPrompt.model_validate(p) for p in model_prompts(verdict)]
+    turn.scope.update_row(
+        row,
+        report=report.model_dump(mode="json"),
+        verdict=verdict.model_dump(mode="json"),
+        review=[p.model_dump(mode="json") for p in merge_prompts(row.prompts, fresh)],
+    )
+    return verdict

@@ -7,23 +7,41 @@ is named as one nothing in the catalog fits; prerequisites the person lacks come
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import logging
+import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from agent.outputs import plan_prompts
+from agent.plan_changes import PlanChange
 from agent.recommend import (
     Advised,
     advise,
     constraints_from,
     next_audit_of,
+    plan_start,
+    proficiencies,
     targets_for_role,
     targets_for_skills,
     targets_from_audit,
 )
-from agent.store import AuditRow, PlanRow
+from agent.review import ReviewPrompt, merge_prompts
+from agent.store import AuditRow, OutputKind, PlanRow
 from agent.turn import Turn
-from knowledge.retriever import Constraints, Retriever, Target, TopicMatch
+from knowledge.retriever import (
+    Constraints,
+    Plan,
+    Recommendation,
+    Retriever,
+    Target,
+    TopicMatch,
+)
 from tools.errors import KnowledgeError, SkillAuditError
+
+log = logging.getLogger(__name__)
 
 
 class RecommendationsUnavailable(SkillAuditError):
@@ -133,3 +151,201 @@ def _recommend(
         review=review,
     )
     return PlanOutcome(advised, row, audit, topic)
+
+
+# Changes after review ------------------------------------------------------------------------
+
+
+def refresh_for_audit(turn: Turn, audit: AuditRow) -> bool:
+    """Rebuild the audit's plan from its re-scored gaps, in place, while nobody has answered
+    any of its prompts (a plan the person already reviewed is theirs and stays); True when
+    rebuilt. The recommendations' reasons then quote the adjusted values."""
+    row = turn.scope.latest_plan(audit)
+    if row is None or any(not p.open for p in row.prompts):
+        return False
+    targets = targets_from_audit(audit.result)
+    if not targets:
+        return False
+    try:
+        retriever = _retriever(turn)
+    except RecommendationsUnavailable:
+        log.warning("the plan of audit %s was not rebuilt: no index", audit.id)
+        return False
+    constraints = _constraints(turn, audit)
+    data = advise(retriever, targets, constraints, turn.today, audit.result).to_dict()
+    fresh = plan_prompts(
+        data["recommendations"],
+        data["plan"],
+        constraints.budget_usd,
+        next_audit_of(audit.result),
+        turn.today,
+    )
+    turn.scope.update_row(
+        row,
+        recommendations=data["recommendations"],
+        plan={**data["plan"], "uncovered": data["uncovered"]},
+        review=_merged_prompts(row, fresh),
+    )
+    return True
+
+
+@dataclass(frozen=True)
+class PlanAdjusted:
+    """A plan rebuilt after a person's change: what was done, in words, and the new plan."""
+
+    row: PlanRow
+    done: list[str]  # "dropped LLMOps", "added Docker Deep Dive (Docker), first", "6 h a week"
+    not_done: list[str]  # what could not be done, and why
+
+
+def adjust_plan(turn: Turn, row: PlanRow, change: PlanChange) -> PlanAdjusted:
+    """Drop, swap or add items, put skills first or re-pace the plan, and rebuild it with the
+    recommender (what the person took out never comes back in a later rebuild)."""
+    retriever = _retriever(turn)
+    audit = turn.scope.review_subject(OutputKind.AUDIT, row.audit_id) if row.audit_id else None
+    result = audit.result if isinstance(audit, AuditRow) else None
+    stored = dict(row.plan)
+    weekly = change.weekly_hours or float(stored.get("weekly_hours") or 5.0)
+    base = _constraints(turn, audit) if isinstance(audit, AuditRow) else Constraints()
+    constraints = dataclasses.replace(base, weekly_hours=weekly)
+    titles = {r["id"]: r["title"] for r in row.recommendations}
+    removed = {*stored.get("removed", []), *change.drop, *change.swap}
+    done: list[str] = []
+    not_done: list[str] = []
+    picks: list[Recommendation] = []
+    for rec in row.recommendations:
+        if rec["id"] in removed:
+            continue
+        pick = _stored_pick(retriever, rec, weekly)
+        if pick is None:
+            not_done.append(f"{rec['title']} is no longer in the catalog, so it is left out")
+            continue
+        picks.append(pick)
+    done += [f"dropped {titles[r]}" for r in change.drop if r in titles]
+    wanted = [
+        (next(r["for_skill"] for r in row.recommendations if r["id"] == rid), titles[rid])
+        for rid in change.swap
+        if rid in titles
+    ] + [(skill, None) for skill in change.add]
+    for skill, replaced in wanted:
+        if replaced is None and any(p.skill == skill for p in picks):
+            continue  # the plan already has an item for it
+        taken = removed | {p.resource.id for p in picks}
+        found = _another_pick(retriever, skill, constraints, result, taken, turn)
+        name = turn.kb.skills[skill].name
+        if found is None:
+            not_done.append(
+                f"nothing else in the catalog fits {name} within your constraints"
+                + (f", so {replaced} stays out" if replaced else "")
+            )
+            continue
+        picks.append(found)
+        done.append(
+            f"swapped {replaced} for {found.resource.title}"
+            if replaced
+            else f"added {found.resource.title} ({name})"
+        )
+    first = [s for s in change.first if any(p.skill == s for p in picks)]
+    if first:
+        done.append("put " + ", ".join(turn.kb.skills[s].name for s in first) + " first")
+    if change.weekly_hours is not None:
+        done.append(
+            f"paced at {weekly:g} h a week (was {float(stored.get('weekly_hours') or 0):g})"
+        )
+    next_audit = next_audit_of(result)
+    plan = _dated(retriever, picks, constraints, turn.today, result, first)
+    recommendations = [p.to_dict() for p in picks]
+    data = plan.to_dict()
+    fresh = plan_prompts(recommendations, data, constraints.budget_usd, next_audit, turn.today)
+    turn.scope.update_row(
+        row,
+        recommendations=recommendations,
+        plan={
+            **data,
+            "uncovered": stored.get("uncovered", []),
+            "removed": sorted(removed),
+            "changes": [*stored.get("changes", []), *done],
+        },
+        review=_merged_prompts(row, fresh),
+    )
+    return PlanAdjusted(row, done, not_done)
+
+
+def _merged_prompts(row: PlanRow, fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    prompts = merge_prompts(row.prompts, [ReviewPrompt.model_validate(p) for p in fresh])
+    return [p.model_dump(mode="json") for p in prompts]
+
+
+_PACE = re.compile(r"\(~\d+ weeks? at [\d.]+ h/week\)")
+
+
+def _stored_pick(retriever: Retriever, rec: dict[str, Any], weekly: float) -> Recommendation | None:
+    """A stored recommendation as a pick again, its reason re-paced; None when the catalog
+    no longer has it."""
+    resource = retriever.catalog.resources.get(rec["id"])
+    if resource is None:
+        return None
+    weeks = max(1, math.ceil(resource.hours / max(weekly, 0.5)))
+    pace = f"(~{weeks} week{'s' if weeks != 1 else ''} at {weekly:g} h/week)"
+    return Recommendation(
+        resource=resource,
+        score=float(rec.get("score") or 0.0),
+        similarity=0.0,
+        skill=rec["for_skill"],
+        reason=_PACE.sub(pace, rec.get("reason") or ""),
+        over_budget=bool(rec.get("over_budget")),
+        role=rec.get("role") or "gap",
+        also_for=tuple(rec.get("also_for") or ()),
+    )
+
+
+def _another_pick(
+    retriever: Retriever,
+    skill: str,
+    constraints: Constraints,
+    result: dict[str, Any] | None,
+    taken: set[str],
+    turn: Turn,
+) -> Recommendation | None:
+    """The recommender's best pick for `skill` that is not in `taken`."""
+    [target] = targets_for_skills([skill], result, turn.kb)
+    advice = retriever.advise(
+        [target], constraints, limit=len(taken) + 3, known=proficiencies(result)
+    )
+    return next(
+        (
+            dataclasses.replace(p, role="gap")
+            for p in advice.picks
+            if p.resource.id not in taken and p.role != "prerequisite"
+        ),
+        None,
+    )
+
+
+def _dated(
+    retriever: Retriever,
+    picks: list[Recommendation],
+    constraints: Constraints,
+    today: dt.date,
+    result: dict[str, Any] | None,
+    first: list[str],
+) -> Plan:
+    """The dated plan; items for the `first` skills come before the rest."""
+    known = proficiencies(result)
+    next_audit = next_audit_of(result)
+    start = plan_start(today)
+    head = [p for p in picks if p.skill in first]
+    rest = [p for p in picks if p.skill not in first]
+    if not head or not rest:
+        return retriever.plan(picks, constraints, start, known, next_audit)
+    early = retriever.plan(head, constraints, start, known, None)
+    assert early.end is not None  # a plan of picks has items
+    late = retriever.plan(rest, constraints, early.end + dt.timedelta(days=1), known, next_audit)
+    # The shorter alternative of the later part alone would mislead; its notes go with it.
+    notes = [n for n in late.notes if "shorter" not in n and "first item" not in n]
+    return Plan(
+        items=[*early.items, *late.items],
+        weekly_hours=late.weekly_hours,
+        notes=[*early.notes, *notes],
+        next_audit=next_audit,
+    )

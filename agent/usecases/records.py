@@ -54,7 +54,10 @@ def report(turn: Turn, fmt: str = "md") -> ReportFiles | None:
     folder = turn.user_dir / "reports"
     plan = turn.scope.latest_plan(latest)
     decisions = turn.scope.decisions(OutputKind.AUDIT.value, latest.id)
-    path = history.write_report(latest, decisions, plan, fmt, folder)
+    plan_decisions = turn.scope.decisions(OutputKind.PLAN.value, plan.id) if plan else []
+    path = history.write_report(
+        latest, decisions, plan, fmt, folder, plan_decisions, turn.scope.external_id
+    )
     from agent.charts import radar_chart
 
     radar = radar_chart(latest.audit, folder / f"audit-{latest.id}-pillars.png")

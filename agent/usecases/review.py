@@ -11,10 +11,24 @@ from typing import Any
 
 from agent.interview import question
 from agent.outputs import returned_prompt
+from agent.plan_changes import PlanChange
 from agent.review import PromptStatus, ReviewPrompt
-from agent.store import AuditRow, Output, OutputKind, ReviewerDesk, UserScope
+from agent.store import (
+    AuditRow,
+    ModelAuditRow,
+    Output,
+    OutputKind,
+    PlanRow,
+    ReviewDecision,
+    ReviewerDesk,
+    UserScope,
+)
 from agent.turn import Turn
 from agent.usecases.audits import rescore
+from agent.usecases.models import revise_model
+from agent.usecases.plans import PlanAdjusted, adjust_plan, refresh_for_audit
+from tools.params import SourceKind
+from tools.results import SkillScore, SkillStatus
 
 
 class Decision(StrEnum):
@@ -53,10 +67,10 @@ def decide(
     decision: Decision,
     value: dict[str, Any],
     reason: str,
-) -> None:
+) -> ReviewDecision:
     """Record who decided what and why, and mark the prompt answered."""
     kind = OutputKind.of(subject)
-    turn.scope.add_decision(
+    row = turn.scope.add_decision(
         audit_id=subject.id if kind == OutputKind.AUDIT else None,
         subject=kind.value,
         subject_id=subject.id,
@@ -71,14 +85,109 @@ def decide(
         p.model_copy(update={"status": status}) if p.id == prompt.id else p for p in subject.prompts
     ]
     turn.scope.update_row(subject, review=[p.model_dump(mode="json") for p in prompts])
+    return row
+
+
+@dataclass(frozen=True)
+class SkillChange:
+    """One skill's value before and after a person's decision, with the evidence beside it."""
+
+    skill: str
+    name: str
+    before: float | None  # 0-5: what it was (None: not known)
+    rating: float  # 0-5: what the person set
+    proficiency: float | None  # 0-100 now
+    evidence: float | None  # 0-100: what the evidence alone gives
+    sources: list[str]  # the evidence's source kinds, other than the person's own rating
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """What an adjustment changed: the skills, and the overall score before and after."""
+
+    changes: list[SkillChange]
+    overall_before: float | None
+    overall: float | None
+    confirmed: bool = False  # every rating equalled the value already there: a confirmation
+
+
+def as_rating(skill: SkillScore | None) -> float | None:
+    """A skill's value on the 0-5 scale people rate on (None when nothing is known)."""
+    if skill is None or skill.proficiency is None:
+        return None
+    return round(skill.proficiency / 20, 1)
 
 
 def adjust_ratings(
     turn: Turn, audit: AuditRow, prompt: ReviewPrompt, ratings: dict[str, float], reason: str
+) -> Rescored:
+    """Record a person's new ratings and re-score the audit: each sets its skill's value (a
+    decision, with the evidence kept beside it). Ratings that only repeat a self-rated value
+    are recorded as a confirmation."""
+    skills = {s.id: s for s in audit.audit.skills}
+    before = {sid: as_rating(skills.get(sid)) for sid in ratings}
+    overall_before = audit.overall
+    same = all(
+        before[sid] == rating
+        and skills[sid].status == SkillStatus.SELF_RATED
+        and skills[sid].reviewed in (None, rating)
+        for sid, rating in ratings.items()
+    )
+    value = {"ratings": dict(ratings), "before": before}
+    if same:
+        decide(turn, audit, prompt, Decision.CONFIRM, value, reason)
+    else:
+        decide(turn, audit, prompt, Decision.ADJUST, value, reason)
+        rescore(turn, audit, ratings)
+        refresh_for_audit(turn, audit)  # its reasons quote the values, so they follow
+    now = {s.id: s for s in audit.audit.skills}
+    changes = [
+        SkillChange(
+            skill=sid,
+            name=turn.kb.skills[sid].name,
+            before=before[sid],
+            rating=rating,
+            proficiency=now[sid].proficiency,
+            evidence=now[sid].evidence_proficiency,
+            sources=[s.source for s in now[sid].sources if s.source != SourceKind.SELF_RATING],
+        )
+        for sid, rating in ratings.items()
+    ]
+    return Rescored(changes, overall_before, audit.overall, confirmed=same)
+
+
+def record_model_fact(
+    turn: Turn, subject: Output, prompt: ReviewPrompt, field: str, value: Any, note: str
 ) -> None:
-    """Record an adjustment of ratings and re-score the audit with them."""
-    decide(turn, audit, prompt, Decision.ADJUST, ratings, reason)
-    rescore(turn, audit, ratings)
+    """Record a fact about a model stated in review (a legal basis, the class balance, more
+    metrics) on the model, with the person's whole note, and judge it again."""
+    model = str(prompt.facts.get("model", ""))
+    decide(turn, subject, prompt, Decision.ADJUST, {"model": model, field: value}, note)
+    if isinstance(subject, AuditRow):
+        rescore(turn, subject, model_facts={model: {field: value}})
+        refresh_for_audit(turn, subject)
+    elif isinstance(subject, ModelAuditRow):
+        revise_model(turn, subject, {field: value})
+
+
+def change_plan(
+    turn: Turn, plan: PlanRow, prompt: ReviewPrompt, change: PlanChange, note: str
+) -> PlanAdjusted:
+    """Record a person's change to a learning plan, with their whole note, and rebuild it."""
+    value = {
+        "drop": list(change.drop),
+        "swap": list(change.swap),
+        "add": list(change.add),
+        "first": list(change.first),
+        "weekly_hours": change.weekly_hours,
+    }
+    decision = decide(
+        turn, plan, prompt, Decision.ADJUST, {k: v for k, v in value.items() if v}, note
+    )
+    adjusted = adjust_plan(turn, plan, change)
+    # The record says what was done in words, for the report.
+    decision.value = {**decision.value, "done": adjusted.done, "not_done": adjusted.not_done}
+    return adjusted
 
 
 class Completion(StrEnum):

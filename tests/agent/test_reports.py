@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
@@ -14,7 +15,7 @@ import pytest
 
 from agent import history
 from agent.engine import Engine
-from agent.store import Store
+from agent.store import ReviewDecision, Store
 from tests.agent.test_review_flow import audited
 from tools.errors import StorageError
 from tools.params import METHODOLOGY_VERSION
@@ -214,3 +215,37 @@ def test_reports_show_prerequisites_uncovered_gaps_unverified_links_and_the_shor
         assert "Nothing in the catalog fits" in text and "Port a small model to JAX." in text, fmt
         assert "A shorter plan that ends before the next audit" in text, fmt
         assert "A Short Course" in text and "This plan ends after your next audit." in text, fmt
+
+
+def test_review_lines_read_older_records_and_the_reviewers_decisions(
+    reported: tuple[Engine, Store],
+) -> None:
+    """Decisions stored before "before" was kept, and a reviewer's approval, in words."""
+    _, store = reported
+    with store.user("kai") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        prompt = next(p for p in audit.prompts if p.kind == "self_rating_only")
+        [skill] = prompt.skills
+        name = next(s.name for s in audit.audit.skills if s.id == skill)
+        older = ReviewDecision(
+            prompt_id=prompt.id, decision="adjust", value={skill: 3.0}, reason="a colleague checked",
+            decided_by="kai", decided_at=dt.datetime(2026, 11, 30, 10, 11, 37, 304622),
+        )  # fmt: skip
+        approval = ReviewDecision(
+            prompt_id="reviewer", decision="approve", value={}, reason="fine by me",
+            decided_by="lead", decided_at=dt.datetime(2026, 11, 30, 11, 0, tzinfo=dt.UTC),
+        )  # fmt: skip
+        confirm = ReviewDecision(
+            prompt_id="no_evidence", decision="confirm", value={}, reason="",
+            decided_by="lead", decided_at=dt.datetime(2026, 11, 30, 11, 5),
+        )  # fmt: skip
+        data = history.report_data(audit, [older, approval, confirm], None, [], owner="kai")
+    assert data["review_lines"][:2] == [
+        f"{name}: 3/5, because 'a colleague checked' (30 Nov 2026 10:11)",
+        "Approved by your reviewer: 'fine by me' (30 Nov 2026 11:00)",
+    ]
+    assert data["review_lines"][2].endswith(": confirmed (30 Nov 2026 11:05 by your reviewer)")
+    assert [d["at"] for d in data["decisions"]] == [
+        "2026-11-30T10:11:37+00:00", "2026-11-30T11:00:00+00:00", "2026-11-30T11:05:00+00:00",
+    ]  # fmt: skip
