@@ -40,6 +40,7 @@ from knowledge.retriever import (
     TopicMatch,
 )
 from tools.errors import KnowledgeError, SkillAuditError
+from tools.results import AuditResult
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def refresh_for_audit(turn: Turn, audit: AuditRow) -> bool:
     row = turn.scope.latest_plan(audit)
     if row is None or any(not p.open for p in row.prompts):
         return False
-    targets = targets_from_audit(audit.result)
+    targets = targets_from_audit(audit.audit)
     if not targets:
         return False
     try:
@@ -172,12 +173,12 @@ def refresh_for_audit(turn: Turn, audit: AuditRow) -> bool:
         log.warning("the plan of audit %s was not rebuilt: no index", audit.id)
         return False
     constraints = _constraints(turn, audit)
-    data = advise(retriever, targets, constraints, turn.today, audit.result).to_dict()
+    data = advise(retriever, targets, constraints, turn.today, audit.audit).to_dict()
     fresh = plan_prompts(
         data["recommendations"],
         data["plan"],
         constraints.budget_usd,
-        next_audit_of(audit.result),
+        next_audit_of(audit.audit),
         turn.today,
     )
     turn.scope.update_row(
@@ -203,7 +204,7 @@ def adjust_plan(turn: Turn, row: PlanRow, change: PlanChange) -> PlanAdjusted:
     recommender (what the person took out never comes back in a later rebuild)."""
     retriever = _retriever(turn)
     audit = turn.scope.review_subject(OutputKind.AUDIT, row.audit_id) if row.audit_id else None
-    result = audit.result if isinstance(audit, AuditRow) else None
+    result = audit.audit if isinstance(audit, AuditRow) else None
     stored = dict(row.plan)
     weekly = change.weekly_hours or float(stored.get("weekly_hours") or 5.0)
     base = _constraints(turn, audit) if isinstance(audit, AuditRow) else Constraints()
@@ -303,7 +304,7 @@ def _another_pick(
     retriever: Retriever,
     skill: str,
     constraints: Constraints,
-    result: dict[str, Any] | None,
+    result: AuditResult | None,
     taken: set[str],
     turn: Turn,
 ) -> Recommendation | None:
@@ -327,7 +328,7 @@ def _dated(
     picks: list[Recommendation],
     constraints: Constraints,
     today: dt.date,
-    result: dict[str, Any] | None,
+    result: AuditResult | None,
     first: list[str],
 ) -> Plan:
     """The dated plan; items for the `first` skills come before the rest."""
