@@ -189,7 +189,9 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
             f"({number}/{len(skills)}) How good is {who} at {turn.kb.skills[skill].name}? "
             f'{", ".join(SCALE)}; or "can\'t say" to leave it out.'
         )
-        choices = [Choice(label=label, value=label[0]) for label in SCALE]
+        # 1-5 first, so a number typed in the terminal (where choices are numbered) means itself.
+        order = [*SCALE[1:], SCALE[0]]
+        choices = [Choice(label=label, value=label[0]) for label in order]
         return Reply(text=text, choices=[*choices, Choice(label="Can't say", value="can't say")])
     if step == "sentence":
         return Reply(
