@@ -55,6 +55,8 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
             queue = _skills(turn, wanted)
         except CheckError as exc:
             return Reply(text=f"{_sentence(str(exc))} Type /check to see the skills with a check.")
+    if not queue:
+        return Reply(text=_listing(turn))
     for other in turn.scope.active_flows():
         if other.flow == "check":
             turn.scope.end_flow(other, "cancelled")

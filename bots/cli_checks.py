@@ -236,12 +236,16 @@ def give(
     from rich.console import Console
 
     from agent.errors import SkillAuditError
+    from agent.usecases.endorsements import open_code
     from bots.chat import render, translate
 
     who = user_id(user)
     engine = _engine()
     console = Console()
     try:
+        with engine.work(who) as turn:  # a code that cannot be used is one line, exit 2
+            assert turn is not None
+            open_code(turn, code)
         reply = engine.handle_sync(who, f"/start {code.strip()}")
         render(reply, console)
         while _giving(engine, who):

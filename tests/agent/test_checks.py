@@ -216,3 +216,31 @@ def test_the_check_use_cases_refuse_what_does_not_fit(engine: Engine) -> None:
     with engine.work("lev") as turn, pytest.raises(CheckError, match="no check for Kubernetes"):
         assert turn is not None
         checks.skill_for(turn, "kubernetes")
+
+
+def test_without_a_connector_checks_and_endorsements_raise_the_audits_confidence(
+    engine: Engine, store: Store
+) -> None:
+    """No source connected: a finished check, then an endorsement, each raise the stored
+    audit's overall confidence and the confidence of the skills they cover."""
+    audited(engine, "noor", consents="none")
+
+    def confidence() -> tuple[float, dict[str, float]]:
+        with store.user("noor") as scope:
+            assert scope.connector_runs() == []
+            audit = scope.latest_audit()
+            assert audit is not None
+            result = audit.audit
+        return result.overall.confidence, {s.id: s.confidence for s in result.skills}
+
+    start, skills = confidence()
+    take_check(engine, "noor", "python", right=True)
+    checked, after_check = confidence()
+    assert checked > start and after_check["python"] > skills["python"]
+    engine.handle_sync("noor", "/endorse docker")
+    made = engine.handle_sync("noor", "Noor").text
+    code = made.split("\n\n")[1].strip()
+    for said in (f"/start {code}", "yes", "Sam", "peer", "3", "skip", "yes"):
+        engine.handle_sync("sam", said)
+    endorsed, after_endorsement = confidence()
+    assert endorsed > checked and after_endorsement["docker"] > after_check["docker"]

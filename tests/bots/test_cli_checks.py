@@ -80,7 +80,9 @@ def test_endorse_create_give_list_withdraw(home: Path) -> None:
     code, out, _ = invoke("endorse", "list", "--user", "max")
     assert "to Zoe as their client: Docker 4/5" in out
     code, out, err = invoke("endorse", "give", secret, "--user", "una", stdin="")
-    assert "already been used" in out
+    assert code == 2 and "already been used" in err and err.count("\n") == 1
+    code, out, err = invoke("endorse", "give", "not-a-code", "--user", "una")
+    assert code == 2 and "that code is not valid" in err
     code, out, err = invoke("endorse", "withdraw", "1", "--user", "zoe")
     assert code == 0 and "Endorsement 1 is withdrawn and deleted." in out
     code, _, err = invoke("endorse", "withdraw", "1", "--user", "zoe")
