@@ -244,3 +244,25 @@ def test_without_a_connector_checks_and_endorsements_raise_the_audits_confidence
         engine.handle_sync("sam", said)
     endorsed, after_endorsement = confidence()
     assert endorsed > checked and after_endorsement["docker"] > after_check["docker"]
+
+
+def test_a_final_audit_is_a_draft_again_when_a_check_contradicts_it(
+    engine: Engine, store: Store
+) -> None:
+    audited(engine, "fay")
+    reply = engine.handle_sync("fay", "/review")
+    for _ in range(40):
+        if "it is now final" in reply.text:
+            break
+        reply = engine.handle_sync("fay", "confirm")
+    assert "it is now final" in reply.text
+    reply = take_check(engine, "fay", "python", right=False)
+    assert "It raised 1 new review point: type /review." in reply.text
+    with store.user("fay") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None and audit.state == "draft"
+        assert [p.id for p in audit.open_prompts()] == ["check_contradicts_self_rating:python"]
+        # What was confirmed stays confirmed.
+        assert all(not p.open for p in audit.prompts if not p.id.startswith("check_"))
+    reply = engine.handle_sync("fay", "/review")
+    assert "Your skill check of Python estimates" in reply.text
