@@ -44,19 +44,19 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     """`/check [SKILL ... | least]`: start checks, or offer which skills to check."""
     wanted = argument.strip()
     latest = turn.scope.latest_audit()
+    # Anything but a started check is a side answer: the current question follows it.
     if not wanted:
-        return offer(turn) or Reply(text=_listing(turn))
+        return (offer(turn) or Reply(text=_listing(turn))).model_copy(update={"follow": "resume"})
     if wanted.lower() == LEAST:
-        if latest is None:
-            return Reply(text=_listing(turn))
-        queue = checks.least_supported(turn, latest)
+        queue = [] if latest is None else checks.least_supported(turn, latest)
     else:
         try:
             queue = _skills(turn, wanted)
         except CheckError as exc:
-            return Reply(text=f"{_sentence(str(exc))} Type /check to see the skills with a check.")
+            text = f"{_sentence(str(exc))} Type /check to see the skills with a check."
+            return Reply(text=text, follow="resume")
     if not queue:
-        return Reply(text=_listing(turn))
+        return Reply(text=_listing(turn), follow="resume")
     for other in turn.scope.active_flows():
         if other.flow == "check":
             turn.scope.end_flow(other, "cancelled")
@@ -65,7 +65,7 @@ def command(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 
 
 def offer(turn: Turn) -> Reply | None:
-    """ "Check the three skills your audit rests on least?", with buttons (None without an audit)."""
+    """Offer to check the three skills the audit rests on least, with buttons (None without one)."""
     latest = turn.scope.latest_audit()
     if latest is None:
         return None

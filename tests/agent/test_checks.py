@@ -144,6 +144,8 @@ def test_a_stopped_check_counts_for_nothing_and_the_interview_resumes(
     """Mid-interview, a check is a side trip: stopping it keeps every answer and nothing counts."""
     engine.handle_sync("ola", "hi")
     engine.handle_sync("ola", "data scientist")
+    reply = engine.handle_sync("ola", "/check")  # a side answer: the question comes back
+    assert "Checks exist for:" in reply.text and "career stage" in reply.text
     reply = engine.handle_sync("ola", "/check statistics")
     assert "Statistics, question 1 " in reply.text
     for _ in range(3):
