@@ -45,6 +45,7 @@ from agent.store import FlowSession
 from agent.turn import Turn
 from agent.usecases import endorsements
 from agent.usecases.audits import least_supported
+from agent.usecases.endorsements import Invitation
 from tools.errors import EndorsementError
 
 REQUEST, GIVE = "endorse_request", "endorse"
@@ -151,28 +152,47 @@ def open_code(turn: Turn, code: str) -> Reply:
     for other in turn.scope.active_flows():
         if other.flow == GIVE:
             turn.scope.end_flow(other, "cancelled")
-    answers: dict[str, Any] = {
-        "code_id": invitation.code_id,
-        "name": invitation.name,
-        "skills": invitation.skills,
-        "until": invitation.expires_on.isoformat(),
-        "ratings": {},
-        "skipped": [],
-    }
-    return ask(turn, turn.scope.start_flow(GIVE, "consent", answers=answers))
+    # Only the code's id is kept: the person's name and skills are read from the code each
+    # time, so nothing of theirs stays in the endorser's records once they are erased.
+    answers: dict[str, Any] = {"code_id": invitation.code_id, "ratings": {}, "skipped": []}
+    return _ask(turn, turn.scope.start_flow(GIVE, "consent", answers=answers), invitation)
 
 
-def _steps(row: FlowSession) -> list[str]:
-    rates = [f"rate:{s}" for s in row.answers["skills"]]
-    return ["consent", "endorser", "relationship", *rates, "sentence", "confirm"]
+def _invited(turn: Turn, row: FlowSession) -> Invitation | Reply:
+    """The code this endorser holds, or the reply that ends the flow when it no longer works."""
+    try:
+        return endorsements.invitation(turn, int(row.answers["code_id"]))
+    except EndorsementError as exc:
+        turn.scope.end_flow(row, "cancelled")
+        return Reply(text=f"{_sentence(str(exc))} Nothing was shared.", follow="resume_or_overview")
 
 
 def ask(turn: Turn, row: FlowSession) -> Reply:
-    step, who = row.position or "consent", row.answers["name"]
-    skills = [turn.kb.skills[s].name for s in row.answers["skills"]]
+    inv = _invited(turn, row)
+    return inv if isinstance(inv, Reply) else _ask(turn, row, inv)
+
+
+def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+    inv = _invited(turn, row)
+    return inv if isinstance(inv, Reply) else _answer(turn, row, inv, text)
+
+
+def control(turn: Turn, row: FlowSession, name: str) -> Reply:
+    inv = _invited(turn, row)
+    return inv if isinstance(inv, Reply) else _control(turn, row, inv, name)
+
+
+def _steps(inv: Invitation) -> list[str]:
+    rates = [f"rate:{s}" for s in inv.skills]
+    return ["consent", "endorser", "relationship", *rates, "sentence", "confirm"]
+
+
+def _ask(turn: Turn, row: FlowSession, inv: Invitation) -> Reply:
+    step, who = row.position or "consent", inv.name
+    skills = [turn.kb.skills[s].name for s in inv.skills]
     if step == "consent":
         text = render_chat(
-            "endorse_intro.j2", person=who, skills=skills, until=row.answers["until"]
+            "endorse_intro.j2", person=who, skills=skills, until=inv.expires_on.isoformat()
         )
         return Reply(text=text, choices=YES_NO)
     if step == "endorser":
@@ -184,7 +204,7 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
         return Reply(text=f"Are you {who}'s client, peer or manager?", choices=choices)
     if step.startswith("rate:"):
         skill = step.removeprefix("rate:")
-        number = row.answers["skills"].index(skill) + 1
+        number = inv.skills.index(skill) + 1
         text = (
             f"({number}/{len(skills)}) How good is {who} at {turn.kb.skills[skill].name}? "
             f'{", ".join(SCALE)}; or "can\'t say" to leave it out.'
@@ -210,77 +230,79 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     return Reply(text=text, choices=YES_NO)
 
 
-def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
+def _answer(turn: Turn, row: FlowSession, inv: Invitation, text: str) -> Reply:
     step = row.position or "consent"
     if step in ("consent", "confirm"):
         try:
             yes = parse_yes_no(text)
         except Unclear:
-            return ask(turn, row).prefixed("Please answer yes or no.")
+            return _ask(turn, row, inv).prefixed("Please answer yes or no.")
         if not yes:
-            return _decline(turn, row)
+            return _decline(turn, row, inv)
         if step == "consent":
-            return _advance(turn, row, None)
+            return _advance(turn, row, inv, None)
         return _give(turn, row)
     if step == "endorser":
         try:
             row.answers["endorser"] = endorsements.clean_name(text)
         except EndorsementError as exc:
-            return ask(turn, row).prefixed(_sentence(str(exc)))
-        return _advance(turn, row, f"Noted: {row.answers['endorser']}.")
+            return _ask(turn, row, inv).prefixed(_sentence(str(exc)))
+        return _advance(turn, row, inv, f"Noted: {row.answers['endorser']}.")
     if step == "relationship":
         try:
             row.answers["relationship"] = parse_choice(text, RELATIONSHIPS)
         except Unclear as exc:
-            return ask(turn, row).prefixed(str(exc))
-        return _advance(turn, row, f"Noted: {row.answers['relationship']}.")
+            return _ask(turn, row, inv).prefixed(str(exc))
+        return _advance(turn, row, inv, f"Noted: {row.answers['relationship']}.")
     if step.startswith("rate:"):
-        return _rate(turn, row, step.removeprefix("rate:"), text)
+        return _rate(turn, row, inv, step.removeprefix("rate:"), text)
     sentence = " ".join(text.split())
     if len(sentence) > endorsements.SENTENCE_CHARS:
-        return ask(turn, row).prefixed(
+        return _ask(turn, row, inv).prefixed(
             f"That is {len(sentence)} characters; please keep it to {endorsements.SENTENCE_CHARS}."
         )
     row.answers["sentence"] = sentence
-    return _advance(turn, row, None)
+    return _advance(turn, row, inv, None)
 
 
-def _rate(turn: Turn, row: FlowSession, skill: str, text: str) -> Reply:
+def _rate(turn: Turn, row: FlowSession, inv: Invitation, skill: str, text: str) -> Reply:
     folded = normalize(text)
     name = turn.kb.skills[skill].name
     if folded in CANT_SAY or is_unknown(folded):
-        return _skip_rating(turn, row, skill)
+        return _skip_rating(turn, row, inv, skill)
     try:
         value = parse_rating(text)
     except Unclear:
-        return ask(turn, row).prefixed('Please give a whole number from 0 to 5, or "can\'t say".')
+        return _ask(turn, row, inv).prefixed(
+            'Please give a whole number from 0 to 5, or "can\'t say".'
+        )
     if value != int(value) or not 0 <= value <= 5:
-        return ask(turn, row).prefixed(f"Please give {name} a whole number from 0 to 5.")
+        return _ask(turn, row, inv).prefixed(f"Please give {name} a whole number from 0 to 5.")
     row.answers["ratings"][skill] = int(value)
     row.answers["skipped"] = [s for s in row.answers["skipped"] if s != skill]
-    return _advance(turn, row, f"Noted: {name} {int(value)}/5.")
+    return _advance(turn, row, inv, f"Noted: {name} {int(value)}/5.")
 
 
-def _skip_rating(turn: Turn, row: FlowSession, skill: str) -> Reply:
+def _skip_rating(turn: Turn, row: FlowSession, inv: Invitation, skill: str) -> Reply:
     row.answers["ratings"].pop(skill, None)
     if skill not in row.answers["skipped"]:
         row.answers["skipped"].append(skill)
-    return _advance(turn, row, f"Left out: {turn.kb.skills[skill].name}.")
+    return _advance(turn, row, inv, f"Left out: {turn.kb.skills[skill].name}.")
 
 
-def _advance(turn: Turn, row: FlowSession, note: str | None) -> Reply:
-    steps = _steps(row)
+def _advance(turn: Turn, row: FlowSession, inv: Invitation, note: str | None) -> Reply:
+    steps = _steps(inv)
     following = steps[steps.index(row.position or "consent") + 1]
     if following == "confirm" and not row.answers["ratings"]:
         turn.scope.end_flow(row, "cancelled")
-        endorsements.release(turn, int(row.answers["code_id"]))
+        endorsements.release(turn, inv.code_id)
         return Reply(
             text="You left every skill out, so there is nothing to share; nothing was stored.",
             follow="resume_or_overview",
         )
     row.position = following
     turn.scope.save_flow(row)
-    reply = ask(turn, row)
+    reply = _ask(turn, row, inv)
     return reply.prefixed(note) if note else reply
 
 
@@ -302,37 +324,37 @@ def _give(turn: Turn, row: FlowSession) -> Reply:
     return Reply(text=text, follow="resume_or_overview")
 
 
-def _decline(turn: Turn, row: FlowSession) -> Reply:
+def _decline(turn: Turn, row: FlowSession, inv: Invitation) -> Reply:
     turn.scope.end_flow(row, "cancelled")
-    endorsements.release(turn, int(row.answers["code_id"]))
-    text = f"Nothing was shared with {row.answers['name']}, and the code can still be used."
+    endorsements.release(turn, inv.code_id)
+    text = f"Nothing was shared with {inv.name}, and the code can still be used."
     return Reply(text=text, follow="resume_or_overview")
 
 
-def control(turn: Turn, row: FlowSession, name: str) -> Reply:
+def _control(turn: Turn, row: FlowSession, inv: Invitation, name: str) -> Reply:
     step = row.position or "consent"
     if name == "why":
-        return ask(turn, row).prefixed(
-            f"{row.answers['name']} asked for your view of their work: a rating from someone who "
-            "has seen it counts more in their audit than their own rating. Only what you give "
-            "here is shared, and only with them."
+        return _ask(turn, row, inv).prefixed(
+            f"{inv.name} asked for your view of their work: a rating from someone who has seen "
+            "it counts more in their audit than their own rating. Only what you give here is "
+            "shared, and only with them."
         )
     if name == "skip":
         if step.startswith("rate:"):
-            return _skip_rating(turn, row, step.removeprefix("rate:"))
+            return _skip_rating(turn, row, inv, step.removeprefix("rate:"))
         if step == "sentence":
             row.answers["sentence"] = ""
-            return _advance(turn, row, None)
-        return ask(turn, row).prefixed(
+            return _advance(turn, row, inv, None)
+        return _ask(turn, row, inv).prefixed(
             "This one is needed; /cancel stops without sharing anything."
         )
-    steps = _steps(row)
+    steps = _steps(inv)
     index = steps.index(step)
     if index == 0:
-        return ask(turn, row).prefixed("This is the first question.")
+        return _ask(turn, row, inv).prefixed("This is the first question.")
     row.position = steps[index - 1]
     turn.scope.save_flow(row)
-    return ask(turn, row).prefixed("Back one question.")
+    return _ask(turn, row, inv).prefixed("Back one question.")
 
 
 def _sentence(text: str) -> str:

@@ -99,17 +99,18 @@ def create_code(turn: Turn, skills: Sequence[str], name: str) -> NewCode:
         raise EndorsementError(f"unknown skill {', '.join(unknown)}")
     if not 1 <= len(wanted) <= MAX_SKILLS:
         raise EndorsementError(f"name 1 to {MAX_SKILLS} skills to be rated, not {len(wanted)}")
+    shown_as = clean_name(name)
     code = secrets.token_urlsafe(CODE_BYTES)
     expires_on = turn.today + dt.timedelta(days=CODE_DAYS)
     turn.scope.add_endorsement_code(
         code_hash=code_hash(code),
         hint=code[:4],
-        name=clean_name(name),
+        name=shown_as,
         skills=wanted,
         created_on=turn.today,
         expires_on=expires_on,
     )
-    return NewCode(code, wanted, clean_name(name), expires_on)
+    return NewCode(code, wanted, shown_as, expires_on)
 
 
 def codes(turn: Turn) -> list[CodeInfo]:
@@ -167,6 +168,17 @@ def open_code(turn: Turn, code: str) -> Invitation:
     if row.claimed_by is None:
         row.claimed_by = turn.scope.user.id
         turn.scope.session.flush()
+    return Invitation(row.id, row.name, list(row.skills), row.expires_on)
+
+
+def invitation(turn: Turn, code_id: int) -> Invitation:
+    """The code an endorser opened, while it still works for them."""
+    row = EndorsementDesk(turn.scope.session).code(code_id)
+    if row is None:
+        raise EndorsementError("that code no longer exists")
+    _usable(turn, row)
+    if row.claimed_by != turn.scope.user.id:
+        raise EndorsementError("this code was opened by someone else; each code works once")
     return Invitation(row.id, row.name, list(row.skills), row.expires_on)
 
 

@@ -168,7 +168,9 @@ def test_endorsement_use_cases_refuse_bad_input(engine: Engine) -> None:
     with engine.work("ivy") as turn:
         assert turn is not None
         with pytest.raises(EndorsementError, match="1 to 5 skills"):
-            endorsements.create_code(turn, ["docker", "python", "git", "sql", "pandas", "spark"], "Ivy")
+            endorsements.create_code(
+                turn, ["docker", "python", "git", "sql", "pandas", "spark"], "Ivy"
+            )
         with pytest.raises(EndorsementError, match="unknown skill"):
             endorsements.create_code(turn, ["dockerr"], "Ivy")
         with pytest.raises(EndorsementError, match="must not be empty"):
@@ -187,3 +189,19 @@ def test_endorsement_use_cases_refuse_bad_input(engine: Engine) -> None:
                 endorsements.give(turn, invitation.code_id, "Max", relationship, ratings)
         with pytest.raises(EndorsementError, match="at most 280"):
             endorsements.give(turn, invitation.code_id, "Max", "peer", {"docker": 3}, "x" * 281)
+
+
+def test_an_endorser_mid_way_keeps_nothing_of_a_person_who_is_erased(
+    engine: Engine, store: Store
+) -> None:
+    code = make_code(engine, "ivy", name="Ivy Quist")
+    engine.handle_sync("max", f"/start {code}")
+    assert "Your name, as Ivy Quist will see it" in engine.handle_sync("max", "yes").text
+    assert "client, peer or manager" in engine.handle_sync("max", "Max").text
+    engine.handle_sync("ivy", "/forget")
+    assert "has been erased" in engine.handle_sync("ivy", "yes").text
+    reply = engine.handle_sync("max", "client")
+    assert "That code no longer exists. Nothing was shared." in reply.text
+    with store.user("max") as scope:
+        assert "Quist" not in str(scope.export())
+        assert scope.active_flows() == []
