@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = Field(
         default=None, validation_alias="TELEGRAM_WEBHOOK_SECRET"
     )
+    # The bot's @username, for endorsement deep links (t.me/<username>?start=<code>).
+    telegram_bot_username: str | None = Field(
+        default=None, validation_alias="TELEGRAM_BOT_USERNAME"
+    )
 
     # Connectors: tokens and service addresses (the public services by default).
     github_token: SecretStr | None = Field(default=None, validation_alias="GITHUB_TOKEN")

@@ -11,6 +11,8 @@ flowchart LR
     flow -- review --> rv[review gate]
     flow -- model --> md[model audit]
     flow -- forget --> fg[erase confirmation]
+    flow -- check --> ck[skill check]
+    flow -- "endorse, endorse_request" --> en[endorsement: give / ask]
     flow -- none --> idle[overview / start the interview]
 ```
 
@@ -30,6 +32,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from agent import (
+    check_flow,
+    endorse_flow,
     forget_flow,
     interview_flow,
     model_flow,
@@ -307,6 +311,8 @@ def _menu() -> list[Choice]:
 
 
 def cmd_start(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    if argument.strip():  # a deep link's payload (t.me/<bot>?start=CODE): an endorsement code
+        return endorse_flow.open_code(turn, argument.strip())
     if flow is not None:
         return resume(turn, flow).prefixed("Welcome back! Here is where we were:")
     if not turn.scope.audits():
@@ -382,6 +388,11 @@ FLOWS: dict[str, Flow] = {
     "model": Flow(model_flow.ask, model_flow.answer, model_flow.control),
     "forget": Flow(forget_flow.ask, forget_flow.answer, forget_flow.control),
     "next_quick": Flow(next_flow.ask, next_flow.answer, next_flow.control),
+    "check": Flow(check_flow.ask, check_flow.answer, check_flow.control),
+    endorse_flow.REQUEST: Flow(
+        endorse_flow.ask_request, endorse_flow.answer_request, endorse_flow.control_request
+    ),
+    endorse_flow.GIVE: Flow(endorse_flow.ask, endorse_flow.answer, endorse_flow.control),
 }
 # The handler of every command in agent/commands.py except the flow controls and help,
 # which `command` handles itself (tests/agent/test_registries.py checks they match).
@@ -398,6 +409,9 @@ HANDLERS: dict[str, Callable[[Turn, FlowSession | None, str], Reply]] = {
     "model": lambda turn, flow, argument: model_flow.start(turn),
     "consent": side_commands.cmd_consent,
     "connect": side_commands.cmd_connect,
+    "check": check_flow.command,
+    "endorse": endorse_flow.request,
+    "endorsements": side_commands.cmd_endorsements,
     "pending": reviewer.pending,
     "approve": reviewer.approve,
     "return": reviewer.send_back,

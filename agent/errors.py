@@ -2,8 +2,10 @@
 
 from tools.errors import (
     AuditRefused,
+    CheckError,
     ConfigError,
     ConnectorError,
+    EndorsementError,
     KnowledgeError,
     ProfileError,
     SkillAuditError,
@@ -12,8 +14,10 @@ from tools.errors import (
 
 __all__ = [
     "AuditRefused",
+    "CheckError",
     "ConfigError",
     "ConnectorError",
+    "EndorsementError",
     "KnowledgeError",
     "ProfileError",
     "SkillAuditError",

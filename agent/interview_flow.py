@@ -153,7 +153,7 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
 
 def finished(turn: Turn, outcome: AuditOutcome) -> Reply:
     """The summary of a stored audit, with its first recommendations and plan."""
-    from agent import next_flow
+    from agent import check_flow, next_flow
 
     learn = next_flow.for_audit(turn, outcome.row)
     report = outcome.report
@@ -163,4 +163,8 @@ def finished(turn: Turn, outcome: AuditOutcome) -> Reply:
         Choice(label="What should I learn next?", value="/next"),
         Choice(label="Full report", value="/report"),
     ]
+    checks = check_flow.offer(turn)  # the skills the audit rests on least, to check now
+    if checks is not None:
+        text += "\n\n" + checks.text
+        choices.append(checks.choices[0])
     return Reply(text=text, choices=choices, state=report.state, data=learn.data)

@@ -12,9 +12,9 @@ from agent.reply import Attachment, Choice, Reply
 from agent.sources import CONSENT_SOURCES, SOURCES
 from agent.store import FlowSession
 from agent.turn import Turn
-from agent.usecases import evidence, records
+from agent.usecases import endorsements, evidence, records
 from agent.usecases.evidence import ConnectStatus
-from tools.errors import ConnectorError
+from tools.errors import ConnectorError, EndorsementError
 
 GRANT = ("grant", "give", "allow")
 WITHDRAW = ("withdraw", "revoke", "remove")
@@ -122,6 +122,43 @@ def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     ]
     text = "Sources SkillAudit may use as evidence:\n" + "\n".join(status)
     text += '\nChange with "/consent grant github" or "/consent withdraw github" (withdrawing deletes what came from it).'
+    return side(Reply(text=text))
+
+
+def cmd_endorsements(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """`/endorsements [withdraw N | erase N | revoke N]`: list, or act on one by its number."""
+    words = argument.lower().replace("#", " ").split()
+    if not words:
+        text = render_chat(
+            "endorsements.j2",
+            received=endorsements.received(turn),
+            codes=endorsements.codes(turn),
+            given=endorsements.given_by_me(turn),
+            kb=turn.kb,
+        )
+        return side(Reply(text=text))
+    if len(words) != 2 or words[0] not in ("withdraw", "erase", "revoke") or not words[1].isdigit():
+        return side(
+            Reply(
+                text="Use /endorsements to list them, /endorsements withdraw N for one you received, "
+                "/endorsements erase N for one you gave, /endorsements revoke N for an open code."
+            )
+        )
+    action, number = words[0], int(words[1])
+    try:
+        if action == "withdraw":
+            rescored = endorsements.withdraw(turn, number)
+            text = f"Endorsement {number} is withdrawn and deleted."
+            if rescored is not None:
+                text += " " + render_chat("rescored.j2", r=rescored, how="without")
+        elif action == "erase":
+            endorsements.erase_given(turn, number)
+            text = f"The endorsement {number} you gave is erased; the person endorsed is told."
+        else:
+            endorsements.withdraw_code(turn, number)
+            text = f"Code {number} no longer works."
+    except EndorsementError as exc:
+        text = str(exc)[:1].upper() + str(exc)[1:] + "."
     return side(Reply(text=text))
 
 

@@ -198,6 +198,15 @@ def _add_records() -> None:
 _add_records()
 
 
+def _add_checks() -> None:
+    from bots import cli_checks
+
+    cli_checks.register(app)
+
+
+_add_checks()
+
+
 def main() -> None:
     import gc
 

@@ -9,6 +9,7 @@ __all__ = [
     "CheckError",
     "ConfigError",
     "ConnectorError",
+    "EndorsementError",
     "KnowledgeError",
     "ProfileError",
     "SkillAuditError",
@@ -47,3 +48,7 @@ class ConfigError(SkillAuditError):
 
 class CheckError(SkillAuditError):
     """A skill-check step does not fit the check (wrong question, bad choice, unfinished)."""
+
+
+class EndorsementError(SkillAuditError):
+    """An endorsement code or endorsement cannot be used that way (unknown, expired, used)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tools.params import AUTOMATED_SOURCES
+from tools.params import AUTOMATED_SOURCES, SourceKind
 from tools.results import (
     Gap,
     IncomeSummary,
@@ -24,6 +24,11 @@ from tools.results import (
 LOW_COVERAGE = 0.5
 LARGE_CHANGE_OVERALL = 15.0  # points of overall score between two audits
 LARGE_CHANGE_PILLAR = 20.0
+# A check whose estimate is this many points from the self-rating contradicts it: more than
+# one step of the 0-5 scale (20 points) and beyond a check's usual uncertainty (SD 10-20).
+CHECK_CONTRADICTION = 25.0
+# An endorsement two steps of the 0-5 scale (40 points) from the self-rating is far from it.
+ENDORSEMENT_DISTANCE = 40.0
 MODEL_REVIEW_CODES = frozenset(
     {
         "at_or_below_baseline",
@@ -95,6 +100,7 @@ def review_findings(
     ]
     if automated:
         findings.append(_group("automated_only", automated, by_id))
+    findings += second_opinions(skills)
     for pillar in pillars:
         if pillar.coverage < LOW_COVERAGE and pillar.skills_known + pillar.skills_unknown > 0:
             findings.append(
@@ -121,6 +127,60 @@ def review_findings(
         )
     findings += income_findings(income)
     findings += model_findings(models)
+    return findings
+
+
+def second_opinions(skills: Sequence[SkillScore]) -> list[ReviewFinding]:
+    """Skills whose latest check contradicts the self-rating, or with an endorsement far from it."""
+    findings: list[ReviewFinding] = []
+    for skill in skills:
+        own = [e for e in skill.evidence if e.source == SourceKind.SELF_RATING]
+        if not own:
+            continue
+        rated = 100 * own[-1].strength
+        facts = {"name": skill.name, "rating": round(rated / 20, 1), "rated": round(rated),
+                 "proficiency": skill.proficiency}  # fmt: skip
+        checks = [e for e in skill.evidence if e.source == SourceKind.SKILL_CHECK]
+        if checks:
+            latest = max(checks, key=lambda e: (e.observed, e.detail))
+            estimate = 100 * latest.strength
+            if abs(estimate - rated) >= CHECK_CONTRADICTION:
+                findings.append(
+                    ReviewFinding(
+                        id=f"check_contradicts_self_rating:{skill.id}",
+                        kind="check_contradicts_self_rating",
+                        skills=[skill.id],
+                        facts={
+                            **facts,
+                            "estimate": round(estimate, 1),
+                            "detail": latest.detail,
+                            "above": estimate > rated,
+                        },
+                    )
+                )
+        peers = [
+            e
+            for e in skill.evidence
+            if e.source == SourceKind.PEER_REVIEW
+            and abs(100 * e.strength - rated) >= ENDORSEMENT_DISTANCE
+        ]
+        if peers:
+            far = max(peers, key=lambda e: (abs(100 * e.strength - rated), e.detail))
+            findings.append(
+                ReviewFinding(
+                    id=f"endorsement_far_from_self_rating:{skill.id}",
+                    kind="endorsement_far_from_self_rating",
+                    skills=[skill.id],
+                    facts={
+                        **facts,
+                        "endorsed": round(5 * far.strength, 1),
+                        "count": len(peers),
+                        "relationship": far.signal or "peer",
+                        "detail": far.detail,
+                        "above": far.strength * 100 > rated,
+                    },
+                )
+            )
     return findings
 
 

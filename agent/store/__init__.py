@@ -5,18 +5,24 @@ user and filters every query by that user's id, so no code path can reach anothe
 user's rows. Schema changes are an ordered list of migrations recorded in the database.
 
 Modules: `models` (tables), `migrations`, `database` (`Store`, engine set-up), `scope`
-(`UserScope`), `desk` (the second reviewer's cross-user view).
+(`UserScope`), `desk` (the second reviewer's cross-user view), `endorse` (endorsement codes
+across users).
 """
 
 from agent.store.database import SQLITE_BUSY_TIMEOUT_S, Store, make_engine
 from agent.store.desk import ReviewerDesk
+from agent.store.endorse import EndorsementDesk
 from agent.store.migrations import MIGRATIONS
 from agent.store.models import (
     USER_TABLES,
     AuditRow,
     Base,
+    CheckAnswer,
+    CheckSession,
     ConnectorRun,
     Consent,
+    Endorsement,
+    EndorsementCode,
     FlowSession,
     LlmMemory,
     LlmUsage,
@@ -40,8 +46,13 @@ __all__ = [
     "USER_TABLES",
     "AuditRow",
     "Base",
+    "CheckAnswer",
+    "CheckSession",
     "ConnectorRun",
     "Consent",
+    "Endorsement",
+    "EndorsementCode",
+    "EndorsementDesk",
     "FlowSession",
     "LlmMemory",
     "LlmUsage",

@@ -9,8 +9,12 @@ from sqlalchemy.engine import Connection
 from agent.store.models import (
     AuditRow,
     Base,
+    CheckAnswer,
+    CheckSession,
     ConnectorRun,
     Consent,
+    Endorsement,
+    EndorsementCode,
     FlowSession,
     LlmMemory,
     LlmUsage,
@@ -47,9 +51,24 @@ def _create_llm_tables(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
+def _create_checks_and_endorsements(conn: Connection) -> None:
+    tables = [
+        CheckSession.__table__,
+        CheckAnswer.__table__,
+        EndorsementCode.__table__,
+        Endorsement.__table__,
+    ]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+
+
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
     (2, "learning plans, model audits, connector results, processed updates", _create_plans),
     (3, "language-model memory and usage", _create_llm_tables),
+    (
+        5,
+        "skill checks and their answers, endorsement codes and endorsements",
+        _create_checks_and_endorsements,
+    ),
 ]

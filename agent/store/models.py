@@ -281,6 +281,96 @@ class ProcessedUpdate(Base):
     handled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class CheckSession(Base):
+    """One skill check of one person: its adaptive state while asked, its result when finished.
+
+    `status` is active, finished or abandoned; only a finished check is evidence. `flow_id`
+    is the chat flow that asks it (none for the terminal's `skillaudit check`).
+    """
+
+    __tablename__ = "check_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    flow_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    skill: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    bank_version: Mapped[str] = mapped_column(String(40))
+    method_version: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The day the check finished by the engine's calendar: the evidence's date.
+    finished_on: Mapped[dt.date | None] = mapped_column(Date)
+    state: Mapped[dict[str, Any]] = mapped_column()  # tools.skill_check.CheckState
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # tools.skill_check.CheckResult
+    proficiency: Mapped[float | None] = mapped_column(Float)
+    sd: Mapped[float | None] = mapped_column(Float)
+    right: Mapped[int | None] = mapped_column(Integer)
+    asked: Mapped[int | None] = mapped_column(Integer)
+
+
+class CheckAnswer(Base):
+    """One question shown in a check: when it was shown and, once answered, when and how."""
+
+    __tablename__ = "check_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("check_sessions.id", ondelete="CASCADE"), index=True
+    )
+    skill: Mapped[str] = mapped_column(String(60))
+    question_id: Mapped[str] = mapped_column(String(60))
+    level: Mapped[str] = mapped_column(String(20))
+    number: Mapped[int] = mapped_column(Integer)
+    shown_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    choice: Mapped[int | None] = mapped_column(Integer)  # index in the shown order
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class EndorsementCode(Base):
+    """A one-time code a person gives a client or peer; only its hash is stored.
+
+    `status`: open, used or withdrawn; a code past `expires_on` is expired whatever its
+    status. `claimed_by` is the one endorser who opened it (nobody else may use it then).
+    """
+
+    __tablename__ = "endorsement_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(8))  # the code's first characters, to tell codes apart
+    name: Mapped[str] = mapped_column(String(80))  # the person, as the endorser will see them
+    skills: Mapped[list[Any]] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_on: Mapped[dt.date] = mapped_column(Date)
+    expires_on: Mapped[dt.date] = mapped_column(Date)  # the last day the code works
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Endorsement(Base):
+    """Ratings one endorser gave one person: the person's evidence and the endorser's data."""
+
+    __tablename__ = "endorsements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endorser_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("endorsement_codes.id", ondelete="SET NULL")
+    )
+    endorser_name: Mapped[str] = mapped_column(String(80))
+    relationship: Mapped[str] = mapped_column(String(20))  # client, peer or manager
+    ratings: Mapped[dict[str, Any]] = mapped_column()  # skill id -> 0-5
+    sentence: Mapped[str] = mapped_column(Text, default="")
+    given_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    given_on: Mapped[dt.date] = mapped_column(Date)
+
+
 class SchemaMigration(Base):
     __tablename__ = "schema_migrations"
 
@@ -291,6 +381,10 @@ class SchemaMigration(Base):
 
 # Tables holding personal data, in an order that deletes children before parents.
 USER_TABLES = (
+    CheckAnswer,
+    CheckSession,
+    Endorsement,
+    EndorsementCode,
     LlmUsage,
     LlmMemory,
     ReviewDecision,

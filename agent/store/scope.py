@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -13,8 +13,12 @@ from agent.store.models import (
     USER_TABLES,
     AuditRow,
     Base,
+    CheckAnswer,
+    CheckSession,
     ConnectorRun,
     Consent,
+    Endorsement,
+    EndorsementCode,
     FlowSession,
     LlmMemory,
     LlmUsage,
@@ -306,10 +310,135 @@ class UserScope:
             setattr(row, key, value)
         self.session.flush()
 
+    # Skill checks -------------------------------------------------------------------------
+
+    def add_check(self, **fields: Any) -> CheckSession:
+        row = CheckSession(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def check_session(self, session_id: int) -> CheckSession | None:
+        return self.session.scalar(
+            select(CheckSession).where(
+                CheckSession.user_id == self.user.id, CheckSession.id == session_id
+            )
+        )
+
+    def check_sessions(self, status: str | None = None) -> list[CheckSession]:
+        """This person's checks, oldest first (only those with `status`, when given)."""
+        query = select(CheckSession).where(CheckSession.user_id == self.user.id)
+        if status is not None:
+            query = query.where(CheckSession.status == status)
+        return list(self.session.scalars(query.order_by(CheckSession.id)))
+
+    def settle_checks(self) -> int:
+        """Mark as abandoned every active check whose chat flow has ended (/cancel, "stop")."""
+        ended = select(FlowSession.id).where(
+            FlowSession.user_id == self.user.id, FlowSession.status != "active"
+        )
+        rows = self.session.scalars(
+            select(CheckSession).where(
+                CheckSession.user_id == self.user.id,
+                CheckSession.status == "active",
+                CheckSession.flow_id.in_(ended),
+            )
+        ).all()
+        for row in rows:
+            row.status = "abandoned"
+        self.session.flush()
+        return len(rows)
+
+    def save_check(self, row: CheckSession | CheckAnswer, **fields: Any) -> None:
+        """Update a check or one of its answers."""
+        if row.user_id != self.user.id:
+            raise PermissionError("check belongs to another user")
+        for key, value in fields.items():
+            setattr(row, key, value)
+        self.session.flush()
+
+    def add_check_answer(self, **fields: Any) -> CheckAnswer:
+        row = CheckAnswer(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def check_answers(self, session_id: int) -> list[CheckAnswer]:
+        """The questions shown in one check, in the order shown."""
+        return list(
+            self.session.scalars(
+                select(CheckAnswer)
+                .where(CheckAnswer.user_id == self.user.id, CheckAnswer.session_id == session_id)
+                .order_by(CheckAnswer.id)
+            )
+        )
+
+    def seen_questions(self, skill: str) -> list[str]:
+        """Ids of the questions of `skill` this person was shown, the longest ago first."""
+        last = func.max(CheckAnswer.shown_at)
+        rows = self.session.execute(
+            select(CheckAnswer.question_id, last)
+            .where(CheckAnswer.user_id == self.user.id, CheckAnswer.skill == skill)
+            .group_by(CheckAnswer.question_id)
+            .order_by(last, CheckAnswer.question_id)
+        )
+        return [question_id for question_id, _ in rows]
+
+    # Endorsements -------------------------------------------------------------------------
+
+    def add_endorsement_code(self, **fields: Any) -> EndorsementCode:
+        row = EndorsementCode(user_id=self.user.id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def endorsement_codes(self) -> list[EndorsementCode]:
+        return list(
+            self.session.scalars(
+                select(EndorsementCode)
+                .where(EndorsementCode.user_id == self.user.id)
+                .order_by(EndorsementCode.id)
+            )
+        )
+
+    def add_endorsement(self, endorser_id: int, **fields: Any) -> Endorsement:
+        """An endorsement of this person (the endorser is another user)."""
+        row = Endorsement(user_id=self.user.id, endorser_id=endorser_id, **fields)
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def endorsements_received(self) -> list[Endorsement]:
+        return list(
+            self.session.scalars(
+                select(Endorsement)
+                .where(Endorsement.user_id == self.user.id)
+                .order_by(Endorsement.id)
+            )
+        )
+
+    def endorsements_given(self) -> list[Endorsement]:
+        """What this person gave others as an endorser (their data too)."""
+        return list(
+            self.session.scalars(
+                select(Endorsement)
+                .where(Endorsement.endorser_id == self.user.id)
+                .order_by(Endorsement.id)
+            )
+        )
+
+    def delete_endorsement(self, row: Endorsement) -> None:
+        """Withdraw (as the person endorsed) or erase (as the endorser) one endorsement."""
+        if self.user.id not in (row.user_id, row.endorser_id):
+            raise PermissionError("endorsement belongs to other users")
+        self.session.delete(row)
+        self.session.flush()
+
     # Data rights ------------------------------------------------------------------------
 
     def export(self) -> dict[str, Any]:
         """Every row stored about this user, as plain JSON-ready data."""
+        self.settle_checks()  # a check stopped with /cancel is exported as abandoned
 
         def rows(model: type[Base]) -> list[dict[str, Any]]:
             table = model.__table__
@@ -334,11 +463,28 @@ class UserScope:
             "connector_results": rows(ConnectorRun),
             "language_model_memory": rows(LlmMemory),
             "language_model_usage": rows(LlmUsage),
+            "skill_checks": rows(CheckSession),
+            "skill_check_answers": rows(CheckAnswer),
+            "endorsement_codes": rows(EndorsementCode),
+            "endorsements_received": rows(Endorsement),
+            "endorsements_given": [
+                _jsonable(dict(r._mapping))
+                for r in self.session.execute(
+                    select(Endorsement.__table__)
+                    .where(Endorsement.endorser_id == self.user.id)
+                    .order_by(Endorsement.id)
+                )
+            ],
         }
 
     def erase(self) -> dict[str, int]:
         """Delete every row about this user, the user row last; return the count per table."""
         counts = {}
+        # Endorsements this person gave others are theirs as well: they go with them.
+        given = self.session.execute(
+            delete(Endorsement).where(Endorsement.endorser_id == self.user.id)
+        )
+        counts["endorsements_given"] = int(getattr(given, "rowcount", 0) or 0)
         for model in USER_TABLES:
             result = self.session.execute(delete(model).where(model.user_id == self.user.id))
             counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)

@@ -11,6 +11,7 @@ from pathlib import Path
 from agent import history
 from agent.store import AuditRow, OutputKind
 from agent.turn import Turn
+from agent.usecases.endorsements import erase_all_given
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,11 @@ class Erasure:
 
 def forget(turn: Turn) -> Erasure:
     """Erase every row about the person; their files and the store's free space are cleaned
-    once the transaction has committed."""
+    once the transaction has committed. Endorsements they gave others go too, and the audits
+    of the people endorsed are re-scored without them."""
+    given = erase_all_given(turn)
     counts = turn.scope.erase()
+    counts["endorsements_given"] = counts.get("endorsements_given", 0) + given
     folder = turn.user_dir
     files = sum(1 for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
     turn.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
