@@ -1,4 +1,20 @@
-"""The interview as a flow of the engine: ask, parse, save, move on, and finish with the audit."""
+"""The interview as a flow of the engine: ask, parse, save, move on, and finish with the audit.
+
+The questions and their order are in prompts/interview/questions.yaml (the state diagram of
+the questions is in agent/interview.py); this module is the loop around them:
+
+```mermaid
+stateDiagram-v2
+    [*] --> ask: /audit (unless the last full audit is too recent)
+    ask --> ask: unclear answer (asked again, nothing recorded)
+    ask --> item: a list partly understood (kept; one item asked about)
+    item --> ask: the item answered or left out
+    ask --> ask: answer recorded, next open question
+    ask --> finish: no open question left
+    finish --> ask: refused (every answer kept; "back" to change one)
+    finish --> [*]: audit stored as a draft, recommendations and plan shown
+```
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,16 @@
-"""Audit one model's metrics against similar projects (task, metrics, class balance)."""
+"""Audit one model's metrics against similar projects (task, metrics, class balance).
+
+```mermaid
+stateDiagram-v2
+    [*] --> model_task: /model
+    model_task --> model_metrics --> model_positive_rate --> model_personal_data
+    model_personal_data --> model_legal_basis: yes
+    model_personal_data --> verdict: no
+    model_legal_basis --> verdict
+    model_metrics --> model_metrics: metrics that do not fit the task
+    verdict --> [*]: stored as a draft with review prompts, then back to where the person was
+```
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,14 @@
 A person's output that has all its review prompts answered goes to the reviewer before it is
 final. The reviewer talks to the same engine under their own id and uses /pending,
 /approve ID and /return ID COMMENT; the owner is told at their next message.
+
+```mermaid
+stateDiagram-v2
+    [*] --> waiting: the owner answered every prompt (SKILLAUDIT_REVIEWER is set)
+    waiting --> final: /approve ID
+    waiting --> draft: /return ID COMMENT (the comment becomes a new prompt)
+    draft --> waiting: the owner answers it in /review
+```
 """
 
 from __future__ import annotations
