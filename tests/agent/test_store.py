@@ -61,11 +61,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def test_migrations_are_recorded_once(store: Store) -> None:
-    assert store.schema_version() == 3
+    assert store.schema_version() == 4
     assert store.migrate() == []
     assert {
         "users", "sessions", "audits", "review_decisions", "consents", "schedules",
         "plans", "model_audits", "connector_runs", "processed_updates", "llm_memory", "llm_usage",
+        "outbox", "reminders",
     } <= set(store.table_names())  # fmt: skip
 
 
