@@ -108,7 +108,7 @@ class Engine:
         in the same transaction that marks the update handled; None means the update was
         handled before (a redelivery) and nothing was done.
         """
-        return await asyncio.to_thread(self.handle_sync, user, text, delivery, asker)
+        return await asyncio.to_thread(self._handle, user, text, delivery, asker)
 
     @overload
     def handle_sync(self, user: str, text: str) -> Reply: ...
@@ -123,6 +123,11 @@ class Engine:
 
     def handle_sync(
         self, user: str, text: str, delivery: Delivery | None = None, asker: Asker = Asker.LOCAL
+    ) -> Reply | None:
+        return self._handle(user, text, delivery, asker)
+
+    def _handle(
+        self, user: str, text: str, delivery: Delivery | None, asker: Asker
     ) -> Reply | None:
         try:
             with self.work(user, asker=asker) as turn:
@@ -229,7 +234,10 @@ def delivered(turn: Turn, text: str, delivery: Delivery, outbox: Outbox) -> Repl
         return resume(turn, turn.flow).prefixed(EDITED)
     if delivery.kind == "unsupported":
         return resume(turn, turn.flow).prefixed(NOT_TEXT)
-    if delivery.kind == "upload" and delivery.upload is not None:
+    if delivery.kind == "upload":
+        if delivery.upload is None:
+            note = f"I did not keep that file: {delivery.refused or 'it could not be read'}."
+            return resume(turn, turn.flow).prefixed(note)
         return _follow(turn, side_commands.uploaded(turn, delivery.upload, text))
     if delivery.bound is not None and delivery.bound != question_key(turn):
         return resume(turn, turn.flow).prefixed(STALE)

@@ -52,7 +52,8 @@ class Delivery:
     `kind`: "text" (a message or a button press), "edit" (an edited message, never applied),
     "unsupported" (a sticker, photo, voice...) or "upload" (a document, in `upload`).
     `bound`: the question key a pressed button belongs to; a press for another question is
-    refused. None for typed text and for buttons that are commands.
+    refused. None for typed text and for buttons that are commands. `refused`: why the front
+    end did not fetch an upload (too large, unavailable).
     """
 
     bot: str
@@ -61,6 +62,7 @@ class Delivery:
     kind: str = "text"
     bound: str | None = None
     upload: Upload | None = None
+    refused: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,10 @@ class Deliveries:
         except IntegrityError:  # another replica received the same update at the same moment
             return True
         return True
+
+    def handled(self, bot: str, update_id: int) -> bool:
+        with self._transaction() as session:
+            return Outbox(session).handled(bot, update_id)
 
     def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
         """For updates answered without the engine (a toggle, a group message)."""

@@ -394,7 +394,7 @@ def public_network(policy: UrlPolicy) -> Iterator[None]:
     """
     with _install:
         if not getattr(socket.getaddrinfo, "_skillaudit_guard", False):
-            socket.getaddrinfo = _guarded(socket.getaddrinfo)  # type: ignore[assignment]
+            socket.getaddrinfo = _guarded(socket.getaddrinfo)
     previous = getattr(_guard, "policy", None)
     _guard.policy = policy
     try:
