@@ -144,8 +144,15 @@ def _mlflow(args: list[str], ctx: Context) -> ConnectorResult:
     # every connection checked again where it is made, so a redirect cannot lead inside.
     policy = UrlPolicy(tuple(ctx.settings.allowed_urls))
     check_public_url(query.tracking_uri, policy)
-    with public_network(policy):
-        return collect(query, ctx.kb, ctx.today)
+    with public_network(policy) as refusals:
+        try:
+            return collect(query, ctx.kb, ctx.today)
+        except ConnectorError:
+            if refusals:  # say why, not only that the server could not be reached
+                raise ConnectorError(
+                    f"refused to follow the server elsewhere ({refusals[0]})"
+                ) from None
+            raise
 
 
 def _kaggle(args: list[str], ctx: Context) -> ConnectorResult:

@@ -379,15 +379,16 @@ class BlockedAddress(ConnectionRefusedError):
     """A connection a remote person's request must not make (raised where names resolve)."""
 
 
-_guard = threading.local()  # this thread's UrlPolicy while a remote person's connector runs
+_guard = threading.local()  # this thread's (UrlPolicy, refusals) while a remote run goes on
 _install = threading.Lock()
 
 
 @contextmanager
-def public_network(policy: UrlPolicy) -> Iterator[None]:
+def public_network(policy: UrlPolicy) -> Iterator[list[str]]:
     """While inside, this thread's connections reach only public addresses (or allow-listed
     hosts), however the URL was reached: a redirect or a DNS answer that changed since the
-    first check resolves here again and is refused before any byte is sent.
+    first check resolves here again and is refused before any byte is sent. Yields the list
+    of refusals made, for a clear message when a client reports only "cannot connect".
 
     It works where every HTTP client in the process looks names up, `socket.getaddrinfo`
     (requests, httpx, urllib and MLflow's client all do); other threads are not affected.
@@ -395,20 +396,22 @@ def public_network(policy: UrlPolicy) -> Iterator[None]:
     with _install:
         if not getattr(socket.getaddrinfo, "_skillaudit_guard", False):
             socket.getaddrinfo = _guarded(socket.getaddrinfo)
-    previous = getattr(_guard, "policy", None)
-    _guard.policy = policy
+    previous = getattr(_guard, "state", None)
+    refusals: list[str] = []
+    _guard.state = (policy, refusals)
     try:
-        yield
+        yield refusals
     finally:
-        _guard.policy = previous
+        _guard.state = previous
 
 
 def _guarded(original: Resolver) -> Resolver:
     def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
         infos = original(host, port, *args, **kwargs)
-        policy: UrlPolicy | None = getattr(_guard, "policy", None)
-        if policy is None or host is None:
+        state: tuple[UrlPolicy, list[str]] | None = getattr(_guard, "state", None)
+        if state is None or host is None:
             return infos
+        policy, refusals = state
         name = host.decode() if isinstance(host, bytes) else str(host)
         number = int(port) if isinstance(port, int) or str(port).isdigit() else None
         if policy.allowed_host(name, number):
@@ -416,6 +419,7 @@ def _guarded(original: Resolver) -> Resolver:
         for info in infos:
             reason = blocked_reason(str(info[4][0]))
             if reason is not None:
+                refusals.append(f"{name}: {reason}")
                 raise BlockedAddress(f"refused to connect to {name}: {reason}")
         return infos
 
