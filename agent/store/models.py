@@ -294,7 +294,7 @@ class ProcessedUpdate(Base):
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     state: Mapped[str] = mapped_column(String(10), default="received")  # received, handled
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
