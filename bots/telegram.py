@@ -30,7 +30,7 @@ import contextvars
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -214,6 +214,13 @@ class Bot:
         # from the snapshot Telegram attached to each press.
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
         self._groups_told: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
+        task.add_done_callback(self._tasks.discard)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes through here, in its chat's turn."""
@@ -228,20 +235,24 @@ class Bot:
 
         chat = update.effective_chat
         assert chat is not None
-        if chat.type != ChatType.PRIVATE:
-            await self._group(update, context)
+        query = update.callback_query
+        press = read_press(query.data if isinstance(query.data, str) else None) if query else None
+        if chat.type != ChatType.PRIVATE or (press is not None and press.kind == "toggle"):
+            # Answered without the engine, so checked here: a redelivered toggle must not
+            # flip the option back.
+            if await asyncio.to_thread(self.deliveries.handled, self.bot_id, update.update_id):
+                return
+            if chat.type != ChatType.PRIVATE:
+                await self._group(update, context)
+            elif query is not None and press is not None:
+                await self._answer_query(query)
+                await self._toggle(context, query, press.value)
             await asyncio.to_thread(self._mark_handled, update)
             return
-        query = update.callback_query
         delivery: Delivery
         text = ""
-        if query is not None:
+        if query is not None and press is not None:
             await self._answer_query(query)
-            press = read_press(query.data if isinstance(query.data, str) else None)
-            if press.kind == "toggle":
-                await self._toggle(context, query, press.value)
-                await asyncio.to_thread(self._mark_handled, update)
-                return
             markup = self._markup_of(query)
             if press.kind == "done":
                 text = ", ".join(ticked(markup)) or "none"
@@ -531,7 +542,7 @@ def build_application(
         # What a stopped bot left: replies to send first, then updates never handled.
         for chat_id in await asyncio.to_thread(bot.deliveries.chats_waiting, bot.bot_id, bot.owner):
             bot.turns.admit(chat_id, SWEEP)  # before the replayed updates of the chat
-            app.create_task(_flush_admitted(bot, app.bot, chat_id))
+            bot.background(_flush_admitted(bot, app.bot, chat_id))
         queue = app.update_queue
         assert isinstance(queue, InboxQueue)
         for raw in await asyncio.to_thread(bot.deliveries.unhandled, bot.bot_id):
@@ -539,7 +550,7 @@ def build_application(
             if update is not None:
                 queue.replay(update)
         await asyncio.to_thread(bot.deliveries.prune)
-        app.create_task(_sweep_safely(bot, app.bot))  # reminders due while the bot was down
+        bot.background(_sweep_safely(bot, app.bot))  # reminders due while the bot was down
         if app.job_queue is not None:
             app.job_queue.run_repeating(_sweep_job, interval=sweep_every, data=bot)
             app.job_queue.run_repeating(_prune_job, interval=PRUNE_EVERY_S, data=bot)

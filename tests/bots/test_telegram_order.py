@@ -317,3 +317,29 @@ def test_groups_hear_only_commands_for_this_bot_once_in_a_while(engine: Engine) 
                 )
 
     run(scenario())
+
+
+def test_a_turn_that_waits_for_the_course_index_says_so_first(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """Finding 14: on a fresh deployment the last reply came minutes later, in silence."""
+    from bots.telegram import PREPARING
+
+    engine = make_engine(tmp_path / "fresh-home", kb)  # no index built yet
+    assert not engine.recommender.ready
+
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake, typing_delay=0.0):
+                fake.user_says(7101, "/start")
+                await wait_text(fake, 7101, "Which role")
+                fake.user_says(7101, "/next docker")
+                await wait_text(fake, 7101, "Docker", after=2)
+                sent = texts(fake, 7101)
+                assert sent[1] == PREPARING and "Docker" in sent[2], sent[1:]
+                fake.user_says(7101, "/next kubernetes")  # the index is ready: no note now
+                await wait_count(fake, 7101, 4)
+                assert PREPARING not in texts(fake, 7101)[3:]
+
+    run(scenario())
+    assert engine.recommender.ready
