@@ -134,7 +134,7 @@ class Engine:
                 assert turn is not None
                 outbox = None
                 if delivery is not None:
-                    outbox = Outbox(turn.scope.session)
+                    outbox = Outbox(turn.scope.session.connection())
                     if outbox.handled(delivery.bot, delivery.update_id):
                         raise _Redelivered  # rolls back: nothing is created or changed
                     reply = delivered(turn, text, delivery, outbox)
@@ -258,9 +258,9 @@ def undelivered(payload: dict[str, Any]) -> str:
     )
 
 
-def question_key(turn: Turn) -> str:
+def question_key(turn: Turn, flow: FlowSession | None = None) -> str:
     """A short key of the question the person is at now; buttons carry the key of theirs."""
-    flow = turn.flow
+    flow = flow if flow is not None else turn.flow
     if flow is None:
         return "idle"
     pending = json.dumps(flow.answers.get(PENDING), sort_keys=True, default=str)
@@ -268,10 +268,9 @@ def question_key(turn: Turn) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:8]
 
 
-def numbered(turn: Turn, reply: Reply) -> bool:
+def numbered(turn: Turn, reply: Reply, flow: FlowSession | None) -> bool:
     """Whether the reply's buttons are the current question's options in their order, so
     "Pick a number" in its hint means the buttons' numbers."""
-    flow = turn.flow
     if flow is None or flow.flow != "interview" or not reply.choices or not flow.position:
         return False
     asked = question(flow.position)
@@ -283,11 +282,12 @@ def numbered(turn: Turn, reply: Reply) -> bool:
 def outgoing(turn: Turn, reply: Reply, said: str) -> dict[str, Any]:
     """The outbox payload of a reply: what a front end needs to render and bind its buttons."""
     clipped = " ".join(said.split())
+    flow = turn.flow
     return {
         # `data` is for scripts (--json) and can be large; a chat never shows it.
         "reply": reply.model_dump(mode="json", exclude={"data", "follow"}),
-        "key": question_key(turn),
-        "numbered": numbered(turn, reply),
+        "key": question_key(turn, flow),
+        "numbered": numbered(turn, reply, flow),
         "said": clipped if len(clipped) <= 60 else clipped[:59] + "\u2026",
     }
 

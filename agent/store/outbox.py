@@ -27,9 +27,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import JSON, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from agent.store.models import OutboxRow, ProcessedUpdate, Reminder, User, as_utc, utcnow
 
@@ -87,6 +88,60 @@ class DueReminder:
     time_zone: str
 
 
+# The statements run on every message, built once: SQLAlchemy then only binds values.
+_STATE = select(ProcessedUpdate.state).where(
+    ProcessedUpdate.bot_id == bindparam("bot"), ProcessedUpdate.update_id == bindparam("update")
+)
+_HANDLED = (
+    update(ProcessedUpdate)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("bot"), ProcessedUpdate.update_id == bindparam("update")
+    )
+    .values(state="handled", payload=None, handled_at=bindparam("now"))
+)
+_HANDLED_NEW = insert(ProcessedUpdate).values(
+    bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
+    state="handled", payload=None, received_at=bindparam("now"), handled_at=bindparam("now"),
+)  # fmt: skip
+_RECEIVED = insert(ProcessedUpdate).values(
+    bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
+    state="received", payload=bindparam("raw", type_=JSON), received_at=bindparam("now"),
+)  # fmt: skip
+_ADD = (
+    insert(OutboxRow)
+    .values(
+        bot_id=bindparam("bot"), chat_id=bindparam("chat"), owner=bindparam("owner"),
+        kind=bindparam("kind"), payload=bindparam("payload", type_=JSON),
+        update_id=bindparam("update"), state="pending", parts_sent=0, attempts=0,
+        created_at=bindparam("now"),
+    )
+    .returning(OutboxRow.id)
+)  # fmt: skip
+_FAILED = (
+    select(OutboxRow.id, OutboxRow.kind, OutboxRow.payload)
+    .where(
+        OutboxRow.bot_id == bindparam("bot"),
+        OutboxRow.chat_id == bindparam("chat"),
+        OutboxRow.state == "failed",
+    )
+    .order_by(OutboxRow.id)
+)
+_PENDING = (
+    select(
+        OutboxRow.id, OutboxRow.kind, OutboxRow.payload, OutboxRow.parts_sent,
+        OutboxRow.update_id, OutboxRow.lease_owner, OutboxRow.lease_until,
+    )
+    .where(
+        OutboxRow.bot_id == bindparam("bot"),
+        OutboxRow.chat_id == bindparam("chat"),
+        OutboxRow.state == "pending",
+    )
+    .order_by(OutboxRow.id)
+    .with_for_update()
+)  # fmt: skip
+_DELIVERED = delete(OutboxRow).where(OutboxRow.id == bindparam("row"))
+
+
 def send_time(due: dt.date, time_zone: str) -> dt.datetime:
     """09:00 on `due` in the person's time zone, in UTC."""
     from zoneinfo import ZoneInfo
@@ -96,18 +151,24 @@ def send_time(due: dt.date, time_zone: str) -> dt.datetime:
 
 
 class Outbox:
-    """Delivery rows written inside one engine turn: they commit or roll back with its answer."""
+    """Delivery rows written inside one engine turn: they commit or roll back with its answer.
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    Plain SQL statements rather than ORM objects: this runs on every message of a remote
+    person, and the rows are never read back in the turn.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        # Core statements on the turn's connection (inside its transaction): the ORM's bulk
+        # machinery would cost more than the statements themselves.
+        self.conn = conn
 
     def handled(self, bot: str, update_id: int) -> bool:
-        row = self.session.get(ProcessedUpdate, (bot, update_id))
-        return row is not None and row.state == "handled"
+        state = self.conn.execute(_STATE, {"bot": bot, "update": update_id}).scalar()
+        return state == "handled"
 
     def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
         """Mark an update handled and drop its raw copy (it holds the person's message)."""
-        _mark_handled(self.session, bot, update_id, chat_id)
+        _mark_handled(self.conn, bot, update_id, chat_id)
 
     def add(
         self,
@@ -118,92 +179,67 @@ class Outbox:
         kind: str = "reply",
         update_id: int | None = None,
     ) -> int:
-        row = OutboxRow(
-            bot_id=bot, chat_id=chat_id, owner=owner, kind=kind, payload=payload,
-            update_id=update_id, state="pending", parts_sent=0, attempts=0,
-        )  # fmt: skip
-        self.session.add(row)
-        self.session.flush()
-        return row.id
+        values = {"bot": bot, "chat": chat_id, "owner": owner, "kind": kind, "payload": payload,
+                  "update": update_id, "now": utcnow()}  # fmt: skip
+        return int(self.conn.execute(_ADD, values).scalar_one())
 
     def take_failed(self, bot: str, chat_id: int) -> list[dict[str, Any]]:
         """Payloads of replies that finally could not be sent to this chat, now removed."""
-        rows = list(
-            self.session.scalars(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.bot_id == bot,
-                    OutboxRow.chat_id == chat_id,
-                    OutboxRow.state == "failed",
-                )
-                .order_by(OutboxRow.id)
-            )
-        )
-        for row in rows:
-            self.session.delete(row)
-        self.session.flush()
+        rows = self.conn.execute(_FAILED, {"bot": bot, "chat": chat_id}).all()
+        if rows:
+            self.conn.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
         return [row.payload for row in rows if row.kind == "reply"]
 
 
-def _mark_handled(session: Session, bot: str, update_id: int, chat_id: int | None) -> None:
-    row = session.get(ProcessedUpdate, (bot, update_id))
-    if row is None:
-        row = ProcessedUpdate(bot_id=bot, update_id=update_id, chat_id=chat_id)
-        session.add(row)
-    row.state = "handled"
-    row.payload = None
-    row.handled_at = utcnow()
-    session.flush()
+def _mark_handled(conn: Connection, bot: str, update_id: int, chat_id: int | None) -> None:
+    values = {"bot": bot, "update": update_id, "chat": chat_id, "now": utcnow()}
+    done = conn.execute(_HANDLED, values)
+    if not done.rowcount:  # never received through the inbox (a direct call)
+        conn.execute(_HANDLED_NEW, values)
 
 
 class Deliveries:
     """The sender's side, between turns: each call is its own short transaction."""
 
     def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
-            yield session
+    def _transaction(self) -> Iterator[Connection]:
+        with self._engine.begin() as conn:
+            yield conn
 
     # The inbox ------------------------------------------------------------------------------
 
     def receive(self, bot: str, update_id: int, chat_id: int | None, raw: dict[str, Any]) -> bool:
         """Keep an update before it is acknowledged; False when it was handled before."""
+        values = {"bot": bot, "update": update_id, "chat": chat_id, "raw": raw, "now": utcnow()}
         try:
-            with self._transaction() as session:
-                row = session.get(ProcessedUpdate, (bot, update_id))
-                if row is not None:
-                    return row.state != "handled"
-                session.add(
-                    ProcessedUpdate(
-                        bot_id=bot, update_id=update_id, chat_id=chat_id, state="received",
-                        payload=raw,
-                    )
-                )  # fmt: skip
-        except IntegrityError:  # another replica received the same update at the same moment
-            return True
+            with self._transaction() as conn:
+                conn.execute(_RECEIVED, values)
+        except IntegrityError:  # seen before (a redelivery), or by another replica just now
+            return not self.handled(bot, update_id)
         return True
 
     def handled(self, bot: str, update_id: int) -> bool:
-        with self._transaction() as session:
-            return Outbox(session).handled(bot, update_id)
+        with self._transaction() as conn:
+            return Outbox(conn).handled(bot, update_id)
 
     def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
         """For updates answered without the engine (a toggle, a group message)."""
-        with self._transaction() as session:
-            _mark_handled(session, bot, update_id, chat_id)
+        with self._transaction() as conn:
+            _mark_handled(conn, bot, update_id, chat_id)
 
     def unhandled(self, bot: str) -> list[dict[str, Any]]:
         """Raw updates received but not handled (the bot stopped in between), oldest first."""
-        with self._transaction() as session:
-            rows = session.scalars(
-                select(ProcessedUpdate)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(ProcessedUpdate.payload)
                 .where(ProcessedUpdate.bot_id == bot, ProcessedUpdate.state == "received")
                 .order_by(ProcessedUpdate.update_id)
-            )
-            return [row.payload for row in rows if row.payload is not None]
+            ).scalars()
+            return [payload for payload in rows if payload is not None]
 
     def record(
         self,
@@ -215,16 +251,16 @@ class Deliveries:
         update_id: int | None = None,
     ) -> int:
         """Queue a message outside an engine turn (an apology), marking its update handled."""
-        with self._transaction() as session:
+        with self._transaction() as conn:
             if update_id is not None:
-                _mark_handled(session, bot, update_id, chat_id)
-            return Outbox(session).add(bot, chat_id, owner, payload, kind, update_id)
+                _mark_handled(conn, bot, update_id, chat_id)
+            return Outbox(conn).add(bot, chat_id, owner, payload, kind, update_id)
 
     def prune(self, now: dt.datetime | None = None) -> int:
         """Forget handled update ids older than a week; return how many went."""
         cutoff = (now or utcnow()) - KEEP_HANDLED
-        with self._transaction() as session:
-            result = session.execute(
+        with self._transaction() as conn:
+            result = conn.execute(
                 delete(ProcessedUpdate).where(
                     ProcessedUpdate.state == "handled", ProcessedUpdate.handled_at < cutoff
                 )
@@ -243,45 +279,40 @@ class Deliveries:
         """
         moment = now or utcnow()
         claimed = []
-        with self._transaction() as session:
-            rows = session.scalars(
-                select(OutboxRow)
-                .where(
-                    OutboxRow.bot_id == bot,
-                    OutboxRow.chat_id == chat_id,
-                    OutboxRow.state == "pending",
-                )
-                .order_by(OutboxRow.id)
-                .with_for_update()
-            )
-            for row in rows:
+        with self._transaction() as conn:
+            for row in conn.execute(_PENDING, {"bot": bot, "chat": chat_id}):
                 held = row.lease_until is not None and as_utc(row.lease_until) > moment
                 if row.lease_owner not in (None, owner) and held:
                     break
-                row.lease_owner, row.lease_until = owner, moment + LEASE
-                row.attempts += 1
                 claimed.append(
-                    Pending(
-                        row.id, row.chat_id, row.kind, row.payload, row.parts_sent, row.update_id
-                    )
+                    Pending(row.id, chat_id, row.kind, row.payload, row.parts_sent, row.update_id)
                 )
+            if claimed:
+                conn.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([p.id for p in claimed]))
+                    .values(
+                        lease_owner=owner, lease_until=moment + LEASE,
+                        attempts=OutboxRow.attempts + 1,
+                    )
+                )  # fmt: skip
         return claimed
 
     def progress(self, row_id: int, parts_sent: int) -> None:
         """Record that the first `parts_sent` parts were accepted."""
-        with self._transaction() as session:
-            session.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent)
             )
 
     def delivered(self, row_id: int) -> None:
-        with self._transaction() as session:
-            session.execute(delete(OutboxRow).where(OutboxRow.id == row_id))
+        with self._transaction() as conn:
+            conn.execute(_DELIVERED, {"row": row_id})
 
     def failed(self, row_id: int) -> None:
         """Give up on a row: the chat's next message says what it held (`Outbox.take_failed`)."""
-        with self._transaction() as session:
-            session.execute(
+        with self._transaction() as conn:
+            conn.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == row_id)
                 .values(state="failed", lease_owner=None, lease_until=None)
@@ -290,8 +321,8 @@ class Deliveries:
     def chats_waiting(self, bot: str, owner: str, now: dt.datetime | None = None) -> list[int]:
         """Chats with pending rows this sender may take (free, expired or its own leases)."""
         moment = now or utcnow()
-        with self._transaction() as session:
-            rows = session.execute(
+        with self._transaction() as conn:
+            rows = conn.execute(
                 select(OutboxRow.chat_id, OutboxRow.lease_owner, OutboxRow.lease_until)
                 .where(OutboxRow.bot_id == bot, OutboxRow.state == "pending")
                 .order_by(OutboxRow.id)
@@ -306,11 +337,11 @@ class Deliveries:
         return list(chats)
 
     def pending_count(self, bot: str | None = None) -> int:
-        with self._transaction() as session:
+        with self._transaction() as conn:
             query = select(OutboxRow.id).where(OutboxRow.state == "pending")
             if bot is not None:
                 query = query.where(OutboxRow.bot_id == bot)
-            return len(session.scalars(query).all())
+            return len(conn.execute(query).scalars().all())
 
     # Reminders ------------------------------------------------------------------------------
 
@@ -330,7 +361,7 @@ class Deliveries:
         """
         moment = now or utcnow()
         chats = []
-        with self._transaction() as session:
+        with self._sessions.begin() as session:
             rows = session.execute(
                 select(Reminder, User.external_id)
                 .join(User, User.id == Reminder.user_id)
@@ -357,6 +388,6 @@ class Deliveries:
                     overdue=moment - as_utc(latest.send_at) >= dt.timedelta(days=1),
                 )  # fmt: skip
                 payload = {"reply": {"text": render(due)}}
-                Outbox(session).add(bot, int(suffix), external_id, payload, "reminder")
+                Outbox(session.connection()).add(bot, int(suffix), external_id, payload, "reminder")
                 chats.append(int(suffix))
         return chats
