@@ -37,7 +37,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("review", "Answer the review prompts that make a result final", menu=True),
     Command("model", "Audit one model's metrics against similar projects", menu=True),
-    Command("schedule", "When your next audit is due", menu=True),
+    Command(
+        "schedule",
+        "When your next audit is due; add a time zone for reminders (Europe/Berlin)",
+        usage="[TIME_ZONE]",
+        menu=True,
+    ),
     Command("consent", "Which sources may be used as evidence; grant or withdraw", cli="consent"),
     Command("connect", "Gather evidence from a source", usage="SOURCE ...", cli="connect"),
     Command("export", "Download everything stored about you (JSON)", menu=True, cli="export"),

@@ -174,3 +174,25 @@ def test_the_answer_the_handled_mark_and_the_reply_commit_together(engine: Engin
     with engine.store.user("tg:50") as scope:
         flow = scope.last_flow("interview")
         assert flow is not None and "target_role" not in flow.answers
+
+
+def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
+    updates = iter(range(500, 600))
+
+    def say(text: str) -> str:
+        reply = engine.handle_sync("tg:60", text, Delivery(BOT, next(updates), 60), Asker.REMOTE)
+        assert reply is not None
+        return reply.text
+
+    say("/start")
+    assert "09:00 UTC" in say("/schedule")  # no audit yet: the zone is asked for anyway
+    assert "I do not know the time zone 'Mars/Olympus'" in say("/schedule Mars/Olympus")
+    reply = say("/schedule europe/berlin")
+    assert "Reminders now come at 09:00 Europe/Berlin time." in reply
+    add_schedule(engine.store, "tg:60", dt.date(2027, 3, 1), [])
+    with engine.store.user("tg:60") as scope:
+        [reminder] = scope.reminders()
+        assert reminder.time_zone == "Europe/Berlin"
+        assert reminder.send_at.replace(tzinfo=dt.UTC) == dt.datetime(2027, 3, 1, 8, tzinfo=dt.UTC)
+    # In the terminal there is no reminder to promise.
+    assert "09:00" not in engine.handle_sync("cli:ana", "/schedule").text

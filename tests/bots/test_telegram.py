@@ -128,6 +128,10 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                     lambda: {"sendDocument", "sendPhoto"} <= {a["method"] for a in fake.sent(chat)},
                 )
                 assert "sendChatAction" in [a["method"] for a in fake.sent(chat)]  # delay 0: always
+                # Telegram replies never show where the server keeps files.
+                home = str(engine.settings.home)
+                assert not [t for t in texts(fake, chat) if home in t]
+                assert any("report of" in t and "attached" in t for t in texts(fake, chat))
         # The same person can go on in the terminal: the state is in the store, with the
         # reminder of the next audit (sent by whichever bot process claims it when due).
         with engine.store.user(f"tg:{chat}") as scope:
@@ -344,3 +348,12 @@ def test_the_language_model_answers_in_telegram(
                 assert row is not None and row.answers["target_role"] == "mlops_engineer"
 
     asyncio.run(scenario())
+
+
+def test_a_command_keeps_its_argument_without_the_bot_name() -> None:
+    """ "/start CODE" deep links reach the engine as "/start CODE" (skill checks use them)."""
+    from bots.telegram import _command_text
+
+    assert _command_text("/start@skillaudit_test_bot abc123") == "/start abc123"
+    assert _command_text("/start abc-123_X") == "/start abc-123_X"
+    assert _command_text("/help") == "/help" and _command_text("7 years") == "7 years"
