@@ -124,7 +124,12 @@ def main() -> None:
             }  # fmt: skip
             env.pop("DATABASE_URL", None)
             profile = os.environ.get("BENCH_PROFILE")  # a file: profile the bot with cProfile
-            command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), __file__, "--bot"]
+            command = [
+                sys.executable,
+                *(["-m", "cProfile", "-o", profile] if profile else []),
+                __file__,
+                "--bot",
+            ]
             bot = subprocess.Popen(command, env=env, cwd=ROOT)
             try:
                 fake.wait_for(lambda: fake.commands, timeout=300)  # started and registered
