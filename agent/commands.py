@@ -37,7 +37,12 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("review", "Answer the review prompts that make a result final", menu=True),
     Command("model", "Audit one model's metrics against similar projects", menu=True),
-    Command("schedule", "When your next audit is due", menu=True),
+    Command(
+        "schedule",
+        "When your next audit is due; add a time zone for reminders (Europe/Berlin)",
+        usage="[TIME_ZONE]",
+        menu=True,
+    ),
     Command(
         "check",
         "A short quiz on one skill (4-6 questions) that counts as evidence",

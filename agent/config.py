@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -53,6 +53,21 @@ class Settings(BaseSettings):
     kaggle_key: SecretStr | None = Field(default=None, validation_alias="KAGGLE_KEY")
     kaggle_api_url: str | None = Field(default=None, validation_alias="KAGGLE_API_URL")
 
+    # Remote front ends (Telegram): what a stranger may make the server do.
+    # URL prefixes a remote person may name although they are not public https addresses
+    # (an MLflow server on the operator's network), separated by commas or spaces.
+    allowed_url_prefixes: str = Field(default="", validation_alias="SKILLAUDIT_ALLOWED_URLS")
+    # Use GITHUB_TOKEN (public data only, the operator's quota) for remote people too.
+    share_github_token: bool = Field(
+        default=False, validation_alias="SKILLAUDIT_SHARE_GITHUB_TOKEN"
+    )
+    max_upload_mb: float = Field(
+        default=10.0, gt=0, le=20, validation_alias="SKILLAUDIT_MAX_UPLOAD_MB"
+    )  # Telegram lets bots download at most 20 MB
+    # This process's name among bot replicas sharing one database (leases in the outbox);
+    # the host name by default, which differs per container.
+    replica: str = Field(default="", validation_alias="SKILLAUDIT_REPLICA", max_length=100)
+
     # The language model (optional): any OpenAI-compatible chat completions endpoint.
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, validation_alias="OPENAI_BASE_URL")
@@ -75,6 +90,32 @@ class Settings(BaseSettings):
     # Where failed model calls are recorded in full (the chat shows one line); default
     # SKILLAUDIT_HOME/logs/llm.log.
     llm_log: Path | None = Field(default=None, validation_alias="SKILLAUDIT_LLM_LOG")
+
+    @field_validator("allowed_url_prefixes")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        for entry in value.replace(",", " ").split():
+            parts = urlsplit(entry)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{entry!r} is not an http(s)://host[:port][/path] prefix")
+        return value
+
+    @property
+    def allowed_urls(self) -> list[str]:
+        """The operator's allow-listed URL prefixes (SKILLAUDIT_ALLOWED_URLS)."""
+        return self.allowed_url_prefixes.replace(",", " ").split()
+
+    @property
+    def replica_name(self) -> str:
+        import socket
+
+        return self.replica or socket.gethostname()
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1_000_000)
 
     def secrets(self) -> list[str]:
         """Every secret value configured, so logs and error messages can mask them."""
@@ -147,11 +188,27 @@ class Settings(BaseSettings):
             embeddings_key=self.openai_api_key.get_secret_value() if self.openai_api_key else None,
         )
 
-    def describe_storage(self) -> str:
-        """Where personal data is kept, for the first message to a new user (no credentials)."""
+    def describe_storage(self, remote: bool = False) -> str:
+        """Where personal data is kept, for the first message to a new user (no credentials).
+
+        A remote person is told it is the server that runs the bot, never a path on it.
+        """
+        if remote:
+            kind = make_url_backend(self.database_url) if self.database_url else "SQLite"
+            return f"a {kind} database on the server that runs this bot"
         if self.database_url:
             from sqlalchemy.engine import make_url
 
             url = make_url(self.database_url)
             return f"a {url.get_backend_name()} database ({url.host or 'local'}/{url.database})"
         return f"a SQLite file on this machine ({self.home / 'skillaudit.db'})"
+
+
+def make_url_backend(url: str) -> str:
+    """The database kind of a URL ("postgresql"), without its host or credentials."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).get_backend_name()
+    except Exception:  # an unparsable URL is reported where the store opens it
+        return "configured"

@@ -17,19 +17,24 @@ flowchart LR
 ```
 
 Every message runs in one database transaction scoped to its user: answers are saved
-before the reply is returned, and a failure rolls back only that message.
+before the reply is returned, and a failure rolls back only that message. A remote front end
+passes a `Delivery` (its update id): the update is marked handled and the reply kept in the
+outbox in that same transaction, so it is answered once and its reply survives a crash
+(agent/store/outbox.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, overload
 
 from agent import (
     check_flow,
@@ -42,14 +47,16 @@ from agent import (
     reviewer,
     side_commands,
 )
+from agent.answers import PENDING
 from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
-from agent.interview import first_open, questions
+from agent.interview import choices_for, first_open, question, questions
 from agent.parsing import clean
 from agent.recommend import Recommender
 from agent.render import render_chat
 from agent.reply import Choice, Reply
-from agent.store import FlowSession, Store
+from agent.sources import Asker
+from agent.store import Delivery, FlowSession, Outbox, Store
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase, default_knowledge
 
@@ -85,30 +92,86 @@ class Engine:
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    async def handle(self, user: str, text: str) -> Reply:
-        """Handle one message (typed text or a picked choice's value) and return the reply."""
-        return await asyncio.to_thread(self.handle_sync, user, text)
+    @overload
+    async def handle(self, user: str, text: str) -> Reply: ...
+    @overload
+    async def handle(
+        self, user: str, text: str, delivery: Delivery, asker: Asker = ...
+    ) -> Reply | None: ...
+    @overload
+    async def handle(
+        self, user: str, text: str, delivery: None = None, asker: Asker = ...
+    ) -> Reply: ...
 
-    def handle_sync(self, user: str, text: str) -> Reply:
-        with self.work(user) as turn:
-            assert turn is not None
-            reply = dispatch(turn, text)
-            notices = [] if turn.scrub else turn.scope.take_notices()
-            if notices:
-                reply = reply.prefixed("\n".join(notices))
-            if turn.scope.created:
-                reply = reply.prefixed(self._welcome())
-                if self.llm is not None:
-                    from agent.llm.conversation import mark_told
+    async def handle(
+        self, user: str, text: str, delivery: Delivery | None = None, asker: Asker = Asker.LOCAL
+    ) -> Reply | None:
+        """Handle one message (typed text or a picked choice's value) and return the reply.
 
-                    memory = turn.scope.llm_memory()
-                    mark_told(memory, self.llm)
-                    turn.scope.save_llm_memory(memory)
-            return reply
+        With a `delivery` (a remote front end's update) the reply is also kept in the outbox,
+        in the same transaction that marks the update handled; None means the update was
+        handled before (a redelivery) and nothing was done.
+        """
+        return await asyncio.to_thread(self._handle, user, text, delivery, asker)
+
+    @overload
+    def handle_sync(self, user: str, text: str) -> Reply: ...
+    @overload
+    def handle_sync(
+        self, user: str, text: str, delivery: Delivery, asker: Asker = ...
+    ) -> Reply | None: ...
+    @overload
+    def handle_sync(
+        self, user: str, text: str, delivery: None = None, asker: Asker = ...
+    ) -> Reply: ...
+
+    def handle_sync(
+        self, user: str, text: str, delivery: Delivery | None = None, asker: Asker = Asker.LOCAL
+    ) -> Reply | None:
+        return self._handle(user, text, delivery, asker)
+
+    def _handle(
+        self, user: str, text: str, delivery: Delivery | None, asker: Asker
+    ) -> Reply | None:
+        try:
+            with self.work(user, asker=asker) as turn:
+                assert turn is not None
+                outbox = None
+                if delivery is not None:
+                    outbox = Outbox(turn.scope.session.connection())
+                    if outbox.handled(delivery.bot, delivery.update_id):
+                        raise _Redelivered  # rolls back: nothing is created or changed
+                    reply = delivered(turn, text, delivery, outbox)
+                else:
+                    reply = dispatch(turn, text)
+                notices = [] if turn.scrub else turn.scope.take_notices()
+                if notices:
+                    reply = reply.prefixed("\n".join(notices))
+                if turn.scope.created:
+                    reply = reply.prefixed(self._welcome(turn.remote))
+                    if self.llm is not None:
+                        from agent.llm.conversation import mark_told
+
+                        memory = turn.scope.llm_memory()
+                        mark_told(memory, self.llm)
+                        turn.scope.save_llm_memory(memory)
+                if outbox is not None and delivery is not None:
+                    outbox.mark_handled(delivery.bot, delivery.update_id, delivery.chat_id)
+                    payload = outgoing(turn, reply, text)
+                    outbox.add(
+                        delivery.bot, delivery.chat_id, user, payload, "reply", delivery.update_id
+                    )
+                return reply
+        except _Redelivered:
+            return None
 
     @contextmanager
     def work(
-        self, user: str, create: bool = True, today: dt.date | None = None
+        self,
+        user: str,
+        create: bool = True,
+        today: dt.date | None = None,
+        asker: Asker = Asker.LOCAL,
     ) -> Iterator[Turn | None]:
         """One unit of work for one person: their turn, in order and in one transaction.
 
@@ -127,6 +190,7 @@ class Engine:
                         today=today or self.today(),
                         recommender=self.recommender,
                         llm=self.llm,
+                        asker=asker,
                     )
                 yield turn
             # The transaction has committed: now it is safe to remove files and scrub the store.
@@ -136,17 +200,100 @@ class Engine:
                 if turn.scrub:
                     self.store.scrub()
 
-    def _welcome(self) -> str:
+    def _welcome(self, remote: bool = False) -> str:
         model = ""
         if self.llm is not None:
             from agent.llm.conversation import render_endpoint
 
             model = render_endpoint(self.llm.endpoint)
-        return render_chat("welcome.j2", storage=self.settings.describe_storage(), model=model)
+        storage = self.settings.describe_storage(remote=remote)
+        return render_chat("welcome.j2", storage=storage, model=model, remote=remote)
 
     def _lock(self, user: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(user, threading.Lock())
+
+
+class _Redelivered(Exception):
+    """An update handled before: roll the turn back and answer nothing."""
+
+
+EDITED = (
+    "Edits are not applied: I keep what you first sent. To change your last answer, type "
+    '"back"; to change an earlier one, type "back" again.'
+)
+NOT_TEXT = (
+    "I can only read text here (and documents, such as your CV as a PDF file); please type "
+    "your answer."
+)
+STALE = "That button belongs to an earlier question, so I did not use it. The current one:"
+
+
+def delivered(turn: Turn, text: str, delivery: Delivery, outbox: Outbox) -> Reply:
+    """The answer to a remote front end's update: what kind of message it was decides."""
+    failed = outbox.take_failed(delivery.bot, delivery.chat_id)
+    if failed:
+        return resume(turn, turn.flow).prefixed(undelivered(failed[-1]))
+    if delivery.kind == "edit":
+        return resume(turn, turn.flow).prefixed(EDITED)
+    if delivery.kind == "unsupported":
+        return resume(turn, turn.flow).prefixed(NOT_TEXT)
+    if delivery.kind == "upload":
+        if delivery.upload is None:
+            note = f"I did not keep that file: {delivery.refused or 'it could not be read'}."
+            return resume(turn, turn.flow).prefixed(note)
+        return _follow(turn, side_commands.uploaded(turn, delivery.upload, text))
+    if delivery.bound is not None and delivery.bound != question_key(turn):
+        return resume(turn, turn.flow).prefixed(STALE)
+    return dispatch(turn, text)
+
+
+def undelivered(payload: dict[str, Any]) -> str:
+    """Say what a reply that never arrived held, so the person knows what was recorded."""
+    said = payload.get("said") or ""
+    text = str(payload.get("reply", {}).get("text", ""))
+    first = text.strip().split("\n\n", 1)[0]
+    first = first if len(first) <= 300 else first[:299] + "\u2026"
+    about = f' to your message "{said}"' if said else ""
+    return (
+        f"My reply{about} did not reach you (Telegram did not accept it). I had recorded "
+        f"it; the reply said: {first}\nSo that nothing is answered twice, I did not use your "
+        "new message; please send it again if it was an answer. Where we are now:"
+    )
+
+
+def question_key(turn: Turn, flow: FlowSession | None = None) -> str:
+    """A short key of the question the person is at now; buttons carry the key of theirs."""
+    flow = flow if flow is not None else turn.flow
+    if flow is None:
+        return "idle"
+    pending = json.dumps(flow.answers.get(PENDING), sort_keys=True, default=str)
+    seed = f"{flow.id}:{flow.flow}:{flow.position}:{pending}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:8]
+
+
+def numbered(turn: Turn, reply: Reply, flow: FlowSession | None) -> bool:
+    """Whether the reply's buttons are the current question's options in their order, so
+    "Pick a number" in its hint means the buttons' numbers."""
+    if flow is None or flow.flow != "interview" or not reply.choices or not flow.position:
+        return False
+    asked = question(flow.position)
+    if asked.kind not in ("choice", "multi"):
+        return False
+    return [c.value for c in reply.choices] == [c.value for c in choices_for(asked, turn.kb)]
+
+
+def outgoing(turn: Turn, reply: Reply, said: str) -> dict[str, Any]:
+    """The outbox payload of a reply: what a front end needs to render and bind its buttons."""
+    clipped = " ".join(said.split())
+    flow = turn.flow
+    return {
+        # `data` is for scripts (--json) and can be large; a chat never shows it.
+        "reply": reply.model_dump(mode="json", exclude={"data", "follow"}),
+        "key": question_key(turn, flow),
+        "numbered": numbered(turn, reply, flow),
+        "said": clipped if len(clipped) <= 60 else clipped[:59] + "\u2026",
+    }
 
 
 def dispatch(turn: Turn, raw: str) -> Reply:
@@ -270,15 +417,20 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
         return resume(turn, turn.flow).prefixed(f"Cancelled the {flow.flow.replace('_', ' ')}.")
     if name == "help":
         where = resume(turn, flow).text if flow is not None else ""
-        return Reply(text=render_chat("help.j2", where=where, **_help()), choices=_menu())
+        text = render_chat("help.j2", where=where, **_help(turn.asker))
+        return Reply(text=text, choices=_menu())
     return HANDLERS[name](turn, flow, argument)
 
 
-def _help() -> dict[str, object]:
+def _help(asker: Asker) -> dict[str, object]:
     from agent.commands import COMMANDS
-    from agent.sources import SOURCES
+    from agent.sources import offered
 
-    return {"commands": COMMANDS, "sources": list(SOURCES)}
+    return {
+        "commands": COMMANDS,
+        "sources": [s.name for s in offered(asker)],
+        "remote": asker is Asker.REMOTE,
+    }
 
 
 def resume(turn: Turn, flow: FlowSession | None) -> Reply:

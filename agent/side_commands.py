@@ -9,8 +9,8 @@ import shlex
 from agent import next_flow
 from agent.render import render_chat
 from agent.reply import Attachment, Choice, Reply
-from agent.sources import CONSENT_SOURCES, SOURCES
-from agent.store import FlowSession
+from agent.sources import CONSENT_SOURCES, SOURCES, offered
+from agent.store import FlowSession, Upload
 from agent.turn import Turn
 from agent.usecases import endorsements, evidence, records
 from agent.usecases.evidence import ConnectStatus
@@ -55,9 +55,43 @@ def cmd_progress(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
 
 
 def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
+    """The next audit dates and when reminders come; "/schedule Europe/Berlin" sets the zone."""
+    note = ""
+    zone = argument.strip()
+    if zone:
+        found = _time_zone(zone)
+        if found is None:
+            note = (
+                f"I do not know the time zone {zone[:60]!r}. Use a name such as Europe/Berlin, "
+                "America/New_York, Asia/Kolkata or UTC."
+            )
+        else:
+            turn.scope.set_time_zone(found)
+            note = f"Reminders now come at 09:00 {found} time."
     schedule = turn.scope.latest_schedule()
     days = (schedule.next_audit - turn.today).days if schedule else None
-    return side(Reply(text=render_chat("schedule.j2", schedule=schedule, days=days)))
+    text = render_chat(
+        "schedule.j2", schedule=schedule, days=days, zone=turn.scope.time_zone,
+        reminders=turn.remote, micro=[m for m in (schedule.micro_audits if schedule else [])],
+    )  # fmt: skip
+    return side(Reply(text=f"{note}\n\n{text}" if note else text))
+
+
+def _time_zone(name: str) -> str | None:
+    """The IANA time zone `name` (any case), or None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return "UTC"
+    by_lower = {z.lower(): z for z in available_timezones()}
+    found = by_lower.get(name.strip().lower().replace(" ", "_"))
+    if found is None:
+        return None
+    try:
+        ZoneInfo(found)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return found
 
 
 def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -68,14 +102,16 @@ def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
     if files is None:
         return side(Reply(text="There is no audit to report on yet. Type /audit to start one."))
     latest = files.audit
-    state = "final" if latest.state == "final" else "draft (not yet reviewed)"
+    state = "final version" if latest.state == "final" else "draft, not yet reviewed"
     attachments = [
         Attachment(kind="file", path=files.report, filename=files.report.name, mime_type=files.media_type,
                    caption=f"SkillAudit report, {latest.as_of}"),
         Attachment(kind="image", path=files.radar, filename=files.radar.name, mime_type="image/png",
                    caption="Pillar scores"),
     ]  # fmt: skip
-    text = f"Your report of {latest.as_of} ({state}) is attached: {files.report}"
+    text = f"Your report of {latest.as_of} is attached; it is a {state}."
+    if not turn.remote:  # the person's own machine: say where the file is
+        text += f"\nSaved at {files.report}"
     return side(Reply(text=text, attachments=attachments, state=latest.state))
 
 
@@ -88,11 +124,18 @@ def cmd_export(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         mime_type="application/json",
         caption="All your SkillAudit data",
     )
-    text = (
-        f"Everything stored about you is in {exported.path} ({exported.audits} audits, "
-        f"{exported.conversations} conversations)."
+    counts = (
+        f"{_count(exported.audits, 'audit')} and {_count(exported.conversations, 'conversation')}"
     )
+    if turn.remote:
+        text = f"Everything stored about you is in the attached file ({counts})."
+    else:
+        text = f"Everything stored about you is in {exported.path} ({counts})."
     return side(Reply(text=text, attachments=[attachment]))
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def cmd_consent(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
@@ -168,18 +211,45 @@ def cmd_connect(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         words = shlex.split(argument)
     except ValueError as exc:
         return side(Reply(text=f"I could not read that: {exc}."))
+    here = offered(turn.asker)
     if not words or words[0] not in SOURCES:
-        listing = "\n".join(f"- {s.usage}" for s in SOURCES.values())
+        listing = "\n".join(f"- {s.usage_for(turn.asker)}" for s in here)
         unknown = f"Unknown source {words[0]!r}; connect" if words else "Connect"
-        return side(Reply(text=f"{unknown} one of these sources:\n{listing}"))
+        files = (
+            "\nFiles (a CV, an export, a CSV) are sent to me as documents first."
+            if turn.remote
+            else ""
+        )
+        return side(Reply(text=f"{unknown} one of these sources:\n{listing}{files}"))
     refresh = "--refresh" in words
     args = [w for w in words[1:] if w != "--refresh"]
     source = SOURCES[words[0]]
     try:
         connection = evidence.connect(turn, source.name, args, refresh)
     except ConnectorError as exc:
-        return side(Reply(text=f"{source.name}: {exc}\nUsage: {source.usage}"))
+        return side(Reply(text=f"{source.name}: {exc}\nUsage: {source.usage_for(turn.asker)}"))
     return side(describe(connection))
+
+
+def uploaded(turn: Turn, upload: Upload, caption: str) -> Reply:
+    """A file a remote person sent: keep it in their folder, then connect it if the caption
+    says how ("/connect cv"), else say how to use it."""
+    try:
+        saved = evidence.save_upload(turn, upload)
+    except ConnectorError as exc:
+        return side(Reply(text=f"I did not keep that file: {exc}."))
+    words = caption.strip().split()
+    if len(words) >= 2 and words[0].lower().lstrip("/") == "connect" and words[1] in SOURCES:
+        # "/connect cv" as the caption: this file is the source's file argument.
+        return cmd_connect(turn, turn.flow, " ".join([words[1], saved.name, *words[2:]]))
+    size = f"{saved.size / 1000:.0f} KB" if saved.size >= 1000 else f"{saved.size} bytes"
+    uses = ", ".join(f"/connect {s.name} {saved.name}" for s in saved.sources)
+    text = f"I kept your file {saved.name} ({size}). Use it as evidence with {uses}."
+    choices = [
+        Choice(label=f"Use as: {s.label}", value=f"/connect {s.name} {saved.name}")
+        for s in saved.sources
+    ]
+    return side(Reply(text=text, choices=choices))
 
 
 def describe(connection: evidence.Connection) -> Reply:

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.config import Settings
 from agent.recommend import Recommender
+from agent.sources import Asker
 from agent.store import FlowSession, UserScope
 from knowledge.base import KnowledgeBase
 
@@ -32,10 +33,22 @@ class Turn:
     # Work that must wait until the message's transaction has committed (erasing files, scrubbing).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     scrub: bool = False  # scrub the store after commit (an erasure happened)
+    # Who is asking: the person at their own terminal, or a remote person (agent/sources.py),
+    # which decides what connectors may read and whether replies may show server paths.
+    asker: Asker = Asker.LOCAL
+
+    @property
+    def remote(self) -> bool:
+        return self.asker is Asker.REMOTE
 
     @property
     def user_dir(self) -> Path:
         return self.settings.user_dir(self.scope.external_id)
+
+    @property
+    def uploads(self) -> Path:
+        """Files a remote person sent, kept in their own folder (erased with it)."""
+        return self.user_dir / "uploads"
 
     @property
     def flow(self) -> FlowSession | None:

@@ -2,12 +2,22 @@
 
 ```mermaid
 flowchart LR
-    update[update] --> dedup{seen before?}
-    dedup -- yes --> drop[ignored]
-    dedup -- no --> private{private chat?}
-    private -- no --> link[reply: talk to me privately]
-    private -- yes --> lock[per-chat lock: in order] --> engine[Engine.handle] --> render[text chunks, keyboard, photos, documents]
+    update[update] --> inbox[(kept as received, the chat's turn taken)] --> ack[acknowledged to Telegram]
+    inbox --> turn{the chat's turn: update-id order}
+    turn -- group --> link[talk to me privately]
+    turn -- toggle --> tick[tick or untick the option]
+    turn -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
+    engine --> send[send the chat's outbox, retried; delete what was accepted]
 ```
+
+Order: an update takes its chat's turn when it enters PTB's update queue (`InboxQueue.put`),
+before anything is awaited, and its handler waits for that turn; PTB handles updates
+concurrently, so only this keeps one chat's messages in order.
+
+Exactly once: the update is stored before Telegram is told it arrived, marked handled in the
+transaction of its answer, and the reply waits in the outbox until Telegram accepted it. At
+start, pending replies are sent and stored but unhandled updates replayed
+(agent/store/outbox.py has the sequence).
 
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
 terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.
@@ -16,175 +26,446 @@ terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import html
+import contextvars
 import logging
-from collections.abc import Iterator
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agent.sources import Asker
+from agent.store import Delivery, Upload
+from bots.telegram_send import (
+    BACKOFF_S,
+    LIMIT,
+    Sender,
+    label_at,
+    read_press,
+    split_text,
+    ticked,
+    toggled,
+)
+from bots.telegram_send import html_chunks as _html_chunks
+
 if TYPE_CHECKING:
-    from telegram import Update
+    from telegram import CallbackQuery, InlineKeyboardMarkup, Update
     from telegram.ext import Application, ContextTypes
 
     from agent.engine import Engine
     from agent.reply import Reply
 
+__all__ = ["LIMIT", "Bot", "InboxQueue", "_html_chunks", "build_application", "split_text"]
+
 log = logging.getLogger(__name__)
-LIMIT = 4096
-REMINDER_HOUR_UTC = 9
-
-
-def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """Chunks under `limit` characters, cut at line ends where possible; they rejoin to `text`."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        cut = cut + 1 if cut > 0 else limit  # keep the newline with the chunk before it
-        chunks.append(rest[:cut])
-        rest = rest[cut:]
-    chunks.append(rest)
-    return [c for c in chunks if c] or [""]
-
-
-def _html_chunks(text: str) -> Iterator[tuple[str, str]]:
-    """(escaped HTML, plain) pairs, each escaped chunk under the limit and never cut inside
-    an entity such as &amp;; the escaped chunks rejoin to the escaped text."""
-    escaped = html.escape(text, quote=False)
-    rest = escaped
-    while rest:
-        if len(rest) <= LIMIT:
-            cut = len(rest)
-        else:
-            cut = rest.rfind("\n", 0, LIMIT)
-            cut = cut + 1 if cut > 0 else LIMIT
-            amp = rest.rfind("&", max(0, cut - 8), cut)
-            if amp != -1 and ";" not in rest[amp:cut]:
-                cut = amp  # do not split "&amp;" and its kin
-        chunk, rest = rest[:cut], rest[cut:]
-        yield chunk, html.unescape(chunk)
+PREFIX = "tg:"
+TYPING_EVERY_S = 4.5  # Telegram shows "typing" for about 5 s
+SWEEP_EVERY_S = 30.0  # due reminders, and replies another replica left behind
+PRUNE_EVERY_S = 3600.0
+GROUP_QUIET_S = 3600.0  # a group hears "talk to me privately" at most this often
+APOLOGY = (
+    "Sorry, something went wrong on my side, and your last message was not recorded. "
+    "Your earlier answers are saved; please send it again."
+)
+PREPARING = (
+    "Preparing the course recommendations for your result: the course index is being "
+    "built, which takes a few minutes the first time. Your answers are saved."
+)
 
 
 def user_id(update: Update) -> str:
     user = update.effective_user
     return (
-        f"tg:{user.id}"
+        f"{PREFIX}{user.id}"
         if user
         else f"tg-chat:{update.effective_chat.id if update.effective_chat else 0}"
     )
 
 
+# Per-chat order ---------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Ticket:
+    update_id: int
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
+
+
+class ChatTurns:
+    """One line per chat: tickets are taken on arrival, without awaiting anything, and a
+    handler runs only when its ticket is first. Waiting tickets stay in update-id order."""
+
+    def __init__(self) -> None:
+        self._lines: dict[int, list[_Ticket]] = {}
+
+    def admit(self, chat_id: int, update_id: int) -> _Ticket:
+        line = self._lines.setdefault(chat_id, [])
+        ticket = _Ticket(update_id)
+        index = len(line)
+        while index > 1 and line[index - 1].update_id > update_id and not line[index - 1].taken:
+            index -= 1  # the first ticket may be running: never go before it
+        line.insert(index, ticket)
+        if index == 0:
+            ticket.ready.set()
+        return ticket
+
+    @asynccontextmanager
+    async def turn(self, chat_id: int, update_id: int) -> AsyncIterator[None]:
+        """Wait for this update's turn in its chat (admitting it now if it was not admitted)."""
+        line = self._lines.get(chat_id, [])
+        ticket = next((t for t in line if t.update_id == update_id and not t.taken), None)
+        if ticket is None:
+            ticket = self.admit(chat_id, update_id)
+        ticket.taken = True
+        try:
+            await ticket.ready.wait()
+            yield
+        finally:
+            self._release(chat_id, ticket)
+
+    def _release(self, chat_id: int, ticket: _Ticket) -> None:
+        line = self._lines.get(chat_id)
+        if line is None or ticket not in line:
+            return
+        first = line[0] is ticket
+        line.remove(ticket)
+        if not line:
+            del self._lines[chat_id]
+        elif first:
+            line[0].ready.set()
+
+    def waiting(self) -> int:
+        return sum(len(line) for line in self._lines.values())
+
+
+SWEEP = -1  # the ticket of a sweep (reminders, leftover replies): it needs no update
+
+
+class InboxQueue(asyncio.Queue[object]):
+    """PTB's update queue: an update takes its chat's turn and is stored before the Updater
+    acknowledges it (the next getUpdates, or the webhook's HTTP 200)."""
+
+    def __init__(self, bot: Bot) -> None:
+        super().__init__()
+        self.bot = bot
+
+    async def put(self, item: object) -> None:
+        from telegram import Update
+
+        if isinstance(item, Update) and item.effective_chat is not None:
+            chat_id = item.effective_chat.id
+            self.bot.turns.admit(chat_id, item.update_id)  # before any await
+            try:
+                await asyncio.to_thread(
+                    self.bot.deliveries.receive, self.bot.bot_id, item.update_id, chat_id,
+                    item.to_dict(),
+                )  # fmt: skip
+            except Exception as exc:
+                # The store is broken: handle the update anyway, so the person hears that
+                # something went wrong instead of silence (it cannot be replayed, then).
+                log.error("could not store an incoming update: %s", type(exc).__name__)
+        await super().put(item)
+
+    def replay(self, item: Update) -> None:
+        """Queue an update stored earlier but never handled (the bot stopped in between)."""
+        if item.effective_chat is not None:
+            self.bot.turns.admit(item.effective_chat.id, item.update_id)
+        self.put_nowait(item)
+
+
+# The handlers ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Waiting:
+    """A turn in progress, for the course-index progress listener (which runs in a thread)."""
+
+    loop: asyncio.AbstractEventLoop
+    chat_id: int
+    bot: Any
+    told: bool = False
+    said: list[Any] = field(default_factory=list)  # futures of the messages it sent
+
+
+_TURN: contextvars.ContextVar[_Waiting | None] = contextvars.ContextVar("turn", default=None)
+
+
 class Bot:
-    """Handlers and their shared state: the engine, per-chat locks, reminders."""
+    """Handlers and their shared state: the engine, chat turns, the outbox sender."""
 
-    def __init__(self, engine: Engine, typing_delay: float = 0.3) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        bot_id: str,
+        owner: str | None = None,
+        typing_delay: float = 0.3,
+        backoff: Sequence[float] = BACKOFF_S,
+    ) -> None:
         self.engine = engine
+        self.bot_id = bot_id
+        self.deliveries = engine.store.deliveries
+        self.owner = owner or engine.settings.replica_name
         self.typing_delay = typing_delay
-        self._locks: dict[int, asyncio.Lock] = {}
+        self.turns = ChatTurns()
+        self.sender = Sender(self.deliveries, bot_id, self.owner, backoff)
+        # The latest keyboard of messages with toggles: two quick presses must not both start
+        # from the snapshot Telegram attached to each press.
+        self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
+        self._groups_told: dict[int, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(chat_id, asyncio.Lock())
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
+        task.add_done_callback(self._tasks.discard)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every message, command and button press goes through here."""
+        """Every update goes through here, in its chat's turn."""
+        chat = update.effective_chat
+        if chat is None:
+            return
+        async with self.turns.turn(chat.id, update.update_id):
+            await self._handle(update, context)
+
+    async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         from telegram.constants import ChatType
 
         chat = update.effective_chat
-        if chat is None or update.effective_user is None:
+        assert chat is not None
+        query = update.callback_query
+        press = read_press(query.data if isinstance(query.data, str) else None) if query else None
+        if chat.type != ChatType.PRIVATE or (press is not None and press.kind == "toggle"):
+            # Answered without the engine, so checked here: a redelivered toggle must not
+            # flip the option back.
+            if await asyncio.to_thread(self.deliveries.handled, self.bot_id, update.update_id):
+                return
+            if chat.type != ChatType.PRIVATE:
+                await self._group(update, context)
+            elif query is not None and press is not None:
+                await self._answer_query(query)
+                await self._toggle(context, query, press.value)
+            await asyncio.to_thread(self._mark_handled, update)
             return
-        if not await asyncio.to_thread(self.engine.store.claim_update, update.update_id):
-            log.info("update %s was delivered twice; handled once", update.update_id)
-            return
-        if chat.type != ChatType.PRIVATE:
-            username = context.bot.username
-            await context.bot.send_message(
-                chat.id, f"Audits are personal: talk to me privately at https://t.me/{username}"
+        delivery: Delivery
+        text = ""
+        if query is not None and press is not None:
+            await self._answer_query(query)
+            markup = self._markup_of(query)
+            if press.kind == "done":
+                text = ", ".join(ticked(markup)) or "none"
+            elif press.kind == "label":
+                text = label_at(markup, press.index) or ""
+            else:
+                text = press.value
+            bound = None if press.kind == "command" else press.key
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text", bound)
+            if query.message is not None:  # pressed: its buttons are done (old ones are refused)
+                await self._drop_keyboard(context, chat.id, query.message.message_id)
+        elif update.edited_message is not None or update.edited_channel_post is not None:
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "edit")
+        elif update.message is not None and update.message.document is not None:
+            limit = self.engine.settings.max_upload_bytes
+            upload, refused = await _fetch(context.bot, update.message.document, limit)
+            text = update.message.caption or ""
+            delivery = Delivery(
+                self.bot_id, update.update_id, chat.id, "upload", upload=upload, refused=refused
             )
-            return
-        text = self._text_of(update)
-        if text is None:
-            return
-        if update.callback_query is not None:
-            await update.callback_query.answer()
-            if update.callback_query.message is not None:
-                await context.bot.edit_message_reply_markup(
-                    chat.id, update.callback_query.message.message_id, reply_markup=None
-                )
-        async with self._lock(chat.id):
-            # Show "typing" only when the answer takes a while: every call counts against
-            # Telegram's 30 messages a second, and most replies take a few milliseconds.
-            typing = asyncio.create_task(self._typing_after(context, chat.id, self.typing_delay))
-            if self.typing_delay <= 0:
-                await typing  # always show it first
-            try:
-                reply = await self.engine.handle(user_id(update), text)
-            finally:
-                typing.cancel()
-            await self.send(context, chat.id, reply)
-            await self._remind(context, chat.id, user_id(update))
+        elif update.message is not None and update.message.text is not None:
+            text = _command_text(update.message.text)
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text")
+        else:  # a sticker, photo, voice message, location...
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "unsupported")
+        await self._answer(update, context, text, delivery)
+        await self.sender.flush(context.bot, chat.id)
 
-    @staticmethod
-    async def _typing_after(context: ContextTypes.DEFAULT_TYPE, chat_id: int, delay: float) -> None:
-        from telegram.constants import ChatAction
-
-        await asyncio.sleep(delay)
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-
-    @staticmethod
-    def _text_of(update: Update) -> str | None:
-        if update.callback_query is not None:
-            return update.callback_query.data
-        message = update.effective_message
-        if message is None or message.text is None:
+    async def _answer(
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        text: str,
+        delivery: Delivery,
+    ) -> Reply | None:
+        """The engine's answer (kept in the outbox), with "typing" and progress while it works;
+        on an error, an apology in its place."""
+        chat_id = delivery.chat_id
+        who = user_id(update)
+        if self.typing_delay <= 0:
+            await self._typing(context, chat_id)  # always show it first
+        typing = asyncio.create_task(self._keep_typing(context, chat_id))
+        waiting = _Waiting(asyncio.get_running_loop(), chat_id, context.bot)
+        token = _TURN.set(waiting)
+        try:
+            return await self.engine.handle(who, text, delivery, Asker.REMOTE)
+        except Exception as exc:
+            log.error("error while handling an update: %s", type(exc).__name__, exc_info=exc)
+            await self._apologise(context, delivery, who, exc)
             return None
-        text = message.text
-        if text.startswith("/"):
-            command, _, rest = text.partition(" ")
-            text = command.split("@", 1)[0] + (f" {rest}" if rest else "")
-        return text
+        finally:
+            _TURN.reset(token)
+            typing.cancel()
+            for said in waiting.said:  # the progress note goes out before the reply
+                await asyncio.wrap_future(said)
 
-    async def send(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply) -> None:
-        """Text in chunks (HTML, escaped; plain if Telegram rejects it), keyboard on the last."""
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-        from telegram.constants import ParseMode
+    async def _apologise(
+        self, context: ContextTypes.DEFAULT_TYPE, delivery: Delivery, who: str, error: Exception
+    ) -> None:
+        from agent.errors import SkillAuditError
+
+        text = APOLOGY
+        if isinstance(error, SkillAuditError):  # e.g. a full disk: say what it was
+            text = f"{error} Your last message was not recorded; please send it again."
+        try:
+            if await asyncio.to_thread(self.deliveries.handled, self.bot_id, delivery.update_id):
+                return  # the answer committed (the error came after): its reply is pending
+            await asyncio.to_thread(
+                self.deliveries.record, self.bot_id, delivery.chat_id, who,
+                {"reply": {"text": text}}, "apology", delivery.update_id,
+            )  # fmt: skip
+        except Exception:  # the store itself failed: say it directly, once
+            log.error("could not record an apology; sending it directly", exc_info=True)
+            await context.bot.send_message(delivery.chat_id, text)
+
+    def _mark_handled(self, update: Update) -> None:
+        chat = update.effective_chat
+        self.deliveries.mark_handled(self.bot_id, update.update_id, chat.id if chat else None)
+
+    # Progress while the engine works ------------------------------------------------------
+
+    async def _keep_typing(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        # Show "typing" only when the answer takes a while: every call counts against
+        # Telegram's limits, and most replies take a few milliseconds. Then keep it shown.
+        delay = self.typing_delay if self.typing_delay > 0 else TYPING_EVERY_S
+        while True:
+            await asyncio.sleep(delay)
+            await self._typing(context, chat_id)
+            delay = TYPING_EVERY_S
+
+    @staticmethod
+    async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        from telegram.constants import ChatAction
+        from telegram.error import TelegramError
+
+        try:
+            await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:  # a hint only: never worth failing a turn
+            log.debug("typing action failed: %s", type(exc).__name__)
+
+    def progress(self, what: str, done: int, total: int) -> None:
+        """The course index's progress listener: the turn that waits for it (this thread's
+        context says which) hears once that its result is being prepared."""
+        waiting = _TURN.get()
+        if waiting is None or waiting.told:
+            return
+        waiting.told = True
+        said = asyncio.run_coroutine_threadsafe(
+            _say(waiting.bot, waiting.chat_id, PREPARING), waiting.loop
+        )
+        waiting.said.append(said)
+
+    # Buttons --------------------------------------------------------------------------------
+
+    @staticmethod
+    async def _answer_query(query: CallbackQuery) -> None:
+        from telegram.error import TelegramError
+
+        try:
+            await query.answer()
+        except TelegramError as exc:  # too old after a restart: the press is still handled
+            log.debug("callback query not answered: %s", type(exc).__name__)
+
+    def _markup_of(self, query: CallbackQuery) -> InlineKeyboardMarkup | None:
+        message = query.message
+        if message is None:
+            return None
+        chat_id = message.chat.id
+        cached = self._keyboards.get((chat_id, message.message_id))
+        if cached is not None:
+            return cached
+        markup = getattr(message, "reply_markup", None)
+        return markup if markup is not None else None
+
+    async def _toggle(
+        self, context: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, value: str
+    ) -> None:
+        """Tick or untick one option of a "pick all that apply" keyboard; nothing is answered
+        until Done. Replaying the same press gives the same keyboard, so a redelivery is harmless."""
         from telegram.error import BadRequest
 
-        chunks = list(_html_chunks(reply.text))
-        keyboard = None
-        if reply.choices:
-            rows = [
-                [InlineKeyboardButton(c.label[:64], callback_data=c.value[:64])]
-                for c in reply.choices
-            ]
-            keyboard = InlineKeyboardMarkup(rows)
-        for index, (escaped, plain) in enumerate(chunks):
-            markup = keyboard if index == len(chunks) - 1 else None
-            try:
-                await context.bot.send_message(
-                    chat_id, escaped, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-            except BadRequest as exc:
-                log.warning("Telegram refused HTML (%s); sending plain text", exc.message)
-                await context.bot.send_message(chat_id, plain, reply_markup=markup)
-        for attachment in reply.attachments:
-            with attachment.path.open("rb") as handle:
-                if attachment.kind == "image":
-                    await context.bot.send_photo(chat_id, handle, caption=attachment.caption[:1024])
-                else:
-                    await context.bot.send_document(
-                        chat_id,
-                        handle,
-                        filename=attachment.filename,
-                        caption=attachment.caption[:1024],
-                    )
+        message = query.message
+        current = self._markup_of(query)
+        if message is None or current is None:
+            return
+        changed = toggled(current, value)
+        if changed is None:
+            return
+        key = (message.chat.id, message.message_id)
+        self._keyboards[key] = changed
+        self._keyboards.move_to_end(key)
+        while len(self._keyboards) > 2000:
+            self._keyboards.popitem(last=False)
+        try:
+            await context.bot.edit_message_reply_markup(
+                message.chat.id, message.message_id, reply_markup=changed
+            )
+        except BadRequest as exc:  # "not modified" after a redelivery
+            log.debug("keyboard not changed: %s", exc.message)
 
-    async def _remind(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, who: str) -> None:
-        """Keep one reminder job per person at the next audit date of their latest schedule."""
-        due = await asyncio.to_thread(self.engine.store.next_audit_of, who)
-        schedule_reminder(context.application, chat_id, who, due)
+    async def _drop_keyboard(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, message_id: int
+    ) -> None:
+        """Remove the buttons of a pressed message (a press of an old one is refused anyway)."""
+        from telegram.error import TelegramError
+
+        self._keyboards.pop((chat_id, message_id), None)
+        try:
+            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
+        except TelegramError as exc:  # already removed, or the message is gone
+            log.debug("keyboard not removed: %s", type(exc).__name__)
+
+    # Groups -----------------------------------------------------------------------------------
+
+    async def _group(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Audits are personal: answer commands meant for this bot, once in a while."""
+        chat = update.effective_chat
+        message = update.effective_message
+        assert chat is not None
+        text = message.text if message is not None and message.text else ""
+        if update.callback_query is None:
+            command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+            _, at, target = command.partition("@")
+            if not command or (at and target.lower() != (context.bot.username or "").lower()):
+                return
+        now = time.monotonic()
+        if now - self._groups_told.get(chat.id, -GROUP_QUIET_S) < GROUP_QUIET_S:
+            return
+        self._groups_told[chat.id] = now
+        username = context.bot.username
+        await context.bot.send_message(
+            chat.id, f"Audits are personal: talk to me privately at https://t.me/{username}"
+        )
+
+    # Sweeps -----------------------------------------------------------------------------------
+
+    async def sweep(self, bot: Any) -> None:
+        """Queue due reminders and send every reply waiting for a chat this sender may take."""
+        from agent.render import render_chat
+
+        await asyncio.to_thread(
+            self.deliveries.queue_reminders, self.bot_id, PREFIX,
+            lambda due: render_chat("reminder.j2", r=due),
+        )  # fmt: skip
+        chats = await asyncio.to_thread(self.deliveries.chats_waiting, self.bot_id, self.owner)
+        await asyncio.gather(*(self._flush_in_turn(bot, chat) for chat in chats))
+
+    async def _flush_in_turn(self, bot: Any, chat_id: int) -> None:
+        async with self.turns.turn(chat_id, SWEEP):
+            await self.sender.flush(bot, chat_id)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the error (never the token) and apologise to the person."""
+        """Log what escaped a handler (never the token) and apologise to the person."""
         log.error(
             "error while handling an update: %s",
             type(context.error).__name__,
@@ -192,69 +473,60 @@ class Bot:
         )
         from telegram import Update as TelegramUpdate
 
-        from agent.errors import SkillAuditError
-
         if isinstance(update, TelegramUpdate) and update.effective_chat is not None:
-            text = "Sorry, something went wrong on my side. Your answers so far are saved; please try again."
-            if isinstance(context.error, SkillAuditError):  # e.g. a full disk: say what it was
-                text = f"{context.error} Your answers so far are saved."
-            await context.bot.send_message(update.effective_chat.id, text)
+            await context.bot.send_message(update.effective_chat.id, APOLOGY)
 
 
-def schedule_reminder(
-    app: Application[Any, Any, Any, Any, Any, Any], chat_id: int, who: str, due: dt.date | None
-) -> None:
-    """Replace the person's reminder job; none when nothing is scheduled or the date passed."""
-    if app.job_queue is None:
-        return
-    name = f"reminder:{who}"
-    for job in app.job_queue.get_jobs_by_name(name):
-        job.schedule_removal()
-    if due is None:
-        return
-    when = dt.datetime.combine(due, dt.time(REMINDER_HOUR_UTC), tzinfo=dt.UTC)
-    if when <= dt.datetime.now(dt.UTC):
-        return
-    app.job_queue.run_once(
-        _send_reminder, when=when, chat_id=chat_id, name=name, data=due.isoformat()
-    )
+async def _say(bot: Any, chat_id: int, text: str) -> None:
+    from telegram.error import TelegramError
+
+    try:
+        await bot.send_message(chat_id, text)
+    except TelegramError as exc:
+        log.debug("progress message not sent: %s", type(exc).__name__)
 
 
-async def _send_reminder(context: ContextTypes.DEFAULT_TYPE) -> None:
-    job = context.job
-    if job is None or job.chat_id is None:
-        return
-    await context.bot.send_message(
-        job.chat_id,
-        f"Your next skills audit is due today ({job.data}). Type /audit when you have 15 minutes.",
-    )
+async def _fetch(bot: Any, document: Any, limit: int) -> tuple[Upload | None, str]:
+    from bots.telegram_files import fetch
+
+    return await fetch(bot, document, limit)
+
+
+def _command_text(text: str) -> str:
+    """A command without its @botname ("/start@bot CODE" is "/start CODE"); text as it is."""
+    if text.startswith("/"):
+        command, _, rest = text.partition(" ")
+        return command.split("@", 1)[0] + (f" {rest}" if rest else "")
+    return text
 
 
 def build_application(
-    engine: Engine, token: str, base_url: str | None = None, typing_delay: float = 0.3
+    engine: Engine,
+    token: str,
+    base_url: str | None = None,
+    typing_delay: float = 0.3,
+    backoff: Sequence[float] = BACKOFF_S,
+    sweep_every: float = SWEEP_EVERY_S,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Wire handlers, the rate limiter, commands and restored reminders in one place."""
-    from telegram.ext import (
-        AIORateLimiter,
-        ApplicationBuilder,
-        CallbackQueryHandler,
-        MessageHandler,
-        filters,
-    )
+    """Wire the inbox, handlers, the rate limiter, commands and the sweeps in one place."""
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, TypeHandler
 
     from agent.redact import redact_secrets
 
     # Bot API URLs carry the token, and httpx and PTB log URLs: mask it in every record.
     redact_secrets([token])
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    bot = Bot(engine, typing_delay)
+    bot = Bot(engine, token.partition(":")[0], typing_delay=typing_delay, backoff=backoff)
+    if engine.recommender.progress is None:
+        engine.recommender.progress = bot.progress
+    # No AIORateLimiter: it cost about 1 ms of CPU per call. Replies are spaced by the
+    # sender's own throttle, and a 429 is waited out and retried there.
     builder = (
-        ApplicationBuilder()
-        .token(token)
-        .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        ApplicationBuilder().token(token).concurrent_updates(True).update_queue(InboxQueue(bot))
     )
     if base_url:
+        # The server root (http://127.0.0.1:8081): the Bot API paths are added here.
         root = base_url.rstrip("/")
         builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
 
@@ -265,11 +537,49 @@ def build_application(
 
         commands = menu(with_llm=engine.llm is not None)
         await app.bot.set_my_commands([BotCommand(c.name, c.about[:256]) for c in commands])
-        for who, chat_id, due in await asyncio.to_thread(engine.store.telegram_schedules):
-            schedule_reminder(app, chat_id, who, due)
+        # What a stopped bot left: replies to send first, then updates never handled.
+        for chat_id in await asyncio.to_thread(bot.deliveries.chats_waiting, bot.bot_id, bot.owner):
+            bot.turns.admit(chat_id, SWEEP)  # before the replayed updates of the chat
+            bot.background(_flush_admitted(bot, app.bot, chat_id))
+        queue = app.update_queue
+        assert isinstance(queue, InboxQueue)
+        for raw in await asyncio.to_thread(bot.deliveries.unhandled, bot.bot_id):
+            update = Update.de_json(raw, app.bot)
+            if update is not None:
+                queue.replay(update)
+        await asyncio.to_thread(bot.deliveries.prune)
+        bot.background(_sweep_safely(bot, app.bot))  # reminders due while the bot was down
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(_sweep_job, interval=sweep_every, data=bot)
+            app.job_queue.run_repeating(_prune_job, interval=PRUNE_EVERY_S, data=bot)
 
     app = builder.post_init(post_init).build()
-    app.add_handler(MessageHandler(filters.TEXT | filters.COMMAND, bot.on_update))
-    app.add_handler(CallbackQueryHandler(bot.on_update))
+    app.add_handler(TypeHandler(Update, bot.on_update))
     app.add_error_handler(bot.on_error)
+    app.bot_data["skillaudit"] = bot
     return app
+
+
+async def _flush_admitted(bot: Bot, telegram_bot: Any, chat_id: int) -> None:
+    """Send a chat's pending replies in the turn admitted for them at start."""
+    async with bot.turns.turn(chat_id, SWEEP):
+        await bot.sender.flush(telegram_bot, chat_id)
+
+
+async def _sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    job = context.job
+    if job is not None and isinstance(job.data, Bot):
+        await _sweep_safely(job.data, context.bot)
+
+
+async def _sweep_safely(bot: Bot, telegram_bot: Any) -> None:
+    try:
+        await bot.sweep(telegram_bot)
+    except Exception:  # the next sweep tries again; the bot goes on
+        log.warning("the reminder and outbox sweep failed", exc_info=True)
+
+
+async def _prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    job = context.job
+    if job is not None and isinstance(job.data, Bot):
+        await asyncio.to_thread(job.data.deliveries.prune)

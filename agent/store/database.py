@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text
+from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import sessionmaker
 
 from agent.store.migrations import MIGRATIONS
-from agent.store.models import USER_TABLES, ProcessedUpdate, ScheduleRow, SchemaMigration, User
+from agent.store.models import USER_TABLES, SchemaMigration, User
+from agent.store.outbox import Deliveries
 from agent.store.scope import UserScope
 
 SQLITE_BUSY_TIMEOUT_S = 15
@@ -60,6 +60,8 @@ class Store:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrate()
+        # The inbox, outbox and reminders of remote front ends (agent/store/outbox.py).
+        self.deliveries = Deliveries(self.engine)
 
     def migrate(self) -> list[int]:
         """Apply the migrations this database has not seen; return their versions.
@@ -83,49 +85,6 @@ class Store:
                 )
                 applied.append(version)
         return applied
-
-    def claim_update(self, update_id: int) -> bool:
-        """Record an incoming update id; False when it was handled before (a redelivery)."""
-        from sqlalchemy.exc import IntegrityError
-
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(ProcessedUpdate).values(update_id=update_id))
-        except IntegrityError:
-            return False
-        return True
-
-    def next_audit_of(self, external_id: str) -> dt.date | None:
-        """The next audit date of a person, without creating them (they may have just been erased)."""
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(ScheduleRow.next_audit)
-                .join(User, User.id == ScheduleRow.user_id)
-                .where(User.external_id == external_id)
-                .order_by(ScheduleRow.id.desc())
-                .limit(1)
-            ).scalar()
-
-    def telegram_schedules(self) -> list[tuple[str, int, dt.date]]:
-        """(user id, chat id, next audit) of every Telegram user with a schedule (for reminders)."""
-        with self.engine.connect() as conn:
-            latest = (
-                select(ScheduleRow.user_id, func.max(ScheduleRow.id).label("last"))
-                .group_by(ScheduleRow.user_id)
-                .subquery()
-            )
-            rows = conn.execute(
-                select(User.external_id, ScheduleRow.next_audit)
-                .join(latest, latest.c.last == ScheduleRow.id)
-                .join(User, User.id == ScheduleRow.user_id)
-                .where(User.external_id.like("tg:%"))
-            ).all()
-        found = []
-        for external_id, due in rows:
-            suffix = external_id.removeprefix("tg:")
-            if suffix.lstrip("-").isdigit():
-                found.append((external_id, int(suffix), due))
-        return found
 
     def scrub(self) -> None:
         """After an erasure: push the WAL into the database file and truncate it (SQLite), or

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from agent.store.models import (
@@ -20,8 +21,10 @@ from agent.store.models import (
     LlmUsage,
     ModelAuditRow,
     Notice,
+    OutboxRow,
     PlanRow,
     ProcessedUpdate,
+    Reminder,
     ReviewDecision,
     ScheduleRow,
     User,
@@ -61,11 +64,24 @@ def _create_checks_and_endorsements(conn: Connection) -> None:
     Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
 
 
+def _create_delivery_tables(conn: Connection) -> None:
+    """Exactly-once delivery: the outbox, reminders, and handled updates keyed by bot."""
+    # Handled update ids were kept per update id alone, forever; they only guard against
+    # redelivery within minutes, so the old rows are dropped rather than converted.
+    ProcessedUpdate.__table__.drop(conn, checkfirst=True)  # type: ignore[attr-defined]
+    tables = [ProcessedUpdate.__table__, OutboxRow.__table__, Reminder.__table__]
+    Base.metadata.create_all(conn, tables=tables)  # type: ignore[arg-type]
+    # A database created by this version has the column from its first migration already.
+    if "time_zone" not in {c["name"] for c in inspect(conn).get_columns("users")}:
+        conn.exec_driver_sql("ALTER TABLE users ADD COLUMN time_zone VARCHAR(64)")
+
+
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
     (2, "learning plans, model audits, connector results, processed updates", _create_plans),
     (3, "language-model memory and usage", _create_llm_tables),
+    (4, "outbox, reminders, handled updates per bot, time zones", _create_delivery_tables),
     (
         5,
         "skill checks and their answers, endorsement codes and endorsements",

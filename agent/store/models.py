@@ -32,12 +32,19 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime: SQLite hands back stored times without their offset (always UTC)."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # An IANA name ("Europe/Berlin") for reminders; None means UTC (added by migration 4).
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class FlowSession(Base):
@@ -273,12 +280,65 @@ class LlmUsage(Base):
 
 
 class ProcessedUpdate(Base):
-    """Telegram update ids already handled, so a redelivered update is handled once."""
+    """Updates a remote front end received, keyed by bot and update id (the inbox).
+
+    A row is written as `received` (with the raw update) before the update is acknowledged
+    to Telegram, and turns `handled` (the raw update dropped) in the same transaction as the
+    answer, so a crash in between replays the update instead of losing it. Handled rows are
+    pruned after a week (`KEEP_HANDLED`); Telegram may reuse ids after that.
+    """
 
     __tablename__ = "processed_updates"
 
+    bot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    handled_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    state: Mapped[str] = mapped_column(String(10), default="received")  # received, handled
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class OutboxRow(Base):
+    """A rendered reply (or reminder) waiting to be delivered to a chat; deleted once accepted.
+
+    Not tied to the users table: the reply to an erasure outlives the person's rows. `owner`
+    lets an erasure delete the person's other pending messages. `parts_sent` counts the parts
+    (text chunks, attachments) already accepted, so a resend continues where it stopped.
+    A sender leases rows (`lease_owner`, `lease_until`) so two replicas never send one twice.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(40))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    owner: Mapped[str] = mapped_column(String(200), index=True)
+    update_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    kind: Mapped[str] = mapped_column(String(20), default="reply")  # reply, reminder, apology
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending, failed
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Reminder(Base):
+    """One reminder of a scheduled audit (full or micro), sent once at 09:00 in the person's
+    time zone; `sent_at` is set in the same transaction that queues it in the outbox."""
+
+    __tablename__ = "reminders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # audit, micro
+    due: Mapped[dt.date] = mapped_column(Date)
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class CheckSession(Base):
@@ -385,6 +445,7 @@ USER_TABLES = (
     CheckSession,
     Endorsement,
     EndorsementCode,
+    Reminder,
     LlmUsage,
     LlmMemory,
     ReviewDecision,

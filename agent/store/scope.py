@@ -24,14 +24,17 @@ from agent.store.models import (
     LlmUsage,
     ModelAuditRow,
     Notice,
+    OutboxRow,
     Output,
     OutputKind,
     PlanRow,
+    Reminder,
     ReviewDecision,
     ScheduleRow,
     User,
     utcnow,
 )
+from agent.store.outbox import send_time
 
 
 class UserScope:
@@ -267,6 +270,56 @@ class UserScope:
             )
         )
         self.session.flush()
+        self._plan_reminders(next_audit, [dt.date.fromisoformat(d) for d in micro])
+
+    # Reminders --------------------------------------------------------------------------
+
+    def _plan_reminders(self, next_audit: dt.date, micro: list[dt.date]) -> None:
+        """Replace the unsent reminders with one per micro-audit date and one for the audit."""
+        self.session.execute(
+            delete(Reminder).where(Reminder.user_id == self.user.id, Reminder.sent_at.is_(None))
+        )
+        zone = self.time_zone
+        for kind, due in [*(("micro", d) for d in micro if d < next_audit), ("audit", next_audit)]:
+            self.session.add(
+                Reminder(
+                    user_id=self.user.id, kind=kind, due=due, time_zone=zone,
+                    send_at=send_time(due, zone),
+                )
+            )  # fmt: skip
+        self.session.flush()
+
+    @property
+    def time_zone(self) -> str:
+        """The person's time zone for reminders (an IANA name; UTC unless they chose one)."""
+        return self.user.time_zone or "UTC"
+
+    def set_time_zone(self, zone: str) -> int:
+        """Keep the person's time zone and move their unsent reminders to 09:00 in it.
+
+        `zone` must be a valid IANA name (the caller checks it); returns how many moved.
+        """
+        self.user.time_zone = zone
+        rows = list(
+            self.session.scalars(
+                select(Reminder).where(Reminder.user_id == self.user.id, Reminder.sent_at.is_(None))
+            )
+        )
+        for row in rows:
+            row.time_zone = zone
+            row.send_at = send_time(row.due, zone)
+        self.session.flush()
+        return len(rows)
+
+    def reminders(self) -> list[Reminder]:
+        """Every reminder of this person, sent or not, by date."""
+        return list(
+            self.session.scalars(
+                select(Reminder)
+                .where(Reminder.user_id == self.user.id)
+                .order_by(Reminder.send_at, Reminder.id)
+            )
+        )
 
     def latest_schedule(self) -> ScheduleRow | None:
         return self.session.scalar(
@@ -451,6 +504,7 @@ class UserScope:
             "user": {
                 "external_id": self.user.external_id,
                 "created_at": self.user.created_at.isoformat(),
+                "time_zone": self.user.time_zone,
             },
             "sessions": rows(FlowSession),
             "audits": rows(AuditRow),
@@ -475,6 +529,7 @@ class UserScope:
                     .order_by(Endorsement.id)
                 )
             ],
+            "reminders": rows(Reminder),
         }
 
     def erase(self) -> dict[str, int]:
@@ -488,6 +543,11 @@ class UserScope:
         for model in USER_TABLES:
             result = self.session.execute(delete(model).where(model.user_id == self.user.id))
             counts[model.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
+        # Messages not yet delivered to this person (the outbox is keyed by chat, not user).
+        result = self.session.execute(
+            delete(OutboxRow).where(OutboxRow.owner == self.user.external_id)
+        )
+        counts[OutboxRow.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
         self.session.execute(delete(User).where(User.id == self.user.id))
         self.session.flush()
         return counts

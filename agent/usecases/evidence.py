@@ -17,11 +17,12 @@ from enum import StrEnum
 from typing import Any
 
 from agent.config import Settings
-from agent.sources import CONSENT_SOURCES, SOURCES, Context, Source, UnknownSource, source
-from agent.store import UserScope
+from agent.sources import CONSENT_SOURCES, NOT_HERE, SOURCES, Context, Source, UnknownSource, source
+from agent.store import Upload, UserScope
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase
-from tools.connectors.base import ConnectorResult
+from tools.connectors.base import ConnectorResult, check_upload
+from tools.errors import ConnectorError
 from tools.results import Evidence
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def connect(turn: Turn, name: str, args: list[str], refresh: bool = False) -> Co
     cannot be read (bad arguments, missing file, bad credentials).
     """
     found = source(name)
+    if turn.remote and found.local_only:
+        raise ConnectorError(NOT_HERE)
     if found.consent and not turn.scope.consents().get(found.consent):
         return Connection(found, ConnectStatus.NEEDS_CONSENT)
     key = key_of(found.name, args)
@@ -67,8 +70,17 @@ def connect(turn: Turn, name: str, args: list[str], refresh: bool = False) -> Co
         return Connection(
             found, ConnectStatus.CACHED, ConnectorResult.model_validate(cached.result)
         )
-    context = Context(kb=turn.kb, settings=turn.settings, today=turn.today, similar=_similar(turn))
-    result = found.run(args, context)
+    context = Context(
+        kb=turn.kb, settings=turn.settings, today=turn.today, similar=_similar(turn),
+        asker=turn.asker, uploads=turn.uploads,
+    )  # fmt: skip
+    if turn.remote:
+        try:
+            result = _for_remote(found.run(args, context), turn)
+        except ConnectorError as exc:
+            raise ConnectorError(_no_paths(str(exc), turn)) from None
+    else:
+        result = found.run(args, context)
     turn.scope.save_connector_run(
         found.name, key, result.fetched_at, result.model_dump(mode="json")
     )
@@ -79,6 +91,69 @@ def connect(turn: Turn, name: str, args: list[str], refresh: bool = False) -> Co
         len(result.problems),
     )
     return Connection(found, ConnectStatus.FOUND, result)
+
+
+def _no_paths(text: str, turn: Turn) -> str:
+    """A message for a remote person, with no path on the server in it."""
+    for folder in (turn.uploads, turn.user_dir, turn.settings.home):
+        text = text.replace(f"{folder}/", "").replace(str(folder), "")
+    return text
+
+
+def _for_remote(result: ConnectorResult, turn: Turn) -> ConnectorResult:
+    """What a connector found, as kept for a remote person: no server paths in its texts,
+    and evidence details without raw text from the file beyond the matched skill words."""
+    evidence = [
+        item.model_copy(update={"detail": _no_paths(_matched_words(item.detail), turn)})
+        for item in result.evidence
+    ]
+    return result.model_copy(
+        update={
+            "evidence": evidence,
+            "summary": _no_paths(result.summary, turn),
+            "problems": [_no_paths(p, turn) for p in result.problems],
+        }
+    )
+
+
+def _matched_words(detail: str) -> str:
+    """Drop the quoted context a text connector keeps around a match ('CV mentions "Docker":
+    "...the line..."' keeps 'CV mentions "Docker"'), so no other text of the file is kept."""
+    head, separator, _ = detail.partition('": "')
+    return f'{head}"' if separator else detail
+
+
+# Uploads --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SavedUpload:
+    name: str  # the name to use with /connect
+    kind: str  # pdf, text
+    size: int
+    sources: list[Source]  # the sources that read files of this kind
+
+
+def save_upload(turn: Turn, upload: Upload) -> SavedUpload:
+    """Keep a file a remote person sent in their own folder, after checking size and content.
+
+    Raises ConnectorError when the file is refused (too large, not PDF or text).
+    """
+    checked = check_upload(upload.name, upload.data, turn.settings.max_upload_bytes)
+    folder = turn.uploads
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / checked.name
+    partial = target.with_name(f".{checked.name}.part")
+    partial.write_bytes(upload.data)
+    partial.replace(target)  # a file being written is never read half-way
+    suffix = checked.name.rsplit(".", 1)[-1]
+    if checked.kind == "pdf" or suffix in ("md", "markdown", "txt", "text"):
+        names = ["cv"]
+    elif suffix == "json":
+        names = ["job_postings"]
+    else:
+        names = ["certificates", "income_csv", "kaggle", "fairness", "job_postings"]
+    return SavedUpload(checked.name, checked.kind, len(upload.data), [SOURCES[n] for n in names])
 
 
 def run_spec(

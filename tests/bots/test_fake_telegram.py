@@ -229,3 +229,46 @@ def test_wait_for_times_out_with_the_recent_calls() -> None:
     with FakeTelegram(TOKEN) as fake, pytest.raises(AssertionError, match="updates not yet"):
         fake.user_says(CHAT, "hello")
         fake.wait_for(lambda: fake.texts(CHAT), timeout=0.2)
+
+
+def test_batches_edits_media_and_the_call_hook() -> None:
+    """What the crash and order tests rely on: a batch comes in one getUpdates, an edit is an
+    edited_message, media have no text, and a hook can hang up before or after a call."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from tests.fakes.telegram_server import DropConnection
+
+    def call(fake: FakeTelegram, method: str, **params: object) -> dict[str, object]:
+        request = urllib.request.Request(
+            f"{fake.base_url}{TOKEN}/{method}", data=json.dumps(params).encode(),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=HANG_GUARD_S) as response:
+            result: dict[str, object] = json.loads(response.read())
+            return result
+
+    with FakeTelegram(TOKEN, max_poll_s=0.05) as fake:
+        with fake.batch():
+            said = fake.user_says(CHAT, "3")
+            fake.user_says(CHAT, "60%")
+            assert call(fake, "getUpdates", timeout=0)["result"] == []  # held
+        batch = call(fake, "getUpdates", timeout=0)["result"]
+        assert isinstance(batch, list) and len(batch) == 2
+        edited = fake.user_edits(CHAT, said["message"]["message_id"], "5")
+        sticker = fake.user_sends_media(CHAT, "sticker")
+        assert edited["edited_message"]["text"] == "5" and "edit_date" in edited["edited_message"]
+        assert "text" not in sticker["message"] and "sticker" in sticker["message"]
+        seen: list[tuple[str, str]] = []
+
+        def hook(method: str, params: dict[str, object], phase: str) -> None:
+            seen.append((method, phase))
+            if method == "sendMessage" and phase == "after":
+                raise DropConnection
+
+        fake.on_call = hook
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            call(fake, "sendMessage", chat_id=CHAT, text="hello")
+        assert fake.texts(CHAT) == ["hello"]  # applied, but its answer never came
+        assert seen == [("sendMessage", "before"), ("sendMessage", "after")]

@@ -24,7 +24,7 @@ from bots.telegram import LIMIT, _html_chunks, build_application, split_text
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
 from tests.agent.conftest import TODAY
-from tests.fakes.telegram_server import FakeTelegram
+from tests.fakes.telegram_server import FakeTelegram, callback_data
 
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 TOKEN = "123456:TEST-token-never-logged"
@@ -67,6 +67,13 @@ async def running(
             await app.stop()
 
 
+def button(message: dict[str, Any], value: str) -> str:
+    """The callback data of the button of `message` that answers `value` (see telegram_send)."""
+    found = [d for d in callback_data(message) if d.rpartition("|")[2] == value]
+    assert found, f"no button for {value!r} in {callback_data(message)}"
+    return found[0]
+
+
 def texts(fake: FakeTelegram, chat: int) -> list[str]:
     return [a["params"].get("text", "") for a in fake.sent(chat) if a["method"] == "sendMessage"]
 
@@ -91,7 +98,7 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
     async def scenario() -> None:
         chat = 4242
         with FakeTelegram(TOKEN) as fake:
-            async with running(engine, fake, typing_delay=0.0) as app:
+            async with running(engine, fake, typing_delay=0.0):
                 assert {c["command"] for c in fake.commands} >= {
                     "start",
                     "audit",
@@ -102,7 +109,8 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                 fake.user_says(chat, "/start")
                 await wait_text(fake, chat, "Which role")
                 keyboard = next(a for a in fake.sent(chat) if "reply_markup" in a["params"])
-                fake.user_presses(chat, keyboard["result"]["message_id"], "ml_engineer")
+                data = button(keyboard["result"], "ml_engineer")
+                fake.user_presses(chat, keyboard["result"]["message_id"], data)
                 await wait_text(fake, chat, "Noted: Machine Learning Engineer")
                 methods = [a["method"] for a in fake.sent(chat)]
                 assert (
@@ -120,11 +128,18 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                     lambda: {"sendDocument", "sendPhoto"} <= {a["method"] for a in fake.sent(chat)},
                 )
                 assert "sendChatAction" in [a["method"] for a in fake.sent(chat)]  # delay 0: always
-                jobs = app.job_queue.get_jobs_by_name(f"reminder:tg:{chat}")
-                assert len(jobs) == 1
-        # The same person can go on in the terminal: the state is in the store.
+                # Telegram replies never show where the server keeps files.
+                home = str(engine.settings.home)
+                assert not [t for t in texts(fake, chat) if home in t]
+                assert any("report of" in t and "attached" in t for t in texts(fake, chat))
+        # The same person can go on in the terminal: the state is in the store, with the
+        # reminder of the next audit (sent by whichever bot process claims it when due).
         with engine.store.user(f"tg:{chat}") as scope:
             assert len(scope.audits()) == 1
+            schedule = scope.latest_schedule()
+            reminders = scope.reminders()
+            assert schedule is not None and reminders[-1].kind == "audit"
+            assert reminders[-1].due == schedule.next_audit and reminders[-1].sent_at is None
 
     asyncio.run(scenario())
 
@@ -245,30 +260,40 @@ def test_webhook_requires_the_secret_token(engine: Engine) -> None:
     asyncio.run(scenario())
 
 
-def test_reminders_are_restored_at_start(engine: Engine) -> None:
+def test_a_due_reminder_is_sent_at_start_once(engine: Engine) -> None:
+    """A reminder whose 09:00 passed while the bot was down is sent at start, once; one not
+    yet due waits."""
     import datetime as dt
 
+    from agent.store.models import utcnow
+
+    yesterday = utcnow().date() - dt.timedelta(days=1)
     with engine.store.user("tg:3131") as scope:
         audit = scope.add_audit(
             as_of=TODAY, methodology_version="1.1.0", knowledge_version="x", overall=50.0,
             profile={}, result={}, review=[], state="draft",
         )  # fmt: skip
-        scope.add_schedule(audit, dt.date(2099, 1, 5), "quarterly", [])
+        scope.add_schedule(audit, dt.date(2099, 1, 5), "quarterly+monthly", [yesterday.isoformat()])
 
     async def scenario() -> None:
         with FakeTelegram(TOKEN) as fake:
-            async with running(engine, fake) as app:
-                [job] = app.job_queue.get_jobs_by_name("reminder:tg:3131")
-                assert job.chat_id == 3131 and job.next_t is not None
-                assert job.next_t.date() == dt.date(2099, 1, 5)
+            async with running(engine, fake):
+                await wait_text(fake, 3131, "micro-audit was due on")
+            async with running(engine, fake):  # a restart sends nothing again
+                fake.user_says(3131, "/help")
+                await wait_text(fake, 3131, "Commands")
+            assert sum("micro-audit" in t for t in texts(fake, 3131)) == 1
 
     asyncio.run(scenario())
+    with engine.store.user("tg:3131") as scope:
+        sent = [(r.kind, r.sent_at is not None) for r in scope.reminders()]
+    assert sent == [("micro", True), ("audit", False)]
 
 
 def test_forget_is_complete_and_errors_get_an_apology(engine: Engine, tmp_path: Path) -> None:
     async def scenario() -> None:
         with FakeTelegram(TOKEN) as fake:
-            async with running(engine, fake) as app:
+            async with running(engine, fake):
                 fake.user_says(61, "/start")
                 await wait_text(fake, 61, "Which role")
                 fake.user_says(61, "/forget")
@@ -280,7 +305,10 @@ def test_forget_is_complete_and_errors_get_an_apology(engine: Engine, tmp_path: 
                     from sqlalchemy import text
 
                     assert conn.execute(text("select count(*) from users")).scalar() == 0
-                assert not app.job_queue.get_jobs_by_name("reminder:tg:61")
+                    assert conn.execute(text("select count(*) from reminders")).scalar() == 0
+                # The reply is deleted from the outbox once Telegram accepted it.
+                deliveries = engine.store.deliveries
+                await asyncio.to_thread(fake.wait_for, lambda: deliveries.pending_count() == 0)
                 # The database disappears under the bot: the person gets an apology, not silence.
                 engine.store.dispose()
                 for leftover in tmp_path.glob("skillaudit.db*"):
@@ -320,3 +348,12 @@ def test_the_language_model_answers_in_telegram(
                 assert row is not None and row.answers["target_role"] == "mlops_engineer"
 
     asyncio.run(scenario())
+
+
+def test_a_command_keeps_its_argument_without_the_bot_name() -> None:
+    """ "/start CODE" deep links reach the engine as "/start CODE" (skill checks use them)."""
+    from bots.telegram import _command_text
+
+    assert _command_text("/start@skillaudit_test_bot abc123") == "/start abc123"
+    assert _command_text("/start abc-123_X") == "/start abc-123_X"
+    assert _command_text("/help") == "/help" and _command_text("7 years") == "7 years"

@@ -10,10 +10,15 @@ Like Telegram, it refuses what Telegram refuses: bad HTML in `parse_mode=HTML` t
 getUpdates while a webhook is set. Editing a message's text without `reply_markup` drops its
 keyboard, as on Telegram.
 
-The test side: `user_says`, `user_presses`, `user_sends_document`, `queue_raw` (a dict with an
-`update_id` is delivered once more even if already confirmed) queue updates; `sent(chat_id)`,
-`methods()`, `texts(chat_id)`, `messages(chat_id)` and `commands` show what the bot did;
-`wait_for` / `wait_for_async` wait for it; `fail_next` and `reject_html_once` inject errors.
+The test side: `user_says`, `user_presses`, `user_sends_document`, `user_sends_media` (a
+sticker, photo, voice message...), `user_edits` (an edited_message update), `queue_raw` (a
+dict with an `update_id` is delivered once more even if already confirmed) queue updates;
+`batch()` holds getUpdates so that everything queued inside comes in one batch, as when a
+person types faster than the bot answers. `sent(chat_id)`, `methods()`, `texts(chat_id)`,
+`messages(chat_id)` and `commands` show what the bot did; `wait_for` / `wait_for_async` wait
+for it; `fail_next` and `reject_html_once` inject errors; `on_call` sees every call before it
+is executed and before it is answered, and may raise `DropConnection` to hang up instead of
+answering (a crash test kills the bot there).
 
     with FakeTelegram(TOKEN) as fake:
         app = Application.builder().token(TOKEN).base_url(fake.base_url)...build()
@@ -24,6 +29,7 @@ The test side: `user_says`, `user_presses`, `user_sends_document`, `queue_raw` (
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import html
 import itertools
@@ -33,7 +39,7 @@ import threading
 import time
 import traceback
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypedDict, TypeVar, cast
 
 from tests.fakes.http_base import TrackedHandler, TrackingServer
@@ -99,6 +105,10 @@ class Action(TypedDict):
     ok: bool
     result: Any
     error: str | None
+
+
+class DropConnection(Exception):
+    """Raised by an `on_call` hook: close the connection without an answer."""
 
 
 class ApiError(Exception):
@@ -326,6 +336,10 @@ class FakeTelegram:
         self._reject_html: dict[str, int] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._held = 0  # getUpdates returns nothing while a batch is being queued
+        # Called with (method, params, phase): "before" it is executed, "after" it was (the
+        # result is recorded) but before it is answered. Runs in the server's thread.
+        self.on_call: Callable[[str, Json, str], None] | None = None
         self._methods: dict[str, Callable[[Json, dict[str, Upload]], Any]] = {
             "getMe": lambda p, f: self.bot_user,
             "getUpdates": self._get_updates,
@@ -434,6 +448,58 @@ class FakeTelegram:
             if caption is not None:
                 content["caption"] = caption
             return self._user_message(chat_id, user_id, chat_type, first_name, content)
+
+    def user_sends_media(
+        self,
+        chat_id: int,
+        kind: str,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str = "private",
+    ) -> Json:
+        """Queue a message with no text: a sticker, photo, voice, video, audio or location."""
+        contents: dict[str, Json] = {
+            "sticker": {"sticker": {"file_id": "fake-sticker", "file_unique_id": "s1",
+                                    "width": 512, "height": 512, "is_animated": False,
+                                    "is_video": False, "type": "regular"}},
+            "photo": {"photo": [{"file_id": "fake-photo", "file_unique_id": "p1", "width": 90,
+                                 "height": 90}]},
+            "voice": {"voice": {"file_id": "fake-voice", "file_unique_id": "v1", "duration": 3}},
+            "video": {"video": {"file_id": "fake-video", "file_unique_id": "d1", "width": 90,
+                                "height": 90, "duration": 3}},
+            "audio": {"audio": {"file_id": "fake-audio", "file_unique_id": "a1", "duration": 3}},
+            "location": {"location": {"latitude": 52.52, "longitude": 13.405}},
+        }  # fmt: skip
+        if kind not in contents:
+            raise ValueError(f"unknown media kind {kind!r}; known: {sorted(contents)}")
+        content = copy.deepcopy(contents[kind])
+        if caption is not None:
+            content["caption"] = caption
+        return self._user_message(chat_id, user_id, chat_type, "Ana", content)
+
+    def user_edits(self, chat_id: int, message_id: int, text: str) -> Json:
+        """Queue an edited_message update: the person changed an earlier message's text."""
+        with self._changed:
+            message = self._messages.get((chat_id, message_id))
+            if message is None or message["from"]["id"] == self.bot_user["id"]:
+                raise AssertionError(f"the person has no message {message_id} in chat {chat_id}")
+            message.update(text=text, edit_date=int(time.time()))
+            message.pop("entities", None)
+            update: Json = {"edited_message": copy.deepcopy(message)}
+            self._enqueue(update, forced=False)
+            return copy.deepcopy(update)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Hold getUpdates while inside, so every update queued here is delivered in one batch."""
+        with self._changed:
+            self._held += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held -= 1
+                self._touch()
 
     def user_presses(
         self,
@@ -600,6 +666,17 @@ class FakeTelegram:
         if token != self.token:
             return 404, NOT_FOUND
         method = self._canonical.get(method_name.lower())  # Telegram ignores the case
+        hook = self.on_call
+        if hook is not None and method is not None:
+            hook(method, dict(fields), "before")  # may raise DropConnection
+        status, body = self._call(method, method_name, fields, files)
+        if hook is not None and method is not None:
+            hook(method, dict(fields), "after")
+        return status, body
+
+    def _call(
+        self, method: str | None, method_name: str, fields: Json, files: dict[str, Upload]
+    ) -> tuple[int, Json]:
         with self._changed:
             if method is None:
                 self.unknown_methods.append(method_name)
@@ -824,7 +901,7 @@ class FakeTelegram:
                 self._updates = [(u, f) for u, f in self._updates if f or u["update_id"] >= offset]
             # A redelivered update comes alone: PTB confirms up to the last id of a batch.
             forced = [entry for entry in self._updates if entry[1]]
-            batch = (forced or self._updates)[:limit]
+            batch = [] if self._held else (forced or self._updates)[:limit]
             remaining = deadline - time.monotonic()
             if batch or self._closing or remaining <= 0:
                 break
@@ -1007,6 +1084,9 @@ class _Handler(TrackedHandler):
                 fields, files = parse_body(self.headers.get("Content-Type", ""), body, split.query)
                 status, payload = fake.call(token, method, fields, files)
                 data = json.dumps(payload).encode()
+        except DropConnection:  # hang up without an answer, as a dying server or network does
+            self.close_connection = True
+            return
         except ValueError as exc:  # a body the fake cannot read: say so, as Telegram would
             status, content_type = 400, "application/json"
             data = json.dumps(ApiError(400, f"Bad Request: {exc}").body()).encode()

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+import re
+import socket
 import stat
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import SplitResult, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -181,3 +188,240 @@ def validated(model: type[M], data: Mapping[str, Any], context: Any = None) -> M
             message = str(err["msg"]).removeprefix("Value error, ")
             parts.append(f"{clip(where, 40)}: {clip(message, 200)}")
         raise ConnectorError("; ".join(parts)) from exc
+
+
+# Files a remote person uploaded ----------------------------------------------------------------
+
+UPLOAD_SUFFIXES = {"pdf", "md", "markdown", "txt", "text", "csv", "json", "tsv"}
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """An upload that passed the checks: a safe file name and what its content is."""
+
+    name: str
+    kind: str  # pdf, text
+
+
+def check_upload(name: str, data: bytes, limit: int) -> UploadCheck:
+    """Check a file a remote person sent before it is stored: size, and type by its content.
+
+    Only PDF and text (UTF-8, or UTF-16 with its byte-order mark) are kept, whatever the name
+    claims: those are what the file connectors read. The name is reduced to letters, digits,
+    dots, dashes and underscores, so it can never name a folder or another file.
+    """
+    if not data:
+        raise ConnectorError("the file is empty")
+    if len(data) > limit:
+        raise ConnectorError(f"{len(data) / 1e6:.1f} MB is over the {limit / 1e6:g} MB limit")
+    kind = _content_kind(data)
+    stem, _, suffix = Path(name.replace("\\", "/")).name.rpartition(".")
+    if not stem:
+        stem, suffix = suffix, ""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_.")[:40] or "file"
+    suffix = suffix.lower()
+    if kind == "pdf":
+        suffix = "pdf"
+    elif suffix not in UPLOAD_SUFFIXES or suffix == "pdf":
+        suffix = "txt"
+    return UploadCheck(name=f"{stem}.{suffix}", kind=kind)
+
+
+def _content_kind(data: bytes) -> str:
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    for magic, what in _BINARY_MAGIC:
+        if data.startswith(magic):
+            raise ConnectorError(
+                f"this looks like {what}; I read PDF files and text files (.md, .txt, .csv, .json)"
+            )
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise ConnectorError(
+            "this is neither a PDF nor a UTF-8 text file; save it as PDF, or as UTF-8 text or CSV"
+        ) from None
+    if "\x00" in text:
+        raise ConnectorError("this is not a text file (it contains NUL bytes)")
+    return "text"
+
+
+_BINARY_MAGIC = (
+    (b"PK\x03\x04", "a ZIP archive (or a Word/Excel file)"),
+    (b"\x89PNG", "an image"),
+    (b"\xff\xd8\xff", "an image"),
+    (b"GIF8", "an image"),
+    (b"RIFF", "an image or a sound"),
+    (b"OggS", "a sound"),
+    (b"\x7fELF", "a program"),
+    (b"MZ", "a program"),
+    (b"\x1f\x8b", "a compressed file"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+)
+
+
+def uploaded_file(folder: Path, name: str) -> Path:
+    """The file `name` among a remote person's uploads, never anything outside `folder`.
+
+    A remote person names files by the name they were saved under; a path, a folder, a link
+    or anything missing is refused with the list of their files (never a server path).
+    """
+    files = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
+    listed = ", ".join(files[:10]) if files else "none yet"
+    clean_name = name.strip()
+    if not clean_name or clean_name != Path(clean_name).name or clean_name in (".", ".."):
+        raise ConnectorError(
+            f"here I read only files you send me: send it as a document, then name it "
+            f"(your files: {listed})"
+        )
+    path = folder / clean_name
+    if path.is_symlink() or not path.is_file() or path.resolve().parent != folder.resolve():
+        raise ConnectorError(
+            f"you have not sent me a file called {clip(clean_name, 60)!r}; send it as a "
+            f"document first (your files: {listed})"
+        )
+    return path
+
+
+# URLs a remote person names ----------------------------------------------------------------------
+
+Resolver = Callable[..., list[Any]]
+
+
+@dataclass(frozen=True)
+class UrlPolicy:
+    """Which URLs a remote person may make the server call: public https addresses, or what
+    the operator allow-listed (SKILLAUDIT_ALLOWED_URLS: URL prefixes, any scheme or address)."""
+
+    allowed: tuple[str, ...] = ()
+
+    def allow_listed(self, url: str) -> bool:
+        target = urlsplit(url)
+        for entry in self.allowed:
+            prefix = urlsplit(entry)
+            if (
+                target.scheme.lower() == prefix.scheme.lower()
+                and (target.hostname or "") == (prefix.hostname or "").lower()
+                and _port(target) == _port(prefix)
+                and target.path.startswith(prefix.path.rstrip("/"))
+            ):
+                return True
+        return False
+
+    def allowed_host(self, host: str, port: int | None) -> bool:
+        """Whether a connection to `host` (a name or address as given) is allow-listed."""
+        for entry in self.allowed:
+            prefix = urlsplit(entry)
+            if (prefix.hostname or "") == host.lower().strip("[]") and (
+                port is None or _port(prefix) == port
+            ):
+                return True
+        return False
+
+
+def _port(parts: SplitResult) -> int:
+    try:
+        explicit = parts.port
+    except ValueError:
+        explicit = None
+    return explicit or (443 if parts.scheme.lower() == "https" else 80)
+
+
+def blocked_reason(address: str) -> str | None:
+    """Why the server must not connect to `address` for a remote person, or None if public."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return f"{address} is not an address"
+    mapped = getattr(ip, "ipv4_mapped", None)
+    if mapped is not None:
+        ip = mapped
+    if ip.is_global:
+        return None
+    for test, what in (
+        ("is_loopback", "a loopback address (this server itself)"),
+        ("is_link_local", "a link-local address (where cloud metadata services live)"),
+        ("is_private", "a private network address"),
+    ):
+        if getattr(ip, test):
+            return f"{ip} is {what}"
+    return f"{ip} is not a public address"
+
+
+def check_public_url(url: str, policy: UrlPolicy, resolve: Resolver | None = None) -> str:
+    """Accept a URL a remote person gave only if it is https and every address its host
+    resolves to is public, or it is allow-listed; return it, stripped. Else a ConnectorError."""
+    url = url.strip()
+    if policy.allow_listed(url):
+        return url
+    parts = urlsplit(url)
+    shown = clip(url, 80)
+    if parts.scheme.lower() != "https":
+        raise ConnectorError(
+            f"{shown!r}: only public https:// addresses can be read from here"
+            " (ask the operator to allow-list others)"
+        )
+    if not parts.hostname or parts.username or parts.password:
+        raise ConnectorError(f"{shown!r}: give a plain https://host/path address")
+    try:
+        infos = (resolve or socket.getaddrinfo)(parts.hostname, _port(parts), 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ConnectorError(f"{shown!r}: the host name does not resolve") from None
+    for info in infos:
+        reason = blocked_reason(str(info[4][0]))
+        if reason is not None:
+            raise ConnectorError(f"{shown!r}: refused, {reason}")
+    return url
+
+
+class BlockedAddress(ConnectionRefusedError):
+    """A connection a remote person's request must not make (raised where names resolve)."""
+
+
+_guard = threading.local()  # this thread's (UrlPolicy, refusals) while a remote run goes on
+_install = threading.Lock()
+
+
+@contextmanager
+def public_network(policy: UrlPolicy) -> Iterator[list[str]]:
+    """While inside, this thread's connections reach only public addresses (or allow-listed
+    hosts), however the URL was reached: a redirect or a DNS answer that changed since the
+    first check resolves here again and is refused before any byte is sent. Yields the list
+    of refusals made, for a clear message when a client reports only "cannot connect".
+
+    It works where every HTTP client in the process looks names up, `socket.getaddrinfo`
+    (requests, httpx, urllib and MLflow's client all do); other threads are not affected.
+    """
+    with _install:
+        if not getattr(socket.getaddrinfo, "_skillaudit_guard", False):
+            socket.getaddrinfo = _guarded(socket.getaddrinfo)
+    previous = getattr(_guard, "state", None)
+    refusals: list[str] = []
+    _guard.state = (policy, refusals)
+    try:
+        yield refusals
+    finally:
+        _guard.state = previous
+
+
+def _guarded(original: Resolver) -> Resolver:
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        infos = original(host, port, *args, **kwargs)
+        state: tuple[UrlPolicy, list[str]] | None = getattr(_guard, "state", None)
+        if state is None or host is None:
+            return infos
+        policy, refusals = state
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        number = int(port) if isinstance(port, int) or str(port).isdigit() else None
+        if policy.allowed_host(name, number):
+            return infos
+        for info in infos:
+            reason = blocked_reason(str(info[4][0]))
+            if reason is not None:
+                refusals.append(f"{name}: {reason}")
+                raise BlockedAddress(f"refused to connect to {name}: {reason}")
+        return infos
+
+    getaddrinfo._skillaudit_guard = True  # type: ignore[attr-defined]
+    return getaddrinfo

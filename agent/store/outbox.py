@@ -1,0 +1,393 @@
+"""Exactly-once delivery for front ends that receive updates from a server (Telegram).
+
+```mermaid
+sequenceDiagram
+    participant T as Telegram
+    participant B as bot
+    participant S as store
+    T->>B: update (getUpdates or webhook)
+    B->>S: receive: a processed_updates row, "received", with the raw update
+    B-->>T: acknowledged (the next getUpdates, or the webhook's HTTP 200)
+    B->>S: one transaction: the answer, the row "handled", the reply in the outbox
+    B->>T: the outbox row's parts, in order, retried on 5xx and network errors
+    B->>S: the outbox row deleted once every part was accepted
+```
+
+A crash before "handled" replays the stored update at start; a crash after it resends the
+pending outbox rows at start. Only a part Telegram accepted but whose acknowledgement was
+lost can arrive twice. Senders lease rows, so replicas sharing one database never send the
+same row at once, and a chat's rows go out in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from agent.store.models import OutboxRow, ProcessedUpdate, Reminder, User, as_utc, utcnow
+
+KEEP_HANDLED = dt.timedelta(days=7)  # Telegram may reuse update ids after a week
+LEASE = dt.timedelta(minutes=2)  # longer than a send with all its retries
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a remote person sent (a Telegram document), as its client named it."""
+
+    name: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a message came from, so its answer is recorded once and its reply kept until sent.
+
+    `kind`: "text" (a message or a button press), "edit" (an edited message, never applied),
+    "unsupported" (a sticker, photo, voice...) or "upload" (a document, in `upload`).
+    `bound`: the question key a pressed button belongs to; a press for another question is
+    refused. None for typed text and for buttons that are commands. `refused`: why the front
+    end did not fetch an upload (too large, unavailable).
+    """
+
+    bot: str
+    update_id: int
+    chat_id: int
+    kind: str = "text"
+    bound: str | None = None
+    upload: Upload | None = None
+    refused: str = ""
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An outbox row leased to a sender."""
+
+    id: int
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    parts_sent: int
+    update_id: int | None
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """What a reminder message needs: the latest due date of one person's unsent reminders."""
+
+    kind: str  # audit, micro
+    due: dt.date
+    overdue: bool  # its 09:00 passed a day or more ago (the bot was down)
+    time_zone: str
+
+
+# The statements run on every message, built once: SQLAlchemy then only binds values.
+_STATE = select(ProcessedUpdate.state).where(
+    ProcessedUpdate.bot_id == bindparam("bot"), ProcessedUpdate.update_id == bindparam("update")
+)
+_HANDLED = (
+    update(ProcessedUpdate)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("bot"), ProcessedUpdate.update_id == bindparam("update")
+    )
+    .values(state="handled", payload=None, handled_at=bindparam("now"))
+)
+_HANDLED_NEW = insert(ProcessedUpdate).values(
+    bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
+    state="handled", payload=None, received_at=bindparam("now"), handled_at=bindparam("now"),
+)  # fmt: skip
+_RECEIVED = insert(ProcessedUpdate).values(
+    bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
+    state="received", payload=bindparam("raw", type_=JSON), received_at=bindparam("now"),
+)  # fmt: skip
+_ADD = (
+    insert(OutboxRow)
+    .values(
+        bot_id=bindparam("bot"), chat_id=bindparam("chat"), owner=bindparam("owner"),
+        kind=bindparam("kind"), payload=bindparam("payload", type_=JSON),
+        update_id=bindparam("update"), state="pending", parts_sent=0, attempts=0,
+        created_at=bindparam("now"),
+    )
+    .returning(OutboxRow.id)
+)  # fmt: skip
+_FAILED = (
+    select(OutboxRow.id, OutboxRow.kind, OutboxRow.payload)
+    .where(
+        OutboxRow.bot_id == bindparam("bot"),
+        OutboxRow.chat_id == bindparam("chat"),
+        OutboxRow.state == "failed",
+    )
+    .order_by(OutboxRow.id)
+)
+_PENDING = (
+    select(
+        OutboxRow.id, OutboxRow.kind, OutboxRow.payload, OutboxRow.parts_sent,
+        OutboxRow.update_id, OutboxRow.lease_owner, OutboxRow.lease_until,
+    )
+    .where(
+        OutboxRow.bot_id == bindparam("bot"),
+        OutboxRow.chat_id == bindparam("chat"),
+        OutboxRow.state == "pending",
+    )
+    .order_by(OutboxRow.id)
+    .with_for_update()
+)  # fmt: skip
+_DELIVERED = delete(OutboxRow).where(OutboxRow.id == bindparam("row"))
+
+
+def send_time(due: dt.date, time_zone: str) -> dt.datetime:
+    """09:00 on `due` in the person's time zone, in UTC."""
+    from zoneinfo import ZoneInfo
+
+    local = dt.datetime.combine(due, dt.time(9), tzinfo=ZoneInfo(time_zone))
+    return local.astimezone(dt.UTC)
+
+
+class Outbox:
+    """Delivery rows written inside one engine turn: they commit or roll back with its answer.
+
+    Plain SQL statements rather than ORM objects: this runs on every message of a remote
+    person, and the rows are never read back in the turn.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        # Core statements on the turn's connection (inside its transaction): the ORM's bulk
+        # machinery would cost more than the statements themselves.
+        self.conn = conn
+
+    def handled(self, bot: str, update_id: int) -> bool:
+        state = self.conn.execute(_STATE, {"bot": bot, "update": update_id}).scalar()
+        return state == "handled"
+
+    def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
+        """Mark an update handled and drop its raw copy (it holds the person's message)."""
+        _mark_handled(self.conn, bot, update_id, chat_id)
+
+    def add(
+        self,
+        bot: str,
+        chat_id: int,
+        owner: str,
+        payload: dict[str, Any],
+        kind: str = "reply",
+        update_id: int | None = None,
+    ) -> int:
+        values = {"bot": bot, "chat": chat_id, "owner": owner, "kind": kind, "payload": payload,
+                  "update": update_id, "now": utcnow()}  # fmt: skip
+        return int(self.conn.execute(_ADD, values).scalar_one())
+
+    def take_failed(self, bot: str, chat_id: int) -> list[dict[str, Any]]:
+        """Payloads of replies that finally could not be sent to this chat, now removed."""
+        rows = self.conn.execute(_FAILED, {"bot": bot, "chat": chat_id}).all()
+        if rows:
+            self.conn.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
+        return [row.payload for row in rows if row.kind == "reply"]
+
+
+def _mark_handled(conn: Connection, bot: str, update_id: int, chat_id: int | None) -> None:
+    values = {"bot": bot, "update": update_id, "chat": chat_id, "now": utcnow()}
+    done = conn.execute(_HANDLED, values)
+    if not done.rowcount:  # never received through the inbox (a direct call)
+        conn.execute(_HANDLED_NEW, values)
+
+
+class Deliveries:
+    """The sender's side, between turns: each call is its own short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        with self._engine.begin() as conn:
+            yield conn
+
+    # The inbox ------------------------------------------------------------------------------
+
+    def receive(self, bot: str, update_id: int, chat_id: int | None, raw: dict[str, Any]) -> bool:
+        """Keep an update before it is acknowledged; False when it was handled before."""
+        values = {"bot": bot, "update": update_id, "chat": chat_id, "raw": raw, "now": utcnow()}
+        try:
+            with self._transaction() as conn:
+                conn.execute(_RECEIVED, values)
+        except IntegrityError:  # seen before (a redelivery), or by another replica just now
+            return not self.handled(bot, update_id)
+        return True
+
+    def handled(self, bot: str, update_id: int) -> bool:
+        with self._transaction() as conn:
+            return Outbox(conn).handled(bot, update_id)
+
+    def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
+        """For updates answered without the engine (a toggle, a group message)."""
+        with self._transaction() as conn:
+            _mark_handled(conn, bot, update_id, chat_id)
+
+    def unhandled(self, bot: str) -> list[dict[str, Any]]:
+        """Raw updates received but not handled (the bot stopped in between), oldest first."""
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(ProcessedUpdate.payload)
+                .where(ProcessedUpdate.bot_id == bot, ProcessedUpdate.state == "received")
+                .order_by(ProcessedUpdate.update_id)
+            ).scalars()
+            return [payload for payload in rows if payload is not None]
+
+    def record(
+        self,
+        bot: str,
+        chat_id: int,
+        owner: str,
+        payload: dict[str, Any],
+        kind: str,
+        update_id: int | None = None,
+    ) -> int:
+        """Queue a message outside an engine turn (an apology), marking its update handled."""
+        with self._transaction() as conn:
+            if update_id is not None:
+                _mark_handled(conn, bot, update_id, chat_id)
+            return Outbox(conn).add(bot, chat_id, owner, payload, kind, update_id)
+
+    def prune(self, now: dt.datetime | None = None) -> int:
+        """Forget handled update ids older than a week; return how many went."""
+        cutoff = (now or utcnow()) - KEEP_HANDLED
+        with self._transaction() as conn:
+            result = conn.execute(
+                delete(ProcessedUpdate).where(
+                    ProcessedUpdate.state == "handled", ProcessedUpdate.handled_at < cutoff
+                )
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
+
+    # The outbox -----------------------------------------------------------------------------
+
+    def claim(
+        self, bot: str, chat_id: int, owner: str, now: dt.datetime | None = None
+    ) -> list[Pending]:
+        """Lease this chat's pending rows, oldest first, up to one another sender holds.
+
+        Stopping there keeps the chat's order: a later row never overtakes an earlier one
+        that another replica is still sending.
+        """
+        moment = now or utcnow()
+        claimed = []
+        with self._transaction() as conn:
+            for row in conn.execute(_PENDING, {"bot": bot, "chat": chat_id}):
+                held = row.lease_until is not None and as_utc(row.lease_until) > moment
+                if row.lease_owner not in (None, owner) and held:
+                    break
+                claimed.append(
+                    Pending(row.id, chat_id, row.kind, row.payload, row.parts_sent, row.update_id)
+                )
+            if claimed:
+                conn.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([p.id for p in claimed]))
+                    .values(
+                        lease_owner=owner, lease_until=moment + LEASE,
+                        attempts=OutboxRow.attempts + 1,
+                    )
+                )  # fmt: skip
+        return claimed
+
+    def progress(self, row_id: int, parts_sent: int) -> None:
+        """Record that the first `parts_sent` parts were accepted."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent)
+            )
+
+    def delivered(self, row_id: int) -> None:
+        with self._transaction() as conn:
+            conn.execute(_DELIVERED, {"row": row_id})
+
+    def failed(self, row_id: int) -> None:
+        """Give up on a row: the chat's next message says what it held (`Outbox.take_failed`)."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == row_id)
+                .values(state="failed", lease_owner=None, lease_until=None)
+            )
+
+    def chats_waiting(self, bot: str, owner: str, now: dt.datetime | None = None) -> list[int]:
+        """Chats with pending rows this sender may take (free, expired or its own leases)."""
+        moment = now or utcnow()
+        with self._transaction() as conn:
+            rows = conn.execute(
+                select(OutboxRow.chat_id, OutboxRow.lease_owner, OutboxRow.lease_until)
+                .where(OutboxRow.bot_id == bot, OutboxRow.state == "pending")
+                .order_by(OutboxRow.id)
+            ).all()
+        chats: dict[int, None] = {}
+        for chat_id, lease_owner, lease_until in rows:
+            free = (
+                lease_owner in (None, owner) or lease_until is None or as_utc(lease_until) <= moment
+            )
+            if free:
+                chats.setdefault(int(chat_id))
+        return list(chats)
+
+    def pending_count(self, bot: str | None = None) -> int:
+        with self._transaction() as conn:
+            query = select(OutboxRow.id).where(OutboxRow.state == "pending")
+            if bot is not None:
+                query = query.where(OutboxRow.bot_id == bot)
+            return len(conn.execute(query).scalars().all())
+
+    # Reminders ------------------------------------------------------------------------------
+
+    def queue_reminders(
+        self,
+        bot: str,
+        prefix: str,
+        render: Callable[[DueReminder], str],
+        now: dt.datetime | None = None,
+    ) -> list[int]:
+        """Queue one message per person whose reminders are due and unsent; return their chats.
+
+        Only people whose external id is `prefix` + a chat id (tg:123) are reminded here. The
+        reminders are marked sent in the same transaction that queues the message, and rows
+        are locked (skipped by other replicas on PostgreSQL), so exactly one process sends
+        each. Several due reminders of one person (the bot was down) become one message.
+        """
+        moment = now or utcnow()
+        chats = []
+        with self._sessions.begin() as session:
+            rows = session.execute(
+                select(Reminder, User.external_id)
+                .join(User, User.id == Reminder.user_id)
+                .where(
+                    Reminder.sent_at.is_(None),
+                    Reminder.send_at <= moment,
+                    User.external_id.like(f"{prefix}%"),
+                )
+                .order_by(Reminder.user_id, Reminder.due)
+                .with_for_update(of=Reminder, skip_locked=True)
+            ).all()
+            by_person: dict[str, list[Reminder]] = {}
+            for reminder, external_id in rows:
+                by_person.setdefault(str(external_id), []).append(reminder)
+            for external_id, reminders in by_person.items():
+                suffix = external_id.removeprefix(prefix)
+                for reminder in reminders:
+                    reminder.sent_at = moment
+                if not suffix.lstrip("-").isdigit():
+                    continue  # not a chat this bot can write to
+                latest = reminders[-1]
+                due = DueReminder(
+                    kind=latest.kind, due=latest.due, time_zone=latest.time_zone,
+                    overdue=moment - as_utc(latest.send_at) >= dt.timedelta(days=1),
+                )  # fmt: skip
+                payload = {"reply": {"text": render(due)}}
+                Outbox(session.connection()).add(bot, int(suffix), external_id, payload, "reminder")
+                chats.append(int(suffix))
+        return chats
