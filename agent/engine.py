@@ -15,7 +15,9 @@ flowchart LR
 ```
 
 Every message runs in one database transaction scoped to its user: answers are saved
-before the reply is returned, and a failure rolls back only that message.
+before the reply is returned, and a failure rolls back only that message. The transaction
+holds the store (SQLite's write lock) only for database work: the course index is loaded,
+and charts drawn, outside it.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DBAPIError
 
 from agent import (
     forget_flow,
@@ -42,10 +48,10 @@ from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.interview import first_open, questions
 from agent.parsing import clean
-from agent.recommend import Recommender
+from agent.recommend import IndexNotReady, Recommender
 from agent.render import render_chat
 from agent.reply import Choice, Reply
-from agent.store import FlowSession, Store
+from agent.store import FlowSession, ScrubReport, Store, StoreBusy, busy_message, is_transient
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase, default_knowledge
 
@@ -86,6 +92,48 @@ class Engine:
         return await asyncio.to_thread(self.handle_sync, user, text)
 
     def handle_sync(self, user: str, text: str) -> Reply:
+        """Handle one message in one short transaction, retried while the store is busy.
+
+        Nothing slow runs while the transaction holds the store: a turn that needs the course
+        index before it is loaded is rolled back, the index is loaded outside, and the turn
+        runs again. If the store stays busy for the whole budget the message is rolled back
+        and `StoreBusy` says to send it again.
+        """
+        if self.llm is not None:
+            # The model's tools may search the courses at any turn: have the index ready
+            # before the first transaction (a model call takes longer than loading it).
+            self._prepare()
+        deferred = True
+        deadline = time.monotonic() + self.store.busy_timeout_s
+        while True:
+            try:
+                if not deferred:
+                    return self._handle(user, text)
+                with self.recommender.deferred():
+                    return self._handle(user, text)
+            except IndexNotReady:
+                # If loading fails, the turn runs once more without deferring, so the use
+                # case that wanted the index reports that in its own words.
+                deferred = self._prepare()
+            except DBAPIError as exc:
+                # A transient error after the transaction began (a deadlock, a serialization
+                # failure, a lost connection): everything was rolled back, so run it again.
+                if not is_transient(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(busy_message()) from None
+                time.sleep(random.uniform(0.0, 0.2))
+
+    def _prepare(self) -> bool:
+        """Load the course index and its embedding model outside any transaction."""
+        try:
+            self.recommender.prepare()
+        except Exception:  # the use case that needs it says so when it runs undeferred
+            log.warning("the course index could not be prepared", exc_info=True)
+            return False
+        return True
+
+    def _handle(self, user: str, text: str) -> Reply:
         with self.work(user) as turn:
             assert turn is not None
             reply = dispatch(turn, text)
@@ -100,7 +148,9 @@ class Engine:
                     memory = turn.scope.llm_memory()
                     mark_told(memory, self.llm)
                     turn.scope.save_llm_memory(memory)
-            return reply
+        if turn.scrubbed is not None:  # an erasure: say what the check afterwards found
+            reply = reply.model_copy(update={"text": f"{reply.text}\n\n{turn.scrubbed.describe()}"})
+        return reply
 
     @contextmanager
     def work(
@@ -109,7 +159,9 @@ class Engine:
         """One unit of work for one person: their turn, in order and in one transaction.
 
         Front ends that are not conversations (the CLI's subcommands) call use cases inside
-        it. With `create=False` an unknown person yields None and nothing is stored.
+        it. With `create=False` an unknown person yields None and nothing is stored. One
+        person's turns are serialised by a lock in this process and, across processes, by
+        the store (SQLite's write lock, a PostgreSQL advisory lock on the person).
         """
         with self._lock(user):
             turn: Turn | None = None
@@ -125,12 +177,22 @@ class Engine:
                         llm=self.llm,
                     )
                 yield turn
-            # The transaction has committed: now it is safe to remove files and scrub the store.
+            # The transaction has committed: now it is safe to remove files, draw charts and
+            # scrub the store.
             if turn is not None:
                 for task in turn.after_commit:
                     task()
                 if turn.scrub:
-                    self.store.scrub()
+                    turn.scrubbed = self._scrub(turn)
+        self.store.finish_pending_scrub()
+
+    def _scrub(self, turn: Turn) -> ScrubReport:
+        """Scrub and check the store after an erasure; a failure is said, never hidden."""
+        try:
+            return self.store.scrub(turn.erased)
+        except Exception as exc:
+            log.warning("erasure: scrubbing the store failed", exc_info=True)
+            return ScrubReport(self.store.dialect, error=type(exc).__name__)
 
     def _welcome(self) -> str:
         model = ""

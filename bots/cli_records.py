@@ -125,7 +125,7 @@ def forget(
             erasure = None if turn is None else erase(turn)
     except SkillAuditError as exc:
         fail(str(exc))
-    if erasure is None:
+    if erasure is None or turn is None:
         typer.echo(f"Nothing is stored about {who}; nothing to erase.")
         return
     erased = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in erasure.rows.items() if n)
@@ -134,6 +134,8 @@ def forget(
         f"Everything stored about {who} has been erased: {erased or 'no stored rows'}, the account, "
         f"and {erasure.files} generated file{plural}."
     )
+    if turn.scrubbed is not None:  # what the check of the store afterwards found
+        typer.echo(turn.scrubbed.describe())
 
 
 def next_(
@@ -152,7 +154,7 @@ def next_(
     who = user_id(user)
     topic = text.strip()
     try:
-        with work(who, create=bool(topic)) as turn:
+        with work(who, create=bool(topic), index=True) as turn:
             if topic:
                 assert turn is not None
                 outcome = plan_for_topic(turn, topic)

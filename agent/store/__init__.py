@@ -4,12 +4,20 @@ Every read and write of personal data goes through `UserScope`, which is bound t
 user and filters every query by that user's id, so no code path can reach another
 user's rows. Schema changes are an ordered list of migrations recorded in the database.
 
-Modules: `models` (tables), `migrations`, `database` (`Store`, engine set-up), `scope`
-(`UserScope`), `desk` (the second reviewer's cross-user view).
+Modules: `models` (tables), `migrations`, `database` (`Store`, engine set-up, retries,
+per-person locks), `sqlite` (pragmas, file modes), `scope` (`UserScope`), `erasure` (the
+scrub after a `forget` and its check), `desk` (the second reviewer's cross-user view).
 """
 
-from agent.store.database import SQLITE_BUSY_TIMEOUT_S, Store, make_engine
+from agent.store.database import (
+    Store,
+    StoreBusy,
+    busy_message,
+    is_transient,
+    make_engine,
+)
 from agent.store.desk import ReviewerDesk
+from agent.store.erasure import ErasedPerson, ScrubReport
 from agent.store.migrations import MIGRATIONS
 from agent.store.models import (
     USER_TABLES,
@@ -33,6 +41,7 @@ from agent.store.models import (
     utcnow,
 )
 from agent.store.scope import UserScope
+from agent.store.sqlite import SQLITE_BUSY_TIMEOUT_S
 
 __all__ = [
     "MIGRATIONS",
@@ -42,6 +51,7 @@ __all__ = [
     "Base",
     "ConnectorRun",
     "Consent",
+    "ErasedPerson",
     "FlowSession",
     "LlmMemory",
     "LlmUsage",
@@ -55,9 +65,13 @@ __all__ = [
     "ReviewerDesk",
     "ScheduleRow",
     "SchemaMigration",
+    "ScrubReport",
     "Store",
+    "StoreBusy",
     "User",
     "UserScope",
+    "busy_message",
+    "is_transient",
     "make_engine",
     "utcnow",
 ]

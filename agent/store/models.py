@@ -289,8 +289,10 @@ class SchemaMigration(Base):
     applied_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# Tables holding personal data, in an order that deletes children before parents.
+# Tables holding personal data, in an order that deletes children before parents. Each is
+# deleted explicitly (and counted, and vacuumed), never left to ON DELETE CASCADE.
 USER_TABLES = (
+    ConnectorRun,
     LlmUsage,
     LlmMemory,
     ReviewDecision,
