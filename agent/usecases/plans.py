@@ -77,10 +77,9 @@ def plan_for_topic(turn: Turn, topic: str) -> PlanOutcome:
     meaning of the whole request, and for a subject with no skill, the closest skills."""
     retriever = _retriever(turn)
     match = retriever.understand(topic)
-    skills = (
-        match.skills
-        + [s for s in match.closest if s not in match.skills][: max(0, 3 - len(match.skills))]
-    )
+    skills = match.skills + [s for s in match.closest if s not in match.skills][
+        : max(0, 3 - len(match.skills))
+    ]
     if not skills:
         raise TopicNotUnderstood(topic)
     latest = turn.scope.latest_audit()
@@ -102,9 +101,7 @@ def _retriever(turn: Turn) -> Retriever:
     try:
         return turn.recommender.retriever()
     except (KnowledgeError, OSError) as exc:
-        raise RecommendationsUnavailable(
-            f"recommendations are unavailable right now: {exc}"
-        ) from exc
+        raise RecommendationsUnavailable(f"recommendations are unavailable right now: {exc}") from exc
 
 
 def _recommend(
