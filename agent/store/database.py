@@ -71,13 +71,15 @@ def is_transient(exc: BaseException) -> bool:
     return any(word in message for word in TRANSIENT_WORDS)
 
 
-def make_engine(url: str, pooled: bool = True) -> Engine:
+def make_engine(url: str, pooled: bool = True, busy_s: float = SQLITE_BUSY_TIMEOUT_S) -> Engine:
     """An engine for `url`; SQLite gets WAL, a busy timeout, foreign keys and immediate writes.
 
     A SQLite file is created 0600 in a folder created 0700 (its WAL and shared-memory files
-    take the file's mode). Error messages never quote statement parameters: those are the
-    person's answers, and errors end up in logs that erasure cannot reach. `pooled=False` closes each connection after its unit of work: a
-    terminal chat then holds no PostgreSQL connection while its person is typing.
+    take the file's mode); SQLite waits `busy_s` (at most 15 s) for the write lock on each
+    attempt. Error messages never quote statement parameters: those are the person's
+    answers, and errors end up in logs that erasure cannot reach. `pooled=False` closes
+    each connection after its unit of work: a terminal chat then holds no PostgreSQL
+    connection while its person is typing.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -88,10 +90,13 @@ def make_engine(url: str, pooled: bool = True) -> Engine:
                 side = database.with_name(database.name + suffix)
                 if side.exists():
                     private_file(side)
-        engine = create_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
-        )
-        event.listen(engine, "connect", sqlite_pragmas)
+        wait = min(busy_s, SQLITE_BUSY_TIMEOUT_S)
+        engine = create_engine(url, connect_args={"timeout": wait}, hide_parameters=True)
+
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            sqlite_pragmas(dbapi_connection, wait)
+
+        event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", sqlite_begin)
         return engine
     if pooled:
@@ -109,7 +114,7 @@ class Store:
     ) -> None:
         self.url = url
         self.busy_timeout_s = busy_timeout_s
-        self.engine = make_engine(url, pooled)
+        self.engine = make_engine(url, pooled, busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.migrate()
         self.finish_pending_scrub()
@@ -141,6 +146,13 @@ class Store:
 
         def apply() -> list[int]:
             with self.engine.begin() as conn:
+                if self.dialect == "postgresql":
+                    # Processes starting together migrate one at a time (SQLite's write
+                    # lock does the same); the others then find the work done.
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:namespace, 0)"),
+                        {"namespace": ADVISORY_NAMESPACE},
+                    )
                 SchemaMigration.__table__.create(conn, checkfirst=True)  # type: ignore[attr-defined]
                 done = set(conn.execute(select(SchemaMigration.version)).scalars())
                 applied = []

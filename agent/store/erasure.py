@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from agent.store.sqlite import SQLITE_BUSY_TIMEOUT_S, private_file
+from agent.store.sqlite import private_file
 
 log = logging.getLogger(__name__)
 SCRUB_WAIT_S = 5.0  # how long an erasure waits for another connection's read to end
@@ -125,7 +125,8 @@ def scrub_sqlite(
     pending = sqlite_pending(database)
     if not complete:
         private_file(pending)
-        log.warning("erasure: another connection holds the log; the scrub finishes later")
+        if erased is not None:
+            log.warning("erasure: another connection holds the log; the scrub finishes later")
         return ScrubReport("sqlite", len(markers), rows_left=rows_left, pending=True)
     pending.unlink(missing_ok=True)
     # Bytes first (fast); a value found there is someone else's too when a row still holds it.
@@ -147,12 +148,13 @@ def _checkpoint(engine: Engine, wait_s: float) -> bool:
     """Copy the log into the file and truncate it; False when a reader kept it from finishing."""
     deadline = time.monotonic() + wait_s
     raw = engine.raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    before = driver.execute("PRAGMA busy_timeout").fetchone()[0]
     try:
-        driver = raw.driver_connection
-        assert driver is not None
+        # The checkpoint waits for readers through the busy handler: bound each wait.
+        driver.execute(f"PRAGMA busy_timeout={int(min(wait_s, 1.0) * 1000)}")
         while True:
-            # The checkpoint waits for readers through the busy handler: bound that wait.
-            driver.execute(f"PRAGMA busy_timeout={int(min(wait_s, 1.0) * 1000)}")
             busy, logged, copied = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             if busy == 0 and logged == copied:
                 return True
@@ -160,7 +162,7 @@ def _checkpoint(engine: Engine, wait_s: float) -> bool:
                 return False
             time.sleep(0.1)
     finally:
-        raw.driver_connection.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")  # type: ignore[union-attr]
+        driver.execute(f"PRAGMA busy_timeout={int(before)}")
         raw.close()
 
 

@@ -12,12 +12,13 @@ from sqlalchemy.engine import Connection
 SQLITE_BUSY_TIMEOUT_S = 15
 
 
-def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def sqlite_pragmas(dbapi_connection: Any, busy_s: float = SQLITE_BUSY_TIMEOUT_S) -> None:
+    """Set up one new connection: WAL, the busy timeout, foreign keys, secure deletes."""
     # Autocommit at the driver level; SQLAlchemy's begin event below opens each transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_s * 1000)}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # Overwrite deleted content with zeros, so erased personal data leaves no trace in free pages.
