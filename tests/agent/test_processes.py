@@ -33,9 +33,9 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = [
     s["say"]
-    for s in yaml.safe_load((ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text())[
-        "steps"
-    ]
+    for s in yaml.safe_load(
+        (ROOT / "tests" / "agent" / "transcripts" / "full_audit.yaml").read_text()
+    )["steps"]
 ][1:]  # the REPL sends /start itself; the first scripted message ("hi") would be one more
 PROCESSES = 12  # the bench runs 100
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -46,7 +46,9 @@ def _postgres_skip() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2):
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2
+        ):
             return None
     except Exception as exc:  # any failure to connect means: skip, and say why
         return f"PostgreSQL not reachable at 127.0.0.1:5432/test ({type(exc).__name__})"
@@ -90,17 +92,23 @@ def chat_env(home: Path, database: str | None, **extra: str) -> dict[str, str]:
     return env
 
 
+def start_chat(user: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`skillaudit chat --user USER` with its input, output and errors piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bots.cli", "chat", "--user", user],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def run_chats(users: list[str], env: dict[str, str], cwd: Path) -> dict[str, tuple[int, str, str]]:
     """Start one piped `skillaudit chat` per user, all before any input; (code, out, err) each."""
     script = "".join(line + "\n" for line in SCRIPT)
-    processes = {
-        user: subprocess.Popen(
-            [sys.executable, "-m", "bots.cli", "chat", "--user", user],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, cwd=cwd,
-        )  # fmt: skip
-        for user in users
-    }
+    processes = {user: start_chat(user, env, cwd) for user in users}
     results: dict[str, tuple[int, str, str]] = {}
 
     def feed(user: str) -> None:
@@ -176,14 +184,7 @@ def test_a_store_that_stays_busy_is_said_in_one_line_and_nothing_is_lost(
     env = chat_env(home, None, SKILLAUDIT_BUSY_TIMEOUT="0.5")
     users = ["b0", "b1", "b2"]
     script = "".join(line + "\n" for line in SCRIPT)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bots.cli", "chat", "--user", user],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=env, cwd=tmp_path,
-        )  # fmt: skip
-        for user in users
-    ]
+    processes = [start_chat(user, env, tmp_path) for user in users]
     # Wait for the first "busy" line (each process says it while the lock is held), then let go.
     first = processes[0]
     assert first.stdout is not None

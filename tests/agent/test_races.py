@@ -61,7 +61,9 @@ class Replicas:
         self.processes: list[Any] = []
         for _ in range(2):
             mine, theirs = context.Pipe()
-            process = context.Process(target=race_child.serve, args=(url, str(home), barrier, theirs))
+            process = context.Process(
+                target=race_child.serve, args=(url, str(home), barrier, theirs)
+            )
             process.start()
             theirs.close()
             self.pipes.append(mine)
@@ -126,7 +128,9 @@ def test_two_processes_racing_first_messages_and_answers(url: str, tmp_path: Pat
                 replicas.send(0, user, message)
             replies = replicas.together(user, "5 years", "7 years")
             assert not any(r.startswith("CRASH") for r in replies), replies
-            acknowledged = [m.group(1) for r in replies for m in re.finditer(r"Noted: (\d+) years", r)]
+            acknowledged = [
+                m.group(1) for r in replies for m in re.finditer(r"Noted: (\d+) years", r)
+            ]
             # One answer was taken for the years question; the other replica was told that
             # its message now met the next question (which it does not answer).
             assert len(acknowledged) == 1, replies
