@@ -116,9 +116,10 @@ def forms(marker: str) -> list[bytes]:
 
 
 def scrub_sqlite(
-    engine: Engine, database: Path, erased: ErasedPerson | None, wait_s: float = SCRUB_WAIT_S
+    engine: Engine, database: Path, erased: ErasedPerson | None, wait_s: float | None = None
 ) -> ScrubReport:
     """Checkpoint and truncate the log, search the file's bytes, rewrite it if a value survived."""
+    wait_s = SCRUB_WAIT_S if wait_s is None else wait_s
     markers = erased.markers if erased else []
     rows_left = _rows_of(engine, erased) if erased else []
     complete = _checkpoint(engine, wait_s)
