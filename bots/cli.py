@@ -165,8 +165,10 @@ def telegram(
         fail(
             "--webhook needs --url (the public HTTPS address) and --secret (or TELEGRAM_WEBHOOK_SECRET)"
         )
-    # A server's log: one line per record on stderr, tracebacks in the log file.
+    # A server's log: one line per record on stderr, tracebacks in the log file; not a
+    # line per HTTP request (httpx logs each one at INFO).
     set_level(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     token = settings.telegram_bot_token.get_secret_value()
     # Ask Telegram who the bot is before loading anything heavy: a rejected token or an
     # unreachable Bot API is one line, and the process ends before native libraries load.
