@@ -28,6 +28,11 @@ def render(reply: Reply, console: Console) -> None:
         console.print(f"  [cyan]file:[/cyan] {attachment.path}", highlight=False)
 
 
+def say_error(console: Console, text: str) -> None:
+    """One red line, never wrapped (a script reading the output gets it whole)."""
+    console.print(f"error: {escape(text)}", style="red", highlight=False, soft_wrap=True)
+
+
 def translate(line: str, choices: list[Choice], multiple: bool) -> str:
     """Map typed choice numbers to the choices' values; any other text passes through."""
     values = [c.value for c in choices]
@@ -72,7 +77,7 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         # No pooled connection: a chat holds none while its person is typing.
         engine = build_engine(pooled=False)
     except (SkillAuditError, ValueError) as exc:
-        Console(stderr=True).print(f"error: {escape(str(exc))}", style="red", highlight=False)
+        say_error(Console(stderr=True), str(exc))
         return 2
     store = engine.store
     # A turn that has to wait for the course index says so, with a bar, instead of going silent.
@@ -92,16 +97,16 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
                 with waiting:
                     return engine.handle_sync(who, line)
             except StoreBusy as exc:
-                console.print(f"error: {escape(mask(str(exc)))}", style="red", highlight=False)
+                say_error(console, mask(str(exc)))
                 if interactive:
                     return None  # the person sends it again when they choose
                 # Nothing was saved and a pipe cannot retype the line: send it again.
             except SkillAuditError as exc:
                 # The message was rolled back; say what went wrong and keep the conversation.
-                console.print(f"error: {escape(mask(str(exc)))}", style="red", highlight=False)
+                say_error(console, mask(str(exc)))
                 return None
             except Exception as exc:  # any other failure: one line here, the traceback in the log
-                console.print(f"error: {escape(unexpected(exc, 'handling a message'))}", style="red", highlight=False)  # fmt: skip
+                say_error(console, unexpected(exc, "handling a message"))
                 return None
 
     try:

@@ -62,7 +62,9 @@ def engine_on(store: Store, home: Path, kb: KnowledgeBase, retriever: Retriever)
 
 
 def sqlite_bytes(database: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file())
+    return b"".join(
+        p.read_bytes() for p in database.parent.glob(database.name + "*") if p.is_file()
+    )
 
 
 def test_sqlite_erasure_is_checked_to_the_byte(

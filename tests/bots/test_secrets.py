@@ -32,7 +32,9 @@ KAGGLE_KEY = "fakekagglekeydistinct0123456789ab"
 DB_PASSWORD = "Db-Pass-Distinct-7731"
 
 
-def run(args: list[str], home: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], home: Path, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
     """`skillaudit ARGS` in a fresh home, with only the given settings."""
     clean = {
         k: v
@@ -134,7 +136,9 @@ def test_a_model_endpoint_quoting_the_key_never_gets_it_printed(
 
     with FakeOpenAI(api_key=MODEL_KEY) as fake:
         quoted = f"Incorrect API key provided: Bearer {MODEL_KEY}"
-        fake.queue(*[Fail(status, quoted if status == 401 else f"upstream failed for {MODEL_KEY}")] * 40)
+        fake.queue(
+            *[Fail(status, quoted if status == 401 else f"upstream failed for {MODEL_KEY}")] * 40
+        )
         done = run(
             ["chat", "--user", "k"], tmp_path, stdin="ml engineer\nmid\n",
             OPENAI_API_KEY=MODEL_KEY, OPENAI_BASE_URL=fake.base_url, SKILLAUDIT_LLM_RETRIES="0",
