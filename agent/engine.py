@@ -111,10 +111,10 @@ class Engine:
                     return self._handle(user, text)
                 with self.recommender.deferred():
                     return self._handle(user, text)
-            except IndexNotReady:
+            except IndexNotReady as needed:
                 # If loading fails, the turn runs once more without deferring, so the use
                 # case that wanted the index reports that in its own words.
-                deferred = self._prepare()
+                deferred = self._prepare(needed.work)
             except DBAPIError as exc:
                 # A transient error after the transaction began (a deadlock, a serialization
                 # failure, a lost connection): everything was rolled back, so run it again.
@@ -124,10 +124,13 @@ class Engine:
                     raise StoreBusy(busy_message()) from None
                 time.sleep(random.uniform(0.0, 0.2))
 
-    def _prepare(self) -> bool:
-        """Load the course index and its embedding model outside any transaction."""
+    def _prepare(self, work: Callable[[], None] | None = None) -> bool:
+        """Load the course index and its embedding model, and do the index work a turn asked
+        for (a plan's query embeddings), outside any transaction."""
         try:
             self.recommender.prepare()
+            if work is not None:
+                work()
         except Exception:  # the use case that needs it says so when it runs undeferred
             log.warning("the course index could not be prepared", exc_info=True)
             return False

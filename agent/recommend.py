@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -34,12 +34,18 @@ log = logging.getLogger(__name__)
 
 
 class IndexNotReady(BaseException):
-    """The index is needed inside a unit of work that must stay short (`Recommender.deferred`).
+    """Slow index work is needed inside a unit of work that must stay short
+    (`Recommender.deferred`): loading the index, or embedding the queries of a plan.
 
-    Not an error: the engine rolls the turn back, loads the index outside the transaction
-    and runs the turn again. A BaseException so that `except Exception` on the way (a
-    connector's optional lookup) cannot swallow it and carry on without the index.
+    Not an error: the engine rolls the turn back, does `work` (or loads the index) outside
+    the transaction and runs the turn again, which then finds it done. A BaseException so
+    that `except Exception` on the way (a connector's optional lookup) cannot swallow it and
+    carry on without the index.
     """
+
+    def __init__(self, work: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.work = work
 
 
 class Recommender:
@@ -81,6 +87,19 @@ class Recommender:
             yield
         finally:
             self._local.deferred = before
+
+    def ready_for(self, targets: list[Target], result: dict[str, Any] | None) -> Retriever:
+        """The retriever, with the resource pools advice on these targets reads computed;
+        inside a deferred unit of work, missing pools (a query embedding each, ~50 ms) are
+        computed outside it."""
+        retriever = self.retriever()
+        if self._deferred():
+            known = proficiencies(result)
+            known.update({t.skill: t.proficiency for t in targets if t.proficiency is not None})
+            missing = retriever.pools_missing([t.skill for t in targets], known)
+            if missing:
+                raise IndexNotReady(lambda: retriever.warm_pools(missing))
+        return retriever
 
     def prepare(self, progress: Progress | None = None) -> None:
         """Open or build the index and load its embedding model now, waiting for a warm-up
