@@ -37,8 +37,10 @@ def _copy(path: Path, output: Path | None) -> Path:
         return path
     try:
         shutil.copyfile(path, output)
+    except shutil.SameFileError:
+        return output  # --output named the file itself: it is already there
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}")
+        fail(f"cannot write {output}: {exc.strerror or type(exc).__name__}")
     return output
 
 

@@ -155,3 +155,13 @@ def test_url_syntax_in_the_home_names_a_folder(tmp_path: Path, folder: str) -> N
     assert done.returncode == 0, done.stderr
     assert (home / "skillaudit.db").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == [folder]  # nothing beside it
+
+
+def test_output_naming_the_export_itself_is_not_an_error(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(["consent", "grant", "github", "--user", "o"], home, tmp_path).returncode == 0
+    first = run(["export", "--user", "o"], home, tmp_path)
+    path = first.stdout.strip()
+    again = run(["export", "--user", "o", "--output", path], home, tmp_path)
+    assert again.returncode == 0 and again.stdout.strip() == path, again.stderr
+    assert "None" not in again.stderr
