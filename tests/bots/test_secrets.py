@@ -228,3 +228,24 @@ def test_an_unexpected_error_quoting_a_secret_is_masked_everywhere(tmp_path: Pat
     text = log.read_text()
     assert "Traceback" in text and "RuntimeError" in text and "ValueError" in text
     assert MODEL_KEY not in text and "[redacted]" in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["report"],
+        ["export"],
+        ["next", "docker"],
+        ["consent", "grant", "github"],
+        ["connect", "cv", "cv.txt"],
+    ],
+    ids=lambda c: c[0],
+)
+def test_an_unreachable_database_is_one_line_exit_2_at_the_other_commands(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = f"postgresql+psycopg://someone:{DB_PASSWORD}@127.0.0.1:{free_port()}/none"
+    done = run([*command, "--user", "d"], tmp_path, DATABASE_URL=url)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "cannot open the store" in one_error_line(done)
+    assert_nowhere(DB_PASSWORD, done, tmp_path)
