@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 8000
+MAX_PREPARE_ROUNDS = 4  # turns rolled back to do slow index work outside the transaction
 
 
 class Engine:
@@ -104,6 +105,7 @@ class Engine:
             # before the first transaction (a model call takes longer than loading it).
             self._prepare()
         deferred = True
+        rounds = 0
         deadline = time.monotonic() + self.store.busy_timeout_s
         while True:
             try:
@@ -113,8 +115,10 @@ class Engine:
                     return self._handle(user, text)
             except IndexNotReady as needed:
                 # If loading fails, the turn runs once more without deferring, so the use
-                # case that wanted the index reports that in its own words.
-                deferred = self._prepare(needed.work)
+                # case that wanted the index reports that in its own words. A turn that keeps
+                # finding more to prepare (it never should) runs undeferred after a few rounds.
+                rounds += 1
+                deferred = self._prepare(needed.work) and rounds < MAX_PREPARE_ROUNDS
             except DBAPIError as exc:
                 # A transient error after the transaction began (a deadlock, a serialization
                 # failure, a lost connection): everything was rolled back, so run it again.
