@@ -71,3 +71,36 @@ def test_the_index_loads_and_queries_embed_outside_every_transaction(
         assert latest is not None and scope.latest_plan(latest) is not None
         assert len(scope.audits()) == 1 and len(scope.export()["plans"]) == 1
     store.dispose()
+
+
+def test_charts_are_drawn_after_the_transaction(
+    tmp_path: Path, index_home: Path, retriever: object, kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from matplotlib.figure import Figure
+
+    from tests.agent.test_review_flow import audited
+
+    settings = Settings(SKILLAUDIT_HOME=tmp_path, DATABASE_URL=None)
+    store = Store(settings.resolved_database_url())
+    engine = Engine(store, settings, kb, today=lambda: dt.date(2026, 11, 28))
+    audited(engine, "ana")
+    opened = [0]
+    event.listen(store.engine, "begin", lambda conn: opened.__setitem__(0, 1))
+    event.listen(store.engine, "commit", lambda conn: opened.__setitem__(0, 0))
+    event.listen(store.engine, "rollback", lambda conn: opened.__setitem__(0, 0))
+    drawn: list[int] = []
+    real = Figure.savefig
+
+    def savefig(self: Figure, *args: object, **kwargs: object) -> None:  # the library's call
+        drawn.append(opened[0])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    report = engine.handle_sync("ana", "/report")
+    progress = engine.handle_sync("ana", "/progress")
+    assert drawn == [0, 0], drawn  # the radar and the progress chart, no transaction open
+    for reply in (report, progress):
+        images = [a.path for a in reply.attachments if a.kind == "image"]
+        assert images and all(p.is_file() for p in images)  # there when the reply is shown
+    store.dispose()
