@@ -117,6 +117,31 @@ class Settings(BaseSettings):
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1_000_000)
 
+    # How long a message waits for a store busy with other sessions (SQLite's write lock,
+    # PostgreSQL's lock waits and connection limit) before the person is told to send it again.
+    busy_timeout_s: float = Field(
+        default=60.0, gt=0, le=3600, validation_alias="SKILLAUDIT_BUSY_TIMEOUT"
+    )
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home(cls, value: object) -> object:
+        """An empty SKILLAUDIT_HOME means unset (as for XDG_DATA_HOME), never the current
+        folder; a relative one is made absolute once, so a later `cd` cannot move the store."""
+        if value is None or (isinstance(value, str | Path) and not str(value).strip()):
+            return default_home()
+        if isinstance(value, str | Path):
+            return Path(value).expanduser().absolute()
+        return value
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        """An empty DATABASE_URL means unset: the SQLite file under the home."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
     def secrets(self) -> list[str]:
         """Every secret value configured, so logs and error messages can mask them."""
         values = [
@@ -164,7 +189,12 @@ class Settings(BaseSettings):
         """The configured database, or the SQLite file under `home`."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.home / 'skillaudit.db'}"
+        from sqlalchemy.engine import URL
+
+        # Built, not formatted: a home holding URL syntax ('?', '%41', '#') must name a folder.
+        return URL.create("sqlite", database=str(self.home / "skillaudit.db")).render_as_string(
+            hide_password=False
+        )
 
     def user_dir(self, external_id: str) -> Path:
         """Where files made for one person (reports, charts, exports) are kept; erased with them."""

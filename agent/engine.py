@@ -17,10 +17,11 @@ flowchart LR
 ```
 
 Every message runs in one database transaction scoped to its user: answers are saved
-before the reply is returned, and a failure rolls back only that message. A remote front end
-passes a `Delivery` (its update id): the update is marked handled and the reply kept in the
-outbox in that same transaction, so it is answered once and its reply survives a crash
-(agent/store/outbox.py).
+before the reply is returned, and a failure rolls back only that message. The transaction
+holds the store (SQLite's write lock) only for database work: the course index is loaded,
+and charts drawn, outside it. A remote front end passes a `Delivery` (its update id): the
+update is marked handled and the reply kept in the outbox in that same transaction, so it
+is answered once and its reply survives a crash (agent/store/outbox.py).
 """
 
 from __future__ import annotations
@@ -30,11 +31,15 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
+
+from sqlalchemy.exc import DBAPIError
 
 from agent import (
     check_flow,
@@ -52,11 +57,20 @@ from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.interview import choices_for, first_open, question, questions
 from agent.parsing import clean
-from agent.recommend import Recommender
+from agent.recommend import IndexNotReady, Recommender
 from agent.render import render_chat
 from agent.reply import Choice, Reply
 from agent.sources import Asker
-from agent.store import Delivery, FlowSession, Outbox, Store
+from agent.store import (
+    Delivery,
+    FlowSession,
+    Outbox,
+    ScrubReport,
+    Store,
+    StoreBusy,
+    busy_message,
+    is_transient,
+)
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase, default_knowledge
 
@@ -65,6 +79,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 8000
+MAX_PREPARE_ROUNDS = 4  # turns rolled back to do slow index work outside the transaction
 
 
 class Engine:
@@ -112,7 +127,7 @@ class Engine:
         in the same transaction that marks the update handled; None means the update was
         handled before (a redelivery) and nothing was done.
         """
-        return await asyncio.to_thread(self._handle, user, text, delivery, asker)
+        return await asyncio.to_thread(self._handle_retrying, user, text, delivery, asker)
 
     @overload
     def handle_sync(self, user: str, text: str) -> Reply: ...
@@ -128,7 +143,57 @@ class Engine:
     def handle_sync(
         self, user: str, text: str, delivery: Delivery | None = None, asker: Asker = Asker.LOCAL
     ) -> Reply | None:
-        return self._handle(user, text, delivery, asker)
+        return self._handle_retrying(user, text, delivery, asker)
+
+    def _handle_retrying(
+        self, user: str, text: str, delivery: Delivery | None, asker: Asker
+    ) -> Reply | None:
+        """Handle one message in one short transaction, retried while the store is busy.
+
+        Nothing slow runs while the transaction holds the store: a turn that needs the course
+        index before it is loaded is rolled back, the index is loaded outside, and the turn
+        runs again. If the store stays busy for the whole budget the message is rolled back
+        and `StoreBusy` says to send it again.
+        """
+        if self.llm is not None:
+            # The model's tools may search the courses at any turn: have the index ready
+            # before the first transaction (a model call takes longer than loading it).
+            self._prepare()
+        deferred = True
+        rounds = 0
+        deadline = time.monotonic() + self.store.busy_timeout_s
+        while True:
+            try:
+                if not deferred:
+                    return self._handle(user, text, delivery, asker)
+                with self.recommender.deferred():
+                    return self._handle(user, text, delivery, asker)
+            except IndexNotReady as needed:
+                # If loading fails, the turn runs once more without deferring, so the use
+                # case that wanted the index reports that in its own words. A turn that keeps
+                # finding more to prepare (it never should) runs undeferred after a few rounds.
+                rounds += 1
+                deferred = self._prepare(needed.work) and rounds < MAX_PREPARE_ROUNDS
+            except DBAPIError as exc:
+                # A transient error after the transaction began (a deadlock, a serialization
+                # failure, a lost connection): everything was rolled back, so run it again.
+                if not is_transient(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusy(busy_message()) from None
+                time.sleep(random.uniform(0.0, 0.2))
+
+    def _prepare(self, work: Callable[[], None] | None = None) -> bool:
+        """Load the course index and its embedding model, and do the index work a turn asked
+        for (a plan's query embeddings), outside any transaction."""
+        try:
+            self.recommender.prepare()
+            if work is not None:
+                work()
+        except Exception:  # the use case that needs it says so when it runs undeferred
+            log.warning("the course index could not be prepared", exc_info=True)
+            return False
+        return True
 
     def _handle(
         self, user: str, text: str, delivery: Delivery | None, asker: Asker
@@ -161,9 +226,11 @@ class Engine:
                     outbox.add(
                         delivery.bot, delivery.chat_id, user, payload, "reply", delivery.update_id
                     )
-                return reply
         except _Redelivered:
             return None
+        if turn.scrubbed is not None:  # an erasure: say what the check afterwards found
+            reply = reply.model_copy(update={"text": f"{reply.text}\n\n{turn.scrubbed.describe()}"})
+        return reply
 
     @contextmanager
     def work(
@@ -176,7 +243,9 @@ class Engine:
         """One unit of work for one person: their turn, in order and in one transaction.
 
         Front ends that are not conversations (the CLI's subcommands) call use cases inside
-        it. With `create=False` an unknown person yields None and nothing is stored.
+        it. With `create=False` an unknown person yields None and nothing is stored. One
+        person's turns are serialised by a lock in this process and, across processes, by
+        the store (SQLite's write lock, a PostgreSQL advisory lock on the person).
         """
         with self._lock(user):
             turn: Turn | None = None
@@ -193,12 +262,22 @@ class Engine:
                         asker=asker,
                     )
                 yield turn
-            # The transaction has committed: now it is safe to remove files and scrub the store.
+            # The transaction has committed: now it is safe to remove files, draw charts and
+            # scrub the store.
             if turn is not None:
                 for task in turn.after_commit:
                     task()
                 if turn.scrub:
-                    self.store.scrub()
+                    turn.scrubbed = self._scrub(turn)
+        self.store.finish_pending_scrub()
+
+    def _scrub(self, turn: Turn) -> ScrubReport:
+        """Scrub and check the store after an erasure; a failure is said, never hidden."""
+        try:
+            return self.store.scrub(turn.erased)
+        except Exception as exc:
+            log.warning("erasure: scrubbing the store failed", exc_info=True)
+            return ScrubReport(self.store.dialect, error=type(exc).__name__)
 
     def _welcome(self, remote: bool = False) -> str:
         model = ""

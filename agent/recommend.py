@@ -10,6 +10,8 @@ import datetime as dt
 import logging
 import shutil
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +34,21 @@ from tools.results import AuditResult
 log = logging.getLogger(__name__)
 
 
+class IndexNotReady(BaseException):
+    """Slow index work is needed inside a unit of work that must stay short
+    (`Recommender.deferred`): loading the index, or embedding the queries of a plan.
+
+    Not an error: the engine rolls the turn back, does `work` (or loads the index) outside
+    the transaction and runs the turn again, which then finds it done. A BaseException so
+    that `except Exception` on the way (a connector's optional lookup) cannot swallow it and
+    carry on without the index.
+    """
+
+    def __init__(self, work: Callable[[], None] | None = None) -> None:
+        super().__init__()
+        self.work = work
+
+
 class Recommender:
     """Owns the retriever's lazy construction; pass a ready one in tests.
 
@@ -52,6 +69,8 @@ class Recommender:
         self.progress = progress
         self._retriever = retriever
         self._lock = threading.Lock()
+        self._warmed = retriever is not None  # the embedding model is loaded too
+        self._local = threading.local()
         self._listeners: list[Progress] = []
         self._step: tuple[str, int, int] | None = None  # the build's latest step
 
@@ -59,9 +78,43 @@ class Recommender:
     def ready(self) -> bool:
         return self._retriever is not None
 
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """While this thread is inside: asking for an index that is not loaded and warm
+        raises IndexNotReady instead of loading it (which takes a second or more)."""
+        before = getattr(self._local, "deferred", False)
+        self._local.deferred = True
+        try:
+            yield
+        finally:
+            self._local.deferred = before
+
+    def ready_for(self, targets: list[Target], result: AuditResult | None) -> Retriever:
+        """The retriever, with the resource pools advice on these targets reads computed;
+        inside a deferred unit of work, missing pools (a query embedding each, ~50 ms) are
+        computed outside it."""
+        retriever = self.retriever()
+        if self._deferred():
+            known = proficiencies(result)
+            known.update({t.skill: t.proficiency for t in targets if t.proficiency is not None})
+            missing = retriever.pools_missing([t.skill for t in targets], known)
+            if missing:
+                raise IndexNotReady(lambda: retriever.warm_pools(missing))
+        return retriever
+
+    def prepare(self, progress: Progress | None = None) -> None:
+        """Open or build the index and load its embedding model now, waiting for a warm-up
+        under way (call it outside any transaction)."""
+        retriever = self.retriever(progress)
+        if not self._warmed:
+            retriever.index.warm()
+            self._warmed = True
+
     def retriever(self, progress: Progress | None = None) -> Retriever:
-        if self._retriever is not None:
+        if self._retriever is not None and (self._warmed or not self._deferred()):
             return self._retriever
+        if self._deferred():
+            raise IndexNotReady
         listener = progress or self.progress
         if listener is not None:
             self._listeners.append(listener)
@@ -75,6 +128,9 @@ class Recommender:
         finally:
             if listener is not None:
                 self._listeners.remove(listener)
+
+    def _deferred(self) -> bool:
+        return bool(getattr(self._local, "deferred", False))
 
     def _report(self, what: str, done: int, total: int) -> None:
         self._step = (what, done, total)
@@ -93,6 +149,7 @@ class Recommender:
                 if self._retriever is None:
                     self._retriever = build_retriever(self.settings, self.kb, self._report)
             self._retriever.index.warm()  # and the embedding model, for the first query
+            self._warmed = True
         except Exception:  # a failed warm-up is retried, with its error shown, on first use
             log.warning("index warm-up failed; it will be retried on first use", exc_info=True)
 

@@ -15,7 +15,7 @@ from typing import Any
 from agent.config import Settings
 from agent.recommend import Recommender
 from agent.sources import Asker
-from agent.store import FlowSession, UserScope
+from agent.store import ErasedPerson, FlowSession, ScrubReport, UserScope
 from knowledge.base import KnowledgeBase
 
 
@@ -33,6 +33,8 @@ class Turn:
     # Work that must wait until the message's transaction has committed (erasing files, scrubbing).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     scrub: bool = False  # scrub the store after commit (an erasure happened)
+    erased: ErasedPerson | None = None  # what the scrub checks for (set with `scrub`)
+    scrubbed: ScrubReport | None = None  # what the scrub did and found (set after commit)
     # Who is asking: the person at their own terminal, or a remote person (agent/sources.py),
     # which decides what connectors may read and whether replies may show server paths.
     asker: Asker = Asker.LOCAL

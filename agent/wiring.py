@@ -31,23 +31,30 @@ def load_settings() -> Settings:
             for error in exc.errors(include_input=False)
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(".env in this folder is not UTF-8 text; fix or remove it") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read .env in this folder: {exc.strerror}") from None
     redact_secrets(settings.secrets())
     return settings
 
 
-def open_store(settings: Settings) -> Store:
-    """The configured store, migrated; an unusable DATABASE_URL or database is a ConfigError."""
+def open_store(settings: Settings, pooled: bool = True) -> Store:
+    """The configured store, migrated; an unusable DATABASE_URL or database is a ConfigError.
+
+    `pooled=False` for a terminal chat: no connection is held while the person types.
+    """
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from agent.store import Store
 
     try:
-        return Store(settings.resolved_database_url())
+        return Store(settings.resolved_database_url(), settings.busy_timeout_s, pooled)
     except ArgumentError:
         raise ConfigError(
             "DATABASE_URL is not a database URL (e.g. postgresql://host/db)"
         ) from None
-    except (SQLAlchemyError, OSError, ImportError) as exc:
+    except (SQLAlchemyError, OSError, ImportError, ValueError) as exc:
         reason = type(exc).__name__
         raise ConfigError(
             f"cannot open the store at {settings.describe_storage()} ({reason}); check DATABASE_URL "
@@ -55,9 +62,9 @@ def open_store(settings: Settings) -> Store:
         ) from None
 
 
-def build_engine(settings: Settings | None = None) -> Engine:
+def build_engine(settings: Settings | None = None, pooled: bool = True) -> Engine:
     """The engine over the configured store, knowledge, index and (optional) language model."""
     from agent.engine import Engine
 
     settings = settings or load_settings()
-    return Engine(open_store(settings), settings)
+    return Engine(open_store(settings, pooled), settings)

@@ -28,6 +28,11 @@ def render(reply: Reply, console: Console) -> None:
         console.print(f"  [cyan]file:[/cyan] {attachment.path}", highlight=False)
 
 
+def say_error(console: Console, text: str) -> None:
+    """One red line, never wrapped (a script reading the output gets it whole)."""
+    console.print(f"error: {escape(text)}", style="red", highlight=False, soft_wrap=True)
+
+
 def translate(line: str, choices: list[Choice], multiple: bool) -> str:
     """Map typed choice numbers to the choices' values; any other text passes through."""
     values = [c.value for c in choices]
@@ -55,6 +60,8 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
 
     The terminal has one user and nothing else to do while waiting for a line, so the loop
     is synchronous (it uses the engine's blocking entry point); that keeps Ctrl-C immediate.
+    Whatever goes wrong with one message is one line, and the conversation goes on: a
+    message the store was too busy to take is sent again (piped input cannot retype it).
     """
     from agent.errors import SkillAuditError
     from agent.wiring import build_engine
@@ -67,9 +74,10 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         _enable_history()
     try:
         who = user_id(name)
-        engine = build_engine()
+        # No pooled connection: a chat holds none while its person is typing.
+        engine = build_engine(pooled=False)
     except (SkillAuditError, ValueError) as exc:
-        Console(stderr=True).print(f"error: {escape(str(exc))}", style="red", highlight=False)
+        say_error(Console(stderr=True), str(exc))
         return 2
     store = engine.store
     # A turn that has to wait for the course index says so, with a bar, instead of going silent.
@@ -78,9 +86,34 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     resume_hint = f"skillaudit chat --user {who.removeprefix('cli:')}"
     choices: list[Choice] = []
     multiple = False
+
+    def send(line: str) -> Reply | None:
+        """The engine's reply to one line, or None after saying in one line what went wrong."""
+        from agent.redact import mask, unexpected
+        from agent.store import StoreBusy
+
+        while True:
+            try:
+                with waiting:
+                    return engine.handle_sync(who, line)
+            except StoreBusy as exc:
+                say_error(console, mask(str(exc)))
+                if interactive:
+                    return None  # the person sends it again when they choose
+                # Nothing was saved and a pipe cannot retype the line: send it again.
+            except SkillAuditError as exc:
+                # The message was rolled back; say what went wrong and keep the conversation.
+                say_error(console, mask(str(exc)))
+                return None
+            except Exception as exc:  # any other failure: one line here, the traceback in the log
+                say_error(console, unexpected(exc, "handling a message"))
+                return None
+
     try:
-        reply = engine.handle_sync(who, "/start")
-        render(reply, console)
+        reply = send("/start")
+        if reply is not None:
+            render(reply, console)
+            choices, multiple = list(reply.choices), reply.multiple
         if interactive:
             # Open or build the course index while the person answers, not before the first
             # question (it would compete for the CPU). Piped input has no time to spare.
@@ -91,7 +124,6 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
                 import threading
 
                 threading.Thread(target=engine.llm.warm_up, name="llm-warm-up", daemon=True).start()
-        choices, multiple = list(reply.choices), reply.multiple
         while True:
             if interactive:
                 line = input("> ")
@@ -103,12 +135,8 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
                 console.print(f"> {escape(line)}", style="dim", highlight=False)
             if line.strip().lower() in EXIT_WORDS:
                 break
-            try:
-                with waiting:
-                    reply = engine.handle_sync(who, translate(line, choices, multiple))
-            except SkillAuditError as exc:
-                # The message was rolled back; say what went wrong and keep the conversation.
-                console.print(f"error: {escape(str(exc))}", style="red", highlight=False)
+            reply = send(translate(line, choices, multiple))
+            if reply is None:
                 continue
             render(reply, console)
             choices, multiple = list(reply.choices), reply.multiple

@@ -156,6 +156,7 @@ def telegram(
     import logging
 
     from agent.errors import SkillAuditError
+    from agent.redact import set_level
     from agent.wiring import build_engine, load_settings
 
     try:
@@ -168,9 +169,14 @@ def telegram(
         fail(
             "--webhook needs --url (the public HTTPS address) and --secret (or TELEGRAM_WEBHOOK_SECRET)"
         )
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # A server's log: one line per record on stderr, tracebacks in the log file; not a
+    # line per HTTP request (httpx logs each one at INFO).
+    set_level(logging.INFO)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    token = settings.telegram_bot_token.get_secret_value()
+    # Ask Telegram who the bot is before loading anything heavy: a rejected token or an
+    # unreachable Bot API is one line, and the process ends before native libraries load.
+    _check_token(token, settings.telegram_api_base_url)
     from bots.telegram import build_application
 
     try:
@@ -178,15 +184,58 @@ def telegram(
     except SkillAuditError as exc:
         fail(str(exc))
     engine.recommender.warm_up()
-    token = settings.telegram_bot_token.get_secret_value()
     application = build_application(engine, token, settings.telegram_api_base_url)
-    if webhook:
-        application.run_webhook(
-            listen=listen, port=port, url_path="telegram", secret_token=secret, webhook_url=url
+    from telegram.error import TelegramError
+
+    try:
+        if webhook:
+            application.run_webhook(
+                listen=listen, port=port, url_path="telegram", secret_token=secret, webhook_url=url
+            )
+        else:
+            application.run_polling()
+    except TelegramError as exc:
+        fail(_telegram_problem(exc))
+    finally:
+        engine.store.dispose()
+
+
+def _check_token(token: str, base_url: str | None) -> None:
+    """Call getMe once; a refused token or an unreachable Bot API ends the command (exit 2)."""
+    import asyncio
+
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    async def get_me() -> None:
+        if base_url:
+            root = base_url.rstrip("/")
+            bot = Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+        else:
+            bot = Bot(token)
+        async with bot:  # initialize() calls getMe
+            pass
+
+    try:
+        asyncio.run(get_me())
+    except TelegramError as exc:
+        fail(_telegram_problem(exc))
+
+
+def _telegram_problem(exc: Exception) -> str:
+    """One masked line for a Telegram failure (python-telegram-bot quotes the token)."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from agent.redact import one_line
+
+    if isinstance(exc, InvalidToken):
+        return (
+            "Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped); get the token from "
+            f"@BotFather ({one_line(exc)})"
         )
-    else:
-        application.run_polling()
-    engine.store.dispose()
+    if isinstance(exc, NetworkError):
+        return f"cannot reach the Telegram Bot API: {one_line(exc)}"
+    return f"Telegram failed: {one_line(exc)}"
 
 
 def _add_records() -> None:
@@ -209,18 +258,57 @@ _add_checks()
 
 def main() -> None:
     import gc
+    import os
 
+    # Everything this program writes is personal data or derived from it (the store, reports,
+    # charts, exports, logs): private to its owner whatever the shell's umask says.
+    os.umask(0o077)
+    from agent import redact
+
+    # Log records go to SKILLAUDIT_HOME/logs (masked, in full) and the terminal gets one line;
+    # an unexpected error anywhere is one masked line too, its traceback in that file.
+    redact.install()
     # Start-up creates a few hundred thousand objects that live as long as the process (the
     # imported libraries); at the default threshold (700) the collector walks them hundreds
     # of times. Rarer young collections cut 0.06-0.1 s of CPU from `next` here.
     gc.set_threshold(50_000, 20, 100)
     try:
         app()
+    except Exception as exc:  # whatever a command let through: one line, never a traceback
+        sys.stderr.write(f"error: {_failure(exc)}\n")
+        sys.exit(_exit_code(exc))
     finally:
         # The process ends here and its memory with it: spare the collector's passes over
         # everything at interpreter shutdown (0.4 s of a `next` on a loaded machine, 20 ms
         # after this). Files and the store are closed explicitly before this point.
         gc.freeze()
+
+
+def _failure(exc: Exception) -> str:
+    """One masked line for an error no command caught; unexpected ones are logged in full."""
+    from agent.errors import SkillAuditError
+    from agent.redact import mask, one_line, unexpected
+
+    if isinstance(exc, SkillAuditError):
+        return mask(str(exc))
+    if _database_unreachable(exc):
+        return f"the database is unreachable or refused the connection ({one_line(exc)})"
+    return unexpected(exc)
+
+
+def _database_unreachable(exc: Exception) -> bool:
+    # Checked by name: importing SQLAlchemy here would slow every `--help`.
+    return type(exc).__module__.startswith("sqlalchemy") and type(exc).__name__ in (
+        "OperationalError",
+        "InterfaceError",
+    )
+
+
+def _exit_code(exc: Exception) -> int:
+    """2 for what the person can fix (input, configuration, the database), 1 for a fault."""
+    from agent.errors import SkillAuditError
+
+    return 2 if isinstance(exc, SkillAuditError) or _database_unreachable(exc) else 1
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def _copy(path: Path, output: Path | None) -> Path:
         return path
     try:
         shutil.copyfile(path, output)
+    except shutil.SameFileError:
+        return output  # --output named the file itself: it is already there
     except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror}")
+        fail(f"cannot write {output}: {exc.strerror or type(exc).__name__}")
     return output
 
 
@@ -125,7 +127,7 @@ def forget(
             erasure = None if turn is None else erase(turn)
     except SkillAuditError as exc:
         fail(str(exc))
-    if erasure is None:
+    if erasure is None or turn is None:
         typer.echo(f"Nothing is stored about {who}; nothing to erase.")
         return
     erased = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in erasure.rows.items() if n)
@@ -134,6 +136,8 @@ def forget(
         f"Everything stored about {who} has been erased: {erased or 'no stored rows'}, the account, "
         f"and {erasure.files} generated file{plural}."
     )
+    if turn.scrubbed is not None:  # what the check of the store afterwards found
+        typer.echo(turn.scrubbed.describe())
 
 
 def next_(
@@ -152,7 +156,7 @@ def next_(
     who = user_id(user)
     topic = text.strip()
     try:
-        with work(who, create=bool(topic)) as turn:
+        with work(who, create=bool(topic), index=True) as turn:
             if topic:
                 assert turn is not None
                 outcome = plan_for_topic(turn, topic)

@@ -15,7 +15,7 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -487,6 +487,25 @@ class Retriever:
                 key=lambda row: row[0].id,
             )  # fmt: skip
         return self._pools[skill]
+
+    def pools_missing(
+        self, skills: Iterable[str], known: Mapping[str, float] | None = None
+    ) -> list[str]:
+        """Of the pools advice for `skills` may read (theirs, and those of the prerequisites
+        the person lacks of every resource teaching them), the ones not computed yet: each
+        costs a query embedding. `known` as for `advise`."""
+        have = dict(known or {})
+        wanted = dict.fromkeys(s for s in skills if s in self.kb.skills)
+        for skill in list(wanted):
+            for resource in self.catalog.covering(skill):
+                for _, lacking in self._lacking(resource, have):
+                    wanted.setdefault(lacking)
+        return [skill for skill in wanted if skill not in self._pools]
+
+    def warm_pools(self, skills: Iterable[str]) -> None:
+        """Compute these skills' pools now (before a caller that must not wait holds a lock)."""
+        for skill in skills:
+            self._pool(skill)
 
     def _affordable(self, resource: Resource, c: Constraints) -> bool:
         if resource.language != c.language:

@@ -4,14 +4,22 @@ Every read and write of personal data goes through `UserScope`, which is bound t
 user and filters every query by that user's id, so no code path can reach another
 user's rows. Schema changes are an ordered list of migrations recorded in the database.
 
-Modules: `models` (tables), `migrations`, `database` (`Store`, engine set-up), `scope`
-(`UserScope`), `desk` (the second reviewer's cross-user view), `endorse` (endorsement codes
-across users).
+Modules: `models` (tables), `migrations`, `database` (`Store`, engine set-up, retries,
+per-person locks), `sqlite` (pragmas, file modes), `scope` (`UserScope`), `erasure` (the
+scrub after a `forget` and its check), `outbox` (exactly-once delivery, reminders), `desk`
+(the second reviewer's cross-user view), `endorse` (endorsement codes across users).
 """
 
-from agent.store.database import SQLITE_BUSY_TIMEOUT_S, Store, make_engine
+from agent.store.database import (
+    Store,
+    StoreBusy,
+    busy_message,
+    is_transient,
+    make_engine,
+)
 from agent.store.desk import ReviewerDesk
 from agent.store.endorse import EndorsementDesk
+from agent.store.erasure import ErasedPerson, ScrubReport
 from agent.store.migrations import MIGRATIONS
 from agent.store.models import (
     USER_TABLES,
@@ -42,6 +50,7 @@ from agent.store.models import (
 )
 from agent.store.outbox import Deliveries, Delivery, DueReminder, Outbox, Pending, Upload
 from agent.store.scope import UserScope
+from agent.store.sqlite import SQLITE_BUSY_TIMEOUT_S
 
 __all__ = [
     "MIGRATIONS",
@@ -59,6 +68,7 @@ __all__ = [
     "Endorsement",
     "EndorsementCode",
     "EndorsementDesk",
+    "ErasedPerson",
     "FlowSession",
     "LlmMemory",
     "LlmUsage",
@@ -76,10 +86,14 @@ __all__ = [
     "ReviewerDesk",
     "ScheduleRow",
     "SchemaMigration",
+    "ScrubReport",
     "Store",
+    "StoreBusy",
     "Upload",
     "User",
     "UserScope",
+    "busy_message",
+    "is_transient",
     "make_engine",
     "utcnow",
 ]

@@ -439,13 +439,15 @@ class SchemaMigration(Base):
     applied_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-# Tables holding personal data, in an order that deletes children before parents.
+# Tables holding personal data, in an order that deletes children before parents. Each is
+# deleted explicitly (and counted, and vacuumed), never left to ON DELETE CASCADE.
 USER_TABLES = (
     CheckAnswer,
     CheckSession,
     Endorsement,
     EndorsementCode,
     Reminder,
+    ConnectorRun,
     LlmUsage,
     LlmMemory,
     ReviewDecision,

@@ -201,14 +201,35 @@ def _mark_handled(conn: Connection, bot: str, update_id: int, chat_id: int | Non
 class Deliveries:
     """The sender's side, between turns: each call is its own short transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self, engine: Engine, retrying: Callable[[Callable[[], Any]], Any] | None = None
+    ) -> None:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # The store's retry of a busy database (agent.store.database.Store._retrying).
+        self._retrying = retrying or (lambda attempt: attempt())
+
+    def _begin(self) -> Connection:
+        """A connection whose transaction has begun (on SQLite: holding the write lock)."""
+        conn = self._engine.connect()
+        try:
+            conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        with self._engine.begin() as conn:
+        conn: Connection = self._retrying(self._begin)
+        try:
             yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
 
     # The inbox ------------------------------------------------------------------------------
 

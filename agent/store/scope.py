@@ -532,6 +532,43 @@ class UserScope:
             "reminders": rows(Reminder),
         }
 
+    def given_texts(self, shortest: int = 8, most: int = 300) -> list[str]:
+        """This person's id, then the distinctive texts they gave (answers, review reasons,
+        topics, what connectors read for them, the model's memory, profiles), to check an
+        erasure against. Values shorter than `shortest` say nothing about one person."""
+        found: dict[str, None] = {self.user.external_id: None}
+
+        def collect(value: Any) -> None:
+            if len(found) > most:
+                return
+            if isinstance(value, str):
+                stripped = value.strip()
+                if len(stripped) >= shortest:
+                    found.setdefault(stripped, None)
+            elif isinstance(value, dict):
+                for item in value.values():  # keys are field names, not the person's words
+                    collect(item)
+            elif isinstance(value, list | tuple):
+                for item in value:
+                    collect(item)
+
+        sources: list[tuple[type[Base], tuple[str, ...]]] = [
+            (FlowSession, ("answers",)),
+            (ReviewDecision, ("reason", "value")),
+            (PlanRow, ("query",)),
+            (ConnectorRun, ("result",)),
+            (LlmMemory, ("recent",)),
+            (AuditRow, ("profile", "context")),
+        ]
+        for model, columns in sources:
+            table = model.__table__
+            rows = self.session.execute(
+                select(*(table.c[name] for name in columns)).where(table.c.user_id == self.user.id)
+            )
+            for row in rows:
+                collect(list(row))
+        return list(found)[: most + 1]
+
     def erase(self) -> dict[str, int]:
         """Delete every row about this user, the user row last; return the count per table."""
         counts = {}

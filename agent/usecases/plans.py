@@ -117,9 +117,15 @@ def plan_for_role(
     return _recommend(turn, targets, constraints, None, "")
 
 
-def _retriever(turn: Turn) -> Retriever:
+def _retriever(
+    turn: Turn, targets: list[Target] | None = None, result: AuditResult | None = None
+) -> Retriever:
+    """The retriever; with `targets`, ready to advise on them without embedding a query
+    (the embeddings are made outside the transaction: see `Recommender.ready_for`)."""
     try:
-        return turn.recommender.retriever()
+        if targets is None:
+            return turn.recommender.retriever()
+        return turn.recommender.ready_for(targets, result)
     except (KnowledgeError, OSError) as exc:
         raise RecommendationsUnavailable(
             f"recommendations are unavailable right now: {exc}"
@@ -134,8 +140,8 @@ def _recommend(
     topic: str,
     match: TopicMatch | None = None,
 ) -> PlanOutcome:
-    retriever = _retriever(turn)
     result = audit.audit if audit else None
+    retriever = _retriever(turn, targets, result)
     advised = advise(
         retriever, targets, constraints, turn.today, result, query=topic or None, topic=match
     )

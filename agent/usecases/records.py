@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent import history
-from agent.store import AuditRow, OutputKind
+from agent.store import AuditRow, ErasedPerson, OutputKind
 from agent.turn import Turn
 from agent.usecases.endorsements import erase_all_given
+from tools.results import AuditResult
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class Progress:
     audits: list[AuditRow]  # oldest first
     delta: history.Delta | None  # the latest two compared
-    chart: Path | None  # overall and pillar scores over time (PNG)
+    chart: Path | None  # overall and pillar scores over time (PNG, drawn once the turn commits)
 
 
 def progress(turn: Turn, chart: bool = True) -> Progress:
@@ -29,19 +30,31 @@ def progress(turn: Turn, chart: bool = True) -> Progress:
     delta = history.compare(audits[-2], audits[-1]) if len(audits) >= 2 else None
     path = None
     if audits and chart:
-        from agent.charts import progress_chart
-
-        path = progress_chart(
-            [a.audit for a in audits], turn.user_dir / "charts" / f"progress-{audits[-1].id}.png"
-        )
+        path = turn.user_dir / "charts" / f"progress-{audits[-1].id}.png"
+        results = [a.audit for a in audits]
+        turn.after_commit.append(lambda: _progress_chart(results, path))
     return Progress(audits, delta, path)
+
+
+def _progress_chart(results: list[AuditResult], path: Path) -> None:
+    # Drawn after the commit: importing matplotlib and rendering take most of a second,
+    # which must not be spent holding the store's write lock.
+    from agent.charts import progress_chart
+
+    progress_chart(results, path)
+
+
+def _radar_chart(result: AuditResult, path: Path) -> None:
+    from agent.charts import radar_chart
+
+    radar_chart(result, path)
 
 
 @dataclass(frozen=True)
 class ReportFiles:
     audit: AuditRow
     report: Path
-    radar: Path  # the pillar chart
+    radar: Path  # the pillar chart (drawn once the turn commits)
     media_type: str
 
 
@@ -59,9 +72,9 @@ def report(turn: Turn, fmt: str = "md") -> ReportFiles | None:
     path = history.write_report(
         latest, decisions, plan, fmt, folder, plan_decisions, turn.scope.external_id
     )
-    from agent.charts import radar_chart
-
-    radar = radar_chart(latest.audit, folder / f"audit-{latest.id}-pillars.png")
+    radar = folder / f"audit-{latest.id}-pillars.png"
+    result = latest.audit
+    turn.after_commit.append(lambda: _radar_chart(result, radar))  # after the commit, as above
     return ReportFiles(latest, path, radar, history.REPORT_FORMATS[fmt])
 
 
@@ -89,9 +102,12 @@ class Erasure:
 
 
 def forget(turn: Turn) -> Erasure:
-    """Erase every row about the person; their files and the store's free space are cleaned
-    once the transaction has committed. Endorsements they gave others go too, and the audits
-    of the people endorsed are re-scored without them."""
+    """Erase every row about the person; their files and the store's free space are cleaned,
+    and the store searched for their id and texts, once the transaction has committed
+    (`turn.scrubbed` then says what the search found). Endorsements they gave others go too,
+    and the audits of the people endorsed are re-scored without them."""
+    markers = turn.scope.given_texts()
+    key = turn.scope.user.id
     given = erase_all_given(turn)
     counts = turn.scope.erase()
     counts["endorsements_given"] = counts.get("endorsements_given", 0) + given
@@ -99,5 +115,6 @@ def forget(turn: Turn) -> Erasure:
     files = sum(1 for f in folder.rglob("*") if f.is_file()) if folder.exists() else 0
     turn.after_commit.append(lambda: shutil.rmtree(folder, ignore_errors=True))
     turn.scrub = True
+    turn.erased = ErasedPerson(key, [table for table, n in counts.items() if n], markers)
     log.info("erased all data of one user")
     return Erasure(counts, files)
