@@ -180,7 +180,8 @@ def test_github_and_kaggle_quoting_the_credential_never_get_it_printed(
 @pytest.mark.parametrize(
     "url",
     [
-        f"postgresql+psycopg://someone:{DB_PASSWORD}@127.0.0.1:{free_port()}/none",  # unreachable
+        # unreachable: nothing listens on port 1 (a fixed port keeps the test ids stable)
+        f"postgresql+psycopg://someone:{DB_PASSWORD}@127.0.0.1:1/none",
         f"postgresql+nodriver://someone:{DB_PASSWORD}@127.0.0.1/none",  # no such driver
         f"postgresql+psycopg://postgres:{DB_PASSWORD}@127.0.0.1:5432/no_such_database_x",
         f"notadb://someone:{DB_PASSWORD}@127.0.0.1/x",  # no such database kind
