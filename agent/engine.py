@@ -389,6 +389,8 @@ def route(turn: Turn, raw: str) -> Reply:
     if not text:
         return resume(turn, flow).prefixed("I did not catch anything there.")
     intent = detect(text)
+    if intent is not None and not text.startswith("/") and answers_the_question(turn, flow, text):
+        intent = None  # "consent" at the legal-basis question is an answer, not /consent
     if intent is not None and not (intent[0] == "greeting" and conversational(turn)):
         name, argument = intent
         return command(turn, flow, name, argument)
@@ -399,6 +401,22 @@ def route(turn: Turn, raw: str) -> Reply:
     if flow is None:
         return idle(turn, text)
     return FLOWS[flow.flow].answer(turn, flow, text)
+
+
+QUESTION_FLOWS = frozenset({"interview", "model", "next_quick"})  # positions are question ids
+
+
+def answers_the_question(turn: Turn, flow: FlowSession | None, text: str) -> bool:
+    """Whether a bare word is one of the current question's options (its value or label):
+    a command word that is also an option ("consent", a typed or pressed "1") is the answer."""
+    if flow is None or flow.flow not in QUESTION_FLOWS or not flow.position:
+        return False
+    try:
+        q = question(flow.position)
+    except KeyError:
+        return False
+    folded = text.strip().lower()
+    return any(folded in (c.value.lower(), c.label.lower()) for c in choices_for(q, turn.kb))
 
 
 def _follow(turn: Turn, reply: Reply) -> Reply:

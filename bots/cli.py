@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -169,6 +170,9 @@ def telegram(
         fail(
             "--webhook needs --url (the public HTTPS address) and --secret (or TELEGRAM_WEBHOOK_SECRET)"
         )
+    if webhook and secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        # Telegram's own rule for the secret token; it would refuse setWebhook much later.
+        fail("the webhook secret may hold only letters, digits, _ and - (1 to 256 of them)")
     # A server's log: one line per record on stderr, tracebacks in the log file; not a
     # line per HTTP request (httpx logs each one at INFO).
     set_level(logging.INFO)
@@ -190,7 +194,11 @@ def telegram(
     try:
         if webhook:
             application.run_webhook(
-                listen=listen, port=port, url_path="telegram", secret_token=secret, webhook_url=url
+                listen=listen,
+                port=port,
+                url_path=webhook_path(url),
+                secret_token=secret,
+                webhook_url=url,
             )
         else:
             application.run_polling()
@@ -236,6 +244,13 @@ def _telegram_problem(exc: Exception) -> str:
     if isinstance(exc, NetworkError):
         return f"cannot reach the Telegram Bot API: {one_line(exc)}"
     return f"Telegram failed: {one_line(exc)}"
+
+
+def webhook_path(url: str | None) -> str:
+    """The path the bot listens on: the one in the public --url (a proxy passes it through)."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url or "").path.strip("/") or "telegram"
 
 
 def _add_records() -> None:

@@ -13,8 +13,19 @@ class PromptError(LookupError):
     """A prompt file or one of its variables is missing."""
 
 
+# What Markdown viewers act on in text: raw HTML (it starts with "<"), links, code spans and
+# table cells. A lone ">" is left alone: "2 -> 3/5" must read as written.
+MARKDOWN_SPECIALS = str.maketrans({"<": "&lt;", "[": "\\[", "]": "\\]", "`": "\\`", "|": "\\|"})
+
+
+def markdown_text(value: Any) -> Any:
+    """Every value a Markdown template prints, as inert text: a review reason or a CV line
+    with `<script>` or `[click](javascript:...)` stays text in any viewer."""
+    return value.translate(MARKDOWN_SPECIALS) if isinstance(value, str) else value
+
+
 @cache
-def _environment() -> Any:
+def _environment(markdown: bool = False) -> Any:
     import jinja2
 
     return jinja2.Environment(
@@ -24,6 +35,8 @@ def _environment() -> Any:
         keep_trailing_newline=False,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Markdown files escape what they print; the template's own markup is untouched.
+        finalize=markdown_text if markdown else None,
     )
 
 
@@ -48,7 +61,8 @@ def render(name: str, **variables: Any) -> str:
     import jinja2
 
     try:
-        return str(_environment().get_template(name).render(**variables))
+        environment = _environment(markdown=name.endswith(".md.j2"))
+        return str(environment.get_template(name).render(**variables))
     except jinja2.TemplateNotFound as exc:
         raise PromptError(f"prompt file missing: {name}") from exc
     except jinja2.UndefinedError as exc:

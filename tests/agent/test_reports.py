@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import json
 import os
+import re
 import struct
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,22 @@ def test_review_lines_read_older_records_and_the_reviewers_decisions(
     assert [d["at"] for d in data["decisions"]] == [
         "2026-11-30T10:11:37+00:00", "2026-11-30T11:00:00+00:00", "2026-11-30T11:05:00+00:00",
     ]  # fmt: skip
+
+
+def test_the_markdown_report_keeps_user_text_inert(reported: tuple[Engine, Store]) -> None:
+    """A review reason, a user id or a CV line with HTML or a link stays text (finding F17)."""
+    engine, store = reported
+    hostile = "<script>alert(1)</script> [click](javascript:alert(1)) a|b"
+    with store.user("kai") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        scope.add_decision(
+            audit_id=audit.id, subject="audit", subject_id=audit.id, prompt_id="x",
+            decision="adjust", value={}, reason=hostile, decided_by="kai",
+        )  # fmt: skip
+        decisions = scope.decisions("audit", audit.id)
+        text = history.render_report(audit, decisions, scope.latest_plan(audit), "md")
+    assert "<script>" not in text, text[text.find("<script>") - 300 : text.find("<script>") + 80]
+    assert not re.search(r"(?<!\\)\]\(javascript:", text)  # no link a viewer would follow
+    assert "&lt;script>" in text and "\\[click\\]" in text
+    assert "| skill |" in text or "|---" in text  # the template's own tables are untouched

@@ -357,3 +357,29 @@ def test_a_command_keeps_its_argument_without_the_bot_name() -> None:
     assert _command_text("/start@skillaudit_test_bot abc123") == "/start abc123"
     assert _command_text("/start abc-123_X") == "/start abc-123_X"
     assert _command_text("/help") == "/help" and _command_text("7 years") == "7 years"
+
+
+def test_the_webhook_listens_on_the_path_of_its_url_and_checks_the_secret() -> None:
+    """Telegram finding 15: `--url https://host/hook` means the bot listens on /hook, and a
+    secret Telegram would refuse is one line at start, not a traceback later."""
+    from typer.testing import CliRunner
+
+    from bots.cli import app, webhook_path
+
+    assert webhook_path("https://bot.example.org/hook") == "hook"
+    assert webhook_path("https://bot.example.org/a/b/") == "a/b"
+    assert webhook_path("https://bot.example.org") == "telegram"
+    result = CliRunner().invoke(
+        app,
+        [
+            "telegram",
+            "--webhook",
+            "--url",
+            "https://bot.example.org/hook",
+            "--secret",
+            "my secret!",
+        ],
+        env={"TELEGRAM_BOT_TOKEN": "123456:ABCdefGhIjKlmNoPQRsTUVwxyz-0123456789"},
+    )
+    assert result.exit_code == 2 and "letters, digits, _ and -" in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
