@@ -254,7 +254,7 @@ def test_review_lines_read_older_records_and_the_reviewers_decisions(
 
 def test_the_markdown_report_keeps_user_text_inert(reported: tuple[Engine, Store]) -> None:
     """A review reason, a user id or a CV line with HTML or a link stays text (finding F17)."""
-    engine, store = reported
+    _, store = reported
     hostile = "<script>alert(1)</script> [click](javascript:alert(1)) a|b"
     with store.user("kai") as scope:
         audit = scope.latest_audit()
