@@ -353,6 +353,8 @@ def _follow_up(
         return _finish(q, pending, answers, kb)
     item, rest = items[0], items[1:]
     if _DONE.match(folded.strip(" .!")):
+        if q.kind in ("multi", "skills"):  # a list: what was understood is the answer
+            return _finish(q, pending, answers, kb)
         return _after_item(q, pending, rest, {}, (), answers, kb)
     if q.kind in ("multi", "skills"):
         return _list_follow_up(q, text, pending, answers, kb)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -123,6 +123,21 @@ def applies(q: Question, answers: dict[str, Any]) -> bool:
         elif value != wanted:
             return False
     return True
+
+
+def may_be_asked(answers: dict[str, Any], file: str = QUESTIONS_FILE) -> list[Question]:
+    """The questions that are or still may be asked: their conditions hold, or wait on
+    answers not given yet (a question that can no longer be asked gives no answer, so its
+    own follow-ups go too). Counted from the start, this total never grows."""
+    known = dict(answers)
+    kept = []
+    for q in questions(file):
+        decided = {key: wanted for key, wanted in q.when.items() if key in known}
+        if applies(replace(q, when=decided), known):
+            kept.append(q)
+        elif q.id not in known:
+            known[q.id] = None  # never asked, so never answered
+    return kept
 
 
 def next_question(after: str | None, answers: dict[str, Any]) -> Question | None:

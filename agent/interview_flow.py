@@ -26,9 +26,9 @@ from agent.answers import record as apply_reading
 from agent.interview import (
     REQUIRED,
     Question,
-    applies,
     choices_for,
     describe_answer,
+    may_be_asked,
     question,
     question_text,
     questions,
@@ -77,7 +77,9 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
         sorted(k for k, v in turn.scope.consents().items() if v) if q.id == "consents" else None
     )
     text, _ = question_text(q, row.answers, turn.kb, granted)
-    asked = [x.id for x in questions() if applies(x, row.answers)]
+    # Questions that may still be asked count from the start, so the total only shrinks
+    # (a "no" skips the follow-ups) and never grows after an answer.
+    asked = [x.id for x in may_be_asked(row.answers)]
     number = asked.index(q.id) + 1 if q.id in asked else len(row.history) + 1
     return Reply(
         text=f"({number}/{len(asked)}) {text}",

@@ -120,6 +120,15 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     number = ids.index(prompt.id) + 1
     label = "Review" if kind == OutputKind.AUDIT else f"Review of the {kind.label}"
     text = f"{label} {number}/{len(ids)}: {prompt.question}"
+    # A change can raise new points (a large change, a new gap): say so rather than let the
+    # total grow without a word.
+    counted = row.answers.get("counted")
+    if isinstance(counted, list) and counted[0] == kind.value and len(ids) > counted[1]:
+        added = len(ids) - counted[1]
+        text = f"Your change raised {added} new point{'s' if added > 1 else ''} to review.\n{text}"
+    if counted != [kind.value, len(ids)]:
+        row.answers["counted"] = [kind.value, len(ids)]
+        turn.scope.save_flow(row)
     return Reply(
         text=text, choices=[Choice(label=o.label, value=o.value) for o in ACTIONS], state="draft"
     )

@@ -148,3 +148,30 @@ def test_answers_are_understood_as_meant_and_never_misrecorded(
         )
     assert not wrong, "misrecorded:\n" + "\n".join(wrong)
     assert share >= TARGET, f"{share:.1%} understood; not understood:\n" + "\n".join(missed)
+
+
+LIST_QUESTIONS = [
+    q for q in (*questions(), *questions(QUICK_FILE)) if q.kind in ("multi", "skills")
+]
+
+
+@pytest.mark.parametrize("q", LIST_QUESTIONS, ids=lambda q: q.id)
+@pytest.mark.parametrize("done", ["no", "that's all", "Done.", "none", "leave it out", "ok"])
+def test_a_list_partly_understood_ends_with_what_was_understood(
+    q: Any, done: str, kb: KnowledgeBase
+) -> None:
+    """One known option and one unknown name keep the known one; then "no" or "that's all"
+    records the kept part (a list question once crashed on it: its kept part is a list)."""
+    from agent.answers import record
+    from agent.interview import choices_for
+
+    options = choices_for(q, kb)
+    known = options[0].label if options else "python"
+    answers: dict[str, Any] = {}
+    first = read(q, f"{known}, zorblax frobnication", answers, kb)
+    assert first.keep is not None and not first.complete, (q.id, first)
+    record(answers, q, first)
+    second = read(q, done, answers, kb)
+    assert second.complete, (q.id, done, second)
+    record(answers, q, second)
+    assert isinstance(answers[q.id], list) and len(answers[q.id]) == 1, answers
