@@ -67,8 +67,10 @@ def decide(
     decision: Decision,
     value: dict[str, Any],
     reason: str,
+    settles: bool = True,
 ) -> ReviewDecision:
-    """Record who decided what and why, and mark the prompt answered."""
+    """Record who decided what and why, and mark the prompt answered (unless the decision
+    does not settle it: a change to other skills than the prompt asked about)."""
     kind = OutputKind.of(subject)
     row = turn.scope.add_decision(
         audit_id=subject.id if kind == OutputKind.AUDIT else None,
@@ -80,6 +82,8 @@ def decide(
         reason=reason,
         decided_by=turn.scope.external_id,
     )
+    if not settles:
+        return row
     status = PromptStatus.CONFIRMED if decision == Decision.CONFIRM else PromptStatus.ADJUSTED
     prompts = [
         p.model_copy(update={"status": status}) if p.id == prompt.id else p for p in subject.prompts
@@ -134,10 +138,15 @@ def adjust_ratings(
         for sid, rating in ratings.items()
     )
     value = {"ratings": dict(ratings), "before": before}
+    # "docker 5" given at the question about Deep Learning alone re-rates Docker, but leaves
+    # that question open: the person has not answered it. (A group's "rate the ones you
+    # have used" is answered by any ratings.)
+    asked = adjustable_skills(prompt, OutputKind.AUDIT)
+    settles = len(asked) != 1 or asked[0] in ratings
     if same:
-        decide(turn, audit, prompt, Decision.CONFIRM, value, reason)
+        decide(turn, audit, prompt, Decision.CONFIRM, value, reason, settles)
     else:
-        decide(turn, audit, prompt, Decision.ADJUST, value, reason)
+        decide(turn, audit, prompt, Decision.ADJUST, value, reason, settles)
         rescore(turn, audit, ratings)
         refresh_for_audit(turn, audit)  # its reasons quote the values, so they follow
     now = {s.id: s for s in audit.audit.skills}

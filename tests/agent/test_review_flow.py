@@ -514,3 +514,31 @@ def test_the_class_balance_and_metrics_stated_in_review_judge_the_model_again(
         "about 2% are fraud, we checked the labels last month",
         "pr auc 0.41 from the last evaluation",
     ]
+
+
+def test_another_skill_rated_at_a_question_leaves_that_question_open(
+    engine: Engine, store: Store
+) -> None:
+    """At "Deep Learning is scored 40 ... is that right?", "docker 5" re-rates Docker (the
+    person's word) but is no answer about Deep Learning: its question is asked again, and
+    only an answer about it settles it."""
+    audited(engine)
+    with store.user("ana") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        first = audit.review[0]
+    assert first["kind"] == "self_rating_only" and first["skills"] == ["deep_learning"]
+    engine.handle_sync("ana", "/review")
+    engine.handle_sync("ana", "adjust")
+    reply = engine.handle_sync("ana", "docker 5 because I ship containers every week")
+    assert "Docker: 2 -> 5/5" in reply.text
+    assert re.search(r"Review 1/\d+: Deep Learning is scored", reply.text), reply.text
+    with store.user("ana") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        statuses = {p["id"]: p["status"] for p in audit.review}
+        skills = {s.id: s for s in audit.audit.skills}
+    assert statuses[first["id"]] == "open"
+    assert skills["docker"].proficiency == 100
+    reply = engine.handle_sync("ana", "3 because I trained a CNN last month")
+    assert "Deep Learning: 2 -> 3/5" in reply.text and "Review 2/" in reply.text
