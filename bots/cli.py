@@ -188,7 +188,7 @@ def telegram(
     except SkillAuditError as exc:
         fail(str(exc))
     engine.recommender.warm_up()
-    application = build_application(engine, token, settings.telegram_api_base_url)
+    application = build_application(engine, token, settings.telegram_api_base_url, webhook=webhook)
     from telegram.error import TelegramError
 
     try:
