@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 5.0
 STOPPED_AFTER_S = 20.0  # four missed heartbeats: a busy replica is not taken for stopped
 # How long an update just below this one may be on its way to another replica (received by
-# the proxy, not yet stored): only in webhook mode, and only when such ids are missing.
+# the proxy, not yet stored): only in webhook mode, and only when such ids are missing. An
+# update that reaches its replica later than this after the chat's next one may be handled
+# after it: Telegram posts consecutive updates within milliseconds of each other.
 GRACE_S = 0.25
 GAP_WINDOW = 10  # how many ids below an update are looked at for ones in flight
 # How long a turn waits for an alive replica to handle the chat's earlier update: longer
@@ -92,6 +94,7 @@ class CrossOrder:
         pause = POLL_FIRST_S
         window = GAP_WINDOW if self.grace > 0 else 0
         while True:
+            looked_at = time.monotonic()  # what is seen below is at least this recent
             try:
                 seen = await asyncio.to_thread(
                     self.deliveries.earlier, self.bot_id, chat_id, update_id, window,
@@ -101,6 +104,8 @@ class CrossOrder:
                 log.warning("could not look for earlier updates: %s", type(exc).__name__)
                 return True
             waiting = [w for w in seen.waiting if (chat_id, w.update_id) not in self._given_up]
+            log.debug("update %d of chat %d: waiting %s, missing %s", update_id, chat_id,
+                      waiting, seen.missing)  # fmt: skip
             if any(w.receiver == self.name and queued(w.update_id) for w in waiting):
                 return False
             others = [w for w in waiting if w.receiver != self.name]
@@ -113,9 +118,9 @@ class CrossOrder:
                     await take(raw)
                 if taken:
                     continue  # look again: what is left, and the grace
-            now = time.monotonic()
-            if not others and (not seen.missing or now >= grace_end):
+            if not others and (not seen.missing or looked_at >= grace_end):
                 return True
+            now = time.monotonic()
             if others:
                 deadline = deadline if deadline is not None else now + self.wait_limit
                 if now >= deadline:

@@ -370,8 +370,9 @@ class Deliveries:
         were never this bot's, or were pruned long ago)."""
         cutoff = (now or utcnow()) - stopped_after
         with self._reading() as conn:
-            rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
-            alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars())
+            # Ids present first, the chat's waiting ones after: on PostgreSQL each statement
+            # sees what was committed when it began, so an update found present here is
+            # found waiting below (the other order could see it in neither).
             missing: list[int] = []
             if window > 0:
                 lowest = conn.execute(_LOWEST, {"bot": bot}).scalar()
@@ -380,6 +381,8 @@ class Deliveries:
                     conn.execute(_NEAR, {"bot": bot, "low": low, "update": update_id}).scalars()
                 )
                 missing = [i for i in range(low, update_id) if i not in near]
+            rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
+            alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars())
         waiting = [Waiting(int(u), r, r in alive) for u, r in rows]
         return Earlier(waiting, missing)
 

@@ -36,6 +36,7 @@ from agent.engine import Engine
 from agent.sources import Asker
 from agent.store import Delivery, OutboxRow, Store
 from agent.store.models import utcnow
+from bots.telegram_send import html_chunks
 from knowledge.base import KnowledgeBase
 from tests.fakes.telegram_server import DropConnection, FakeTelegram
 
@@ -86,9 +87,12 @@ async def post_async(port: int, update: dict[str, Any]) -> int:
     return await asyncio.to_thread(post, port, update)
 
 
-def reference(kb: KnowledgeBase, home: Path) -> tuple[list[str], dict[str, Any]]:
-    """The replies and stored answers of SCRIPT through the engine alone."""
-    settings = Settings(SKILLAUDIT_HOME=home, DATABASE_URL=None)
+def reference(
+    kb: KnowledgeBase, home: Path, database: str | None
+) -> tuple[list[str], dict[str, Any]]:
+    """The replies and stored answers of SCRIPT through the engine alone, on the same kind
+    of store (the welcome names it), as person tg:1 of another bot."""
+    settings = Settings(SKILLAUDIT_HOME=home, DATABASE_URL=database)
     engine = Engine(Store(settings.resolved_database_url()), settings, kb)
     replies = []
     for number, text in enumerate(SCRIPT, 1):
@@ -106,6 +110,11 @@ def stored_answers(store: Store, chat: int) -> dict[str, Any]:
         assert row is not None, chat
         assert len(row.history) == len(set(row.history)), row.history  # each answer once
         return {k: v for k, v in row.answers.items() if not k.startswith("_")}
+
+
+def parts(replies: list[str]) -> list[str]:
+    """The Telegram messages of replies, as shown (a long reply is several)."""
+    return [plain for reply in replies for _, plain in html_chunks(reply) if plain.strip()]
 
 
 def deduplicated(texts: list[str]) -> tuple[list[str], Counter[str]]:
@@ -228,8 +237,8 @@ class Deployment:
     def deliver(self, update: dict[str, Any], name: str) -> None:
         """Send an update until a replica acknowledges it with HTTP 200."""
         deadline = time.monotonic() + HANG_GUARD_S
+        life = self.lives[name]
         while True:
-            life = self._target(name)
             try:
                 status: int | None = post(life.port, update)
             except OSError:
@@ -241,13 +250,13 @@ class Deployment:
             assert time.monotonic() < deadline, f"update {update['update_id']} never acknowledged"
             with self._changed:
                 self.outcome.redelivered += 1
-            if status is not None:  # refused by a live replica (its store was busy): again
+            if life.via in self._dead_vias:  # the proxy finds it gone: another one, or its restart
+                life = self._instead(life)
+            elif status is not None:  # refused by a live replica (its store was busy): again
                 time.sleep(0.05)
 
-    def _target(self, name: str) -> Life:
-        life = self.lives[name]
-        if life.via not in self._dead_vias:
-            return life
+    def _instead(self, life: Life) -> Life:
+        name = life.name
         survivors = [n for n in self.names if self.lives[n].via not in self._dead_vias]
         if survivors:
             return self.lives[survivors[0]]
@@ -257,7 +266,7 @@ class Deployment:
     def _hook(self, method: str, params: dict[str, Any], phase: str) -> None:
         via = self.fake.caller()
         if method == "sendMessage" and phase == "after" and via not in self._dead_vias:
-            chat = params.get("chat_id")
+            chat = int(str(params.get("chat_id")))  # form fields, not yet decoded
             with self._changed:
                 if chat in self._sent:
                     self._sent[chat].append(str(params.get("text")))
@@ -295,7 +304,8 @@ class Deployment:
                 )
             ).all()
         for chat, payload in rows:
-            self.outcome.allowed[(int(chat), str(payload["reply"]["text"]))] += 1
+            for part in parts([str(payload["reply"]["text"])]):
+                self.outcome.allowed[(int(chat), part)] += 1
         if others:
             deliveries.heartbeat(BOT, life.name, now=utcnow() - dt.timedelta(hours=1))
         self.outcome.killed = True

@@ -45,7 +45,10 @@ def run_bot() -> None:
 
 def run_replica(name: str, port: int, base_url: str) -> None:
     """One replica in webhook mode: the wiring of `skillaudit telegram --webhook`, with the
-    sweep that takes over a stopped replica's leftovers every half second (not every 30 s)."""
+    sweep that takes over a stopped replica's leftovers every half second (not every 30 s)
+    and a grace for updates in flight that no load on this machine outlasts (the default,
+    GRACE_S, is for Telegram, whose consecutive updates arrive milliseconds apart; the
+    test's two racing POSTs may be far apart on a loaded machine)."""
     from agent.config import Settings
     from agent.engine import Engine
     from agent.store import Store
@@ -68,6 +71,7 @@ def run_replica(name: str, port: int, base_url: str) -> None:
         backoff=(0.05, 0.05, 0.05),
         sweep_every=0.5,
         webhook=True,
+        grace=60.0,
     )
     app.run_webhook(
         listen="127.0.0.1", port=port, url_path="telegram",
