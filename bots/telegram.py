@@ -2,22 +2,31 @@
 
 ```mermaid
 flowchart LR
-    update[update] --> inbox[(kept as received, the chat's turn taken)] --> ack[acknowledged to Telegram]
+    update[update] --> inbox[(kept as received by this replica, the chat's turn taken)] --> ack[acknowledged to Telegram]
     inbox --> turn{the chat's turn: update-id order}
-    turn -- group --> link[talk to me privately]
-    turn -- toggle --> tick[tick or untick the option]
-    turn -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
+    turn --> earlier{earlier updates of the chat at other replicas?}
+    earlier -- alive: wait; stopped: take over and handle first --> earlier
+    earlier -- none left --> kind{what it is}
+    kind -- group --> link[talk to me privately]
+    kind -- toggle --> tick[tick or untick the option]
+    kind -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
     engine --> send[send the chat's outbox, retried; delete what was accepted]
 ```
 
 Order: an update takes its chat's turn when it enters PTB's update queue (`InboxQueue.put`),
 before anything is awaited, and its handler waits for that turn; PTB handles updates
-concurrently, so only this keeps one chat's messages in order.
+concurrently, so only this keeps one chat's messages in order within this process. Across
+replicas (webhook mode behind a proxy that splits updates), the turn then asks the store for
+the chat's earlier updates still waiting elsewhere: an alive replica's are waited for, a
+stopped one's are taken over and handled here first, and ids just below that nobody stored
+yet get a short grace (bots/telegram_replicas.py). Replicas beat every few seconds; the
+sweep takes over what stopped ones left (updates and outbox leases).
 
 Exactly once: the update is stored before Telegram is told it arrived, marked handled in the
 transaction of its answer, and the reply waits in the outbox until Telegram accepted it. At
-start, pending replies are sent and stored but unhandled updates replayed
-(agent/store/outbox.py has the sequence).
+start, pending replies are sent, and stored but unhandled updates (this replica's own, and
+those of stopped replicas, claimed row by row) replayed (agent/store/outbox.py has the
+sequence).
 
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
 terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.

@@ -2,21 +2,32 @@
 
 ```mermaid
 sequenceDiagram
-    participant T as Telegram
-    participant B as bot
+    participant T as Telegram (via the proxy)
+    participant B as replica B
     participant S as store
-    T->>B: update (getUpdates or webhook)
-    B->>S: receive: a processed_updates row, "received", with the raw update
+    participant A as replica A
+    T->>B: update 6 of a chat (update 5 went to A)
+    B->>S: receive: a processed_updates row, "received", receiver B, with the raw update
     B-->>T: acknowledged (the next getUpdates, or the webhook's HTTP 200)
+    B->>S: earlier: the chat's updates below 6 still received, and who has them
+    alt A alive (its heartbeat in `replicas` is recent)
+        B->>S: look again until A marked 5 handled
+    else A stopped
+        B->>S: take_over: receiver A -> B for 5 (one UPDATE: one survivor wins)
+        B->>S: one transaction: 5's answer, 5 "handled", its reply in the outbox
+    end
     B->>S: one transaction: the answer, the row "handled", the reply in the outbox
     B->>T: the outbox row's parts, in order, retried on 5xx and network errors
     B->>S: the outbox row deleted once every part was accepted
 ```
 
-A crash before "handled" replays the stored update at start; a crash after it resends the
-pending outbox rows at start. Only a part Telegram accepted but whose acknowledgement was
-lost can arrive twice. Senders lease rows, so replicas sharing one database never send the
-same row at once, and a chat's rows go out in order.
+A crash before "handled" replays the stored update at start (or, once the replica counts as
+stopped, another replica takes it over); a crash after it resends the pending outbox rows
+(at its restart, or by another replica once the dead one's leases are released). Only a part
+Telegram accepted but whose acknowledgement was lost can arrive twice. Senders lease rows,
+so replicas sharing one database never send the same row at once, and a chat's rows go out
+in order. A replica wrongly taken for stopped (slower than `STOPPED_AFTER`) costs at most a
+repeated reply: an update is still handled once, under the person's lock and handled mark.
 """
 
 from __future__ import annotations
