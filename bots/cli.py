@@ -188,7 +188,7 @@ def telegram(
     except SkillAuditError as exc:
         fail(str(exc))
     engine.recommender.warm_up()
-    application = build_application(engine, token, settings.telegram_api_base_url)
+    application = build_application(engine, token, settings.telegram_api_base_url, webhook=webhook)
     from telegram.error import TelegramError
 
     try:
@@ -206,6 +206,34 @@ def telegram(
         fail(_telegram_problem(exc))
     finally:
         engine.store.dispose()
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending schema migrations to the store (DATABASE_URL) and print what was applied.
+
+    Every process migrates when it opens the store; run this once before starting several
+    bot replicas, so none of them starts on a schema change.
+    """
+    from agent.errors import SkillAuditError
+    from agent.store import MIGRATIONS, Store
+    from agent.wiring import load_settings
+
+    try:
+        settings = load_settings()
+    except SkillAuditError as exc:
+        fail(str(exc))
+    store = Store(settings.resolved_database_url(), settings.busy_timeout_s)
+    try:
+        about = {version: description for version, description, _ in MIGRATIONS}
+        for version in store.applied:
+            typer.echo(f"applied {version}: {about[version]}")
+        typer.echo(
+            f"schema version {store.schema_version()} ({store.dialect}); "
+            f"{len(store.applied) or 'no'} migration{'' if len(store.applied) == 1 else 's'} applied"
+        )
+    finally:
+        store.dispose()
 
 
 def _check_token(token: str, base_url: str | None) -> None:

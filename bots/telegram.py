@@ -2,22 +2,31 @@
 
 ```mermaid
 flowchart LR
-    update[update] --> inbox[(kept as received, the chat's turn taken)] --> ack[acknowledged to Telegram]
+    update[update] --> inbox[(kept as received by this replica, the chat's turn taken)] --> ack[acknowledged to Telegram]
     inbox --> turn{the chat's turn: update-id order}
-    turn -- group --> link[talk to me privately]
-    turn -- toggle --> tick[tick or untick the option]
-    turn -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
+    turn --> earlier{earlier updates of the chat at other replicas?}
+    earlier -- alive: wait; stopped: take over and handle first --> earlier
+    earlier -- none left --> kind{what it is}
+    kind -- group --> link[talk to me privately]
+    kind -- toggle --> tick[tick or untick the option]
+    kind -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
     engine --> send[send the chat's outbox, retried; delete what was accepted]
 ```
 
 Order: an update takes its chat's turn when it enters PTB's update queue (`InboxQueue.put`),
 before anything is awaited, and its handler waits for that turn; PTB handles updates
-concurrently, so only this keeps one chat's messages in order.
+concurrently, so only this keeps one chat's messages in order within this process. Across
+replicas (webhook mode behind a proxy that splits updates), the turn then asks the store for
+the chat's earlier updates still waiting elsewhere: an alive replica's are waited for, a
+stopped one's are taken over and handled here first, and ids just below that nobody stored
+yet get a short grace (bots/telegram_replicas.py). Replicas beat every few seconds; the
+sweep takes over what stopped ones left (updates and outbox leases).
 
 Exactly once: the update is stored before Telegram is told it arrived, marked handled in the
 transaction of its answer, and the reply waits in the outbox until Telegram accepted it. At
-start, pending replies are sent and stored but unhandled updates replayed
-(agent/store/outbox.py has the sequence).
+start, pending replies are sent, and stored but unhandled updates (this replica's own, and
+those of stopped replicas, claimed row by row) replayed (agent/store/outbox.py has the
+sequence).
 
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
 terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.
@@ -37,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.sources import Asker
 from agent.store import Delivery, Upload
+from bots.telegram_replicas import GRACE_S, HEARTBEAT_EVERY_S, STOPPED_AFTER_S, CrossOrder
 from bots.telegram_send import (
     BACKOFF_S,
     LIMIT,
@@ -139,6 +149,10 @@ class ChatTurns:
     def waiting(self) -> int:
         return sum(len(line) for line in self._lines.values())
 
+    def queued(self, chat_id: int, update_id: int) -> bool:
+        """Whether this process holds a turn (running or waiting) for this update."""
+        return any(t.update_id == update_id for t in self._lines.get(chat_id, ()))
+
 
 SWEEP = -1  # the ticket of a sweep (reminders, leftover replies): it needs no update
 
@@ -150,6 +164,7 @@ class InboxQueue(asyncio.Queue[object]):
     def __init__(self, bot: Bot) -> None:
         super().__init__()
         self.bot = bot
+        bot.inbox = self
 
     async def put(self, item: object) -> None:
         from telegram import Update
@@ -160,12 +175,21 @@ class InboxQueue(asyncio.Queue[object]):
             try:
                 await asyncio.to_thread(
                     self.bot.deliveries.receive, self.bot.bot_id, item.update_id, chat_id,
-                    item.to_dict(),
+                    item.to_dict(), self.bot.owner,
                 )  # fmt: skip
             except Exception as exc:
                 # The store is broken: handle the update anyway, so the person hears that
                 # something went wrong instead of silence (it cannot be replayed, then).
                 log.error("could not store an incoming update: %s", type(exc).__name__)
+        elif isinstance(item, Update):
+            # No chat (nothing to answer), but its id is known to be used: another replica
+            # does not wait for it as if it were still on its way.
+            try:
+                await asyncio.to_thread(
+                    self.bot.deliveries.mark_handled, self.bot.bot_id, item.update_id, None
+                )
+            except Exception as exc:  # a redelivery, or a broken store: only a short wait
+                log.debug("could not note an update without a chat: %s", type(exc).__name__)
         await super().put(item)
 
     def replay(self, item: Update) -> None:
@@ -202,6 +226,8 @@ class Bot:
         owner: str | None = None,
         typing_delay: float = 0.3,
         backoff: Sequence[float] = BACKOFF_S,
+        grace: float = 0.0,
+        stopped_after: float = STOPPED_AFTER_S,
     ) -> None:
         self.engine = engine
         self.bot_id = bot_id
@@ -209,6 +235,8 @@ class Bot:
         self.owner = owner or engine.settings.replica_name
         self.typing_delay = typing_delay
         self.turns = ChatTurns()
+        self.order = CrossOrder(self.deliveries, bot_id, self.owner, grace, stopped_after)
+        self.inbox: InboxQueue | None = None
         self.sender = Sender(self.deliveries, bot_id, self.owner, backoff)
         # The latest keyboard of messages with toggles: two quick presses must not both start
         # from the snapshot Telegram attached to each press.
@@ -223,11 +251,32 @@ class Bot:
         task.add_done_callback(self._tasks.discard)
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every update goes through here, in its chat's turn."""
+        """Every update goes through here, in its chat's turn, after the chat's earlier
+        updates wherever they were received (bots/telegram_replicas.py)."""
         chat = update.effective_chat
         if chat is None:
             return
-        async with self.turns.turn(chat.id, update.update_id):
+
+        def queued(update_id: int) -> bool:
+            return self.turns.queued(chat.id, update_id)
+
+        async def take(raw: dict[str, Any]) -> None:
+            await self._handle_raw(raw, context)
+
+        while True:
+            async with self.turns.turn(chat.id, update.update_id):
+                if await self.order.ready(chat.id, update.update_id, queued, take):
+                    await self._handle(update, context)
+                    return
+            # An earlier update of the chat is queued here behind this one: leaving the turn
+            # and taking it again puts this one after it.
+
+    async def _handle_raw(self, raw: dict[str, Any], context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handle a stored update taken over from a stopped replica, in the current turn."""
+        from telegram import Update
+
+        update = Update.de_json(raw, context.bot)
+        if update is not None and update.effective_chat is not None:
             await self._handle(update, context)
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -450,15 +499,30 @@ class Bot:
     # Sweeps -----------------------------------------------------------------------------------
 
     async def sweep(self, bot: Any) -> None:
-        """Queue due reminders and send every reply waiting for a chat this sender may take."""
+        """Take over what stopped replicas left (updates, outbox leases), queue due reminders
+        and send every reply waiting for a chat this sender may take."""
         from agent.render import render_chat
 
+        self.replay(bot, await asyncio.to_thread(self.order.take_over))
+        await asyncio.to_thread(self.order.release_leases)
         await asyncio.to_thread(
             self.deliveries.queue_reminders, self.bot_id, PREFIX,
             lambda due: render_chat("reminder.j2", r=due),
         )  # fmt: skip
         chats = await asyncio.to_thread(self.deliveries.chats_waiting, self.bot_id, self.owner)
         await asyncio.gather(*(self._flush_in_turn(bot, chat) for chat in chats))
+
+    def replay(self, bot: Any, raws: list[dict[str, Any]]) -> None:
+        """Queue stored updates never handled (this replica's before a restart, or a stopped
+        one's), in update-id order."""
+        from telegram import Update
+
+        if self.inbox is None:
+            return
+        for raw in raws:
+            update = Update.de_json(raw, bot)
+            if update is not None:
+                self.inbox.replay(update)
 
     async def _flush_in_turn(self, bot: Any, chat_id: int) -> None:
         async with self.turns.turn(chat_id, SWEEP):
@@ -507,8 +571,16 @@ def build_application(
     typing_delay: float = 0.3,
     backoff: Sequence[float] = BACKOFF_S,
     sweep_every: float = SWEEP_EVERY_S,
+    webhook: bool = False,
+    grace: float | None = None,
+    heartbeat_every: float = HEARTBEAT_EVERY_S,
+    stopped_after: float = STOPPED_AFTER_S,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """Wire the inbox, handlers, the rate limiter, commands and the sweeps in one place."""
+    """Wire the inbox, handlers, the rate limiter, commands and the sweeps in one place.
+
+    `webhook`: updates arrive by webhook, perhaps split between replicas by a proxy, so an
+    update waits up to `grace` (GRACE_S) for the ids just below it still on their way.
+    """
     from telegram import Update
     from telegram.ext import ApplicationBuilder, TypeHandler
 
@@ -517,7 +589,12 @@ def build_application(
     # Bot API URLs carry the token, and httpx and PTB log URLs: mask it in every record.
     redact_secrets([token])
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    bot = Bot(engine, token.partition(":")[0], typing_delay=typing_delay, backoff=backoff)
+    if grace is None:
+        grace = GRACE_S if webhook else 0.0  # polling has one receiver: nothing in flight
+    bot = Bot(
+        engine, token.partition(":")[0], typing_delay=typing_delay, backoff=backoff,
+        grace=grace, stopped_after=stopped_after,
+    )  # fmt: skip
     if engine.recommender.progress is None:
         engine.recommender.progress = bot.progress
     # No AIORateLimiter: it cost about 1 ms of CPU per call. Replies are spaced by the
@@ -537,19 +614,21 @@ def build_application(
 
         commands = menu(with_llm=engine.llm is not None)
         await app.bot.set_my_commands([BotCommand(c.name, c.about[:256]) for c in commands])
-        # What a stopped bot left: replies to send first, then updates never handled.
+        # Alive before anything is taken over (a replica that never beat counts as stopped).
+        await asyncio.to_thread(bot.order.beat)
+        # What this replica (under its name) or a stopped one left: replies to send first,
+        # then updates never handled.
+        await asyncio.to_thread(bot.order.release_leases)
         for chat_id in await asyncio.to_thread(bot.deliveries.chats_waiting, bot.bot_id, bot.owner):
             bot.turns.admit(chat_id, SWEEP)  # before the replayed updates of the chat
             bot.background(_flush_admitted(bot, app.bot, chat_id))
-        queue = app.update_queue
-        assert isinstance(queue, InboxQueue)
-        for raw in await asyncio.to_thread(bot.deliveries.unhandled, bot.bot_id):
-            update = Update.de_json(raw, app.bot)
-            if update is not None:
-                queue.replay(update)
+        bot.replay(app.bot, await asyncio.to_thread(bot.order.take_over, True))
         await asyncio.to_thread(bot.deliveries.prune)
         bot.background(_sweep_safely(bot, app.bot))  # reminders due while the bot was down
         if app.job_queue is not None:
+            app.job_queue.run_repeating(
+                _heartbeat_job, interval=heartbeat_every, first=heartbeat_every, data=bot
+            )
             app.job_queue.run_repeating(_sweep_job, interval=sweep_every, data=bot)
             app.job_queue.run_repeating(_prune_job, interval=PRUNE_EVERY_S, data=bot)
 
@@ -577,6 +656,15 @@ async def _sweep_safely(bot: Bot, telegram_bot: Any) -> None:
         await bot.sweep(telegram_bot)
     except Exception:  # the next sweep tries again; the bot goes on
         log.warning("the reminder and outbox sweep failed", exc_info=True)
+
+
+async def _heartbeat_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    job = context.job
+    if job is not None and isinstance(job.data, Bot):
+        try:
+            await asyncio.to_thread(job.data.order.beat)
+        except Exception as exc:  # the next beat tries again
+            log.warning("could not record this replica's heartbeat: %s", type(exc).__name__)
 
 
 async def _prune_job(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -117,7 +117,8 @@ class Store:
         self.busy_timeout_s = busy_timeout_s
         self.engine = make_engine(url, pooled, busy_timeout_s)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self.migrate()
+        # The versions this opening applied (`skillaudit migrate` reports them).
+        self.applied = self.migrate()
         self.finish_pending_scrub()
         # The inbox, outbox and reminders of remote front ends (agent/store/outbox.py); their
         # transactions wait out a busy store like every other unit of work.

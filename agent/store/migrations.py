@@ -25,6 +25,7 @@ from agent.store.models import (
     PlanRow,
     ProcessedUpdate,
     Reminder,
+    ReplicaRow,
     ReviewDecision,
     ScheduleRow,
     User,
@@ -76,6 +77,16 @@ def _create_delivery_tables(conn: Connection) -> None:
         conn.exec_driver_sql("ALTER TABLE users ADD COLUMN time_zone VARCHAR(64)")
 
 
+def _add_replicas(conn: Connection) -> None:
+    """Per-chat order across replicas: who received each update, and which replicas live."""
+    # A database created by this version got the column and index from migration 4 already.
+    if "receiver" not in {c["name"] for c in inspect(conn).get_columns("processed_updates")}:
+        conn.exec_driver_sql("ALTER TABLE processed_updates ADD COLUMN receiver VARCHAR(120)")
+    for index in ProcessedUpdate.__table__.indexes:  # type: ignore[attr-defined]
+        index.create(conn, checkfirst=True)
+    Base.metadata.create_all(conn, tables=[ReplicaRow.__table__])  # type: ignore[list-item]
+
+
 # Ordered list of (version, description, step); append, never edit a released step.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "users, sessions, audits, review decisions, consents, schedules", _create_initial_tables),
@@ -87,4 +98,5 @@ MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
         "skill checks and their answers, endorsement codes and endorsements",
         _create_checks_and_endorsements,
     ),
+    (6, "who received each update, replica heartbeats", _add_replicas),
 ]

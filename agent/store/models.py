@@ -14,9 +14,11 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -285,10 +287,19 @@ class ProcessedUpdate(Base):
     A row is written as `received` (with the raw update) before the update is acknowledged
     to Telegram, and turns `handled` (the raw update dropped) in the same transaction as the
     answer, so a crash in between replays the update instead of losing it. Handled rows are
-    pruned after a week (`KEEP_HANDLED`); Telegram may reuse ids after that.
+    pruned after a week (`KEEP_HANDLED`); Telegram may reuse ids after that. `receiver` names
+    the replica that stored it (or took it over from a stopped one): the one to handle it.
+    The partial index finds a chat's updates still waiting below an id, for per-chat order
+    across replicas (bots/telegram_replicas.py).
     """
 
     __tablename__ = "processed_updates"
+    __table_args__ = (
+        Index(
+            "ix_processed_updates_waiting", "bot_id", "chat_id", "update_id",
+            sqlite_where=text("state = 'received'"), postgresql_where=text("state = 'received'"),
+        ),
+    )  # fmt: skip
 
     bot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -297,6 +308,18 @@ class ProcessedUpdate(Base):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     handled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    receiver: Mapped[str | None] = mapped_column(String(120), default=None)
+
+
+class ReplicaRow(Base):
+    """A bot replica's heartbeat: one that has not beaten for a while is taken as stopped,
+    and the updates it received but never handled are taken over by another."""
+
+    __tablename__ = "replicas"
+
+    bot_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class OutboxRow(Base):

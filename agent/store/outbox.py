@@ -2,21 +2,32 @@
 
 ```mermaid
 sequenceDiagram
-    participant T as Telegram
-    participant B as bot
+    participant T as Telegram (via the proxy)
+    participant B as replica B
     participant S as store
-    T->>B: update (getUpdates or webhook)
-    B->>S: receive: a processed_updates row, "received", with the raw update
+    participant A as replica A
+    T->>B: update 6 of a chat (update 5 went to A)
+    B->>S: receive: a processed_updates row, "received", receiver B, with the raw update
     B-->>T: acknowledged (the next getUpdates, or the webhook's HTTP 200)
+    B->>S: earlier: the chat's updates below 6 still received, and who has them
+    alt A alive (its heartbeat in `replicas` is recent)
+        B->>S: look again until A marked 5 handled
+    else A stopped
+        B->>S: take_over: receiver A -> B for 5 (one UPDATE: one survivor wins)
+        B->>S: one transaction: 5's answer, 5 "handled", its reply in the outbox
+    end
     B->>S: one transaction: the answer, the row "handled", the reply in the outbox
     B->>T: the outbox row's parts, in order, retried on 5xx and network errors
     B->>S: the outbox row deleted once every part was accepted
 ```
 
-A crash before "handled" replays the stored update at start; a crash after it resends the
-pending outbox rows at start. Only a part Telegram accepted but whose acknowledgement was
-lost can arrive twice. Senders lease rows, so replicas sharing one database never send the
-same row at once, and a chat's rows go out in order.
+A crash before "handled" replays the stored update at start (or, once the replica counts as
+stopped, another replica takes it over); a crash after it resends the pending outbox rows
+(at its restart, or by another replica once the dead one's leases are released). Only a part
+Telegram accepted but whose acknowledgement was lost can arrive twice. Senders lease rows,
+so replicas sharing one database never send the same row at once, and a chat's rows go out
+in order. A replica wrongly taken for stopped (slower than `STOPPED_AFTER`) costs at most a
+repeated reply: an update is still handled once, under the person's lock and handled mark.
 """
 
 from __future__ import annotations
@@ -27,15 +38,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import JSON, Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from agent.store.models import OutboxRow, ProcessedUpdate, Reminder, User, as_utc, utcnow
+from agent.store.models import (
+    OutboxRow,
+    ProcessedUpdate,
+    Reminder,
+    ReplicaRow,
+    User,
+    as_utc,
+    utcnow,
+)
 
 KEEP_HANDLED = dt.timedelta(days=7)  # Telegram may reuse update ids after a week
 LEASE = dt.timedelta(minutes=2)  # longer than a send with all its retries
+STOPPED_AFTER = dt.timedelta(seconds=20)  # a replica silent this long is taken as stopped
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,24 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """An update of a chat stored but not yet handled, and whether its receiver is alive."""
+
+    update_id: int
+    receiver: str | None
+    alive: bool
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """What stands before an update of a chat: the chat's updates still waiting below it,
+    and update ids just below it that no replica has stored yet (in flight elsewhere)."""
+
+    waiting: list[Waiting]
+    missing: list[int]
+
+
+@dataclass(frozen=True)
 class DueReminder:
     """What a reminder message needs: the latest due date of one person's unsent reminders."""
 
@@ -106,7 +144,38 @@ _HANDLED_NEW = insert(ProcessedUpdate).values(
 _RECEIVED = insert(ProcessedUpdate).values(
     bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
     state="received", payload=bindparam("raw", type_=JSON), received_at=bindparam("now"),
+    receiver=bindparam("receiver"),
 )  # fmt: skip
+_REDELIVERED = (
+    update(ProcessedUpdate)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("bot"),
+        ProcessedUpdate.update_id == bindparam("update"),
+        ProcessedUpdate.state == "received",
+    )
+    .values(receiver=bindparam("receiver"))
+)
+_WAITING = (
+    select(ProcessedUpdate.update_id, ProcessedUpdate.receiver)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("bot"),
+        ProcessedUpdate.chat_id == bindparam("chat"),
+        ProcessedUpdate.state == "received",
+        ProcessedUpdate.update_id < bindparam("update"),
+    )
+    .order_by(ProcessedUpdate.update_id)
+)
+_ALIVE = select(ReplicaRow.name).where(
+    ReplicaRow.bot_id == bindparam("bot"), ReplicaRow.seen_at >= bindparam("cutoff")
+)
+_NEAR = select(ProcessedUpdate.update_id).where(
+    ProcessedUpdate.bot_id == bindparam("bot"),
+    ProcessedUpdate.update_id >= bindparam("low"),
+    ProcessedUpdate.update_id < bindparam("update"),
+)
+_LOWEST = select(func.min(ProcessedUpdate.update_id)).where(
+    ProcessedUpdate.bot_id == bindparam("bot")
+)
 _ADD = (
     insert(OutboxRow)
     .values(
@@ -233,14 +302,35 @@ class Deliveries:
 
     # The inbox ------------------------------------------------------------------------------
 
-    def receive(self, bot: str, update_id: int, chat_id: int | None, raw: dict[str, Any]) -> bool:
-        """Keep an update before it is acknowledged; False when it was handled before."""
-        values = {"bot": bot, "update": update_id, "chat": chat_id, "raw": raw, "now": utcnow()}
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """A read-only transaction (on SQLite a deferred one: it takes no write lock)."""
+        with self._engine.connect() as conn:
+            yield conn.execution_options(sqlite_read_only=True)
+
+    def receive(
+        self,
+        bot: str,
+        update_id: int,
+        chat_id: int | None,
+        raw: dict[str, Any],
+        receiver: str | None = None,
+    ) -> bool:
+        """Keep an update before it is acknowledged; False when it was handled before.
+
+        A redelivery of an update not yet handled makes `receiver` its receiver: Telegram
+        sends again what the first receiver never acknowledged (it may have stopped).
+        """
+        values = {"bot": bot, "update": update_id, "chat": chat_id, "raw": raw,
+                  "now": utcnow(), "receiver": receiver}  # fmt: skip
         try:
             with self._transaction() as conn:
                 conn.execute(_RECEIVED, values)
         except IntegrityError:  # seen before (a redelivery), or by another replica just now
-            return not self.handled(bot, update_id)
+            if receiver is None:
+                return not self.handled(bot, update_id)
+            with self._transaction() as conn:
+                return bool(conn.execute(_REDELIVERED, values).rowcount)
         return True
 
     def handled(self, bot: str, update_id: int) -> bool:
@@ -261,6 +351,117 @@ class Deliveries:
                 .order_by(ProcessedUpdate.update_id)
             ).scalars()
             return [payload for payload in rows if payload is not None]
+
+    # Replicas -------------------------------------------------------------------------------
+
+    def heartbeat(self, bot: str, name: str, now: dt.datetime | None = None) -> None:
+        """Say that replica `name` of this bot is alive."""
+        moment = now or utcnow()
+        where = (ReplicaRow.bot_id == bot, ReplicaRow.name == name)
+        with self._transaction() as conn:
+            if conn.execute(update(ReplicaRow).where(*where).values(seen_at=moment)).rowcount:
+                return
+        try:
+            with self._transaction() as conn:
+                conn.execute(insert(ReplicaRow).values(bot_id=bot, name=name, seen_at=moment))
+        except IntegrityError:  # two processes with one name started together: both live
+            return
+
+    def earlier(
+        self,
+        bot: str,
+        chat_id: int,
+        update_id: int,
+        window: int = 0,
+        stopped_after: dt.timedelta = STOPPED_AFTER,
+        now: dt.datetime | None = None,
+    ) -> Earlier:
+        """The chat's updates below `update_id` still waiting, and which of the `window` ids
+        just below it nobody stored yet (ids below the lowest ever stored do not count: they
+        were never this bot's, or were pruned long ago)."""
+        cutoff = (now or utcnow()) - stopped_after
+        with self._reading() as conn:
+            # Ids present first, the chat's waiting ones after: on PostgreSQL each statement
+            # sees what was committed when it began, so an update found present here is
+            # found waiting below (the other order could see it in neither).
+            missing: list[int] = []
+            if window > 0:
+                lowest = conn.execute(_LOWEST, {"bot": bot}).scalar()
+                low = max(update_id - window, lowest if lowest is not None else update_id)
+                near = set(
+                    conn.execute(_NEAR, {"bot": bot, "low": low, "update": update_id}).scalars()
+                )
+                missing = [i for i in range(low, update_id) if i not in near]
+            rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
+            alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars())
+        waiting = [Waiting(int(u), r, r in alive) for u, r in rows]
+        return Earlier(waiting, missing)
+
+    def take_over(
+        self,
+        bot: str,
+        name: str,
+        stopped_after: dt.timedelta = STOPPED_AFTER,
+        chat_id: int | None = None,
+        below: int | None = None,
+        own: bool = False,
+        now: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Make `name` the receiver of the unhandled updates of stopped replicas (and of
+        unknown receivers), and return their raw updates in update-id order.
+
+        One statement claims each row: of two survivors taking over at once, the second
+        finds the row no longer a stopped replica's, so each update is taken once. `own`
+        also returns the updates `name` itself received (a restart under the same name);
+        `chat_id` and `below` limit the claim to one chat's updates before an id.
+        """
+        cutoff = (now or utcnow()) - stopped_after
+        alive = select(ReplicaRow.name).where(
+            ReplicaRow.bot_id == bot, ReplicaRow.seen_at >= cutoff
+        )
+        whose = or_(ProcessedUpdate.receiver.is_(None), ProcessedUpdate.receiver.not_in(alive))
+        if own:
+            whose = or_(whose, ProcessedUpdate.receiver == name)
+        statement = update(ProcessedUpdate).where(
+            ProcessedUpdate.bot_id == bot, ProcessedUpdate.state == "received", whose
+        )
+        if chat_id is not None:
+            statement = statement.where(ProcessedUpdate.chat_id == chat_id)
+        if below is not None:
+            statement = statement.where(ProcessedUpdate.update_id < below)
+        with self._transaction() as conn:
+            taken = conn.execute(
+                statement.values(receiver=name).returning(
+                    ProcessedUpdate.update_id, ProcessedUpdate.payload
+                )
+            ).all()
+        return [payload for _, payload in sorted(taken, key=lambda row: row[0]) if payload]
+
+    def release_leases(
+        self,
+        bot: str,
+        stopped_after: dt.timedelta = STOPPED_AFTER,
+        now: dt.datetime | None = None,
+    ) -> list[int]:
+        """Free the outbox leases of stopped replicas (a lease outlives its holder by up to
+        `LEASE`); return the chats whose rows were freed."""
+        cutoff = (now or utcnow()) - stopped_after
+        alive = select(ReplicaRow.name).where(
+            ReplicaRow.bot_id == bot, ReplicaRow.seen_at >= cutoff
+        )
+        with self._transaction() as conn:
+            freed = conn.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.bot_id == bot,
+                    OutboxRow.state == "pending",
+                    OutboxRow.lease_owner.is_not(None),
+                    OutboxRow.lease_owner.not_in(alive),
+                )
+                .values(lease_owner=None, lease_until=None)
+                .returning(OutboxRow.chat_id)
+            ).scalars()
+            return sorted({int(chat) for chat in freed})
 
     def record(
         self,
@@ -286,6 +487,8 @@ class Deliveries:
                     ProcessedUpdate.state == "handled", ProcessedUpdate.handled_at < cutoff
                 )
             )
+            # Heartbeats of replicas long gone (each container had its own host name).
+            conn.execute(delete(ReplicaRow).where(ReplicaRow.seen_at < cutoff))
             return int(getattr(result, "rowcount", 0) or 0)
 
     # The outbox -----------------------------------------------------------------------------

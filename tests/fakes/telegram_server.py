@@ -18,7 +18,8 @@ person types faster than the bot answers. `sent(chat_id)`, `methods()`, `texts(c
 `messages(chat_id)` and `commands` show what the bot did; `wait_for` / `wait_for_async` wait
 for it; `fail_next` and `reject_html_once` inject errors; `on_call` sees every call before it
 is executed and before it is answered, and may raise `DropConnection` to hang up instead of
-answering (a crash test kills the bot there).
+answering (a crash test kills the bot there). Clients sharing one token (bot replicas) are
+told apart by a `/via/NAME` prefix of their base URL: `caller()` names the one being served.
 
     with FakeTelegram(TOKEN) as fake:
         app = Application.builder().token(TOKEN).base_url(fake.base_url)...build()
@@ -337,6 +338,7 @@ class FakeTelegram:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._held = 0  # getUpdates returns nothing while a batch is being queued
+        self._serving = threading.local()  # the /via/NAME of the call this thread serves
         # Called with (method, params, phase): "before" it is executed, "after" it was (the
         # result is recorded) but before it is answered. Runs in the server's thread.
         self.on_call: Callable[[str, Json, str], None] | None = None
@@ -606,6 +608,10 @@ class FakeTelegram:
         """The command list set for the default scope and language."""
         with self._changed:
             return copy.deepcopy(self._command_sets.get(_scope_key({}), []))
+
+    def caller(self) -> str | None:
+        """The NAME of the `/via/NAME` prefix of the call served in this thread (for `on_call`)."""
+        return cast("str | None", getattr(self._serving, "via", None))
 
     def pending_updates(self) -> int:
         with self._changed:
@@ -1071,6 +1077,11 @@ class _Handler(TrackedHandler):
         fake = self._server.fake
         split = urllib.parse.urlsplit(self.path)
         path = urllib.parse.unquote(split.path)
+        via = None
+        if path.startswith("/via/"):
+            via, _, rest = path.removeprefix("/via/").partition("/")
+            path = f"/{rest}"
+        fake._serving.via = via
         status, content_type, data = 404, "application/json", json.dumps(NOT_FOUND).encode()
         try:
             body = self._read_body()
