@@ -29,7 +29,8 @@ def main() -> None:
         cases = [
             ("python -c pass (for scale)", [sys.executable, "-c", "pass"], 15, None),
             ("skillaudit --help", [*CLI, "--help"], 15, None),
-            ("skillaudit audit --json (example)", [*CLI, "audit", "-p", example, "--json"], 10, None),
+            ("skillaudit audit --json --dry-run (example)",
+             [*CLI, "audit", "-p", example, "--json", "--dry-run"], 10, None),
             ('skillaudit next "TOPIC" --json, index built',
              [*CLI, "next", "I want to deploy models with Docker", "--json"], 10, 800.0),
         ]  # fmt: skip
