@@ -304,6 +304,8 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
     if q.kind == "skills":
         return "Noted: " + (", ".join(kb.skills[s].name for s in value) or "none") + "."
     unit = f" {q.unit}" if q.unit else ""
+    if value == 1 and unit.endswith("s"):
+        unit = unit[:-1]  # "1 year", "1 client", "1 hour"
     return f"Noted: {value:g}{unit}."
 
 
