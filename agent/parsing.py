@@ -198,6 +198,9 @@ _SHARE_WORDS = (
 )  # fmt: skip
 
 
+_BARE_NO = re.compile(r"^(?:no|nope|nah|no thanks|no thank you|not yet|not now)$")
+
+
 def parse_percent(text: str) -> float:
     """A share between 0 and 1: "6%", "0.06", "about 2% are fraud", "1 in 50", "half", "balanced";
     UNKNOWN for "don't know"."""
@@ -233,6 +236,9 @@ def parse_percent(text: str) -> float:
         for pattern, share in _SHARE_WORDS:
             if re.search(pattern, hedged):
                 return share
+        if _BARE_NO.match(strip_hedges(folded).strip(" ,.!?")):
+            # "no" to "what share came from your biggest client?" is not 0 %.
+            raise Unclear(f"{clean(text)[:20]!r} is not a share.")
         if is_none(folded):
             return 0.0
         if re.search(r"\b(?:most|majority|much|lots|bulk|nearly all|almost all)\b", folded):
