@@ -60,6 +60,11 @@ RATING_KEYS = (
     "other_skills",
 )
 NOT_KNOWN = "Noted: not known, so it is left out (not counted as zero)."
+_UNFAMILIAR = re.compile(
+    r"^(?:i )?(?:do ?n'?t|do not|dont) (?:really )?know (?:any|either|one) of (?:those|these|them|it)"
+    r"|^(?:i )?(?:have )?never (?:heard of|used|done) (?:any of )?(?:those|these|them|it)"
+    r"|^no idea what (?:those|these|they) (?:are|mean)"
+)
 _DONE = re.compile(
     r"^(?:leave (?:it|that|them|those) out|leave out|drop (?:it|that|them)|skip (?:it|that|them)|ignore (?:it|that|them)|"
     r"forget (?:it|that)|none of (?:those|these|them)|no|nope|nothing|nothing else|none|done|that'?s all|that'?s it|"
@@ -96,6 +101,9 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
 
     if pending is not None:
         return _follow_up(q, text, folded, pending, answers, kb, hint)
+    if q.kind in ("ratings", "multi") and _UNFAMILIAR.match(folded.strip(" .!")):
+        # "I don't know any of those" is not "I can't say": the person has none of them.
+        return read(q, "none", answers, kb)
     if folded and unknown_prefix(folded) and q.kind != "text":
         # "idk, maybe mid?": a hedge before an answer; the answer counts if it is clear.
         rest = read(q, unknown_prefix(folded) or "", answers, kb)
