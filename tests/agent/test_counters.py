@@ -85,3 +85,26 @@ def test_a_review_that_gains_points_says_why(engine: Engine) -> None:
             assert "new point" not in reply.text, reply.text
         total = int(found.group(2))
     assert grew == 1, "the scripted adjustment raises exactly one new point"
+
+
+def test_a_pillar_known_only_by_transfer_says_so(engine: Engine) -> None:
+    """Ethics left out (skipped) but estimated from related skills: its pillar score is shown
+    as an estimate, in the chat and the report, and the rated pillars are not."""
+    ethics = "explainability a bit, bias testing beginner, privacy 2"
+    messages = replace_answer(FREELANCER, "docker 2, k8s 1, dokcer 2", ["skip", "skip"], drop=2)
+    assert ethics not in messages
+    for message in messages[:-1]:
+        engine.handle_sync("eve", message)
+    summary = engine.handle_sync("eve", messages[-1]).text
+    lines = {line.split(" (")[0]: line for line in summary.splitlines() if line.startswith("- ")}
+    assert "estimated from related skills only" in lines["- Ethical Governance"], summary
+    for rated in ("- Technical Proficiency", "- Model Lifecycle Management"):
+        assert "related skills" not in lines[rated], summary
+    reply = engine.handle_sync("eve", "/report").text
+    saved = re.search(r"Saved at (\S+\.md)", reply)
+    assert saved is not None, reply
+    table = [
+        line for line in Path(saved.group(1)).read_text().splitlines() if line.startswith("| ")
+    ]
+    marked = [line.split(" |")[0] for line in table if "(from related skills only)" in line]
+    assert marked == ["| Ethical Governance"], table
