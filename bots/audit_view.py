@@ -34,7 +34,11 @@ def print_report(report: AuditReport, console: Console | None = None) -> None:
         pillars.add_column(column, justify="left" if column == "pillar" else "right")
     for p in r.pillars.values():
         pillars.add_row(
-            p.title, f"{p.weight:.0%}", _num(p.score, 1), f"{p.confidence:.2f}", f"{p.coverage:.0%}"
+            p.title,
+            f"{p.weight:.0%}",
+            _num(p.score, 1) + (" (from related skills only)" if p.transferred_only else ""),
+            f"{p.confidence:.2f}",
+            f"{p.coverage:.0%}",
         )
     console.print(pillars)
     gaps = Table(title="Top gaps (Skill Gap Score = (demand - proficiency) / demand)")

@@ -85,6 +85,11 @@ class PillarScore(Out):
     )
     skills_known: int
     skills_unknown: int
+    transferred_only: bool = Field(
+        default=False,
+        description="the score rests only on estimates transferred from related skills "
+        "(nothing of the pillar rated, measured or checked)",
+    )
 
 
 class Gap(Out):

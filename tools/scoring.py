@@ -275,6 +275,8 @@ def pillar_scores(
             coverage=round(known_weight / total, 3) if total else 0.0,
             skills_known=len(known),
             skills_unknown=len(members) - len(known),
+            transferred_only=score is not None
+            and all(s.status == SkillStatus.INFERRED for s in known),
         )
     return result
 
