@@ -49,6 +49,7 @@ from agent.parsing import (
 from agent.reply import Choice
 from agent.skill_answers import OpenItem, is_bare_rating, read_ratings, read_skill_list
 from agent.skill_names import display
+from agent.sources import named
 from knowledge.base import KnowledgeBase
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about
@@ -285,7 +286,17 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
     more = len(keep["open"]) - 1
     later = f" (then {more} more)" if more else ""
     buttons: tuple[Choice, ...]
-    if item["kind"] == "unknown_name":
+    platform = named(item["typed"]) if item["kind"] == "unknown_name" else None
+    if platform is not None:
+        # "kaggle 5": the person means their results there, which are evidence, not a skill
+        # (a guess at a similar-sounding skill would record something they did not say).
+        question = (
+            f"{item['typed']!r}{later} is a source of evidence rather than a skill: after the "
+            f"interview, /connect {platform.name} reads what it shows of you. Name the skill "
+            'you meant with its rating, or say "leave it out".'
+        )
+        buttons = (Choice(label="Leave it out", value="leave it out"),)
+    elif item["kind"] == "unknown_name":
         names = [kb.skills[s].name for s in item["suggestions"]]
         rated = f" {item['rating']:g}" if item["rating"] is not None else ""
         question = (

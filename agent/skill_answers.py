@@ -424,6 +424,17 @@ def _named(text: str, kb: KnowledgeBase, expected: Sequence[str], ten: bool) -> 
 def _unknown_name(
     typed: str, rating: float | None, close: list[str], kb: KnowledgeBase
 ) -> OpenItem:
+    from agent.sources import named
+
+    platform = named(typed)
+    if platform is not None:  # "kaggle 5": results there are evidence, not a skill
+        return OpenItem(
+            "unknown_name",
+            typed,
+            f"{typed!r} is a source of evidence rather than a skill (after the interview, "
+            f"/connect {platform.name} reads what it shows of you)",
+            rating=rating,
+        )
     hint = f" (did you mean {display(kb, close)}?)" if close else ""
     return OpenItem(
         "unknown_name",

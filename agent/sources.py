@@ -253,7 +253,8 @@ CERTIFICATES = Source(
 INCOME = Source(
     "income_csv", "income_csv", "an income CSV", "PAYMENTS.csv",
     "freelance income by month and client (Upwork, Fiverr or your own CSV)", _income,
-    aliases=("income", "income csv", "income file", "earnings", "invoices csv"), files=True,
+    aliases=("income", "income csv", "income file", "earnings", "invoices csv", "upwork", "fiverr"),
+    files=True,
 )  # fmt: skip
 JOB_POSTINGS = Source(
     "job_postings", None, "job postings I supply", "FOLDER_OR_FILE",
@@ -278,6 +279,12 @@ SOURCES: dict[str, Source] = {
 }
 # The sources a person consents to (job postings are market data, not theirs).
 CONSENT_SOURCES: tuple[str, ...] = tuple(s.consent for s in SOURCES.values() if s.consent)
+
+
+def named(word: str) -> Source | None:
+    """The source a word names ("kaggle", "github", "coursera"), or None."""
+    folded = " ".join(word.casefold().split())
+    return next((s for s in SOURCES.values() if folded == s.name or folded in s.aliases), None)
 
 
 def offered(asker: Asker) -> list[Source]:

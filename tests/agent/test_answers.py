@@ -175,3 +175,26 @@ def test_a_list_partly_understood_ends_with_what_was_understood(
     assert second.complete, (q.id, done, second)
     record(answers, q, second)
     assert isinstance(answers[q.id], list) and len(answers[q.id]) == 1, answers
+
+
+@pytest.mark.parametrize(
+    ("said", "source", "kept"),
+    [
+        ("kaggle 5, xgboost 5", "kaggle", {"gradient_boosting": 5}),
+        ("upwork 5", "income_csv", None),
+        ("coursera 4, spark 2", "certificates", {"spark": 2}),
+        ("python 4, fiverr 3", "income_csv", {"python": 4}),
+    ],
+)
+def test_a_platform_named_as_a_skill_points_to_its_connector(
+    said: str, source: str, kept: dict[str, float] | None, kb: KnowledgeBase
+) -> None:
+    """ "kaggle 5" was answered with "did you mean Project Management?": a platform is where
+    evidence comes from, so the reply names its connector and guesses no skill for it."""
+    for q in (question("other_skills"), question("technical_ratings")):
+        reading = read(q, said, {"target_role": "ml_engineer"}, kb)
+        assert not reading.complete
+        assert f"/connect {source}" in (reading.ask or ""), reading.ask
+        assert "did you mean" not in (reading.ask or "")
+        assert (reading.keep or {}).get("value") == kept, (q.id, reading.keep)
+        assert [c.label for c in reading.choices] in ([], ["Leave it out"])
