@@ -191,6 +191,33 @@ class Retriever:
             for s in kb.taxonomy.skills
         }
         self._pools: dict[str, list[tuple[Resource, float]]] = {}
+        # Skills some beginner resource is mainly about: for the others, a beginner may be
+        # offered an intermediate one mainly about the skill (see `levels_offered`).
+        self._beginner_subjects = {
+            r.skills[0] for r in catalog.resources.values() if r.level is Level.BEGINNER
+        }
+
+    def levels_offered(self, target: Target, c: Constraints) -> tuple[Level, ...]:
+        """The levels offered for a target. A beginner (0-1/5) gets beginner material; when
+        none is mainly about the skill (model documentation, gradient boosting: only
+        resources on other subjects touch it at that level), intermediate material on the
+        skill itself is offered second rather than a side mention of it."""
+        levels = levels_for(target.proficiency, c.level)
+        if (
+            levels == (Level.BEGINNER,)
+            and c.level is None
+            and target.skill not in self._beginner_subjects
+        ):
+            return (Level.BEGINNER, Level.INTERMEDIATE)
+        return levels
+
+    def _step_up(self, resource: Resource, target: Target, c: Constraints) -> bool:
+        """Offered above the person's level because nothing at it is about the skill."""
+        return (
+            resource.level is Level.INTERMEDIATE
+            and levels_for(target.proficiency, c.level) == (Level.BEGINNER,)
+            and target.skill not in self._beginner_subjects
+        )
 
     # Skills from free text -------------------------------------------------------------------
 
@@ -433,9 +460,11 @@ class Retriever:
     ) -> float | None:
         """The resource's score for the target, or None when it cannot be offered: wrong
         language, over budget, wrong level, or a prerequisite that cannot be scheduled first."""
-        levels = levels_for(target.proficiency, c.level)
+        levels = self.levels_offered(target, c)
         if not self._affordable(resource, c) or resource.level not in levels:
             return None
+        if self._step_up(resource, target, c) and resource.skills[0] != target.skill:
+            return None  # a step up only for material mainly about the skill
         lacking = self._lacking(resource, known)
         for entry, skill in lacking:
             if skill == target.skill or self._prerequisite_for(entry, skill, c, known) is None:
@@ -636,6 +665,11 @@ class Retriever:
         if resource.cost_note and resource.cost_note.strip(". ").lower() != cost:
             cost += f" ({resource.cost_note})"
         extra = f" {note}" if note else ""
+        if self._step_up(resource, target, c):
+            extra += (
+                f" A step up from where you are: no beginner material in the catalog is about "
+                f"{name} itself."
+            )
         if resource.dated(self.today):
             extra += f" This run dates from {resource.year}; tools may have moved on since."
         reason = (
@@ -646,7 +680,7 @@ class Retriever:
 
     def _uncovered(self, target: Target, c: Constraints) -> Uncovered:
         skill = self.kb.skills[target.skill]
-        levels = " or ".join(lv.value for lv in levels_for(target.proficiency, c.level))
+        levels = " or ".join(lv.value for lv in self.levels_offered(target, c))
         limits = [f"{levels} level"]
         if c.budget_usd is not None:
             limits.append("free" if c.budget_usd == 0 else f"within ${c.budget_usd:,.0f}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from knowledge.retriever import Constraints, Recommendation, Retriever, Target, levels_for
+from knowledge.retriever import Constraints, Recommendation, Retriever, Target
 from knowledge.schema import Level
 
 HERE = Path(__file__).parent
@@ -139,7 +139,13 @@ def measure(retriever: Retriever) -> Quality:
         by_skill = {t.skill: t for t in targets}
         for pick in advice.picks:
             target = by_skill.get(pick.skill)
-            wanted = (Level.BEGINNER,) if target is None else levels_for(target.proficiency)
+            # The levels offered (a beginner may get intermediate material mainly about a
+            # skill no beginner resource is about; the pick says so).
+            wanted = (
+                (Level.BEGINNER,)
+                if target is None
+                else retriever.levels_offered(target, constraints)
+            )
             level_total += 1
             level_ok += pick.resource.level in wanted or pick.role == "prerequisite"
         primary = primary_picks(advice.picks)
