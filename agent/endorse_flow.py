@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent.interview import RATING_SCALE
 from agent.parsing import (
     Option,
     Unclear,
@@ -49,7 +50,7 @@ from agent.usecases.endorsements import Invitation
 from tools.errors import EndorsementError
 
 REQUEST, GIVE = "endorse_request", "endorse"
-SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
+SCALE = RATING_SCALE
 RELATIONSHIPS = tuple(Option(r, r.capitalize()) for r in endorsements.RELATIONSHIPS)
 CANT_SAY = ("can't say", "cant say", "cannot say", "can not say", "no idea", "n/a", "na")
 YES_NO = [Choice(label="Yes", value="yes"), Choice(label="No", value="no")]

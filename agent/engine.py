@@ -391,7 +391,7 @@ def route(turn: Turn, raw: str) -> Reply:
     intent = detect(text)
     if intent is not None and not text.startswith("/") and answers_the_question(turn, flow, text):
         intent = None  # "consent" at the legal-basis question is an answer, not /consent
-    if intent is not None and not (intent[0] == "greeting" and conversational(turn)):
+    if intent is not None and not (intent[0] in ("greeting", "explain") and conversational(turn)):
         name, argument = intent
         return command(turn, flow, name, argument)
     if conversational(turn) and (flow is None or flow.flow == "interview"):
@@ -495,7 +495,9 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
         return resume(turn, flow).prefixed(
             f"I do not know the command /{argument}. Type /help for the list."
         )
-    if name in ("back", "skip", "why"):
+    if name == "explain" and (flow is None or flow.flow != "interview"):
+        name = "why"  # only the interview's questions have a how-to-answer hint
+    if name in ("back", "skip", "why", "explain"):
         latest = turn.scope.latest_audit() if name == "why" and flow is None else None
         if latest is not None and latest.audit.explain is not None:
             # "why?" after an audit: what its numbers mean (tools/explain.py wrote them).
@@ -513,9 +515,15 @@ def command(turn: Turn, flow: FlowSession | None, name: str, argument: str) -> R
         turn.scope.end_flow(flow, "cancelled")
         return resume(turn, turn.flow).prefixed(f"Cancelled the {flow.flow.replace('_', ' ')}.")
     if name == "help":
-        where = resume(turn, flow).text if flow is not None else ""
-        text = render_chat("help.j2", where=where, **_help(turn.asker))
-        return Reply(text=text, choices=_menu())
+        if flow is None:
+            return Reply(
+                text=render_chat("help.j2", where="", **_help(turn.asker)), choices=_menu()
+            )
+        # In a flow the reply ends with its question, and carries that question's choices:
+        # a menu here would turn the next typed "5" (a rating) into its fifth entry.
+        current = resume(turn, flow)
+        text = render_chat("help.j2", where=current.text, **_help(turn.asker))
+        return current.model_copy(update={"text": text})
     return HANDLERS[name](turn, flow, argument)
 
 

@@ -21,6 +21,13 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "why",
     ),
     (r"help( me)?|how does (this|it) work|what can you do|commands|menu|\?", "help"),
+    # Not an answer but a question about the question: how to answer it, and why it is asked.
+    (
+        r"what (does|do) (this|that|it|these|those) mean|what do you mean|what\?+|huh\??|"
+        r"i (do ?n'?t|do not|dont) (understand|get it)( the question| this| that)?|"
+        r"(please )?explain( this| that| the question)?|how (do|should|can) i answer( this| that)?",
+        "explain",
+    ),
     # A greeting is not an answer: say hello back and ask the current question again.
     (
         r"(hi|hello|hey|hiya|howdy|hallo|hola|bonjour|ciao|good (morning|afternoon|evening))"

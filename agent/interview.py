@@ -54,6 +54,8 @@ from tools.profile import STAGE_ALIASES, CareerStage
 
 QUESTIONS_FILE = "interview/questions.yaml"
 REQUIRED = frozenset({"target_role"})
+# What each point of the 0-5 rating scale means (self-ratings, endorsements).
+RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
 PRACTICE_STRENGTH = 0.6  # "done in a real project in the last year" counts like a rating of 3/5
 
 

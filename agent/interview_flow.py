@@ -24,6 +24,7 @@ from typing import Any
 from agent.answers import PENDING, leave_rest_out, read
 from agent.answers import record as apply_reading
 from agent.interview import (
+    RATING_SCALE,
     REQUIRED,
     Question,
     choices_for,
@@ -133,6 +134,10 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     q = question(row.position or questions()[0].id)
     if name == "why":
         return ask(turn, row).prefixed(q.why)
+    if name == "explain":
+        _, hint = question_text(q, row.answers, turn.kb)
+        scale = f"The scale: {', '.join(RATING_SCALE)}. " if q.kind == "ratings" else ""
+        return ask(turn, row).prefixed(f"{scale}{hint} {q.why}".strip())
     if name == "skip":
         if q.id in REQUIRED:
             return ask(turn, row).prefixed(

@@ -132,6 +132,8 @@ def parse_number(text: str, unit: str | None = None) -> float:
         spelled[: amount.start],
     ):
         raise Unclear('Roughly how many? A bound is not the answer I need; for example "3".')
+    if re.search(r"(?<![\w.])[-\u2212]\s*$", spelled[: amount.start]):
+        raise Unclear(f"{clean(text)[:30]!r} is below zero; how many is it?")
     value = amount.value
     if unit == "years":
         value /= {"months": 12, "weeks": 52}.get(amount.unit or "", 1)
