@@ -36,6 +36,11 @@ SAME_PROVIDER_PENALTY = 0.12
 SAME_SKILL_PENALTY_TOPIC = 0.04
 W_CLOSENESS = 0.35  # topic picks: closeness to the request's subject, rescaled over candidates
 W_TARGET = 0.15  # topic picks: how central the skill served is to the request
+# Topic picks: the request's rarer words found in a resource's title or description
+# ("imbalanced" in "evaluate a model on imbalanced data"). The small embedding model ranks
+# a general evaluation guide nearly as close as one on imbalanced data; the word settles it.
+W_TERMS = 0.2
+RARE_TERM = 0.08  # a stem in more than this share of the catalog says nothing on its own
 DEFAULT_HORIZON_WEEKS = 13.0  # a quarter: the default time to the next full audit
 LEVEL_ORDER = [Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED]
 
@@ -196,6 +201,15 @@ class Retriever:
         self._beginner_subjects = {
             r.skills[0] for r in catalog.resources.values() if r.level is Level.BEGINNER
         }
+        self._resource_stems = {
+            r.id: _stems(f"{r.title} {r.description}") for r in catalog.resources.values()
+        }
+        counts: dict[str, int] = {}
+        for stems in self._resource_stems.values():
+            for stem in stems:
+                counts[stem] = counts.get(stem, 0) + 1
+        common = RARE_TERM * max(1, len(catalog.resources))
+        self._common_stems = frozenset(s for s, n in counts.items() if n > common)
 
     def levels_offered(self, target: Target, c: Constraints) -> tuple[Level, ...]:
         """The levels offered for a target. A beginner (0-1/5) gets beginner material; when
@@ -393,6 +407,8 @@ class Retriever:
         )
         low = min((sim for _, sim in hits), default=0.0)
         spread = (max((sim for _, sim in hits), default=1.0) - low) or 1.0
+        named = set().union(*(self._skill_stems[t.skill][0] for t in targets))
+        terms = _stems(request.subject or request.text) - named - self._common_stems
         rows: list[tuple[float, Resource, Target]] = []
         for resource_id, similarity in hits:
             resource = self.catalog.resources.get(resource_id)
@@ -404,8 +420,16 @@ class Retriever:
             if score is None:
                 continue
             closeness = (similarity - low) / spread
+            found = len(terms & self._resource_stems[resource.id]) / len(terms) if terms else 0.0
             rows.append(
-                (score + W_CLOSENESS * closeness + W_TARGET * target.weight / top, resource, target)
+                (
+                    score
+                    + W_CLOSENESS * closeness
+                    + W_TARGET * target.weight / top
+                    + W_TERMS * found,
+                    resource,
+                    target,
+                )
             )
         rows.sort(key=lambda row: (-row[0], row[1].id))
         chosen: list[tuple[float, Resource, Target, str]] = []

@@ -181,3 +181,27 @@ def test_a_beginner_gets_material_about_the_skill_itself_one_step_up_when_none_i
             if rec.skill == skill:
                 assert rec.resource.level is Level.BEGINNER, (skill, rec.resource.id)
                 assert "step up" not in rec.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "word", "never"),
+    [
+        (
+            "how do I evaluate a model on imbalanced data",
+            "imbalanced",
+            "hamel-your-ai-product-needs-evals",
+        ),
+        ("hyperparameter tuning with optuna", "optuna", None),
+    ],
+)
+def test_a_topic_question_ranks_resources_that_name_its_specific_subject_first(
+    retriever: Retriever, query: str, word: str, never: str | None
+) -> None:
+    """The small embedding model puts a guide to LLM evals as close to "evaluate a model on
+    imbalanced data" as a paper on it; the request's rarer words decide between them."""
+    match = retriever.understand(query)
+    targets = [Target(skill=s, weight=1.0 - 0.1 * i) for i, s in enumerate(match.skills)]
+    picks = retriever.recommend(targets, Constraints(), query=query)[:3]
+    about = [p for p in picks if word in f"{p.resource.title} {p.resource.description}".lower()]
+    assert len(about) >= 2, [p.resource.id for p in picks]
+    assert never not in [p.resource.id for p in picks]
