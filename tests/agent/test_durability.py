@@ -204,14 +204,14 @@ def test_a_hundred_people_at_once_on_one_sqlite_file(
             ("/start", "Which role"),
             ("data scientist", "Noted: Data Scientist"),
             ("junior", "Noted: Junior"),
-            (f"{years} years", f"Noted: {years} years"),
+            (f"{years} years", f"Noted: {years} year{'' if years == '1' else 's'}"),
             ("3 3 3 3 3 3 3 3", "Model lifecycle"),
             ("2 2 2 2 2 2", "Ethical governance"),
             ("1 1 1 1 1", "real project"),
             ("none", "Power skills"),
             ("3 3 3 3 3", "Any other skills"),
             ("none", "clients"),
-            (clients, f"Noted: {clients} clients"),
+            (clients, f"Noted: {clients} client{'' if clients == '1' else 's'}"),
         ]
         try:
             start.wait()
@@ -269,7 +269,8 @@ def test_a_hundred_people_through_the_async_entry_point(
     people = 100
     results = asyncio.run(everyone())
     for i, replies in enumerate(results):
-        assert f"Noted: {i / 2:g} years" in replies[-1], (i, replies[-1][:200])
+        said = f"Noted: {i / 2:g} year{'' if i == 2 else 's'}."
+        assert said in replies[-1], (i, replies[-1][:200])
     with store.engine.connect() as conn:
         rows = conn.execute(
             text("select u.external_id, s.answers from sessions s join users u on u.id = s.user_id")
