@@ -411,3 +411,21 @@ def test_a_score_column_gives_the_model_its_aucs(tmp_path: Path, kb: KnowledgeBa
     query = FairnessQuery.from_args([str(path), "model=loan"], kb)
     model = model_report(collect(query, as_of=AS_OF), query, kb)
     assert model is not None and {"roc_auc", "pr_auc", "f1", "accuracy"} == set(model["metrics"])
+
+
+def test_a_score_of_the_other_class_is_reversed_and_said(tmp_path: Path) -> None:
+    frame = biased(2000)
+    straight = check(write(frame, tmp_path / "straight.csv"))
+    other = check(write(frame.assign(score=1 - frame.score), tmp_path / "other.csv"))
+    assert straight.problems == []
+    assert other.problems == [
+        "the score column 'score' is lower where '1' is predicted: it is read as the other "
+        "class's score, reversed for ROC AUC and PR AUC"
+    ]
+    for figure in ("roc_auc", "pr_auc"):
+        assert other.data[figure] == pytest.approx(straight.data[figure], abs=1e-4)
+    assert other.data["sensitive"]["sex"] == straight.data["sensitive"]["sex"]
+    # One predicted class says nothing about the score's direction: it is read as it is.
+    constant = check(write(frame.assign(y_pred=1, score=1 - frame.score), tmp_path / "one.csv"))
+    assert not any("reversed" in p for p in constant.problems)
+    assert constant.data["roc_auc"] == pytest.approx(1 - straight.data["roc_auc"], abs=1e-4)

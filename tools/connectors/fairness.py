@@ -15,7 +15,8 @@ difference exceeds 0.1, a common rule of thumb for a closer look, not a legal th
 `collect` produces no `models` entry: a fairness check alone does not say what the model is.
 When the person names the model (`model=NAME`), `model_report` turns the check into one for
 the model audit, with only what the predictions measure: accuracy, F1 and the class balance,
-ROC AUC and PR AUC when a score column is given, and the fairness gaps.
+ROC AUC and PR AUC when a score column is given, and the fairness gaps. A score that points
+at the other class (lower where the positive class is predicted) is reversed, with a note.
 Cell values are data: they are counted, never interpreted.
 """
 
@@ -168,6 +169,8 @@ def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResu
         query.positive_label,
     )
     scores = _scores([r[at[score]] for r in kept], score, problems) if score else None
+    if scores is not None and score is not None:
+        scores = _oriented(scores, y_pred, score, positive, problems)
 
     tables: dict[str, Any] = {}
     findings: list[str] = []
@@ -376,6 +379,32 @@ def _scores(values: list[str], column: str, problems: list[str]) -> list[float] 
             return None
         numbers.append(number)
     return numbers
+
+
+def _oriented(
+    scores: list[float], y_pred: list[int], column: str, positive: str, problems: list[str]
+) -> list[float]:
+    """The score as one of the positive class: reversed when it is plainly the other class's.
+
+    A score column is often the probability of one fixed class ("probability_good") while the
+    person names the other as positive (a lender checking defaults). Read as it is, such a
+    score gives a ROC AUC of 1 - the true one, and a good model enters the model audit as one
+    worse than chance. The predictions tell which way the score points: a score that is lower
+    where the positive class is predicted is the other class's, and ranking by its negation is
+    exactly ranking by the positive class's score (both AUCs depend on the order only).
+    """
+    import numpy as np
+
+    predicted = np.array(y_pred)
+    if predicted.min() == predicted.max():
+        return scores  # one predicted class: nothing to tell the direction by
+    if roc_auc(predicted, np.array(scores, dtype=float)) >= 0.5:
+        return scores
+    problems.append(
+        f"the score column {_name(column)!r} is lower where {positive!r} is predicted: it is "
+        "read as the other class's score, reversed for ROC AUC and PR AUC"
+    )
+    return [-value for value in scores]
 
 
 # The check ---------------------------------------------------------------------------------
