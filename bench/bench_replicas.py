@@ -297,6 +297,34 @@ def lost_audits(deployment: Deployment, chats: range) -> int:
         store.dispose()
 
 
+def schema_size(deployment: Deployment) -> tuple[float, float, int]:
+    """KB on disk per person: every table (with indexes) and processed_updates alone."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL)
+    try:
+        with engine.connect() as conn:
+            sizes = dict(
+                conn.execute(
+                    text(
+                        "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = :schema AND c.relkind = 'r'"
+                    ),
+                    {"schema": deployment.schema},
+                ).all()
+            )
+            people = conn.execute(text(f"SELECT count(*) FROM {deployment.schema}.users")).scalar()
+    finally:
+        engine.dispose()
+    count = int(people or 1)
+    return (
+        sum(sizes.values()) / 1024 / count,
+        sizes.get("processed_updates", 0) / 1024 / count,
+        count,
+    )
+
+
 def chroma_server(path: Path, logs: Path) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     with (logs / "chroma.log").open("wb") as log:
@@ -350,12 +378,13 @@ def main() -> None:
                 d.label: lost_audits(d, range(first_chats[d.label], d.next_chat))
                 for d in deployments
             }
+            size = schema_size(deployments[-1])
         finally:
             for deployment in deployments:
                 stop(deployment)
             server.terminate()
             server.wait(timeout=60)
-    report(deployments, rss, lost, time.perf_counter() - started)
+    report(deployments, rss, lost, size, time.perf_counter() - started)
 
 
 def vm_hwm(pid: int) -> float:
@@ -368,7 +397,7 @@ def vm_hwm(pid: int) -> float:
 
 def report(
     deployments: list[Deployment], rss: list[tuple[str, float, float, float]],
-    lost: dict[str, int], took: float,
+    lost: dict[str, int], size: tuple[float, float, int], took: float,
 ) -> None:  # fmt: skip
     one, two = deployments
     figures = {}
@@ -429,6 +458,11 @@ def report(
         "Replica resident memory (MB)",
         ["replica", "listening, before any update", "after the runs", "peak (VmHWM)"],
         [[name, f"{a:.0f}", f"{b:.0f}", f"{c:.0f}"] for name, a, b, c in rss],
+    )
+    per_person, updates_part, people = size
+    print(
+        f"\nPostgreSQL on disk after {people} whole audits: {per_person:.1f} KB per person "
+        f"(tables and indexes), of which processed_updates {updates_part:.1f} KB (kept 7 days)"
     )
     print(f"\nload average now {os.getloadavg()}; the whole script took {took:.0f} s")
 
