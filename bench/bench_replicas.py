@@ -12,7 +12,8 @@ Both deployments run side by side and their runs alternate (one, two, one, two..
 from other work on this shared machine falls on both alike; each figure is the median over the
 runs. CPU is the replicas' own (every thread, /proc/PID/task/*/schedstat), not PostgreSQL's,
 the Chroma server's or this script's, which share the same cores and are printed beside it.
-BENCH_REPLICA_CHATS and BENCH_REPLICA_RUNS set the load.
+BENCH_REPLICA_CHATS and BENCH_REPLICA_RUNS set the load; BENCH_REPLICA_LOGS names a folder
+to keep the replicas' and the Chroma server's logs in.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class Replica:
     port: int
     process: subprocess.Popen[bytes]
     rss_started: float = 0.0
+    start_s: float = 0.0  # from the command to its webhook listening
 
 
 @dataclass
@@ -150,6 +152,7 @@ def start(label: str, count: int, env: dict[str, str], logs: Path) -> Deployment
     env = dict(env, DATABASE_URL=schema_url(schema), TELEGRAM_BOT_TOKEN=TOKEN,
                TELEGRAM_API_BASE_URL=fake.url, TELEGRAM_WEBHOOK_SECRET=SECRET)  # fmt: skip
     subprocess.run([str(BIN / "skillaudit"), "migrate"], env=env, check=True, capture_output=True)
+    began = time.perf_counter()
     for number in range(count):
         name = f"{label}-{number + 1}"
         port = free_port()
@@ -165,6 +168,7 @@ def start(label: str, count: int, env: dict[str, str], logs: Path) -> Deployment
         deployment.replicas.append(Replica(name, port, process))
     for replica in deployment.replicas:
         wait_listening(replica.port, replica.process, f"replica {replica.name}")
+        replica.start_s = time.perf_counter() - began
         replica.rss_started = rss_mb(replica.process.pid)
     return deployment
 
@@ -342,17 +346,19 @@ def main() -> None:
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        home, logs = Path(tmp) / "home", Path(tmp) / "logs"
-        logs.mkdir()
+        home = Path(tmp) / "home"
+        logs = Path(os.environ.get("BENCH_REPLICA_LOGS") or Path(tmp) / "logs")
+        logs.mkdir(parents=True, exist_ok=True)
         server, chroma_port = chroma_server(Path(tmp) / "chroma-server", logs)
         deployments: list[Deployment] = []
         try:
             env = base_env(home, chroma_port)
+            build_began = time.perf_counter()
             built = subprocess.run(
                 [str(BIN / "skillaudit"), "kb", "build"], env=env, capture_output=True,
                 text=True, check=True,
             )  # fmt: skip
-            print(built.stdout.strip())
+            print(f"{built.stdout.strip()} in {time.perf_counter() - build_began:.1f} s")
             counts = expected_parts(Path(tmp) / "reference", chroma_port)
             deployments = [start("one", 1, env, logs), start("two", 2, env, logs)]
             loop = asyncio.new_event_loop()
@@ -371,7 +377,7 @@ def main() -> None:
                     )
             loop.close()
             rss = [
-                (r.name, r.rss_started, rss_mb(r.process.pid), vm_hwm(r.process.pid))
+                (r.name, r.start_s, r.rss_started, rss_mb(r.process.pid), vm_hwm(r.process.pid))
                 for d in deployments for r in d.replicas
             ]  # fmt: skip
             lost = {
@@ -396,7 +402,7 @@ def vm_hwm(pid: int) -> float:
 
 
 def report(
-    deployments: list[Deployment], rss: list[tuple[str, float, float, float]],
+    deployments: list[Deployment], rss: list[tuple[str, float, float, float, float]],
     lost: dict[str, int], size: tuple[float, float, int], took: float,
 ) -> None:  # fmt: skip
     one, two = deployments
@@ -426,7 +432,7 @@ def report(
     record("Replicas on PostgreSQL: throughput 2 replicas / 1 replica (same cores)",
            "-", ratio, None, "x")  # fmt: skip
     record("Replicas on PostgreSQL: replica resident memory after the load", "-",
-           statistics.median(r[2] for r in rss), None, "MB")  # fmt: skip
+           statistics.median(r[3] for r in rss), None, "MB")  # fmt: skip
     record("Replicas on PostgreSQL: audits lost or duplicated", "0",
            sum(lost.values()), None, "audits", met=sum(lost.values()) == 0)  # fmt: skip
     rows = []
@@ -455,9 +461,15 @@ def report(
         f"replica paces its own sends at {MESSAGES_PER_S:g} messages/s (bots/telegram_send.py)"
     )
     print_table(
-        "Replica resident memory (MB)",
-        ["replica", "listening, before any update", "after the runs", "peak (VmHWM)"],
-        [[name, f"{a:.0f}", f"{b:.0f}", f"{c:.0f}"] for name, a, b, c in rss],
+        "Replicas: start-up (a deployment's replicas start together) and resident memory (MB)",
+        [
+            "replica",
+            "start to listening (s)",
+            "RSS listening, no update yet",
+            "RSS after the runs",
+            "peak RSS (VmHWM)",
+        ],
+        [[name, f"{t:.1f}", f"{a:.0f}", f"{b:.0f}", f"{c:.0f}"] for name, t, a, b, c in rss],
     )
     per_person, updates_part, people = size
     print(
