@@ -47,6 +47,17 @@ CHATS = int(os.environ.get("BENCH_REPLICA_CHATS", "100"))
 RUNS = int(os.environ.get("BENCH_REPLICA_RUNS", "3"))
 TOKEN = "123456:BENCH-replicas"
 SECRET = "bench-replicas-secret"
+# `skillaudit` with its sender's pacing lifted (the rate a Throttle is made with), so a run
+# shows what the CPU allows rather than Telegram's documented 30 messages a second.
+UNPACED = (
+    "import sys\n"
+    "from bots.telegram_send import Throttle\n"
+    "Throttle.__init__.__defaults__ = (1e9, 10)\n"
+    "from bots.cli import main\n"
+    "sys.argv[0] = 'skillaudit'\n"
+    "main()\n"
+)
+PACED_CHATS = int(os.environ.get("BENCH_REPLICA_PACED_CHATS", "30"))
 REPLY_GUARD_S = 300.0  # only a replica that stopped altogether makes a person wait this long
 
 
@@ -61,6 +72,7 @@ class Replica:
 
 @dataclass
 class Run:
+    chats: int
     updates: int
     messages: int
     wall_s: float
@@ -135,8 +147,9 @@ def schema_url(schema: str) -> str:
     return f"{PG_URL}?options=-csearch_path%3D{schema}"
 
 
-def start(label: str, count: int, env: dict[str, str], logs: Path) -> Deployment:
-    """A fresh schema, migrated once (`skillaudit migrate`), and `count` replicas on it."""
+def start(label: str, count: int, env: dict[str, str], logs: Path, paced: bool) -> Deployment:
+    """A fresh schema, migrated once (`skillaudit migrate`), and `count` replicas on it;
+    unpaced, their sends are not spaced to Telegram's 30 messages a second (UNPACED)."""
     from sqlalchemy import create_engine, text
 
     from tests.fakes.telegram_server import FakeTelegram
@@ -156,9 +169,10 @@ def start(label: str, count: int, env: dict[str, str], logs: Path) -> Deployment
     for number in range(count):
         name = f"{label}-{number + 1}"
         port = free_port()
+        program = [str(BIN / "skillaudit")] if paced else [sys.executable, "-c", UNPACED]
         command = [
-            str(BIN / "skillaudit"), "telegram", "--webhook", "--url",
-            "https://bench.invalid/telegram", "--listen", "127.0.0.1", "--port", str(port),
+            *program, "telegram", "--webhook", "--url", "https://bench.invalid/telegram",
+            "--listen", "127.0.0.1", "--port", str(port),
         ]  # fmt: skip
         with (logs / f"{name}.log").open("wb") as log:
             process = subprocess.Popen(
@@ -222,15 +236,16 @@ def listen(deployment: Deployment, loop: asyncio.AbstractEventLoop) -> None:
 
 async def person(
     deployment: Deployment, client: Any, chat: int, script: list[str], counts: list[int],
-    latencies: list[float],
+    latencies: list[float], pinned: Replica | None = None,
 ) -> None:  # fmt: skip
-    """One whole audit: each answer waits for the whole reply to the one before."""
+    """One whole audit: each answer waits for the whole reply to the one before; each goes
+    to the proxy's next replica (or all to `pinned`)."""
     event = deployment.events.setdefault(chat, asyncio.Event())
     expected = 0
     for text, count in zip(script, counts, strict=True):
         update = deployment.fake.user_says(chat, text)
-        replica = deployment.replicas[deployment.turn % len(deployment.replicas)]
-        deployment.turn += 1
+        replica = pinned or deployment.replicas[deployment.turn % len(deployment.replicas)]
+        deployment.turn += pinned is None
         began = time.perf_counter()
         deadline = time.monotonic() + REPLY_GUARD_S
         while True:
@@ -252,15 +267,15 @@ async def person(
         latencies.append((deployment.sent[chat][first] - began) * 1000)
 
 
-async def one_run(deployment: Deployment, script: list[str], counts: list[int]) -> Run:
+async def one_run(deployment: Deployment, script: list[str], counts: list[int], people: int) -> Run:
     import httpx
 
-    chats = list(range(deployment.next_chat, deployment.next_chat + CHATS))
-    deployment.next_chat += CHATS
+    chats = list(range(deployment.next_chat, deployment.next_chat + people))
+    deployment.next_chat += people
     latencies: list[float] = []
     pids = [r.process.pid for r in deployment.replicas]
     load = os.getloadavg()[0]
-    limits = httpx.Limits(max_connections=CHATS, max_keepalive_connections=CHATS)
+    limits = httpx.Limits(max_connections=people, max_keepalive_connections=people)
     async with httpx.AsyncClient(limits=limits, timeout=REPLY_GUARD_S) as client:
         cpu0 = sum(cpu_ns(pid) for pid in pids)
         self0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -274,16 +289,17 @@ async def one_run(deployment: Deployment, script: list[str], counts: list[int]) 
         self1 = resource.getrusage(resource.RUSAGE_SELF)
     harness = (self1.ru_utime - self0.ru_utime + self1.ru_stime - self0.ru_stime) * 1000
     updates, messages = len(chats) * len(script), len(chats) * sum(counts)
-    return Run(updates, messages, wall, bot_cpu, harness, latencies, load)
+    return Run(len(chats), updates, messages, wall, bot_cpu, harness, latencies, load)
 
 
 async def warm_up(deployment: Deployment, script: list[str], counts: list[int]) -> None:
-    """One audit per replica before measuring: first-use costs are not an update's."""
+    """A whole audit at each replica before measuring: first-use costs (the embedding model,
+    query vectors, caches) are not an update's."""
     import httpx
 
     async with httpx.AsyncClient(timeout=REPLY_GUARD_S) as client:
-        for number in range(len(deployment.replicas)):
-            await person(deployment, client, 90_000 + number, script, counts, [])
+        for number, replica in enumerate(deployment.replicas):
+            await person(deployment, client, 90_000 + number, script, counts, [], replica)
 
 
 def lost_audits(deployment: Deployment, chats: range) -> int:
@@ -308,7 +324,7 @@ def schema_size(deployment: Deployment) -> tuple[float, float, int]:
     engine = create_engine(PG_URL)
     try:
         with engine.connect() as conn:
-            sizes = dict(
+            sizes: dict[str, int] = dict(
                 conn.execute(
                     text(
                         "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
@@ -341,16 +357,56 @@ def chroma_server(path: Path, logs: Path) -> tuple[subprocess.Popen[bytes], int]
     return server, port
 
 
-def main() -> None:
+def measure(
+    paced: bool, env: dict[str, str], logs: Path, counts: list[int], people: int, runs: int
+) -> tuple[list[Deployment], dict[str, int], list[tuple[str, float, float, float, float]], Any]:
+    """One replica and two, side by side, their runs alternating; then what each replica
+    holds (RSS), audits lost, and the database's size per person."""
     from tests.bots.replica_support import SCRIPT
 
+    suffix = "" if paced else "-unpaced"
+    deployments: list[Deployment] = []
+    try:
+        deployments = [
+            start(f"one{suffix}", 1, env, logs, paced),
+            start(f"two{suffix}", 2, env, logs, paced),
+        ]
+        loop = asyncio.new_event_loop()
+        for deployment in deployments:
+            listen(deployment, loop)
+            loop.run_until_complete(warm_up(deployment, SCRIPT, counts))
+        first_chats = {d.label: d.next_chat for d in deployments}
+        for number in range(runs):
+            for deployment in deployments:
+                run = loop.run_until_complete(one_run(deployment, SCRIPT, counts, people))
+                deployment.runs.append(run)
+                print(
+                    f"run {number + 1} {deployment.label}: {run.per_s:.1f} updates/s, "
+                    f"{run.cpu_per_update:.2f} ms CPU/update, load {run.load:.2f}",
+                    flush=True,
+                )
+        loop.close()
+        rss = [
+            (r.name, r.start_s, r.rss_started, rss_mb(r.process.pid), vm_hwm(r.process.pid))
+            for d in deployments for r in d.replicas
+        ]  # fmt: skip
+        lost = {
+            d.label: lost_audits(d, range(first_chats[d.label], d.next_chat)) for d in deployments
+        }
+        size = schema_size(deployments[-1])
+    finally:
+        for deployment in deployments:
+            stop(deployment)
+    return deployments, lost, rss, size
+
+
+def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         logs = Path(os.environ.get("BENCH_REPLICA_LOGS") or Path(tmp) / "logs")
         logs.mkdir(parents=True, exist_ok=True)
         server, chroma_port = chroma_server(Path(tmp) / "chroma-server", logs)
-        deployments: list[Deployment] = []
         try:
             env = base_env(home, chroma_port)
             build_began = time.perf_counter()
@@ -360,37 +416,12 @@ def main() -> None:
             )  # fmt: skip
             print(f"{built.stdout.strip()} in {time.perf_counter() - build_began:.1f} s")
             counts = expected_parts(Path(tmp) / "reference", chroma_port)
-            deployments = [start("one", 1, env, logs), start("two", 2, env, logs)]
-            loop = asyncio.new_event_loop()
-            for deployment in deployments:
-                listen(deployment, loop)
-                loop.run_until_complete(warm_up(deployment, SCRIPT, counts))
-            first_chats = {d.label: d.next_chat for d in deployments}
-            for number in range(RUNS):
-                for deployment in deployments:
-                    run = loop.run_until_complete(one_run(deployment, SCRIPT, counts))
-                    deployment.runs.append(run)
-                    print(
-                        f"run {number + 1} {deployment.label}: {run.per_s:.1f} updates/s, "
-                        f"{run.cpu_per_update:.2f} ms CPU/update, load {run.load:.2f}",
-                        flush=True,
-                    )
-            loop.close()
-            rss = [
-                (r.name, r.start_s, r.rss_started, rss_mb(r.process.pid), vm_hwm(r.process.pid))
-                for d in deployments for r in d.replicas
-            ]  # fmt: skip
-            lost = {
-                d.label: lost_audits(d, range(first_chats[d.label], d.next_chat))
-                for d in deployments
-            }
-            size = schema_size(deployments[-1])
+            unpaced = measure(False, env, logs, counts, CHATS, RUNS)
+            paced = measure(True, env, logs, counts, PACED_CHATS, 1)
         finally:
-            for deployment in deployments:
-                stop(deployment)
             server.terminate()
             server.wait(timeout=60)
-    report(deployments, rss, lost, size, time.perf_counter() - started)
+    report(unpaced, paced, time.perf_counter() - started)
 
 
 def vm_hwm(pid: int) -> float:
@@ -401,77 +432,82 @@ def vm_hwm(pid: int) -> float:
     raise RuntimeError("no VmHWM in /proc")
 
 
-def report(
-    deployments: list[Deployment], rss: list[tuple[str, float, float, float, float]],
-    lost: dict[str, int], size: tuple[float, float, int], took: float,
-) -> None:  # fmt: skip
-    one, two = deployments
-    figures = {}
-    for d in deployments:
-        latencies = [lat for run in d.runs for lat in run.latencies]
-        figures[d.label] = (
-            statistics.median(r.per_s for r in d.runs),
-            statistics.median(r.cpu_per_update for r in d.runs),
-            p95(latencies),
-            statistics.median(latencies),
-            statistics.median(r.harness_cpu_ms / r.updates for r in d.runs),
-            statistics.median(r.messages / r.wall_s for r in d.runs),
-            statistics.median(r.cpu_share for r in d.runs),
-        )
-    ratio = figures["two"][0] / figures["one"][0]
-    loads = [run.load for d in deployments for run in d.runs]
-    cores = os.cpu_count()
-    for d, n in ((one, 1), (two, 2)):
-        per_s, cpu, p95_ms, median_ms, *_ = figures[d.label]
-        record(f"Replicas on PostgreSQL: updates per second, {n} replica{'s' * (n > 1)} "
-               f"({CHATS} chats, {cores} cores)", "-", per_s, None, "updates/s")  # fmt: skip
-        record(f"Replicas on PostgreSQL: bot CPU per update, {n} replica{'s' * (n > 1)}",
-               "-", cpu, None, "ms")  # fmt: skip
-        record(f"Replicas on PostgreSQL: reply latency, {n} replica{'s' * (n > 1)}",
-               "-", median_ms, p95_ms, "ms")  # fmt: skip
-    record("Replicas on PostgreSQL: throughput 2 replicas / 1 replica (same cores)",
-           "-", ratio, None, "x")  # fmt: skip
-    record("Replicas on PostgreSQL: replica resident memory after the load", "-",
-           statistics.median(r[3] for r in rss), None, "MB")  # fmt: skip
-    record("Replicas on PostgreSQL: audits lost or duplicated", "0",
-           sum(lost.values()), None, "audits", met=sum(lost.values()) == 0)  # fmt: skip
-    rows = []
-    for d, n in ((one, 1), (two, 2)):
-        per_s, cpu, p95_ms, median_ms, harness, messages, share = figures[d.label]
-        rows.append([
-            str(n), f"{per_s:.1f}", " / ".join(f"{r.per_s:.1f}" for r in d.runs),
-            f"{messages:.1f}", f"{cpu:.2f}", f"{share:.0%}", f"{median_ms:.0f} / {p95_ms:.0f}",
-            f"{harness:.2f}", str(lost[d.label]),
-        ])  # fmt: skip
-    print_table(
-        f"Telegram replicas in webhook mode on PostgreSQL ({cores} cores, {dt.date.today()}; "
-        f"{CHATS} chats x {len(one.runs[0].latencies) // CHATS} updates per run, "
-        f"{RUNS} runs each, alternating; load average {min(loads):.2f}-{max(loads):.2f} at the "
-        f"runs' starts)",
-        ["replicas", "updates/s (median)", "runs", "messages sent/s", "bot CPU ms/update",
-         "bot CPU, share of all cores", "latency median / p95 ms", "harness CPU ms/update",
-         "audits lost"],
-        rows,
-    )  # fmt: skip
+Measured = tuple[
+    list[Deployment], dict[str, int], list[tuple[str, float, float, float, float]], Any
+]
+
+
+def summary(d: Deployment) -> dict[str, float]:
+    latencies = [lat for run in d.runs for lat in run.latencies]
+    return {
+        "per_s": statistics.median(r.per_s for r in d.runs),
+        "cpu": statistics.median(r.cpu_per_update for r in d.runs),
+        "p95": p95(latencies),
+        "median": statistics.median(latencies),
+        "harness": statistics.median(r.harness_cpu_ms / r.updates for r in d.runs),
+        "messages": statistics.median(r.messages / r.wall_s for r in d.runs),
+        "share": statistics.median(r.cpu_share for r in d.runs),
+    }
+
+
+def report(unpaced: Measured, paced: Measured, took: float) -> None:
     from bots.telegram_send import MESSAGES_PER_S
 
+    cores = os.cpu_count()
+    rows = []
+    ratios = {}
+    loads = []
+    for (deployments, lost, _, _), how in ((unpaced, "unpaced"), (paced, "paced")):
+        one, two = (summary(d) for d in deployments)
+        ratios[how] = two["per_s"] / one["per_s"]
+        for d, figures, n in ((deployments[0], one, 1), (deployments[1], two, 2)):
+            loads += [run.load for run in d.runs]
+            rows.append([
+                str(n), how, f"{d.runs[0].chats} x {len(d.runs)}",
+                f"{figures['per_s']:.1f}", " / ".join(f"{r.per_s:.1f}" for r in d.runs),
+                f"{figures['messages']:.1f}", f"{figures['cpu']:.2f}", f"{figures['share']:.0%}",
+                f"{figures['median']:.0f} / {figures['p95']:.0f}", f"{figures['harness']:.2f}",
+                str(lost[d.label]),
+            ])  # fmt: skip
+        for figures, n in ((one, 1), (two, 2)):
+            plural = "s" if n > 1 else ""
+            record(f"Replicas on PostgreSQL, {how}: updates per second, {n} replica{plural} "
+                   f"({cores} cores)", "-", figures["per_s"], None, "updates/s")  # fmt: skip
+            record(f"Replicas on PostgreSQL, {how}: replicas' CPU per update, {n} "
+                   f"replica{plural}", "-", figures["cpu"], None, "ms")  # fmt: skip
+            record(f"Replicas on PostgreSQL, {how}: reply latency, {n} replica{plural}",
+                   "-", figures["median"], figures["p95"], "ms")  # fmt: skip
+        record(f"Replicas on PostgreSQL, {how}: updates/s of 2 replicas / 1 (same cores)",
+               "-", ratios[how], None, "x")  # fmt: skip
+    lost_total = sum(sum(m[1].values()) for m in (unpaced, paced))
+    rss = unpaced[2]
+    record("Replicas on PostgreSQL: replica resident memory after the load", "-",
+           statistics.median(r[3] for r in rss), None, "MB")  # fmt: skip
+    record("Replicas on PostgreSQL: audits lost or duplicated", "0", lost_total, None,
+           "audits", met=lost_total == 0)  # fmt: skip
+    print_table(
+        f"Telegram replicas in webhook mode on PostgreSQL ({cores} cores, {dt.date.today()}; "
+        f"load average {min(loads):.2f}-{max(loads):.2f} at the runs' starts)",
+        ["replicas", "sends", "chats x runs", "updates/s (median)", "runs", "messages sent/s",
+         "replicas' CPU ms/update", "replicas' CPU, share of all cores",
+         "latency median / p95 ms", "harness CPU ms/update", "audits lost"],
+        rows,
+    )  # fmt: skip
+    first = unpaced[0][0].runs[0]
     print(
-        f"\n2 replicas / 1 replica, updates per second: {ratio:.2f}x (both on the same {cores} "
-        f"cores); {one.runs[0].messages / one.runs[0].updates:.2f} messages per update; each "
-        f"replica paces its own sends at {MESSAGES_PER_S:g} messages/s (bots/telegram_send.py)"
+        f"\n2 replicas / 1 replica, updates per second: {ratios['unpaced']:.2f}x unpaced, "
+        f"{ratios['paced']:.2f}x paced (all on the same {cores} cores); "
+        f"{first.messages / first.updates:.2f} messages per update; paced: each replica spaces "
+        f"its own sends to {MESSAGES_PER_S:g} messages/s (bots/telegram_send.py)"
     )
     print_table(
         "Replicas: start-up (a deployment's replicas start together) and resident memory (MB)",
-        [
-            "replica",
-            "start to listening (s)",
-            "RSS listening, no update yet",
-            "RSS after the runs",
-            "peak RSS (VmHWM)",
-        ],
-        [[name, f"{t:.1f}", f"{a:.0f}", f"{b:.0f}", f"{c:.0f}"] for name, t, a, b, c in rss],
-    )
-    per_person, updates_part, people = size
+        ["replica", "start to listening (s)", "RSS listening, no update yet",
+         "RSS after the runs", "peak RSS (VmHWM)"],
+        [[name, f"{t:.1f}", f"{a:.0f}", f"{b:.0f}", f"{c:.0f}"]
+         for name, t, a, b, c in unpaced[2] + paced[2]],
+    )  # fmt: skip
+    per_person, updates_part, people = unpaced[3]
     print(
         f"\nPostgreSQL on disk after {people} whole audits: {per_person:.1f} KB per person "
         f"(tables and indexes), of which processed_updates {updates_part:.1f} KB (kept 7 days)"
