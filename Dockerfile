@@ -9,8 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MLFLOW_DISABLE_TELEMETRY=true \
     ANONYMIZED_TELEMETRY=False
 
+# /data/users exists in the image so that the volume docker-compose.yml mounts there (the
+# people's folders, shared by the replicas) starts owned by the skillaudit user.
 RUN useradd --create-home --uid 10001 skillaudit \
-    && mkdir -p /data && chown skillaudit /data
+    && mkdir -p /data/users && chown -R skillaudit /data
 
 WORKDIR /app
 COPY pyproject.toml README.md LICENSE ./

@@ -272,10 +272,17 @@ class Sender:
         self.throttle = Throttle()
 
     async def flush(self, bot: TelegramBot, chat_id: int) -> None:
-        """Send every pending row of one chat this sender may take; call it in the chat's turn."""
-        rows = await asyncio.to_thread(self.deliveries.claim, self.bot_id, chat_id, self.owner)
-        for row in rows:
-            await self.deliver(bot, row)
+        """Send every pending row of one chat this sender may take; call it in the chat's turn.
+
+        Claims again once its rows are sent: another replica that answered the chat's next
+        update meanwhile found the chat's row leased here and left its own reply (order
+        first), so this sender takes it along instead of leaving it to the next sweep.
+        """
+        while rows := await asyncio.to_thread(
+            self.deliveries.claim, self.bot_id, chat_id, self.owner
+        ):
+            for row in rows:
+                await self.deliver(bot, row)
 
     async def deliver(self, bot: TelegramBot, row: Pending) -> bool:
         """Send the parts not yet accepted; delete the row when all were, else mark it failed."""

@@ -54,6 +54,27 @@ def test_replicas_run_in_webhook_mode_behind_the_proxy() -> None:
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
+def test_every_replica_mounts_one_shared_volume_at_the_peoples_folders() -> None:
+    """An upload through one replica is read through the other, and erased through either
+    (tests/bots/test_replica_files.py): the folders `Settings.user_dir` makes must be one
+    volume for every bot, while the rest of the home (logs) stays each replica's own."""
+    data = compose()
+    services = bots(data)
+    shared: set[str] = set()
+    own: set[str] = set()
+    for name, service in services.items():
+        home = service["environment"]["SKILLAUDIT_HOME"]
+        users = str(Settings(SKILLAUDIT_HOME=Path(home)).user_dir("tg:1").parent)
+        mounts = dict(reversed(v.split(":")[:2]) for v in service["volumes"])
+        assert users in mounts, f"{name} keeps people's files on its own volume"
+        shared.add(mounts[users])
+        own.add(mounts.get(home, name))
+    assert len(shared) == 1 and shared <= set(data["volumes"]), shared
+    assert len(own) == len(services), "each replica's home (its logs) is its own"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "mkdir -p /data/users && chown -R skillaudit /data" in dockerfile
+
+
 def test_the_image_holds_every_package_the_project_installs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     pyproject = (ROOT / "pyproject.toml").read_text()
