@@ -30,6 +30,16 @@ SENTENCE_CHARS = 280
 CODE_BYTES = 16  # 128 random bits: 22 URL-safe characters, fits a Telegram deep link
 
 
+def new_code() -> str:
+    """A one-time code that never starts with "-" or "_": `skillaudit endorse give -x...`
+    would read a leading dash as an option (one code in 32 did), and a leading "_" is easy
+    to lose when copied."""
+    while True:
+        code = secrets.token_urlsafe(CODE_BYTES)
+        if code[0].isalnum():
+            return code
+
+
 @dataclass(frozen=True)
 class NewCode:
     """A code just made: shown once, never stored in clear."""
@@ -100,7 +110,7 @@ def create_code(turn: Turn, skills: Sequence[str], name: str) -> NewCode:
     if not 1 <= len(wanted) <= MAX_SKILLS:
         raise EndorsementError(f"name 1 to {MAX_SKILLS} skills to be rated, not {len(wanted)}")
     shown_as = clean_name(name)
-    code = secrets.token_urlsafe(CODE_BYTES)
+    code = new_code()
     expires_on = turn.today + dt.timedelta(days=CODE_DAYS)
     turn.scope.add_endorsement_code(
         code_hash=code_hash(code),

@@ -205,3 +205,13 @@ def test_an_endorser_mid_way_keeps_nothing_of_a_person_who_is_erased(
     with store.user("max") as scope:
         assert "Quist" not in str(scope.export())
         assert scope.active_flows() == []
+
+
+def test_a_code_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`skillaudit endorse give -Xyz...` reads the code as an option (the CLI test failed on one
+    code in 32): codes are drawn again until they start with a letter or digit."""
+    drawn = iter(["-abcdefghijklmnopqrstu", "_abcdefghijklmnopqrstu", "Zabcdefghijklmnopqrstu"])
+    monkeypatch.setattr(endorsements.secrets, "token_urlsafe", lambda n: next(drawn))
+    assert endorsements.new_code() == "Zabcdefghijklmnopqrstu"
+    monkeypatch.undo()
+    assert all(endorsements.new_code()[0].isalnum() for _ in range(2000))
