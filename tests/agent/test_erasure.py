@@ -25,8 +25,8 @@ from agent.recommend import Recommender
 from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
-from tests.agent.test_processes import PG_URL, _postgres_skip
 from tests.agent.test_review_flow import audited
+from tests.postgres import PG_URL, postgres_skip_reason
 
 TODAY = dt.date(2026, 11, 28)
 GONE, KEPT = "alice-7f3a9c", "bob-2b81d4"  # ids as distinctive as the texts
@@ -122,7 +122,7 @@ def test_sqlite_erasure_with_a_reader_open_finishes_later_and_says_so(
 
 @pytest.fixture
 def pg_store() -> Iterator[Store]:
-    reason = _postgres_skip()
+    reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
     schema = f"sa_erase_{uuid.uuid4().hex[:10]}"

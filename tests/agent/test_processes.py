@@ -22,13 +22,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import create_engine, text
+
+from tests.postgres import postgres_skip_reason, throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = [
@@ -38,20 +39,7 @@ SCRIPT = [
     )["steps"]
 ][1:]  # the REPL sends /start itself; the first scripted message ("hi") would be one more
 PROCESSES = 12  # the bench runs 100
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 HANG_GUARD_S = 1800  # only a process that stopped altogether fails on this
-
-
-def _postgres_skip() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2
-        ):
-            return None
-    except Exception as exc:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL not reachable at 127.0.0.1:5432/test ({type(exc).__name__})"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -60,19 +48,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | N
     if request.param == "sqlite":
         yield None
         return
-    reason = _postgres_skip()
+    reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"sa_proc_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with throwaway_schema("sa_proc") as url:
+        yield url
 
 
 def home_with_index(tmp_path: Path, index_home: Path) -> Path:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import re
-import uuid
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.agent import race_child
-from tests.agent.test_processes import PG_URL, _postgres_skip
+from tests.postgres import postgres_skip_reason, throwaway_schema
 
 TRIALS = 50
 HANG_GUARD_S = 300
@@ -34,19 +33,11 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'race.db'}"
         return
-    reason = _postgres_skip()
+    reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"sa_race_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with throwaway_schema("sa_race") as url:
+        yield url
 
 
 class Replicas:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,23 +17,9 @@ from agent.recommend import Recommender
 from agent.store import USER_TABLES, Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
+from tests.postgres import PG_URL, postgres_skip_reason
 
-PG_URL = os.environ.get("SKILLAUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_available() -> str | None:
-    try:
-        import psycopg
-
-        with psycopg.connect(
-            "host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=2
-        ):
-            return None
-    except Exception as exc:  # any failure to connect means: skip, and say why
-        return f"PostgreSQL not reachable at 127.0.0.1:5432/test ({type(exc).__name__})"
-
-
-PG_SKIP = _postgres_available()
+PG_SKIP = postgres_skip_reason()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,15 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from agent.store import MIGRATIONS, Store
-from tests.agent.test_store import PG_SKIP, PG_URL
+from tests.agent.test_store import PG_SKIP
+from tests.postgres import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEST = max(version for version, _, _ in MIGRATIONS)
@@ -38,16 +38,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | N
         return
     if PG_SKIP:
         pytest.skip(PG_SKIP)
-    schema = f"sa_migrate_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with throwaway_schema("sa_migrate") as url:
+        yield url
 
 
 def test_migrate_applies_each_pending_migration_once_and_says_which(

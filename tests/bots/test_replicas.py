@@ -16,16 +16,14 @@ is stored once, as in the reference; nothing is left unhandled or unsent.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from agent.store import Store
 from knowledge.base import KnowledgeBase
-from tests.agent.test_store import PG_SKIP, PG_URL
+from tests.agent.test_store import PG_SKIP
 from tests.bots.replica_support import (
     TOKEN,
     Deployment,
@@ -37,6 +35,7 @@ from tests.bots.replica_support import (
     stored_answers,
 )
 from tests.fakes.telegram_server import FakeTelegram
+from tests.postgres import throwaway_schema
 
 CHATS = list(range(8001, 8051))
 
@@ -46,16 +45,8 @@ def postgres() -> Iterator[str]:
     """The URL of a throwaway schema in the PostgreSQL on 127.0.0.1."""
     if PG_SKIP:
         pytest.skip(PG_SKIP)
-    schema = f"sa_replicas_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with throwaway_schema("sa_replicas") as url:
+        yield url
 
 
 def run(tmp_path: Path, kb: KnowledgeBase, database: str | None, names: list[str]) -> None:
