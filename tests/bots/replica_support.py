@@ -16,8 +16,6 @@ import datetime as dt
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -38,6 +36,7 @@ from agent.store import Delivery, OutboxRow, Store
 from agent.store.models import utcnow
 from bots.telegram_send import html_chunks
 from knowledge.base import KnowledgeBase
+from tests.bots.telegram_support import Zygote
 from tests.fakes.telegram_server import DropConnection, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,43 +128,6 @@ def deduplicated(texts: list[str]) -> tuple[list[str], Counter[str]]:
     return kept, repeats
 
 
-class Zygote:
-    """The parent of the replica processes (tests/bots/telegram_child.py)."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.telegram_child"], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-        )  # fmt: skip
-        self._lock = threading.Lock()
-        assert self._ask(None) == "ready", "the replica parent died; see its log"
-
-    def _ask(self, command: str | None) -> str:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        with self._lock:
-            if command is not None:
-                self.process.stdin.write(command + "\n")
-                self.process.stdin.flush()
-            return self.process.stdout.readline().strip()
-
-    def start(self, name: str, port: int, base_url: str) -> int:
-        answer = self._ask(f"webhook {name} {port} {base_url}")
-        assert answer.startswith("started "), answer
-        return int(answer.split()[1])
-
-    def kill(self, pid: int) -> None:
-        assert self._ask(f"kill {pid}") == f"killed {pid}"
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("quit\n")
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
-        self._log.close()
-
-
 @dataclass
 class Life:
     """One replica process: its name (shared by a restart), its port and its /via/ name."""
@@ -221,7 +183,9 @@ class Deployment:
         self.fake.on_call = self._hook
 
     def _start(self, life: Life) -> None:
-        life.pid = self.zygote.start(life.name, life.port, f"{self.fake.url}/via/{life.via}")
+        life.pid = self.zygote.start_webhook(
+            life.name, life.port, f"{self.fake.url}/via/{life.via}"
+        )
         wait(lambda: listening(life.port), f"replica {life.via} listening on {life.port}")
 
     def stop(self) -> None:

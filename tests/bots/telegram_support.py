@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +25,8 @@ from tests.fakes.telegram_server import FakeTelegram, callback_data
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 TOKEN = "123456:TEST-token-never-logged"
 QUICK = (0.01, 0.01, 0.01)  # retry waits for tests: the count matters, not the time
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_engine(
@@ -118,3 +123,51 @@ def answers(engine: Engine, chat: int) -> dict[str, Any]:
 
 
 __all__ = ["TODAY", "TOKEN"]
+
+
+class Zygote:
+    """The parent of bot processes (tests/bots/telegram_child.py): it has imported everything
+    once and forks a fresh bot on request, and kills one with SIGKILL on request."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.bots.telegram_child"], cwd=ROOT, env=env, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        )  # fmt: skip
+        self._lock = threading.Lock()
+        assert self._read() == "ready"
+
+    def _read(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline().strip()
+        assert line, "the bot parent died; see its log"
+        return line
+
+    def _ask(self, command: str) -> str:
+        assert self.process.stdin is not None
+        with self._lock:
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
+            return self._read()
+
+    def start(self) -> int:
+        """A bot polling the Bot API the environment names; its pid."""
+        return int(self._ask("start").split()[1])
+
+    def start_webhook(self, name: str, port: int, base_url: str) -> int:
+        """A replica named `name` listening for webhook calls on `port`; its pid."""
+        answer = self._ask(f"webhook {name} {port} {base_url}")
+        assert answer.startswith("started "), answer
+        return int(answer.split()[1])
+
+    def kill(self, pid: int) -> None:
+        assert self._ask(f"kill {pid}") == f"killed {pid}"
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+        self._log.close()

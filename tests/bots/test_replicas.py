@@ -27,13 +27,13 @@ from tests.agent.test_store import PG_SKIP
 from tests.bots.replica_support import (
     TOKEN,
     Deployment,
-    Zygote,
     deduplicated,
     parts,
     reference,
     replica_env,
     stored_answers,
 )
+from tests.bots.telegram_support import Zygote
 from tests.fakes.telegram_server import FakeTelegram
 from tests.postgres import throwaway_schema
 

@@ -19,8 +19,6 @@ import json
 import os
 import random
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from agent.interview import choices_for, question
 from agent.sources import Asker
 from agent.store import Delivery, Store
 from knowledge.base import KnowledgeBase
+from tests.bots.telegram_support import Zygote
 from tests.fakes.telegram_server import DropConnection, FakeTelegram, callback_data
 
 TOKEN = "123456:TEST-crash-token"
@@ -80,46 +79,6 @@ def reference(kb: KnowledgeBase, home: Path) -> tuple[list[str], dict[str, Any]]
         stored = {k: v for k, v in row.answers.items() if not k.startswith("_")}
     engine.store.dispose()
     return replies, stored
-
-
-class Zygote:
-    """The parent of the bot processes (see telegram_child.py)."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self._log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.bots.telegram_child"], cwd=ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-        )  # fmt: skip
-        self._lock = threading.Lock()
-        assert self._read() == "ready"
-
-    def _read(self) -> str:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline().strip()
-        assert line, "the bot parent died; see its log"
-        return line
-
-    def _ask(self, command: str) -> str:
-        assert self.process.stdin is not None
-        with self._lock:
-            self.process.stdin.write(command + "\n")
-            self.process.stdin.flush()
-            return self._read()
-
-    def start(self) -> int:
-        return int(self._ask("start").split()[1])
-
-    def kill(self, pid: int) -> None:
-        assert self._ask(f"kill {pid}") == f"killed {pid}"
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.write("quit\n")
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
-        self._log.close()
 
 
 @dataclass
