@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from knowledge.base import KnowledgeBase
+from knowledge.base import KnowledgeBase, KnowledgeError
 from knowledge.bundled import NAME as BUNDLED
 from knowledge.bundled import bundled_model
 from knowledge.catalog import Catalog
@@ -331,15 +331,22 @@ def _documents(
 def _query(
     collection: Any, embedding: Sequence[float], limit: int, where: dict[str, Any] | None
 ) -> list[tuple[str, float]]:
-    count = collection.count()
-    if count == 0 or limit <= 0:
-        return []
-    found = collection.query(
-        query_embeddings=[[float(x) for x in embedding]],
-        n_results=min(limit, count),
-        where=where,
-        include=["distances"],
-    )
+    import httpx
+
+    try:
+        count = collection.count()
+        if count == 0 or limit <= 0:
+            return []
+        found = collection.query(
+            query_embeddings=[[float(x) for x in embedding]],
+            n_results=min(limit, count),
+            where=where,
+            include=["distances"],
+        )
+    except httpx.TransportError as exc:  # a Chroma server that is down or unreachable
+        raise KnowledgeError(
+            f"the course index server cannot be reached ({type(exc).__name__})"
+        ) from exc
     return [
         (ident, 1.0 - distance)
         for ident, distance in zip(found["ids"][0], found["distances"][0], strict=True)

@@ -95,7 +95,12 @@ def plan_for_topic(turn: Turn, topic: str) -> PlanOutcome:
     """Recommendations for a topic in the person's words ("deploy models with Docker"): the
     meaning of the whole request, and for a subject with no skill, the closest skills."""
     retriever = _retriever(turn)
-    match = retriever.understand(topic)
+    try:
+        match = retriever.understand(topic)
+    except KnowledgeError as exc:  # the index server went away after it was opened
+        raise RecommendationsUnavailable(
+            f"recommendations are unavailable right now: {exc}"
+        ) from exc
     skills = (
         match.skills
         + [s for s in match.closest if s not in match.skills][: max(0, 3 - len(match.skills))]
@@ -142,9 +147,14 @@ def _recommend(
 ) -> PlanOutcome:
     result = audit.audit if audit else None
     retriever = _retriever(turn, targets, result)
-    advised = advise(
-        retriever, targets, constraints, turn.today, result, query=topic or None, topic=match
-    )
+    try:
+        advised = advise(
+            retriever, targets, constraints, turn.today, result, query=topic or None, topic=match
+        )
+    except KnowledgeError as exc:  # the index server went away after it was opened
+        raise RecommendationsUnavailable(
+            f"recommendations are unavailable right now: {exc}"
+        ) from exc
     data = advised.to_dict()
     next_audit = next_audit_of(result)
     review = plan_prompts(

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
@@ -95,3 +97,29 @@ def test_cli_next_json(index_home: Path, retriever: object) -> None:
         timeout=600,
     )
     assert empty.returncode == 2 and "no audit yet" in empty.stderr
+
+
+def test_an_index_server_that_goes_away_is_said_plainly(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Chroma server that stops after the index was opened: /next TOPIC says recommendations
+    are unavailable (it gave the generic apology), and the conversation goes on."""
+    from knowledge.index import VectorIndex
+
+    index = engine.recommender.retriever().index  # opened while the server was up
+    monkeypatch.setattr(index, "memory", None)  # no local snapshot: every query goes to it
+    monkeypatch.setattr(VectorIndex, "resources", property(lambda self: _Down()), raising=False)
+    monkeypatch.setattr(VectorIndex, "skills", property(lambda self: _Down()), raising=False)
+    reply = engine.handle_sync("ned", "/next deploy models with docker")
+    assert "recommendations are unavailable right now" in reply.text.lower(), reply.text
+    assert "course index server cannot be reached (ConnectError)" in reply.text
+    assert "something went wrong" not in reply.text.lower()
+
+
+class _Down:
+    """A Chroma collection whose server is gone."""
+
+    def count(self) -> int:
+        import httpx
+
+        raise httpx.ConnectError("connection refused")
