@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from agent.config import Settings
 from agent.engine import Engine
@@ -26,7 +25,7 @@ from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
 from tests.agent.test_review_flow import audited
-from tests.postgres import PG_URL, postgres_skip_reason
+from tests.postgres import postgres_skip_reason, throwaway_schema
 
 TODAY = dt.date(2026, 11, 28)
 GONE, KEPT = "alice-7f3a9c", "bob-2b81d4"  # ids as distinctive as the texts
@@ -125,18 +124,12 @@ def pg_store() -> Iterator[Store]:
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"sa_erase_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with throwaway_schema("sa_erase") as url:
+        store = Store(url)
+        try:
+            yield store
+        finally:
+            store.dispose()
 
 
 def relation_bytes(store: Store) -> dict[str, bytes]:

@@ -17,7 +17,7 @@ from agent.recommend import Recommender
 from agent.store import USER_TABLES, Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
-from tests.postgres import PG_URL, postgres_skip_reason
+from tests.postgres import PG_URL, postgres_skip_reason, throwaway_schema
 
 PG_SKIP = postgres_skip_reason()
 
@@ -31,18 +31,12 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     if PG_SKIP:
         pytest.skip(PG_SKIP)
-    schema = f"sa_test_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    store = Store(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.dispose()
-        with engine.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+    with throwaway_schema("sa_test") as url:
+        store = Store(url)
+        try:
+            yield store
+        finally:
+            store.dispose()
 
 
 def test_migrations_are_recorded_once(store: Store) -> None:
