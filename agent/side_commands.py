@@ -266,9 +266,9 @@ def describe(connection: evidence.Connection) -> Reply:
         else ""
     )
     lines = [f"{source.name}{when}: {result.summary}"]
-    lines += [f"- could not read: {p}" for p in result.problems[:5]]
+    lines += [f"- note: {p}" for p in result.problems[:5]]  # skipped rows, readings made
     if len(result.problems) > 5:
-        lines.append(f"- and {len(result.problems) - 5} more problems")
+        lines.append(f"- and {len(result.problems) - 5} more notes")
     if result.evidence or result.models:
         lines.append("This counts in your next audit (/audit force to run one now).")
     return Reply(text="\n".join(lines), data=connection.data)
