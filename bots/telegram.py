@@ -172,11 +172,14 @@ class InboxQueue(asyncio.Queue[object]):
         if isinstance(item, Update) and item.effective_chat is not None:
             chat_id = item.effective_chat.id
             self.bot.turns.admit(chat_id, item.update_id)  # before any await
+            order = self.bot.order
             try:
-                await asyncio.to_thread(
-                    self.bot.deliveries.receive, self.bot.bot_id, item.update_id, chat_id,
-                    item.to_dict(), self.bot.owner,
+                _, seen = await asyncio.to_thread(
+                    self.bot.deliveries.receive_and_look, self.bot.bot_id, item.update_id,
+                    chat_id, item.to_dict(), self.bot.owner, order.stopped_after,
                 )  # fmt: skip
+                if seen is not None:
+                    order.note_receipt(chat_id, item.update_id, seen)
             except Exception as exc:
                 # The store is broken: handle the update anyway, so the person hears that
                 # something went wrong instead of silence (it cannot be replayed, then).
@@ -599,8 +602,16 @@ def build_application(
         engine.recommender.progress = bot.progress
     # No AIORateLimiter: it cost about 1 ms of CPU per call. Replies are spaced by the
     # sender's own throttle, and a 429 is waited out and retried there.
+    from bots.telegram_http import AiohttpRequest
+
     builder = (
-        ApplicationBuilder().token(token).concurrent_updates(True).update_queue(InboxQueue(bot))
+        ApplicationBuilder()
+        .token(token)
+        .concurrent_updates(True)
+        .update_queue(InboxQueue(bot))
+        # aiohttp: half the CPU per Bot API call of PTB's default httpx request.
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if base_url:
         # The server root (http://127.0.0.1:8081): the Bot API paths are added here.

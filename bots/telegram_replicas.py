@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from agent.store import Deliveries
+    from agent.store.outbox import Earlier
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY_S = 5.0
@@ -74,6 +75,20 @@ class CrossOrder:
         self.stopped_after = dt.timedelta(seconds=stopped_after)
         self.wait_limit = wait_limit
         self._given_up: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self._receipts: OrderedDict[tuple[int, int], Earlier] = OrderedDict()
+
+    def note_receipt(self, chat_id: int, update_id: int, seen: Earlier) -> None:
+        """What waited below an update when it was stored (`Deliveries.receive_and_look`).
+
+        Without a grace (polling: this replica is the only receiver) that view is as good as
+        a new look for the turn's first check: since then, earlier updates can only have been
+        handled, and one that still waits is looked at again. It spares a query per update.
+        """
+        if self.grace > 0:
+            return
+        self._receipts[(chat_id, update_id)] = seen
+        while len(self._receipts) > REMEMBERED:
+            self._receipts.popitem(last=False)
 
     async def ready(
         self,
@@ -93,13 +108,17 @@ class CrossOrder:
         deadline: float | None = None
         pause = POLL_FIRST_S
         window = GAP_WINDOW if self.grace > 0 else 0
+        receipt = self._receipts.pop((chat_id, update_id), None)
         while True:
             looked_at = time.monotonic()  # what is seen below is at least this recent
             try:
-                seen = await asyncio.to_thread(
-                    self.deliveries.earlier, self.bot_id, chat_id, update_id, window,
-                    self.stopped_after,
-                )  # fmt: skip
+                if receipt is not None:
+                    seen, receipt = receipt, None
+                else:
+                    seen = await asyncio.to_thread(
+                        self.deliveries.earlier, self.bot_id, chat_id, update_id, window,
+                        self.stopped_after,
+                    )  # fmt: skip
             except Exception as exc:  # the store is down: handling tells the person so
                 log.warning("could not look for earlier updates: %s", type(exc).__name__)
                 return True

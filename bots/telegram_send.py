@@ -274,27 +274,33 @@ class Sender:
     async def flush(self, bot: TelegramBot, chat_id: int) -> None:
         """Send every pending row of one chat this sender may take; call it in the chat's turn.
 
-        Claims again once its rows are sent: another replica that answered the chat's next
-        update meanwhile found the chat's row leased here and left its own reply (order
-        first), so this sender takes it along instead of leaving it to the next sweep.
+        Claims again once its rows are sent (in the transaction that deletes the last one):
+        another replica that answered the chat's next update meanwhile found the chat's row
+        leased here and left its own reply (order first), so this sender takes it along
+        instead of leaving it to the next sweep.
         """
-        while rows := await asyncio.to_thread(
-            self.deliveries.claim, self.bot_id, chat_id, self.owner
-        ):
-            for row in rows:
+        rows = await asyncio.to_thread(self.deliveries.claim, self.bot_id, chat_id, self.owner)
+        while rows:
+            for row in rows[:-1]:
                 await self.deliver(bot, row)
+            rows = await self.deliver(bot, rows[-1], then_claim=True)
 
-    async def deliver(self, bot: TelegramBot, row: Pending) -> bool:
-        """Send the parts not yet accepted; delete the row when all were, else mark it failed."""
+    async def deliver(
+        self, bot: TelegramBot, row: Pending, then_claim: bool = False
+    ) -> list[Pending]:
+        """Send the parts not yet accepted; delete the row when all were, else mark it failed.
+        `then_claim`: afterwards claim the chat's next rows (returned)."""
         parts = parts_of(row.payload)
+        claim = (self.bot_id, row.chat_id, self.owner) if then_claim else None
         for index in range(row.parts_sent, len(parts)):
             if not await self.send(bot, row.chat_id, parts[index]):
                 await asyncio.to_thread(self.deliveries.failed, row.id)
-                return False
+                if claim is None:
+                    return []
+                return await asyncio.to_thread(self.deliveries.claim, *claim)
             if index < len(parts) - 1:  # the last part's progress is the row's deletion
                 await asyncio.to_thread(self.deliveries.progress, row.id, index + 1)
-        await asyncio.to_thread(self.deliveries.delivered, row.id)
-        return True
+        return await asyncio.to_thread(self.deliveries.delivered, row.id, claim)
 
     async def send(self, bot: TelegramBot, chat_id: int, part: Part) -> bool:
         """Send one part: 5xx and network errors are retried with growing waits, a refused

@@ -10,6 +10,7 @@ sequenceDiagram
     B->>S: receive: a processed_updates row, "received", receiver B, with the raw update
     B-->>T: acknowledged (the next getUpdates, or the webhook's HTTP 200)
     B->>S: earlier: the chat's updates below 6 still received, and who has them
+    Note over B,S: polling (one receiver): read in the transaction that received 6
     alt A alive (its heartbeat in `replicas` is recent)
         B->>S: look again until A marked 5 handled
     else A stopped
@@ -209,6 +210,14 @@ _PENDING = (
     .with_for_update()
 )  # fmt: skip
 _DELIVERED = delete(OutboxRow).where(OutboxRow.id == bindparam("row"))
+_LEASE = (
+    update(OutboxRow)
+    .where(OutboxRow.id.in_(bindparam("rows", expanding=True)))
+    .values(
+        lease_owner=bindparam("holder"), lease_until=bindparam("until"),
+        attempts=OutboxRow.attempts + 1,
+    )
+)  # fmt: skip
 
 
 def send_time(due: dt.date, time_zone: str) -> dt.datetime:
@@ -258,6 +267,34 @@ class Outbox:
         if rows:
             self.conn.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
         return [row.payload for row in rows if row.kind == "reply"]
+
+
+def _claim(
+    conn: Connection, bot: str, chat_id: int, owner: str, moment: dt.datetime
+) -> list[Pending]:
+    claimed = []
+    for row in conn.execute(_PENDING, {"bot": bot, "chat": chat_id}):
+        held = row.lease_until is not None and as_utc(row.lease_until) > moment
+        if row.lease_owner not in (None, owner) and held:
+            break
+        claimed.append(
+            Pending(row.id, chat_id, row.kind, row.payload, row.parts_sent, row.update_id)
+        )
+    if claimed:
+        conn.execute(
+            _LEASE, {"rows": [p.id for p in claimed], "holder": owner, "until": moment + LEASE}
+        )
+    return claimed
+
+
+def _earlier(
+    conn: Connection, bot: str, chat_id: int, update_id: int, cutoff: dt.datetime
+) -> Earlier:
+    """The chat's updates stored below `update_id` and not yet handled, and whether their
+    receivers beat since `cutoff`."""
+    rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
+    alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars()) if rows else set()
+    return Earlier([Waiting(int(u), r, r in alive) for u, r in rows], [])
 
 
 def _mark_handled(conn: Connection, bot: str, update_id: int, chat_id: int | None) -> None:
@@ -321,17 +358,34 @@ class Deliveries:
         A redelivery of an update not yet handled makes `receiver` its receiver: Telegram
         sends again what the first receiver never acknowledged (it may have stopped).
         """
+        return self.receive_and_look(bot, update_id, chat_id, raw, receiver, None)[0]
+
+    def receive_and_look(
+        self,
+        bot: str,
+        update_id: int,
+        chat_id: int | None,
+        raw: dict[str, Any],
+        receiver: str | None,
+        stopped_after: dt.timedelta | None = STOPPED_AFTER,
+    ) -> tuple[bool, Earlier | None]:
+        """`receive`, and, in the same transaction, what of the chat waits below the update
+        (`earlier` without a window; None for a redelivery or when `stopped_after` is None),
+        so a turn need not ask the store again when nothing does."""
+        now = utcnow()
         values = {"bot": bot, "update": update_id, "chat": chat_id, "raw": raw,
-                  "now": utcnow(), "receiver": receiver}  # fmt: skip
+                  "now": now, "receiver": receiver}  # fmt: skip
         try:
             with self._transaction() as conn:
                 conn.execute(_RECEIVED, values)
+                if stopped_after is None or chat_id is None:
+                    return True, None
+                return True, _earlier(conn, bot, chat_id, update_id, now - stopped_after)
         except IntegrityError:  # seen before (a redelivery), or by another replica just now
             if receiver is None:
-                return not self.handled(bot, update_id)
+                return not self.handled(bot, update_id), None
             with self._transaction() as conn:
-                return bool(conn.execute(_REDELIVERED, values).rowcount)
-        return True
+                return bool(conn.execute(_REDELIVERED, values).rowcount), None
 
     def handled(self, bot: str, update_id: int) -> bool:
         with self._transaction() as conn:
@@ -392,9 +446,7 @@ class Deliveries:
                     conn.execute(_NEAR, {"bot": bot, "low": low, "update": update_id}).scalars()
                 )
                 missing = [i for i in range(low, update_id) if i not in near]
-            rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
-            alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars())
-        waiting = [Waiting(int(u), r, r in alive) for u, r in rows]
+            waiting = _earlier(conn, bot, chat_id, update_id, cutoff).waiting
         return Earlier(waiting, missing)
 
     def take_over(
@@ -501,26 +553,8 @@ class Deliveries:
         Stopping there keeps the chat's order: a later row never overtakes an earlier one
         that another replica is still sending.
         """
-        moment = now or utcnow()
-        claimed = []
         with self._transaction() as conn:
-            for row in conn.execute(_PENDING, {"bot": bot, "chat": chat_id}):
-                held = row.lease_until is not None and as_utc(row.lease_until) > moment
-                if row.lease_owner not in (None, owner) and held:
-                    break
-                claimed.append(
-                    Pending(row.id, chat_id, row.kind, row.payload, row.parts_sent, row.update_id)
-                )
-            if claimed:
-                conn.execute(
-                    update(OutboxRow)
-                    .where(OutboxRow.id.in_([p.id for p in claimed]))
-                    .values(
-                        lease_owner=owner, lease_until=moment + LEASE,
-                        attempts=OutboxRow.attempts + 1,
-                    )
-                )  # fmt: skip
-        return claimed
+            return _claim(conn, bot, chat_id, owner, now or utcnow())
 
     def progress(self, row_id: int, parts_sent: int) -> None:
         """Record that the first `parts_sent` parts were accepted."""
@@ -529,9 +563,17 @@ class Deliveries:
                 update(OutboxRow).where(OutboxRow.id == row_id).values(parts_sent=parts_sent)
             )
 
-    def delivered(self, row_id: int) -> None:
+    def delivered(
+        self, row_id: int, then_claim: tuple[str, int, str] | None = None
+    ) -> list[Pending]:
+        """Delete a row all of whose parts were accepted. `then_claim` (bot, chat, owner):
+        also claim the chat's next rows in the same transaction (what `claim` returns)."""
         with self._transaction() as conn:
             conn.execute(_DELIVERED, {"row": row_id})
+            if then_claim is None:
+                return []
+            bot, chat_id, owner = then_claim
+            return _claim(conn, bot, chat_id, owner, utcnow())
 
     def failed(self, row_id: int) -> None:
         """Give up on a row: the chat's next message says what it held (`Outbox.take_failed`)."""

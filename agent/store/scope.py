@@ -44,6 +44,10 @@ class UserScope:
         self.session = session
         self.user = user
         self.created = created
+        # The person's active flows as first read in this unit of work, newest first: flows
+        # are started only through `start_flow` and end by their status, so the list stays
+        # right when filtered by status (a turn asks for it several times).
+        self._flows: list[FlowSession] | None = None
 
     @property
     def external_id(self) -> str:
@@ -53,12 +57,15 @@ class UserScope:
 
     def active_flows(self) -> list[FlowSession]:
         """Active flows, the most recent first (the first one is where the user is)."""
-        rows = self.session.scalars(
-            select(FlowSession)
-            .where(FlowSession.user_id == self.user.id, FlowSession.status == "active")
-            .order_by(FlowSession.id.desc())
-        )
-        return list(rows)
+        if self._flows is None:
+            self._flows = list(
+                self.session.scalars(
+                    select(FlowSession)
+                    .where(FlowSession.user_id == self.user.id, FlowSession.status == "active")
+                    .order_by(FlowSession.id.desc())
+                )
+            )
+        return [flow for flow in self._flows if flow.status == "active"]
 
     def start_flow(
         self, flow: str, position: str | None, answers: dict[str, Any] | None = None
@@ -68,6 +75,8 @@ class UserScope:
         )
         self.session.add(row)
         self.session.flush()
+        if self._flows is not None:
+            self._flows.insert(0, row)
         return row
 
     def save_flow(self, row: FlowSession) -> None:
@@ -572,6 +581,7 @@ class UserScope:
     def erase(self) -> dict[str, int]:
         """Delete every row about this user, the user row last; return the count per table."""
         counts = {}
+        self._flows = []
         # Endorsements this person gave others are theirs as well: they go with them.
         given = self.session.execute(
             delete(Endorsement).where(Endorsement.endorser_id == self.user.id)
