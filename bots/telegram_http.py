@@ -92,7 +92,9 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
     parameters = request_data.json_parameters
     if not request_data.contains_files:
         return parameters or None
-    form = aiohttp.FormData()
+    # Names as they are (UTF-8), as PTB's default request sends them: quoted, "résumé.pdf"
+    # would reach Telegram as "r%C3%A9sum%C3%A9.pdf".
+    form = aiohttp.FormData(quote_fields=False)
     for name, value in parameters.items():
         form.add_field(name, value)
     for name, (filename, content, mime) in request_data.multipart_data.items():

@@ -76,6 +76,24 @@ def test_outbox_rows_go_out_in_order_and_are_leased(store: Store) -> None:
     assert deliveries.claim(BOT, 20, "replica-b", now=expired) == []
 
 
+def test_a_delivered_row_is_deleted_and_the_chats_next_rows_claimed_in_one_go(
+    store: Store,
+) -> None:
+    deliveries = store.deliveries
+    first = deliveries.record(BOT, 21, "tg:21", {"reply": {"text": "one"}}, "reply", 7)
+    [row] = deliveries.claim(BOT, 21, "replica-a")
+    assert row.id == first
+    # Another replica answered the chat's next update meanwhile and left its reply here.
+    deliveries.record(BOT, 21, "tg:21", {"reply": {"text": "two"}}, "reply", 8)
+    deliveries.record(BOT, 22, "tg:22", {"reply": {"text": "other chat"}}, "reply", 9)
+    [after] = deliveries.delivered(first, then_claim=(BOT, 21, "replica-a"))
+    assert after.payload["reply"]["text"] == "two"
+    assert deliveries.claim(BOT, 21, "replica-b") == []  # leased by the same statement
+    assert deliveries.delivered(after.id, then_claim=(BOT, 21, "replica-a")) == []
+    assert deliveries.delivered(after.id) == []  # no claim asked: nothing returned
+    assert [p.chat_id for p in deliveries.claim(BOT, 22, "replica-b")] == [22]
+
+
 def test_reminders_are_due_at_nine_in_the_persons_time_zone_and_queued_once(
     store: Store,
 ) -> None:

@@ -170,6 +170,37 @@ def test_a_replica_that_never_answers_is_waited_for_once_then_given_up(
     assert looking(cross).looks == looks + 1
 
 
+def test_polling_takes_the_view_read_at_receipt_instead_of_looking_again(store: Store) -> None:
+    cross = order(store)  # no grace: polling, this replica the only receiver
+    deliveries = store.deliveries
+    deliveries.heartbeat(BOT, "a")
+    for update_id in (1, 2):
+        _, seen = deliveries.receive_and_look(BOT, update_id, 10, raw(update_id, 10), "b")
+        assert seen is not None
+        cross.note_receipt(10, update_id, seen)
+    assert not asyncio.run(cross.ready(10, 2, lambda update_id: update_id == 1, refuse))
+    assert looking(cross).looks == 0  # update 1 queued here goes first: known at receipt
+    assert asyncio.run(cross.ready(10, 1, nothing_queued, refuse))
+    deliveries.mark_handled(BOT, 1, 10)
+    assert asyncio.run(cross.ready(10, 2, nothing_queued, refuse))  # the receipt was used up
+    assert looking(cross).looks == 1
+    # Another replica's update waited when 4 came: the turn looks again until it is handled.
+    deliveries.receive(BOT, 3, 10, raw(3, 10), "a")
+    _, seen = deliveries.receive_and_look(BOT, 4, 10, raw(4, 10), "b")
+    assert seen is not None
+    cross.note_receipt(10, 4, seen)
+    deliveries.mark_handled(BOT, 3, 10)
+    assert asyncio.run(cross.ready(10, 4, nothing_queued, refuse))
+    assert looking(cross).looks == 2
+    # With a grace (webhook) ids may still be on their way: the receipt is not enough.
+    webhook = order(store, grace=0.01)
+    _, seen = deliveries.receive_and_look(BOT, 6, 10, raw(6, 10), "b")
+    assert seen is not None
+    webhook.note_receipt(10, 6, seen)
+    assert asyncio.run(webhook.ready(10, 6, nothing_queued, refuse))
+    assert looking(webhook).looks >= 1
+
+
 # Two replicas in one process -------------------------------------------------------------------
 
 

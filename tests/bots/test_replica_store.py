@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from agent.store import Store
 from agent.store.models import utcnow
-from agent.store.outbox import LEASE, STOPPED_AFTER, Waiting
+from agent.store.outbox import LEASE, STOPPED_AFTER, Earlier, Waiting
 from tests.agent.test_store import store as store
 
 BOT = "123456"
@@ -152,3 +152,21 @@ def test_a_version_5_database_gets_receivers_and_heartbeats(tmp_path: Path) -> N
     # An update an older version stored has no receiver: any replica may take it.
     assert store.deliveries.take_over("1", "new") == [{"update_id": 7}]
     store.dispose()
+
+
+def test_receiving_an_update_also_reads_what_of_its_chat_waits_below_it(store: Store) -> None:
+    deliveries = store.deliveries
+    deliveries.heartbeat(BOT, "a")
+    assert deliveries.receive_and_look(BOT, 1, 10, raw(1, 10), "b") == (True, Earlier([], []))
+    deliveries.receive(BOT, 2, 11, raw(2, 11), "b")  # another chat's
+    fresh, seen = deliveries.receive_and_look(BOT, 3, 10, raw(3, 10), "a")
+    assert fresh and seen == Earlier([Waiting(1, "b", False)], [])  # "b" never beat
+    deliveries.mark_handled(BOT, 1, 10)
+    assert deliveries.receive_and_look(BOT, 4, 10, raw(4, 10), "a")[1] == Earlier(
+        [Waiting(3, "a", True)], []
+    )
+    # A redelivery says nothing about order (the turn looks for itself); a handled one is old.
+    assert deliveries.receive_and_look(BOT, 3, 10, raw(3, 10), "b") == (True, None)
+    assert deliveries.receive_and_look(BOT, 1, 10, raw(1, 10), "b") == (False, None)
+    assert deliveries.receive_and_look(BOT, 5, None, {"update_id": 5}, "a") == (True, None)
+    assert deliveries.receive_and_look(BOT, 6, 10, raw(6, 10), "a", None) == (True, None)

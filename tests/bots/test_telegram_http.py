@@ -1,0 +1,116 @@
+"""The bot's HTTP requests (bots/telegram_http.py): real python-telegram-bot calls through
+aiohttp against the fake Bot API, and the errors PTB expects when the transport fails."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bots.telegram_http import AiohttpRequest
+from tests.bots.replica_support import free_port
+from tests.fakes.telegram_server import FakeTelegram
+
+TOKEN = "123456:http-token"
+
+
+def bot_at(url: str, request: AiohttpRequest) -> Bot:
+    root = url.rstrip("/")
+    return Bot(
+        TOKEN, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
+        request=request, get_updates_request=request,
+    )  # fmt: skip
+
+
+def test_calls_forms_and_uploads_reach_the_bot_api() -> None:
+    async def scenario(fake: FakeTelegram) -> None:
+        async with bot_at(fake.url, AiohttpRequest()) as bot:  # initialize(): getMe
+            sent = await bot.send_message(5, "<b>caf\u00e9</b> & co", parse_mode="HTML")
+            assert sent.text == "caf\u00e9 & co"
+            await bot.send_document(
+                5, io.BytesIO(b"%PDF-1.4 tiny"), filename="r\u00e9sum\u00e9.pdf", caption="CV"
+            )
+            fake.user_says(5, "hello")
+            [update] = await bot.get_updates(timeout=1)
+            assert update.message is not None and update.message.text == "hello"
+
+    with FakeTelegram(TOKEN) as fake:
+        asyncio.run(scenario(fake))
+        message, document = [a for a in fake.sent(5) if a["method"] != "getMe"]
+        assert message["params"]["parse_mode"] == "HTML"
+        upload = document["files"]["document"]
+        assert upload["data"] == b"%PDF-1.4 tiny" and upload["filename"] == "r\u00e9sum\u00e9.pdf"
+        assert document["params"]["caption"] == "CV"
+
+
+def test_an_unreachable_server_is_a_network_error() -> None:
+    async def scenario() -> None:
+        request = AiohttpRequest()
+        await request.initialize()
+        try:
+            with pytest.raises(NetworkError, match="aiohttp"):
+                await request.post(f"http://127.0.0.1:{free_port()}/bot{TOKEN}/getMe")
+        finally:
+            await request.shutdown()
+
+    asyncio.run(scenario())
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A server that accepts connections and never answers."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    server.close()
+
+
+def test_a_server_that_never_answers_is_a_timeout(silent_server: int) -> None:
+    async def scenario() -> None:
+        request = AiohttpRequest(read_timeout=0.05)
+        await request.initialize()
+        try:
+            with pytest.raises(TimedOut):
+                await request.post(f"http://127.0.0.1:{silent_server}/bot{TOKEN}/getMe")
+        finally:
+            await request.shutdown()
+
+    asyncio.run(scenario())
+
+
+def test_a_request_before_initialize_or_after_shutdown_is_refused() -> None:
+    async def scenario() -> None:
+        request = AiohttpRequest()
+        with pytest.raises(RuntimeError, match="not initialized"):
+            await request.do_request("http://127.0.0.1:1/", "GET")
+        await request.initialize()
+        await request.initialize()  # twice is harmless (PTB may)
+        await request.shutdown()
+        with pytest.raises(RuntimeError, match="not initialized"):
+            await request.do_request("http://127.0.0.1:1/", "GET")
+
+    asyncio.run(scenario())
