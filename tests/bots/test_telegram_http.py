@@ -114,3 +114,28 @@ def test_a_request_before_initialize_or_after_shutdown_is_refused() -> None:
             await request.do_request("http://127.0.0.1:1/", "GET")
 
     asyncio.run(scenario())
+
+
+def test_a_proxy_named_in_the_environment_carries_the_calls_unless_no_proxy_says_otherwise(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The proxy here never answers: a call that went through it times out, one that went
+    straight to the fake Bot API succeeds."""
+    with FakeTelegram(TOKEN) as fake:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{silent_server}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+
+        async def get_me() -> None:
+            request = AiohttpRequest(read_timeout=0.05)
+            await request.initialize()
+            try:
+                await request.post(f"{fake.url.rstrip('/')}/bot{TOKEN}/getMe")
+            finally:
+                await request.shutdown()
+
+        with pytest.raises(TimedOut):
+            asyncio.run(get_me())
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        asyncio.run(get_me())
+        assert fake.count(None, "getMe") == 1

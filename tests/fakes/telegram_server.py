@@ -333,6 +333,7 @@ class FakeTelegram:
         self._files: dict[str, tuple[Json, Upload]] = {}  # file_id -> (File object, upload)
         self._command_sets: dict[tuple[str, str], list[Json]] = {}
         self._actions: list[Action] = []
+        self._counts: dict[tuple[int | str | None, str], int] = {}  # accepted calls by chat
         self._failures: dict[str, list[ApiError]] = {}
         self._reject_html: dict[str, int] = {}
         self._server: _Server | None = None
@@ -581,6 +582,12 @@ class FakeTelegram:
                 if a["chat_id"] == chat_id and (a["ok"] or include_failed)
             ]
 
+    def count(self, chat_id: int | str, method: str = "sendMessage") -> int:
+        """How many `method` calls for a chat were accepted, without copying them: cheap
+        enough to poll (a benchmark's driver must not compete with the bot for the CPU)."""
+        with self._changed:
+            return self._counts.get((chat_id, method), 0)
+
     def actions(self, include_failed: bool = True) -> list[Action]:
         """Every call the bot made except getUpdates, in order."""
         with self._changed:
@@ -728,6 +735,8 @@ class FakeTelegram:
             Action(method=method, chat_id=chat_id, params=dict(params), files=dict(files),
                    ok=error is None, result=result, error=None if error is None else error.description)
         )  # fmt: skip
+        if error is None:
+            self._counts[(chat_id, method)] = self._counts.get((chat_id, method), 0) + 1
         self._touch()
 
     def _touch(self) -> None:
