@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from agent.config import Settings
 from agent.engine import Engine
+from agent.side_commands import TimeZone, read_time_zone
 from agent.sources import Asker
 from agent.store import Delivery, Store
 from agent.store.outbox import LEASE, DueReminder, send_time
@@ -207,6 +208,14 @@ def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
     say("/start")
     assert "09:00 UTC" in say("/schedule")  # no audit yet: the zone is asked for anyway
     assert "I do not know the time zone 'Mars/Olympus'" in say("/schedule Mars/Olympus")
+    assert "Did you mean Europe/Berlin?" in say("/schedule Berln")
+    assert "09:00 UTC+2 time. A fixed offset does not follow daylight saving" in say(
+        "/schedule UTC+2"
+    )
+    assert "I will remind you" not in say("/schedule")  # no audit: nothing to remind of yet
+    assert "09:00 UTC+2 time when the next one is due" in say("/schedule")
+    with engine.store.user("tg:60") as scope:
+        assert scope.time_zone == "Etc/GMT-2"  # POSIX counts the other way
     reply = say("/schedule europe/berlin")
     assert "Reminders now come at 09:00 Europe/Berlin time." in reply
     add_schedule(engine.store, "tg:60", dt.date(2027, 3, 1), [])
@@ -216,3 +225,38 @@ def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
         assert reminder.send_at.replace(tzinfo=dt.UTC) == dt.datetime(2027, 3, 1, 8, tzinfo=dt.UTC)
     # In the terminal there is no reminder to promise.
     assert "09:00" not in engine.handle_sync("cli:ana", "/schedule").text
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("europe/berlin", "Europe/Berlin"), ("Berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"), ("KOLKATA", "Asia/Kolkata"), ("utc", "UTC"),
+        ("GMT-5", "Etc/GMT+5"), ("+03:00", "Etc/GMT-3"), ("UTC+0", "UTC"),
+        ("etc/gmt-2", "Etc/GMT-2"), ("India", "Asia/Kolkata"), ("the UK", "Europe/London"),
+        ("germany", "Europe/Berlin"),  # Busingen keeps Berlin's clock: one zone to offer
+        ("buenos aires", "America/Argentina/Buenos_Aires"),  # an old alias, the same clock
+    ],
+)  # fmt: skip
+def test_a_time_zone_is_read_from_how_people_name_it(typed: str, zone: str) -> None:
+    found = read_time_zone(typed)
+    assert isinstance(found, TimeZone) and found.name == zone
+    assert send_time(dt.date(2027, 3, 1), found.name)  # a zone the reminders can use
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("UTC+5:30", "whole-hour offsets only"), ("UTC+15", "whole-hour offsets only"),
+        ("Atlantis", "I do not know the time zone 'Atlantis'."),
+        ("../../etc/passwd", "I do not know the time zone"), ("Etc/GMT-15", "I do not know"),
+        ("kolkatta", "Did you mean Asia/Kolkata?"),
+        ("usa", "time zones (America/New_York, America/Chicago,"),
+        ("Brazil", "for example /schedule Belem."),
+    ],
+)  # fmt: skip
+def test_a_time_zone_that_cannot_be_read_is_said_and_the_closest_names_offered(
+    typed: str, said: str
+) -> None:
+    found = read_time_zone(typed)
+    assert isinstance(found, str) and said in found
