@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from agent.store.models import (
+    WAITING_INDEX,
     AuditRow,
     Base,
     CheckAnswer,
@@ -82,8 +83,7 @@ def _add_replicas(conn: Connection) -> None:
     # A database created by this version got the column and index from migration 4 already.
     if "receiver" not in {c["name"] for c in inspect(conn).get_columns("processed_updates")}:
         conn.exec_driver_sql("ALTER TABLE processed_updates ADD COLUMN receiver VARCHAR(120)")
-    for index in ProcessedUpdate.__table__.indexes:  # type: ignore[attr-defined]
-        index.create(conn, checkfirst=True)
+    conn.execute(WAITING_INDEX)
     Base.metadata.create_all(conn, tables=[ReplicaRow.__table__])  # type: ignore[list-item]
 
 

@@ -170,3 +170,19 @@ def test_receiving_an_update_also_reads_what_of_its_chat_waits_below_it(store: S
     assert deliveries.receive_and_look(BOT, 1, 10, raw(1, 10), "b") == (False, None)
     assert deliveries.receive_and_look(BOT, 5, None, {"update_id": 5}, "a") == (True, None)
     assert deliveries.receive_and_look(BOT, 6, 10, raw(6, 10), "a", None) == (True, None)
+
+
+def test_a_new_store_has_the_partial_index_of_waiting_updates(store: Store) -> None:
+    """Written as SQL both databases read (agent/store/models.py WAITING_INDEX), so that no
+    start imports the PostgreSQL dialect; each must still create it, partial."""
+    with store.engine.connect() as conn:
+        if store.dialect == "sqlite":
+            rows = conn.exec_driver_sql("PRAGMA index_list(processed_updates)").all()
+            partial = {row[1]: row[4] for row in rows}  # seq, name, unique, origin, partial
+            assert partial.get("ix_processed_updates_waiting") == 1
+        else:
+            definition = conn.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_processed_updates_waiting'"
+                " AND schemaname = current_schema()"
+            ).scalar_one()
+            assert "WHERE" in definition and "received" in definition
