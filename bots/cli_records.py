@@ -171,12 +171,13 @@ def next_(
                 if found is None:
                     fail(f"your audit of {latest.as_of} found no gap worth a plan")
                 outcome = found
-            rendered = next_flow.render(turn, outcome)
+            # --json prints the plan's data: the chat text is not rendered for it.
+            rendered = None if json_out else next_flow.render(turn, outcome)
     except TopicNotUnderstood:
         fail(f'no skill matches {topic!r}; name one, for example "docker" or "bias testing"')
     except SkillAuditError as exc:
         fail(str(exc))
-    if json_out:
+    if rendered is None:
         sys.stdout.write(json.dumps(outcome.data, indent=2, ensure_ascii=False) + "\n")
         return
     typer.echo(rendered.text)
