@@ -49,9 +49,63 @@ def run_bot() -> None:
     logging.basicConfig(level=logging.WARNING)
     engine = build_engine()
     engine.recommender.warm_up().join()  # as `skillaudit telegram` does, but finished first
+    account_parts(os.environ["BENCH_BREAKDOWN"])
     token = os.environ["TELEGRAM_BOT_TOKEN"]
     app = build_application(engine, token, os.environ["TELEGRAM_API_BASE_URL"])
     app.run_polling(poll_interval=0.0, timeout=10)
+
+
+# Where an update's CPU goes, accounted in the bot (CPU time of the thread doing each part):
+# the engine's turn, and the store bookkeeping of delivery (keep the update, lease and delete
+# the reply). The rest is Telegram's calls, python-telegram-bot and asyncio.
+PARTS = {
+    "engine turn": [("agent.engine", "Engine", "_handle_retrying")],
+    "store bookkeeping": [
+        ("agent.store.outbox", "Deliveries", name)
+        for name in ("receive_and_look", "claim", "delivered", "progress", "handled")
+    ],
+}
+
+
+def account_parts(path: str) -> None:
+    """Wrap the parts' functions to add up their thread CPU; SIGUSR2 starts the count,
+    SIGUSR1 writes it to `path` as JSON."""
+    import functools
+    import importlib
+    import json
+    import signal
+    import threading
+
+    totals = dict.fromkeys(PARTS, 0.0)
+    lock = threading.Lock()
+
+    def wrap(part: str, function):  # type: ignore[no-untyped-def]
+        @functools.wraps(function)
+        def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+            start = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                with lock:
+                    totals[part] += time.thread_time() - start
+
+        return counted
+
+    for part, places in PARTS.items():
+        for module, cls, name in places:
+            owner = getattr(importlib.import_module(module), cls)
+            setattr(owner, name, wrap(part, getattr(owner, name)))
+
+    def reset(*_: object) -> None:
+        with lock:
+            totals.update(dict.fromkeys(PARTS, 0.0))
+
+    def dump(*_: object) -> None:
+        with lock:
+            Path(path).write_text(json.dumps({k: v * 1000 for k, v in totals.items()}))
+
+    signal.signal(signal.SIGUSR2, reset)
+    signal.signal(signal.SIGUSR1, dump)
 
 
 def cpu_ns(pid: int) -> int:
@@ -89,13 +143,25 @@ async def drive(
             samples.append((cpu_ns(pid) - cpu0) / 1e6)
 
 
-async def measure(fake: object, pid: int) -> tuple[list[float], list[float], float, float]:
+async def measure(
+    fake: object, pid: int, breakdown: Path
+) -> tuple[list[float], list[float], float, float, dict[str, float]]:
+    import json
+    import signal
+
     warm: list[float] = []
     await drive(fake, 900, warm)  # first-use costs (imports, caches) are not a guided update
     samples: list[float] = []
     sequential: list[float] = []
+    os.kill(pid, signal.SIGUSR2)
+    await asyncio.sleep(0.2)
     for i in range(SEQUENTIAL):
         await drive(fake, 950 + i, sequential, pid, samples)
+    os.kill(pid, signal.SIGUSR1)
+    while not breakdown.exists():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.1)
+    parts = {k: v / len(samples) for k, v in json.loads(breakdown.read_text()).items()}
     latencies: list[float] = []
     cpu0 = cpu_ns(pid)
     wall0 = time.perf_counter()
@@ -103,7 +169,7 @@ async def measure(fake: object, pid: int) -> tuple[list[float], list[float], flo
     wall = time.perf_counter() - wall0
     await asyncio.sleep(0.5)
     cpu = (cpu_ns(pid) - cpu0) / 1e6
-    return samples, latencies, wall, cpu
+    return samples, latencies, wall, cpu, parts
 
 
 def main() -> None:
@@ -123,6 +189,7 @@ def main() -> None:
             env = {
                 **os.environ, "SKILLAUDIT_HOME": str(home), "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_API_BASE_URL": fake.url, "PYTHONPATH": str(ROOT),
+                "BENCH_BREAKDOWN": str(home / "breakdown.json"),
             }  # fmt: skip
             env.pop("DATABASE_URL", None)
             profile = os.environ.get("BENCH_PROFILE")  # a file: profile the bot with cProfile
@@ -135,7 +202,9 @@ def main() -> None:
             bot = subprocess.Popen(command, env=env, cwd=ROOT)
             try:
                 fake.wait_for(lambda: fake.commands, timeout=300)  # started and registered
-                samples, latencies, wall, cpu = asyncio.run(measure(fake, bot.pid))
+                samples, latencies, wall, cpu, parts = asyncio.run(
+                    measure(fake, bot.pid, home / "breakdown.json")
+                )
             finally:
                 bot.terminate()
                 bot.wait(timeout=60)
@@ -157,6 +226,8 @@ def main() -> None:
         "Telegram: bot CPU per guided update (bot process alone)",
         f"median <= {TARGET_MS:g} ms", median, p95(samples), "ms", met=median <= TARGET_MS,
     )  # fmt: skip
+    for part, ms in parts.items():
+        record(f"Telegram: of a guided update's CPU, the {part} (mean)", "-", ms, None, "ms")
     record(
         f"Telegram: updates per second ({CHATS} chats at once)",
         "-",
@@ -188,6 +259,9 @@ def main() -> None:
         [
             ["bot CPU per guided update, one chat at a time: median / p95 (ms)",
              f"{median:.2f} / {p95(samples):.2f} ({len(samples)} updates; target median <= {TARGET_MS:g})"],
+            *[[f"  of which, on average: {part} (ms)", f"{ms:.2f}"] for part, ms in parts.items()],
+            ["  of which, on average: Telegram calls, PTB, asyncio (the rest, ms)",
+             f"{statistics.mean(samples) - sum(parts.values()):.2f} (mean per update {statistics.mean(samples):.2f})"],
             ["chats x updates at once", f"{CHATS} x {len(STEPS)}"],
             ["updates per second", f"{updates / wall:.1f}"],
             ["bot CPU per update, all chats at once (ms)", f"{cpu / updates:.2f}"],
