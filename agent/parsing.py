@@ -114,10 +114,30 @@ _ONE_CLIENT = re.compile(
 )
 
 
+# Where a short answer ends and its explanation begins: "none, I'm an accountant".
+_EXPLAINED = re.compile(
+    r"\s*(?:[,;:(]|\s[-\u2013\u2014]\s|\b(?:but|because|since|as|i'?m|i am|i was|i work)\b)"
+)
+_SOFTENERS = re.compile(r"\b(?:really|at all|honestly|so far|yet|to be honest)\b")
+
+
+def _none_then_why(folded: str) -> bool:
+    """Whether an answer says none first and then only why ("none really, I'm an
+    accountant", "no clients - I'm employed"): no quantity in the explanation."""
+    found = _EXPLAINED.search(folded)
+    if found is None or found.start() == 0:
+        return False
+    head = _SOFTENERS.sub(" ", folded[: found.start()])
+    head = re.sub(r"\s+", " ", head).strip(" ,.!?")
+    if re.search(r"\d", words_to_numbers(folded[found.start() :])):
+        return False
+    return is_none(head) or bool(_NO_AMOUNT.match(strip_hedges(head)))
+
+
 def parse_number(text: str, unit: str | None = None) -> float:
     """A plain quantity: "3", "2 years", "18 months", "a couple", "3-5", "none", in a sentence."""
     folded = prepared(text, "an amount")
-    if is_none(folded) or _NO_AMOUNT.match(strip_hedges(folded)):
+    if is_none(folded) or _NO_AMOUNT.match(strip_hedges(folded)) or _none_then_why(folded):
         return 0.0
     if unit == "clients" and _ONE_CLIENT.match(strip_hedges(folded)):
         return 1.0

@@ -235,10 +235,11 @@ def is_none(text: str) -> bool:
 
 
 def looks_like_code(text: str) -> bool:
-    """Markup, code or shell fragments are not answers, whatever numbers they hold."""
+    """Markup, code or shell fragments are not answers, whatever numbers they hold. A word
+    and a bracket with a space between is prose ("zero (I just started)"), not a call."""
     return bool(
         re.search(
-            r"<\s*/?\s*[a-z!]|[a-z_]{2,}\s*\(|\$\(|\$\{|\{\{|\{%|;\s*--|\b(?:select|drop|delete|insert)\b"
+            r"<\s*/?\s*[a-z!]|[a-z_]{2,}\(|\$\(|\$\{|\{\{|\{%|;\s*--|\b(?:select|drop|delete|insert)\b"
             r".*\b(?:from|table|into)\b|\bjavascript:|\\x[0-9a-f]{2}",
             text,
         )

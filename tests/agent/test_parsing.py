@@ -310,6 +310,17 @@ def test_sentences_give_their_number_and_ambiguity_is_a_question(kb: KnowledgeBa
     assert parse_number("5 in total, 2 of them recurring", "clients") == 5
     assert parse_number("3 years, no wait, 4", "years") == 4
     assert parse_number("an hour a day", "hours") == 7
+    # None first, then only why: none. A quantity in the why is read as before.
+    for text, unit in (("none really, I'm an accountant", "years"), ("None, I'm an accountant", "years"),
+                       ("no clients - I'm employed", "clients"), ("nothing yet because of exams", "hours"),
+                       ("zero (I just started)", "years")):  # fmt: skip
+        assert parse_number(text, unit) == 0, text
+    assert parse_number("none, but 2 years of Excel modelling", "years") == 2
+    # A remark in brackets is prose; a call is code, whatever number it holds.
+    assert parse_number("3 (part-time)", "years") == 3
+    with pytest.raises(Unclear):
+        parse_number("range(3)", "years")
+    assert parse_number("no, three", "clients") == 3
     assert parse_percent("actually more like 85%") == pytest.approx(0.85)
     assert parse_percent("about 2% are fraud") == pytest.approx(0.02)
     assert parse_percent("1 in 50") == pytest.approx(0.02)
