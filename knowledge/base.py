@@ -264,7 +264,9 @@ def _names(items: Iterable[Skill | RoleProfile | TaskBenchmark]) -> Iterable[tup
 
 
 def _suggest(name: str, index: dict[str, str], limit: int) -> list[str]:
-    close = difflib.get_close_matches(normalize_name(name), list(index), n=limit * 3, cutoff=0.6)
+    # 0.7: below it the closest names share only a few letters ("employer" and "ml
+    # deployment", "salary" and "sklearn") and "did you mean" reads as a random guess.
+    close = difflib.get_close_matches(normalize_name(name), list(index), n=limit * 3, cutoff=0.7)
     seen: list[str] = []
     for key in close:
         if index[key] not in seen:

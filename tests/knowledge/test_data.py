@@ -283,3 +283,16 @@ def test_public_winners_rank_at_the_top_and_trivial_baselines_at_the_bottom(
                 assert ref.source and ref.date.year >= 2000 and len(ref.how) >= 20
                 if ref.kind == "trivial_baseline":
                     assert percentile_of(ref.value, table)[0] < 25
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("dokcer", "docker"), ("kubernets", "kubernetes"), ("explainabilty", "explainability"),
+     ("employer", None), ("salary", None), ("free", None)],
+)  # fmt: skip
+def test_suggestions_are_close_names_never_a_few_shared_letters(
+    kb: KnowledgeBase, typed: str, first: str | None
+) -> None:
+    """ "Did you mean Model Serving?" for "employer" (via "ml deployment") read as a guess."""
+    suggested = kb.suggest_skills(typed)
+    assert (suggested[0] if suggested else None) == first
