@@ -7,8 +7,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import create_engine, text
+
+if TYPE_CHECKING:
+    from agent.store import Store
 
 PG_URL = os.environ.get("SKILLAUDIT_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -39,3 +43,16 @@ def throwaway_schema(prefix: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         engine.dispose()
+
+
+@contextmanager
+def throwaway_store(prefix: str) -> Iterator[Store]:
+    """A store in a throwaway schema (`throwaway_schema`), disposed before it is dropped."""
+    from agent.store import Store
+
+    with throwaway_schema(prefix) as url:
+        store = Store(url)
+        try:
+            yield store
+        finally:
+            store.dispose()

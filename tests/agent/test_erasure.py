@@ -25,7 +25,7 @@ from agent.store import Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
 from tests.agent.test_review_flow import audited
-from tests.postgres import postgres_skip_reason, throwaway_schema
+from tests.postgres import postgres_skip_reason, throwaway_store
 
 TODAY = dt.date(2026, 11, 28)
 GONE, KEPT = "alice-7f3a9c", "bob-2b81d4"  # ids as distinctive as the texts
@@ -124,12 +124,8 @@ def pg_store() -> Iterator[Store]:
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
-    with throwaway_schema("sa_erase") as url:
-        store = Store(url)
-        try:
-            yield store
-        finally:
-            store.dispose()
+    with throwaway_store("sa_erase") as store:
+        yield store
 
 
 def relation_bytes(store: Store) -> dict[str, bytes]:

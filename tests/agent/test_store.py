@@ -17,7 +17,7 @@ from agent.recommend import Recommender
 from agent.store import USER_TABLES, Store
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
-from tests.postgres import PG_URL, postgres_skip_reason, throwaway_schema
+from tests.postgres import PG_URL, postgres_skip_reason, throwaway_store
 
 PG_SKIP = postgres_skip_reason()
 
@@ -31,12 +31,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         return
     if PG_SKIP:
         pytest.skip(PG_SKIP)
-    with throwaway_schema("sa_test") as url:
-        store = Store(url)
-        try:
-            yield store
-        finally:
-            store.dispose()
+    with throwaway_store("sa_test") as store:
+        yield store
 
 
 def test_migrations_are_recorded_once(store: Store) -> None:
