@@ -4,18 +4,14 @@ renders its result, and asks the engine to repeat the current question afterward
 
 from __future__ import annotations
 
-import difflib
-import functools
-import re
 import shlex
-from dataclasses import dataclass
-from pathlib import Path
 
 from agent import next_flow
 from agent.render import render_chat
 from agent.reply import Attachment, Choice, Reply
 from agent.sources import CONSENT_SOURCES, SOURCES, offered
 from agent.store import FlowSession, Upload
+from agent.time_zones import read_time_zone, zone_label
 from agent.turn import Turn
 from agent.usecases import endorsements, evidence, records
 from agent.usecases.evidence import ConnectStatus
@@ -77,161 +73,6 @@ def cmd_schedule(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:
         reminders=turn.remote, micro=[m for m in (schedule.micro_audits if schedule else [])],
     )  # fmt: skip
     return side(Reply(text=f"{note}\n\n{text}" if note else text))
-
-
-@dataclass(frozen=True)
-class TimeZone:
-    """A zone read from what a person typed: its IANA name, how to say it, and a warning."""
-
-    name: str
-    label: str
-    caveat: str = ""
-
-
-_OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
-
-
-def read_time_zone(text: str) -> TimeZone | str:
-    """The time zone a person named: an IANA name in any case ("europe/berlin"), a city of
-    one ("berlin", "new york"), UTC, or a whole-hour offset from UTC ("UTC+2"). A string is
-    what to tell them instead (with the closest names when there are some)."""
-    name = " ".join(text.split())
-    if name.upper() in ("UTC", "GMT", "Z"):
-        return TimeZone("UTC", "UTC")
-    offset = _OFFSET.match(name)
-    if offset:
-        sign, hours, minutes = offset.group(1), int(offset.group(2)), int(offset.group(3) or 0)
-        if minutes or hours > 14:
-            return (
-                f"I can keep whole-hour offsets only ({name[:20]!r} is not one); name your city "
-                "instead, for example Asia/Kolkata or Kolkata."
-            )
-        if hours == 0:
-            return TimeZone("UTC", "UTC")
-        # POSIX names count the other way: UTC+2 is Etc/GMT-2.
-        return _fixed(f"Etc/GMT{'-' if sign == '+' else '+'}{hours}")
-    names, cities = _zone_names()
-    key = name.lower().replace(" ", "_")
-    found = names.get(key) or (cities[key][0] if len(cities.get(key, ())) == 1 else None)
-    if found is not None:
-        return _fixed(found) if zone_label(found) != found else TimeZone(found, found)
-    if key in cities:  # a city in several regions' lists
-        return f"{name[:60]!r} could be {', '.join(cities[key][:4])}; type the one you mean."
-    country = _countries().get(name.lower().removeprefix("the "))
-    if country is not None:
-        title, zones = country
-        clocks = _one_per_clock(zones)  # Busingen keeps Berlin's time: Germany has one clock
-        if len(clocks) == 1:
-            return TimeZone(clocks[0], clocks[0])
-        more = ", ..." if len(clocks) > 6 else ""
-        city = clocks[1].rsplit("/", 1)[1].replace("_", " ")
-        return (
-            f"{title} has {len(clocks)} time zones ({', '.join(clocks[:6])}{more}); type "
-            f"yours or your city, for example /schedule {city}."
-        )
-    close = difflib.get_close_matches(key, [*names, *cities], n=3, cutoff=0.75)
-    suggestions = sorted({names.get(c) or cities[c][0] for c in close})
-    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
-    return (
-        f"I do not know the time zone {name[:60]!r}.{hint} Use a name such as Europe/Berlin, "
-        "America/New_York, Asia/Kolkata or UTC (a city alone, such as Berlin, works too)."
-    )
-
-
-def _fixed(name: str) -> TimeZone:
-    return TimeZone(
-        name, zone_label(name),
-        " A fixed offset does not follow daylight saving time; name your city (for example "
-        "Europe/Berlin) if yours does.",
-    )  # fmt: skip
-
-
-def zone_label(name: str) -> str:
-    """How a stored zone is said: UTC+2 for Etc/GMT-2, the IANA name otherwise."""
-    if name.startswith("Etc/GMT") and name[7:8] in "+-" and name[8:].isdigit():
-        return f"UTC{'-' if name[7] == '+' else '+'}{name[8:]}"
-    return name
-
-
-@functools.cache
-def _zone_names() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """Zone names by lower-case name, and by lower-case last part (the city)."""
-    from zoneinfo import available_timezones
-
-    names: dict[str, str] = {}
-    cities: dict[str, list[str]] = {}
-    for zone in sorted(available_timezones()):
-        if zone.startswith(("posix/", "right/")) or zone in ("localtime", "Factory"):
-            continue
-        names[zone.lower()] = zone
-        if "/" in zone and not zone.startswith("Etc/"):
-            cities.setdefault(zone.rsplit("/", 1)[1].lower(), []).append(zone)
-    # A city listed under two regions (an old alias and its current name) is one place if
-    # both give the same clock today; keep the one with the longer, current name.
-    for city, zones in cities.items():
-        if len(zones) > 1 and _same_clock(zones):
-            cities[city] = [max(zones, key=len)]
-    return names, cities
-
-
-@functools.cache
-def _countries() -> dict[str, tuple[str, list[str]]]:
-    """Country names (lower case; "uk" for "Britain (UK)") to the name and the zones of
-    each, from the time zone database's own tables (tzdata's iso3166.tab and zone.tab)."""
-    tables = _zone_tables()
-    if tables is None:
-        return {}
-    iso, zones = tables
-    by_code: dict[str, list[str]] = {}
-    for line in zones.splitlines():
-        fields = line.split("\t")
-        if len(fields) >= 3 and not line.startswith("#"):
-            by_code.setdefault(fields[0], []).append(fields[2])
-    found: dict[str, tuple[str, list[str]]] = {}
-    for line in iso.splitlines():
-        code, _, title = line.partition("\t")
-        if line.startswith("#") or code not in by_code:
-            continue
-        entry = (title, by_code[code])
-        plain, _, inner = title.partition(" (")
-        for alias in (title, plain, inner.rstrip(")")):
-            if alias:
-                found.setdefault(alias.lower(), entry)
-    if "us" in {code.lower() for code in by_code}:
-        found.setdefault("usa", found.get("united states", ("United States", by_code["US"])))
-    return found
-
-
-def _zone_tables() -> tuple[str, str] | None:
-    """The text of iso3166.tab and zone.tab: from the tzdata package, else the system's."""
-    try:
-        from importlib.resources import files
-
-        folder = files("tzdata.zoneinfo")
-        return (folder / "iso3166.tab").read_text("utf-8"), (folder / "zone.tab").read_text("utf-8")
-    except (ImportError, OSError):
-        pass
-    system = Path("/usr/share/zoneinfo")
-    try:
-        return (system / "iso3166.tab").read_text("utf-8"), (system / "zone.tab").read_text("utf-8")
-    except OSError:
-        return None
-
-
-def _same_clock(zones: list[str]) -> bool:
-    return len(_one_per_clock(zones)) == 1
-
-
-def _one_per_clock(zones: list[str]) -> list[str]:
-    """The first zone of each different clock (its offsets in January and July), in order."""
-    import datetime as dt
-    from zoneinfo import ZoneInfo
-
-    moments = [dt.datetime(2026, month, 1, 12, tzinfo=dt.UTC) for month in (1, 7)]
-    first: dict[tuple[object, ...], str] = {}
-    for zone in zones:
-        first.setdefault(tuple(m.astimezone(ZoneInfo(zone)).utcoffset() for m in moments), zone)
-    return list(first.values())
 
 
 def cmd_report(turn: Turn, flow: FlowSession | None, argument: str) -> Reply:

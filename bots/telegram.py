@@ -176,7 +176,7 @@ class InboxQueue(asyncio.Queue[object]):
             try:
                 _, seen = await asyncio.to_thread(
                     self.bot.deliveries.receive_and_look, self.bot.bot_id, item.update_id,
-                    chat_id, item.to_dict(), self.bot.owner, order.stopped_after,
+                    chat_id, item.to_dict(), self.bot.owner, order.receipt_window,
                 )  # fmt: skip
                 if seen is not None:
                     order.note_receipt(chat_id, item.update_id, seen)

@@ -77,6 +77,12 @@ class CrossOrder:
         self._given_up: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._receipts: OrderedDict[tuple[int, int], Earlier] = OrderedDict()
 
+    @property
+    def receipt_window(self) -> dt.timedelta | None:
+        """What `receive_and_look` needs to read at receipt (None: nothing, with a grace the
+        turn looks for itself)."""
+        return self.stopped_after if self.grace <= 0 else None
+
     def note_receipt(self, chat_id: int, update_id: int, seen: Earlier) -> None:
         """What waited below an update when it was stored (`Deliveries.receive_and_look`).
 

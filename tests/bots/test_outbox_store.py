@@ -12,10 +12,10 @@ from sqlalchemy import text
 
 from agent.config import Settings
 from agent.engine import Engine
-from agent.side_commands import TimeZone, read_time_zone
 from agent.sources import Asker
 from agent.store import Delivery, Store
 from agent.store.outbox import LEASE, DueReminder, send_time
+from agent.time_zones import TimeZone, read_time_zone
 from knowledge.base import KnowledgeBase
 from tests.agent.conftest import TODAY
 from tests.agent.test_store import store as store

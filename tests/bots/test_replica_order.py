@@ -194,6 +194,7 @@ def test_polling_takes_the_view_read_at_receipt_instead_of_looking_again(store: 
     assert looking(cross).looks == 2
     # With a grace (webhook) ids may still be on their way: the receipt is not enough.
     webhook = order(store, grace=0.01)
+    assert webhook.receipt_window is None and cross.receipt_window is not None  # not read
     _, seen = deliveries.receive_and_look(BOT, 6, 10, raw(6, 10), "b")
     assert seen is not None
     webhook.note_receipt(10, 6, seen)
