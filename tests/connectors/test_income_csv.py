@@ -110,7 +110,7 @@ def test_upwork_transaction_history() -> None:
     )
     assert m["top_client_share"] == pytest.approx(0.4)
     assert m["stream_diversification"] == 0.0
-    assert any("3 fee, withdrawal, transfer or unpaid rows" in p for p in result.problems)
+    assert any("3 fee, withdrawal, transfer or unpaid rows are" in p for p in result.problems)
     assert any("line 9: amount 'abc' is not a number" in p for p in result.problems)
 
 
@@ -132,6 +132,7 @@ def test_upwork_earnings_report_and_fiverr(tmp_path: Path) -> None:
     assert fiverr.data["platform"] == "fiverr"
     assert fiverr.data["metrics"]["clients"] == 2
     assert fiverr.data["metrics"]["income_last_period"] == 800.0
+    assert any("1 fee, withdrawal, transfer or unpaid row is not" in p for p in fiverr.problems)
 
 
 @pytest.mark.parametrize(

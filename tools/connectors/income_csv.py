@@ -261,11 +261,19 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
     except csv.Error as exc:
         problems.append(f"{label}: reading stopped after line {last_line} ({exc})")
     if unnamed:
-        problems.append(f"{label}: {unnamed} payments name no client; they count as one client")
-    if skipped_types:
-        problems.append(
-            f"{label}: {skipped_types} fee, withdrawal, transfer or unpaid rows are not income and were skipped"
+        payments = (
+            "1 payment names no client; it counts"
+            if unnamed == 1
+            else f"{unnamed} payments name no client; they count"
         )
+        problems.append(f"{label}: {payments} as one client")
+    if skipped_types:
+        rows = (
+            "1 fee, withdrawal, transfer or unpaid row is"
+            if skipped_types == 1
+            else (f"{skipped_types} fee, withdrawal, transfer or unpaid rows are")
+        )
+        problems.append(f"{label}: {rows} not income and skipped")
 
     day_first, unsettled = date_order({r[0] for r in records})
     if unsettled:
