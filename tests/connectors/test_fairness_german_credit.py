@@ -179,7 +179,7 @@ def test_text_labels_and_unnamed_columns_are_one_clear_line(home: Path) -> None:
     unnamed = connect()
     assert unnamed.exit_code == 2 and unnamed.stdout == ""
     assert unnamed.stderr == (
-        "error: name the label column; columns: applicant, sex, age, age_group, risk, "
+        "error: name the label column (label=COLUMN); columns: applicant, sex, age, age_group, risk, "
         "predicted_risk, probability_good\n"
     )
     asked = connect(*COLUMNS)

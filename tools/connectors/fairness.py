@@ -282,7 +282,7 @@ def _column(header: list[str], wanted: str | None, names: tuple[str, ...], role:
         return found[0]
     if found:
         raise ConnectorError(f"which is the {role} column: {_listing(found)}? name it explicitly")
-    raise ConnectorError(f"name the {role} column; columns: {_listing(header)}")
+    raise ConnectorError(f"name the {role} column ({role}=COLUMN); columns: {_listing(header)}")
 
 
 def _score_column(
@@ -307,7 +307,9 @@ def _sensitive_columns(header: list[str], wanted: list[str], taken: set[str | No
     else:
         columns = [h for h in header if _key(h) in SENSITIVE_NAMES]
         if not columns:
-            raise ConnectorError(f"name the sensitive column(s); columns: {_listing(header)}")
+            raise ConnectorError(
+                f"name the sensitive column(s) (sensitive=COLUMN,COLUMN); columns: {_listing(header)}"
+            )
     clash = [c for c in columns if c in taken]
     if clash:
         raise ConnectorError(
