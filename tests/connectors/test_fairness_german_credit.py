@@ -171,7 +171,7 @@ def test_check_from_the_command_line_matches_a_hand_computation(
     assert text.exit_code == 0
     assert text.stdout.startswith(
         "fairness: Checked 300 predictions of the model across sex, age_group; the largest "
-        "demographic parity difference is 0.23 (age_group); 1 difference(s) exceed 0.1.\n"
+        "demographic parity difference is 0.23 (age_group); 1 difference exceeds 0.1.\n"
     )
 
 

@@ -200,7 +200,7 @@ def collect(query: FairnessQuery, as_of: dt.date | None = None) -> ConnectorResu
     summary = (
         f"Checked {len(kept):,} predictions of {query.display_name} across {checked}; the largest "
         f"demographic parity difference is {worst[1]['demographic_parity_difference']:.2f} ({worst[0]})"
-        + (f"; {len(findings)} difference(s) exceed {query.threshold:g}." if findings else ".")
+        + (f"; {_exceeding(len(findings))} {query.threshold:g}." if findings else ".")
     )
     return ConnectorResult(
         source=NAME,
@@ -268,6 +268,10 @@ def _read_csv(query: FairnessQuery, problems: list[str]) -> tuple[list[str], lis
 
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _exceeding(count: int) -> str:
+    return "1 difference exceeds" if count == 1 else f"{count} differences exceed"
 
 
 def _column(header: list[str], wanted: str | None, names: tuple[str, ...], role: str) -> str:
