@@ -261,12 +261,12 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
     except csv.Error as exc:
         problems.append(f"{label}: reading stopped after line {last_line} ({exc})")
     if unnamed:
-        payments = (
+        nameless = (
             "1 payment names no client; it counts"
             if unnamed == 1
             else f"{unnamed} payments name no client; they count"
         )
-        problems.append(f"{label}: {payments} as one client")
+        problems.append(f"{label}: {nameless} as one client")
     if skipped_types:
         rows = (
             "1 fee, withdrawal, transfer or unpaid row is"
