@@ -310,3 +310,10 @@ def test_random_cells_under_a_valid_header(rows: list[tuple[str, ...]]) -> None:
         except ConnectorError:
             return
         assert all(0 <= e.strength <= 1 for e in result.evidence)
+
+
+def test_notes_count_in_the_singular_and_the_plural(tmp_path: Path) -> None:
+    one = write(tmp_path, "date,client,amount\n2026-10-01,A,100\n2026-10-02,,50\n")
+    assert any("1 payment names no client; it counts as one client" in p for p in run(one).problems)
+    two = write(tmp_path, "date,client,amount\n2026-10-01,,100\n2026-10-02,,50\n")
+    assert any("2 payments name no client; they count as" in p for p in run(two).problems)
