@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 VECTORS := knowledge/data/vectors.npz
+PARSED := knowledge/data/parsed.json
 
-.PHONY: chat test lint bench clean vectors
+.PHONY: chat test lint bench clean vectors parsed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +29,14 @@ vectors: $(VECTORS)
 
 $(VECTORS): knowledge/data/catalog/*.yaml knowledge/data/skills.yaml knowledge/passages.py knowledge/vectors.py | $(STAMP)
 	$(BIN)/python -m knowledge.vectors
+
+# The bundled YAML files stored parsed (JSON), so that no start parses them. Run after
+# changing any file under knowledge/data/; an edited file is parsed from its YAML until then,
+# and tests/knowledge/test_parsed.py fails until the stored form matches again.
+parsed: $(PARSED)
+
+$(PARSED): knowledge/data/*.yaml knowledge/data/catalog/*.yaml knowledge/data/checks/*.yaml knowledge/parsed.py | $(STAMP)
+	$(BIN)/python -m knowledge.parsed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

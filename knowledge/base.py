@@ -12,8 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from knowledge.parsed import read_yaml
 from knowledge.schema import (
     BenchmarksFile,
     DatasetBenchmark,
@@ -37,11 +36,10 @@ class KnowledgeError(ValueError):
     """A knowledge file is missing, malformed, or refers to an unknown id."""
 
 
-def _read_yaml(path: Path) -> Any:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+def _read_yaml(path: Path, raw: bytes | None = None) -> Any:
+    """A bundled data file's content (stored parsed while unchanged: knowledge/parsed.py)."""
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=loader)
+        return read_yaml(path, raw)
     except OSError as exc:
         raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
 
@@ -283,10 +281,11 @@ def load_knowledge(data_dir: Path = DATA_DIR) -> KnowledgeBase:
     for name in DATA_FILES:
         path = data_dir / name
         try:
-            digest.update(path.read_bytes())
+            content = path.read_bytes()
         except OSError as exc:
             raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
-        raw[name] = _read_yaml(path)
+        digest.update(content)
+        raw[name] = _read_yaml(path, content)
     try:
         return KnowledgeBase(
             taxonomy=Taxonomy.model_validate(raw["skills.yaml"]),

@@ -41,9 +41,10 @@ def load_catalog(kb: KnowledgeBase, folder: Path = CATALOG_DIR) -> Catalog:
     problems: list[str] = []
     urls: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
-        digest.update(path.read_bytes())
+        content = path.read_bytes()
+        digest.update(content)
         try:
-            part = CatalogFile.model_validate(_read_yaml(path))
+            part = CatalogFile.model_validate(_read_yaml(path, content))
         except ValidationError as exc:
             raise KnowledgeError(f"{path.name}: {exc}") from exc
         methods.append(part.method)

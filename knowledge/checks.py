@@ -200,9 +200,10 @@ def load_checks(kb: KnowledgeBase, folder: Path = CHECKS_DIR) -> CheckLibrary:
     problems: list[str] = []
     for path in sorted(folder.glob("*.yaml")):
         digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+        content = path.read_bytes()
+        digest.update(content)
         try:
-            loaded.append((path.name, CheckBank.model_validate(_read_yaml(path))))
+            loaded.append((path.name, CheckBank.model_validate(_read_yaml(path, content))))
         except yaml.YAMLError as exc:
             problems.append(f"{path.name}: not valid YAML: {exc}")
         except ValidationError as exc:
