@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from agent.skill_names import clean_name, display, resolve_skill
 from agent.text_values import (
@@ -176,22 +177,31 @@ _REST = (
 _EXC = r"(?:except(?: for)?|but(?: for)?|apart from|other than|besides|excluding|save for|aside from|minus|bar)"
 _ONE = rf"(?:{_N}\s*(?:/|out of)\s*{_N}|{_N}\s*%?|{_WORDS})"
 _LINK = r"\s*(?:at|are|is|=|:|get|gets|get a|would be|as|to)?\s*"
-_EXCEPTIONS = (
-    re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})\s*,?\s*{_EXC}\s+(?P<named>.+)$"),
-    re.compile(
-        rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
-    ),
-    re.compile(
-        rf"^(?P<r>none|nothing|zero|nada|no experience|never used any)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
-    ),
-    re.compile(rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?{_REST}{_LINK}(?P<r>{_ONE})$"),
-)
-_ALL = (
-    re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})$"),
-    re.compile(
-        rf"^(?P<r>{_ONE})\s+(?:for all|for everything|for each|across the board|each|all round|all around|for all of them|on all)$"
-    ),
-)
+
+
+@cache
+def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]:
+    """Ratings for all the skills, (with exceptions, without): compiled on first use, since
+    their long alternations take about 10 ms to compile and most starts never rate skills."""
+    exceptions = (
+        re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})\s*,?\s*{_EXC}\s+(?P<named>.+)$"),
+        re.compile(
+            rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
+        ),
+        re.compile(
+            rf"^(?P<r>none|nothing|zero|nada|no experience|never used any)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
+        ),
+        re.compile(rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?{_REST}{_LINK}(?P<r>{_ONE})$"),
+    )
+    blanket = (
+        re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})$"),
+        re.compile(
+            rf"^(?P<r>{_ONE})\s+(?:for all|for everything|for each|across the board|each|all round|all around|for all of them|on all)$"
+        ),
+    )
+    return exceptions, blanket
+
+
 _ALL_NONE = re.compile(
     r"^(?:all (?:zero|0|none)|zeros?(?: across the board| for all| everywhere)?|none of them|never used any(?: of them)?|"
     r"no experience(?: with any)?(?: of them)?|nothing(?: yet)?|0 for all|none(?: for now| yet)?)$"
@@ -238,11 +248,12 @@ def read_ratings(
         ten = True
         hedged = _TEN_SCALE.sub(" ", hedged).strip(" ,.;")
     if expected:
-        for pattern in _EXCEPTIONS:
+        exceptions, blanket = _blanket_patterns()
+        for pattern in exceptions:
             found = pattern.match(hedged)
             if found:
                 return _with_exceptions(found.group("r"), found.group("named"), expected, kb, ten)
-        for pattern in _ALL:
+        for pattern in blanket:
             found = pattern.match(hedged)
             if found:
                 value = _check(_one(found.group("r"), ten))
