@@ -185,14 +185,20 @@ class Settings(BaseSettings):
         where = "on this machine" if local else "a remote service"
         return f"{self.llm_model} at {host} ({where})"
 
+    @property
+    def home_store(self) -> Path | None:
+        """The SQLite file under `home` that is the store, or None when DATABASE_URL is set."""
+        return None if self.database_url else self.home / "skillaudit.db"
+
     def resolved_database_url(self) -> str:
         """The configured database, or the SQLite file under `home`."""
-        if self.database_url:
+        if self.home_store is None:
+            assert self.database_url
             return self.database_url
         from sqlalchemy.engine import URL
 
         # Built, not formatted: a home holding URL syntax ('?', '%41', '#') must name a folder.
-        return URL.create("sqlite", database=str(self.home / "skillaudit.db")).render_as_string(
+        return URL.create("sqlite", database=str(self.home_store)).render_as_string(
             hide_password=False
         )
 
@@ -231,7 +237,7 @@ class Settings(BaseSettings):
 
             url = make_url(self.database_url)
             return f"a {url.get_backend_name()} database ({url.host or 'local'}/{url.database})"
-        return f"a SQLite file on this machine ({self.home / 'skillaudit.db'})"
+        return f"a SQLite file on this machine ({self.home_store})"
 
 
 def make_url_backend(url: str) -> str:

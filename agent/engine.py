@@ -58,7 +58,7 @@ from agent.intents import detect, looks_like_learning_question
 from agent.interview import choices_for, first_open, question, questions
 from agent.parsing import clean
 from agent.recommend import IndexNotReady, Recommender
-from agent.render import render_chat
+from agent.render import render_chat, welcome
 from agent.reply import Choice, Reply
 from agent.sources import Asker
 from agent.store import (
@@ -285,8 +285,7 @@ class Engine:
             from agent.llm.conversation import render_endpoint
 
             model = render_endpoint(self.llm.endpoint)
-        storage = self.settings.describe_storage(remote=remote)
-        return render_chat("welcome.j2", storage=storage, model=model, remote=remote)
+        return welcome(self.settings, model, remote)
 
     def _lock(self, user: str) -> threading.Lock:
         with self._guard:

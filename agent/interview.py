@@ -46,7 +46,7 @@ from agent.parsing import (
     parse_skill_list,
     parse_yes_no,
 )
-from agent.reply import Choice
+from agent.reply import Choice, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from prompts.loader import load_data, render_string
@@ -277,6 +277,26 @@ def choices_for(q: Question, kb: KnowledgeBase) -> list[Choice]:
     if q.kind in ("choice", "multi"):
         return [Choice(label=o.label, value=o.value) for o in options_for(q, kb)]
     return []
+
+
+def question_reply(
+    q: Question,
+    answers: dict[str, Any],
+    history: list[str],
+    kb: KnowledgeBase,
+    granted: list[str] | None = None,
+) -> Reply:
+    """The question as asked: numbered, with its choices (`granted`: the consents given)."""
+    text, _ = question_text(q, answers, kb, granted)
+    # Questions that may still be asked count from the start, so the total only shrinks
+    # (a "no" skips the follow-ups) and never grows after an answer.
+    asked = [x.id for x in may_be_asked(answers)]
+    number = asked.index(q.id) + 1 if q.id in asked else len(history) + 1
+    return Reply(
+        text=f"({number}/{len(asked)}) {text}",
+        choices=choices_for(q, kb),
+        multiple=q.kind == "multi",
+    )
 
 
 def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:

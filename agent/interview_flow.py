@@ -27,10 +27,9 @@ from agent.interview import (
     RATING_SCALE,
     REQUIRED,
     Question,
-    choices_for,
     describe_answer,
-    may_be_asked,
     question,
+    question_reply,
     question_text,
     questions,
     record,
@@ -77,16 +76,7 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
     granted = (
         sorted(k for k, v in turn.scope.consents().items() if v) if q.id == "consents" else None
     )
-    text, _ = question_text(q, row.answers, turn.kb, granted)
-    # Questions that may still be asked count from the start, so the total only shrinks
-    # (a "no" skips the follow-ups) and never grows after an answer.
-    asked = [x.id for x in may_be_asked(row.answers)]
-    number = asked.index(q.id) + 1 if q.id in asked else len(row.history) + 1
-    return Reply(
-        text=f"({number}/{len(asked)}) {text}",
-        choices=choices_for(q, turn.kb),
-        multiple=q.kind == "multi",
-    )
+    return question_reply(q, row.answers, row.history, turn.kb, granted)
 
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:

@@ -64,9 +64,11 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     message the store was too busy to take is sent again (piped input cannot retype it).
     """
     from agent.errors import SkillAuditError
-    from agent.wiring import build_engine
+    from agent.opening import opening
+    from agent.wiring import build_engine, load_settings
     from bots.progress import ProgressLine
     from bots.session import user_id
+    from knowledge.base import default_knowledge
 
     console = console or Console()
     interactive = stdin.isatty()
@@ -74,8 +76,14 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         _enable_history()
     try:
         who = user_id(name)
+        settings = load_settings()
+        # On a machine with no store yet the first reply is known: show it, then open the
+        # store (most of the start-up) while it is read.
+        shown = opening(settings, default_knowledge())
+        if shown is not None:
+            render(shown, console)
         # No pooled connection: a chat holds none while its person is typing.
-        engine = build_engine(pooled=False)
+        engine = build_engine(settings, pooled=False)
     except (SkillAuditError, ValueError) as exc:
         say_error(Console(stderr=True), str(exc))
         return 2
@@ -110,9 +118,10 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
                 return None
 
     try:
-        reply = send("/start")
+        reply = send("/start")  # records the person and the first question
         if reply is not None:
-            render(reply, console)
+            if reply != shown:  # the store was made meanwhile: what it says is what counts
+                render(reply, console)
             choices, multiple = list(reply.choices), reply.multiple
         if interactive:
             # Open or build the course index while the person answers, not before the first
