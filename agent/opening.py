@@ -14,10 +14,10 @@ from agent.config import Settings
 from agent.interview import question_reply, questions
 from agent.render import welcome
 from agent.reply import Reply
-from knowledge.base import KnowledgeBase
+from knowledge.base import KnowledgeBase, default_knowledge
 
 
-def opening(settings: Settings, kb: KnowledgeBase) -> Reply | None:
+def opening(settings: Settings, kb: KnowledgeBase | None = None) -> Reply | None:
     """The engine's reply to "/start" from anyone while the store does not exist, or None
     where it cannot be known before the store opens: a DATABASE_URL (the database may hold
     the person), an existing store, a language model (its conversation opens differently)."""
@@ -25,4 +25,5 @@ def opening(settings: Settings, kb: KnowledgeBase) -> Reply | None:
     if store is None or store.exists() or settings.llm_enabled:
         return None
     first = questions()[0]
-    return question_reply(first, {"_force": False}, [], kb).prefixed(welcome(settings))
+    knowledge = kb or default_knowledge()
+    return question_reply(first, {"_force": False}, [], knowledge).prefixed(welcome(settings))

@@ -68,7 +68,6 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
     from agent.wiring import build_engine, load_settings
     from bots.progress import ProgressLine
     from bots.session import user_id
-    from knowledge.base import default_knowledge
 
     console = console or Console()
     interactive = stdin.isatty()
@@ -79,7 +78,7 @@ def repl(name: str | None, stdin: TextIO = sys.stdin, console: Console | None = 
         settings = load_settings()
         # On a machine with no store yet the first reply is known: show it, then open the
         # store (most of the start-up) while it is read.
-        shown = opening(settings, default_knowledge())
+        shown = opening(settings)
         if shown is not None:
             render(shown, console)
         # No pooled connection: a chat holds none while its person is typing.

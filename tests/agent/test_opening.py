@@ -76,7 +76,7 @@ def test_when_the_store_says_otherwise_its_reply_is_shown(
     chat_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # As if another process had made the store between the look and the opening.
-    monkeypatch.setattr("agent.opening.opening", lambda settings, kb: Reply(text="stale guess"))
+    monkeypatch.setattr("agent.opening.opening", lambda settings: Reply(text="stale guess"))
     text = chat("ml engineer\n")
     assert "stale guess" in text and text.count("automated assistant") == 1
     assert text.index("stale guess") < text.index("automated assistant")
