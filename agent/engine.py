@@ -65,6 +65,7 @@ from agent.store import (
     Delivery,
     FlowSession,
     Outbox,
+    Pending,
     ScrubReport,
     Store,
     StoreBusy,
@@ -127,6 +128,14 @@ class Engine:
         in the same transaction that marks the update handled; None means the update was
         handled before (a redelivery) and nothing was done.
         """
+        answered = await asyncio.to_thread(self._handle_retrying, user, text, delivery, asker)
+        return answered.reply
+
+    async def answer_update(
+        self, user: str, text: str, delivery: Delivery, asker: Asker = Asker.REMOTE
+    ) -> Answered:
+        """`handle` for a remote front end's update, with the chat's outbox rows leased to
+        `delivery.sender` in the answer's transaction (when it names one), ready to send."""
         return await asyncio.to_thread(self._handle_retrying, user, text, delivery, asker)
 
     @overload
@@ -143,11 +152,11 @@ class Engine:
     def handle_sync(
         self, user: str, text: str, delivery: Delivery | None = None, asker: Asker = Asker.LOCAL
     ) -> Reply | None:
-        return self._handle_retrying(user, text, delivery, asker)
+        return self._handle_retrying(user, text, delivery, asker).reply
 
     def _handle_retrying(
         self, user: str, text: str, delivery: Delivery | None, asker: Asker
-    ) -> Reply | None:
+    ) -> Answered:
         """Handle one message in one short transaction, retried while the store is busy.
 
         Nothing slow runs while the transaction holds the store: a turn that needs the course
@@ -195,9 +204,8 @@ class Engine:
             return False
         return True
 
-    def _handle(
-        self, user: str, text: str, delivery: Delivery | None, asker: Asker
-    ) -> Reply | None:
+    def _handle(self, user: str, text: str, delivery: Delivery | None, asker: Asker) -> Answered:
+        claimed: list[Pending] = []
         try:
             with self.work(user, asker=asker) as turn:
                 assert turn is not None
@@ -226,11 +234,13 @@ class Engine:
                     outbox.add(
                         delivery.bot, delivery.chat_id, user, payload, "reply", delivery.update_id
                     )
+                    if delivery.sender is not None:
+                        claimed = outbox.claim(delivery.bot, delivery.chat_id, delivery.sender)
         except _Redelivered:
-            return None
+            return Answered(None, [])
         if turn.scrubbed is not None:  # an erasure: say what the check afterwards found
             reply = reply.model_copy(update={"text": f"{reply.text}\n\n{turn.scrubbed.describe()}"})
-        return reply
+        return Answered(reply, claimed)
 
     @contextmanager
     def work(
@@ -290,6 +300,15 @@ class Engine:
     def _lock(self, user: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(user, threading.Lock())
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A message's reply (None: a redelivered update, handled before) and, for a remote
+    update that names its sender, the chat's outbox rows leased to it, oldest first."""
+
+    reply: Reply | None
+    claimed: list[Pending]
 
 
 class _Redelivered(Exception):

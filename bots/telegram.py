@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent.sources import Asker
-from agent.store import Delivery, Upload
+from agent.store import Delivery, Pending, Upload
 from bots.telegram_replicas import GRACE_S, HEARTBEAT_EVERY_S, STOPPED_AFTER_S, CrossOrder
 from bots.telegram_send import (
     BACKOFF_S,
@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from telegram.ext import Application, ContextTypes
 
     from agent.engine import Engine
-    from agent.reply import Reply
 
 __all__ = ["LIMIT", "Bot", "InboxQueue", "_html_chunks", "build_application", "split_text"]
 
@@ -313,25 +312,32 @@ class Bot:
             else:
                 text = press.value
             bound = None if press.kind == "command" else press.key
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text", bound)
+            delivery = Delivery(
+                self.bot_id, update.update_id, chat.id, "text", bound, sender=self.owner
+            )
             if query.message is not None:  # pressed: its buttons are done (old ones are refused)
                 await self._drop_keyboard(context, chat.id, query.message.message_id)
         elif update.edited_message is not None or update.edited_channel_post is not None:
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "edit")
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "edit", sender=self.owner)
         elif update.message is not None and update.message.document is not None:
             limit = self.engine.settings.max_upload_bytes
             upload, refused = await _fetch(context.bot, update.message.document, limit)
             text = update.message.caption or ""
             delivery = Delivery(
-                self.bot_id, update.update_id, chat.id, "upload", upload=upload, refused=refused
-            )
+                self.bot_id, update.update_id, chat.id, "upload", upload=upload, refused=refused,
+                sender=self.owner,
+            )  # fmt: skip
         elif update.message is not None and update.message.text is not None:
             text = _command_text(update.message.text)
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text")
+            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text", sender=self.owner)
         else:  # a sticker, photo, voice message, location...
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "unsupported")
-        await self._answer(update, context, text, delivery)
-        await self.sender.flush(context.bot, chat.id)
+            delivery = Delivery(
+                self.bot_id, update.update_id, chat.id, "unsupported", sender=self.owner
+            )
+        claimed = await self._answer(update, context, text, delivery)
+        # The answer's transaction leased the chat's pending rows (its reply among them);
+        # after an apology or a redelivery the sender claims them itself.
+        await self.sender.flush(context.bot, chat.id, claimed or None)
 
     async def _answer(
         self,
@@ -339,9 +345,10 @@ class Bot:
         context: ContextTypes.DEFAULT_TYPE,
         text: str,
         delivery: Delivery,
-    ) -> Reply | None:
+    ) -> list[Pending]:
         """The engine's answer (kept in the outbox), with "typing" and progress while it works;
-        on an error, an apology in its place."""
+        on an error, an apology in its place. Returns the chat's outbox rows the answer's
+        transaction leased to this sender (none after an apology or a redelivery)."""
         chat_id = delivery.chat_id
         who = user_id(update)
         if self.typing_delay <= 0:
@@ -350,11 +357,12 @@ class Bot:
         waiting = _Waiting(asyncio.get_running_loop(), chat_id, context.bot)
         token = _TURN.set(waiting)
         try:
-            return await self.engine.handle(who, text, delivery, Asker.REMOTE)
+            answered = await self.engine.answer_update(who, text, delivery, Asker.REMOTE)
+            return answered.claimed
         except Exception as exc:
             log.error("error while handling an update: %s", type(exc).__name__, exc_info=exc)
             await self._apologise(context, delivery, who, exc)
-            return None
+            return []
         finally:
             _TURN.reset(token)
             typing.cancel()

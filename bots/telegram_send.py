@@ -271,15 +271,21 @@ class Sender:
         self.backoff = tuple(backoff)
         self.throttle = Throttle()
 
-    async def flush(self, bot: TelegramBot, chat_id: int) -> None:
+    async def flush(
+        self, bot: TelegramBot, chat_id: int, claimed: list[Pending] | None = None
+    ) -> None:
         """Send every pending row of one chat this sender may take; call it in the chat's turn.
+        `claimed`: the rows already leased to this sender (by the answer's transaction), else
+        they are claimed here.
 
         Claims again once its rows are sent (in the transaction that deletes the last one):
         another replica that answered the chat's next update meanwhile found the chat's row
         leased here and left its own reply (order first), so this sender takes it along
         instead of leaving it to the next sweep.
         """
-        rows = await asyncio.to_thread(self.deliveries.claim, self.bot_id, chat_id, self.owner)
+        rows = claimed
+        if rows is None:
+            rows = await asyncio.to_thread(self.deliveries.claim, self.bot_id, chat_id, self.owner)
         while rows:
             for row in rows[:-1]:
                 await self.deliver(bot, row)

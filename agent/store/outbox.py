@@ -75,7 +75,9 @@ class Delivery:
     "unsupported" (a sticker, photo, voice...) or "upload" (a document, in `upload`).
     `bound`: the question key a pressed button belongs to; a press for another question is
     refused. None for typed text and for buttons that are commands. `refused`: why the front
-    end did not fetch an upload (too large, unavailable).
+    end did not fetch an upload (too large, unavailable). `sender`: who sends the reply (a
+    replica's name); the chat's pending rows are leased to it in the answer's transaction,
+    which spares the sender a transaction of its own before it sends.
     """
 
     bot: str
@@ -85,6 +87,7 @@ class Delivery:
     bound: str | None = None
     upload: Upload | None = None
     refused: str = ""
+    sender: str | None = None
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,10 @@ class Outbox:
         values = {"bot": bot, "chat": chat_id, "owner": owner, "kind": kind, "payload": payload,
                   "update": update_id, "now": utcnow()}  # fmt: skip
         return int(self.conn.execute(_ADD, values).scalar_one())
+
+    def claim(self, bot: str, chat_id: int, owner: str) -> list[Pending]:
+        """`Deliveries.claim` inside this transaction: the rows are leased when it commits."""
+        return _claim(self.conn, bot, chat_id, owner, utcnow())
 
     def take_failed(self, bot: str, chat_id: int) -> list[dict[str, Any]]:
         """Payloads of replies that finally could not be sent to this chat, now removed."""

@@ -197,6 +197,32 @@ def test_the_answer_the_handled_mark_and_the_reply_commit_together(engine: Engin
         assert flow is not None and "target_role" not in flow.answers
 
 
+def test_the_answer_leases_the_chats_rows_to_its_sender_in_the_same_transaction(
+    engine: Engine,
+) -> None:
+    import asyncio
+
+    deliveries = engine.store.deliveries
+    # A reply left unsent earlier (the bot stopped before sending it) goes first.
+    earlier = deliveries.record(BOT, 60, "tg:60", {"reply": {"text": "earlier"}}, "reply", 199)
+    update = Delivery(BOT, 200, 60, sender="replica-a")
+    answered = asyncio.run(engine.answer_update("tg:60", "/start", update))
+    assert answered.reply is not None
+    assert [p.id for p in answered.claimed][0] == earlier
+    assert [p.update_id for p in answered.claimed] == [199, 200]
+    assert answered.claimed[1].payload["reply"]["text"] == answered.reply.text
+    assert deliveries.claim(BOT, 60, "replica-b") == []  # leased when the answer committed
+    # A redelivery answers nothing and leases nothing; without a sender nothing is leased.
+    again = asyncio.run(engine.answer_update("tg:60", "/start", update))
+    assert again.reply is None and again.claimed == []
+    unnamed = asyncio.run(engine.answer_update("tg:61", "/start", Delivery(BOT, 201, 61)))
+    assert unnamed.reply is not None and unnamed.claimed == []
+    assert [p.update_id for p in deliveries.claim(BOT, 61, "replica-b")] == [201]
+    # Another sender's live lease on an earlier row: the answer leases nothing after it.
+    held = Delivery(BOT, 202, 60, sender="replica-b")
+    assert asyncio.run(engine.answer_update("tg:60", "ml engineer", held)).claimed == []
+
+
 def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
     updates = iter(range(500, 600))
 
