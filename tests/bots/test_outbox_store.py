@@ -208,7 +208,7 @@ def test_the_answer_leases_the_chats_rows_to_its_sender_in_the_same_transaction(
     update = Delivery(BOT, 200, 60, sender="replica-a")
     answered = asyncio.run(engine.answer_update("tg:60", "/start", update))
     assert answered.reply is not None
-    assert [p.id for p in answered.claimed][0] == earlier
+    assert answered.claimed[0].id == earlier
     assert [p.update_id for p in answered.claimed] == [199, 200]
     assert answered.claimed[1].payload["reply"]["text"] == answered.reply.text
     assert deliveries.claim(BOT, 60, "replica-b") == []  # leased when the answer committed
