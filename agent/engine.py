@@ -212,7 +212,7 @@ class Engine:
                 outbox = None
                 if delivery is not None:
                     outbox = Outbox(turn.scope.session.connection())
-                    if outbox.handled(delivery.bot, delivery.update_id):
+                    if not outbox.take(delivery.bot, delivery.update_id, delivery.chat_id):
                         raise _Redelivered  # rolls back: nothing is created or changed
                     reply = delivered(turn, text, delivery, outbox)
                 else:
@@ -229,7 +229,6 @@ class Engine:
                         mark_told(memory, self.llm)
                         turn.scope.save_llm_memory(memory)
                 if outbox is not None and delivery is not None:
-                    outbox.mark_handled(delivery.bot, delivery.update_id, delivery.chat_id)
                     payload = outgoing(turn, reply, text)
                     outbox.add(
                         delivery.bot, delivery.chat_id, user, payload, "reply", delivery.update_id

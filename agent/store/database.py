@@ -116,6 +116,10 @@ class Store:
         self.url = url
         self.busy_timeout_s = busy_timeout_s
         self.engine = make_engine(url, pooled, busy_timeout_s)
+        database = make_url(url).database if self.engine.dialect.name == "sqlite" else None
+        # The SQLite file, and the marker of a scrub readers held up (finish_pending_scrub).
+        self._sqlite_file = Path(database) if database and database != ":memory:" else None
+        self._scrub_marker = sqlite_pending(self._sqlite_file) if self._sqlite_file else None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         # The versions this opening applied (`skillaudit migrate` reports them).
         self.applied = self.migrate()
@@ -208,15 +212,11 @@ class Store:
         return ScrubReport(self.dialect, len(erased.markers) if erased else 0)
 
     def finish_pending_scrub(self) -> None:
-        """Complete a SQLite scrub that readers held up (see `scrub`); cheap when none is due."""
-        if self.dialect != "sqlite":
-            return
-        database = make_url(self.url).database
-        if not database or database == ":memory:":
-            return
-        pending = sqlite_pending(Path(database))
-        if pending.exists():
-            scrub_sqlite(self.engine, Path(database), None, wait_s=0.0)
+        """Complete a SQLite scrub that readers held up (see `scrub`); cheap when none is due
+        (one stat: it runs after every turn)."""
+        if self._scrub_marker is not None and self._scrub_marker.exists():
+            assert self._sqlite_file is not None
+            scrub_sqlite(self.engine, self._sqlite_file, None, wait_s=0.0)
 
     def schema_version(self) -> int:
         with self._reader() as conn:

@@ -141,6 +141,7 @@ _HANDLED = (
     )
     .values(state="handled", payload=None, handled_at=bindparam("now"))
 )
+_TAKEN = _HANDLED.where(ProcessedUpdate.state != "handled")
 _HANDLED_NEW = insert(ProcessedUpdate).values(
     bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
     state="handled", payload=None, received_at=bindparam("now"), handled_at=bindparam("now"),
@@ -246,6 +247,18 @@ class Outbox:
     def handled(self, bot: str, update_id: int) -> bool:
         state = self.conn.execute(_STATE, {"bot": bot, "update": update_id}).scalar()
         return state == "handled"
+
+    def take(self, bot: str, update_id: int, chat_id: int | None) -> bool:
+        """Mark an update handled by this transaction's answer; False when it was handled
+        before (a redelivery: the caller rolls back). One statement in the usual case; on
+        PostgreSQL a concurrent answer to the same update waits for this one's row lock."""
+        values = {"bot": bot, "update": update_id, "chat": chat_id, "now": utcnow()}
+        if self.conn.execute(_TAKEN, values).rowcount:
+            return True
+        if self.handled(bot, update_id):
+            return False
+        self.conn.execute(_HANDLED_NEW, values)  # never received through the inbox
+        return True
 
     def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
         """Mark an update handled and drop its raw copy (it holds the person's message)."""

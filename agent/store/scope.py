@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -35,6 +35,15 @@ from agent.store.models import (
     utcnow,
 )
 from agent.store.outbox import send_time
+
+_UNDELIVERED = (
+    select(Notice.id, Notice.text)
+    .where(Notice.user_id == bindparam("user"), Notice.delivered.is_(False))
+    .order_by(Notice.id)
+)
+_DELIVER = (
+    update(Notice).where(Notice.id.in_(bindparam("ids", expanding=True))).values(delivered=True)
+)
 
 
 class UserScope:
@@ -158,17 +167,15 @@ class UserScope:
         self.session.flush()
 
     def take_notices(self) -> list[str]:
-        """Undelivered notices, marked delivered (they are shown once)."""
-        rows = list(
-            self.session.scalars(
-                select(Notice)
-                .where(Notice.user_id == self.user.id, Notice.delivered.is_(False))
-                .order_by(Notice.id)
-            )
-        )
-        for row in rows:
-            row.delivered = True
-        self.session.flush()
+        """Undelivered notices, marked delivered (they are shown once).
+
+        Core statements on the turn's connection: every turn asks, and almost always finds
+        none, which the ORM would make several times dearer to learn.
+        """
+        conn = self.session.connection()
+        rows = conn.execute(_UNDELIVERED, {"user": self.user.id}).all()
+        if rows:
+            conn.execute(_DELIVER, {"ids": [row.id for row in rows]})
         return [row.text for row in rows]
 
     # Language model ---------------------------------------------------------------------
