@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, insert, inspect, select, text
+from sqlalchemy import Engine, bindparam, create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -105,6 +105,10 @@ def make_engine(url: str, pooled: bool = True, busy_s: float = SQLITE_BUSY_TIMEO
     from sqlalchemy.pool import NullPool
 
     return create_engine(url, poolclass=NullPool, hide_parameters=True)
+
+
+# Built once: every turn runs it, and building the expression costs more than running it.
+_PERSON = select(User).where(User.external_id == bindparam("external_id"))
 
 
 class Store:
@@ -244,7 +248,7 @@ class Store:
     def _scope(self, external_id: str, create: bool) -> Iterator[UserScope | None]:
         session = self._retrying(lambda: self._open(external_id))
         try:
-            user = session.scalar(select(User).where(User.external_id == external_id))
+            user = session.scalar(_PERSON, {"external_id": external_id})
             created = False
             if user is None and create:
                 user, created = self._add_user(session, external_id)

@@ -36,6 +36,12 @@ from agent.store.models import (
 )
 from agent.store.outbox import send_time
 
+# Statements every turn runs, built once (building costs more than running them).
+_ACTIVE_FLOWS = (
+    select(FlowSession)
+    .where(FlowSession.user_id == bindparam("user"), FlowSession.status == "active")
+    .order_by(FlowSession.id.desc())
+)
 _UNDELIVERED = (
     select(Notice.id, Notice.text)
     .where(Notice.user_id == bindparam("user"), Notice.delivered.is_(False))
@@ -67,13 +73,7 @@ class UserScope:
     def active_flows(self) -> list[FlowSession]:
         """Active flows, the most recent first (the first one is where the user is)."""
         if self._flows is None:
-            self._flows = list(
-                self.session.scalars(
-                    select(FlowSession)
-                    .where(FlowSession.user_id == self.user.id, FlowSession.status == "active")
-                    .order_by(FlowSession.id.desc())
-                )
-            )
+            self._flows = list(self.session.scalars(_ACTIVE_FLOWS, {"user": self.user.id}))
         return [flow for flow in self._flows if flow.status == "active"]
 
     def start_flow(
