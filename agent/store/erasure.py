@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from agent.store.sqlite import private_file
 
 log = logging.getLogger(__name__)
-SCRUB_WAIT_S = 5.0  # how long an erasure waits for another connection's read to end
+SCRUB_WAIT_S = 5.0  # how long an erasure waits for another connection's read (or snapshot) to end
 
 
 @dataclass(frozen=True)
@@ -245,12 +245,24 @@ def _rows_of(engine: Engine, erased: ErasedPerson) -> list[str]:
     return left
 
 
-def scrub_postgresql(engine: Engine, erased: ErasedPerson | None) -> ScrubReport:
-    """VACUUM FULL the tables that held the person's rows, then search rows and table files."""
-    tables = sorted({*(erased.tables if erased else []), "users"})
+def _vacuum_full(engine: Engine, tables: list[str]) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in tables:
             conn.exec_driver_sql(f"VACUUM FULL {conn.dialect.identifier_preparer.quote(table)}")
+
+
+def scrub_postgresql(
+    engine: Engine, erased: ErasedPerson | None, wait_s: float = SCRUB_WAIT_S
+) -> ScrubReport:
+    """VACUUM FULL the tables that held the person's rows, then search rows and table files.
+
+    A transaction that began before the rows were deleted (another turn, another replica)
+    still sees them, so VACUUM FULL keeps them as recently dead; while the files hold the
+    person's values and `wait_s` allows, the tables are rewritten again as such
+    transactions end.
+    """
+    tables = sorted({*(erased.tables if erased else []), "users"})
+    _vacuum_full(engine, tables)
     if erased is None:
         return ScrubReport("postgresql", rewritten=tables)
     rows_left = _rows_of(engine, erased)
@@ -269,6 +281,14 @@ def scrub_postgresql(engine: Engine, erased: ErasedPerson | None) -> ScrubReport
         )
     shared = _shared(engine, sorted({m for ms in found.values() for m in ms}))
     left = sorted(name for name, ms in found.items() if any(m not in shared for m in ms))
+    deadline = time.monotonic() + wait_s
+    pause = 0.05
+    while left and time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 2, 1.0)
+        _vacuum_full(engine, tables)
+        found = _pg_files(engine, markers)
+        left = sorted(name for name, ms in found.items() if any(m not in shared for m in ms))
     return ScrubReport("postgresql", len(markers), len(shared), rows_left, left, True, tables)
 
 

@@ -165,3 +165,65 @@ def test_postgresql_erasure_leaves_no_dead_tuple_or_freed_bytes(
     assert "in no row and in none of the table files (rewritten with VACUUM FULL)" in reply
     assert "write-ahead log and backups" in reply  # what erasure cannot reach, said plainly
     assert "connector runs" in reply  # CV lines are deleted and counted, not left to a cascade
+
+
+def test_postgresql_erasure_waits_out_a_snapshot_that_still_sees_the_rows(
+    pg_store: Store,
+    tmp_path: Path,
+    kb: KnowledgeBase,
+    retriever: Retriever,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A transaction that began before the erasure (another replica's turn, a report) keeps
+    the deleted rows as recently dead through the first VACUUM FULL; the scrub rewrites the
+    tables again once it ends, instead of leaving the person's words on disk."""
+    from agent.store import erasure
+
+    engine = engine_on(pg_store, tmp_path, kb, retriever)
+    give_texts(engine, GONE)
+    watcher = pg_store.engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    watcher.begin()
+    # Its snapshot is taken by its first statement; it touches no table (a lock on one
+    # would make VACUUM FULL wait for it instead).
+    watcher.execute(text("SELECT 1"))
+    rewrites = []
+    vacuum_full = erasure._vacuum_full
+
+    def rewrite(on: object, tables: list[str]) -> None:
+        vacuum_full(on, tables)  # type: ignore[arg-type]
+        rewrites.append(tables)
+        if len(rewrites) == 1:  # the snapshot saw the first rewrite, then it ends
+            assert b"Vortigernplex" + GONE.encode() in b"".join(relation_bytes(pg_store).values())
+            watcher.rollback()
+
+    monkeypatch.setattr(erasure, "_vacuum_full", rewrite)
+    engine.handle_sync(GONE, "/forget")
+    reply = engine.handle_sync(GONE, "yes").text
+    assert len(rewrites) >= 2
+    for name, data in relation_bytes(pg_store).items():
+        for marker in [*markers(GONE), GONE]:
+            assert marker.encode() not in data, (marker, name)
+    assert "in no row and in none of the table files (rewritten with VACUUM FULL)" in reply
+    watcher.close()
+
+
+def test_postgresql_erasure_says_what_a_lasting_snapshot_kept(
+    pg_store: Store, tmp_path: Path, kb: KnowledgeBase, retriever: Retriever
+) -> None:
+    """A snapshot that outlasts the wait: the report names the table whose file still holds
+    the words (only its rows are deleted here, by hand, under the open snapshot)."""
+    from agent.store import erasure
+
+    engine = engine_on(pg_store, tmp_path, kb, retriever)
+    give_texts(engine, GONE)
+    with pg_store.engine.connect().execution_options(isolation_level="REPEATABLE READ") as other:
+        other.begin()
+        other.execute(text("SELECT 1"))  # a snapshot, and no lock on the table
+        with pg_store.engine.begin() as conn:
+            conn.execute(text("DELETE FROM connector_runs"))
+        gone = erasure.ErasedPerson(0, ["connector_runs"], [GONE, *markers(GONE)])
+        report = erasure.scrub_postgresql(pg_store.engine, gone, wait_s=0.0)
+        other.rollback()
+    assert "connector_runs" in report.disk_left and not report.verified
+    after = erasure.scrub_postgresql(pg_store.engine, gone)  # the snapshot has ended
+    assert after.disk_left == []
