@@ -323,15 +323,37 @@ def test_a_warm_up_probes_before_the_first_message(
     assert "cannot call tools" in reply.text and len(fake.probes) == 1
 
 
+@pytest.mark.parametrize("probe", ["beside the turn", "quicker than the turn"])
 def test_a_failure_that_may_be_about_tools_probes_again(
-    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+    tmp_path: Path,
+    fake: FakeOpenAI,
+    store: Store,
+    kb: KnowledgeBase,
+    monkeypatch: pytest.MonkeyPatch,
+    probe: str,
 ) -> None:
+    if probe == "quicker than the turn":  # as on a loaded machine: done before the reply
+        import threading
+
+        class Quick(threading.Thread):
+            def start(self) -> None:
+                if self.name == "llm-probe":
+                    self.run()
+                else:
+                    super().start()
+
+        monkeypatch.setattr("agent.llm.model.threading.Thread", Quick)
     engine = _engine(store, kb, tmp_path / "home", fake)
     _asked_years(engine, fake, "lea")
     fake.tool_support = "rejected"  # the server was restarted without tool choice
-    reply = engine.handle_sync("lea", "3")
-    assert "HTTP 400" in reply.text and _answers(store, "lea")["years_experience"] == 3
+    first = engine.handle_sync("lea", "3")
+    assert "HTTP 400" in first.text and _answers(store, "lea")["years_experience"] == 3
     calls = fake.calls
     reply = engine.handle_sync("lea", "mid")  # waits for the probe the failure started
-    assert "cannot call tools" in reply.text and "--enable-auto-tool-choice" in reply.text
-    assert len(fake.probes) == 2 and fake.calls == calls
+    assert "Noted: Mid" in reply.text and len(fake.probes) == 2 and fake.calls == calls
+    # The probe runs beside the failed turn: the person is told once, in that turn's reply
+    # when the probe was quicker than the rest of the turn (a loaded machine), else in this.
+    told = [r.text for r in (first, reply) if "cannot call tools" in r.text]
+    assert len(told) == 1 and "--enable-auto-tool-choice" in told[0]
+    if probe == "quicker than the turn":
+        assert told[0] == first.text
