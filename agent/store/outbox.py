@@ -126,7 +126,7 @@ class DueReminder:
 
     kind: str  # audit, micro
     due: dt.date
-    overdue: bool  # its 09:00 passed a day or more ago (the bot was down)
+    overdue: bool  # its day is over where the person lives (the bot was down)
     time_zone: str
 
 
@@ -230,6 +230,13 @@ def send_time(due: dt.date, time_zone: str) -> dt.datetime:
 
     local = dt.datetime.combine(due, dt.time(9), tzinfo=ZoneInfo(time_zone))
     return local.astimezone(dt.UTC)
+
+
+def local_date(moment: dt.datetime, time_zone: str) -> dt.date:
+    """The calendar day `moment` falls on in the person's time zone."""
+    from zoneinfo import ZoneInfo
+
+    return as_utc(moment).astimezone(ZoneInfo(time_zone)).date()
 
 
 class Outbox:
@@ -671,7 +678,7 @@ class Deliveries:
                 latest = reminders[-1]
                 due = DueReminder(
                     kind=latest.kind, due=latest.due, time_zone=latest.time_zone,
-                    overdue=moment - as_utc(latest.send_at) >= dt.timedelta(days=1),
+                    overdue=local_date(moment, latest.time_zone) > latest.due,
                 )  # fmt: skip
                 payload = {"reply": {"text": render(due)}}
                 Outbox(session.connection()).add(bot, int(suffix), external_id, payload, "reminder")

@@ -130,6 +130,33 @@ def test_reminders_are_due_at_nine_in_the_persons_time_zone_and_queued_once(
         ]
 
 
+@pytest.mark.parametrize(
+    ("zone", "now", "said"),
+    [
+        # 18 hours after 09:00 UTC, but past midnight: it was due yesterday (CI at 02:53 UTC).
+        ("UTC", dt.datetime(2027, 3, 2, 2, 53, tzinfo=dt.UTC), "overdue"),
+        ("UTC", dt.datetime(2027, 3, 1, 23, 59, tzinfo=dt.UTC), "today"),
+        # Auckland is 13 hours ahead: 09:00 on 1 March is 20:00 UTC on 28 February, and 11:00
+        # UTC on 1 March is already midnight of 2 March there.
+        ("Pacific/Auckland", dt.datetime(2027, 3, 1, 10, 59, tzinfo=dt.UTC), "today"),
+        ("Pacific/Auckland", dt.datetime(2027, 3, 1, 11, 0, tzinfo=dt.UTC), "overdue"),
+        # Los Angeles is 8 hours behind: its 1 March lasts until 08:00 UTC on 2 March.
+        ("America/Los_Angeles", dt.datetime(2027, 3, 2, 7, 59, tzinfo=dt.UTC), "today"),
+        ("America/Los_Angeles", dt.datetime(2027, 3, 2, 8, 0, tzinfo=dt.UTC), "overdue"),
+    ],
+)
+def test_a_reminder_is_overdue_once_its_day_is_over_where_the_person_lives(
+    store: Store, zone: str, now: dt.datetime, said: str
+) -> None:
+    day = dt.date(2027, 3, 1)
+    add_schedule(store, "tg:32", day, [])
+    with store.user("tg:32") as scope:
+        scope.set_time_zone(zone)
+    assert store.deliveries.queue_reminders(BOT, "tg:", render, now) == [32]
+    [row] = store.deliveries.claim(BOT, 32, "a")
+    assert row.payload["reply"]["text"] == f"audit 2027-03-01 {said} {zone}"
+
+
 def test_several_due_reminders_of_one_person_are_one_message(store: Store) -> None:
     add_schedule(store, "tg:31", dt.date(2027, 3, 1), [dt.date(2027, 1, 1), dt.date(2027, 2, 1)])
     much_later = dt.datetime(2027, 4, 1, tzinfo=dt.UTC)
