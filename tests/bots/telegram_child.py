@@ -86,7 +86,10 @@ def main() -> None:
     import telegram.ext  # noqa: F401
 
     import agent.engine  # noqa: F401
+    import agent.render  # noqa: F401
     import bots.telegram  # noqa: F401
+    import bots.telegram_files  # noqa: F401
+    import bots.telegram_http  # noqa: F401  (aiohttp: its import builds SSL contexts)
     from knowledge.base import default_knowledge
 
     default_knowledge()

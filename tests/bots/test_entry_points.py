@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from bots.session import user_id
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "freelancer.yaml"
 WITH_USER = [
@@ -62,12 +64,26 @@ def one_line_exit_2(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("name", ["", "   ", "\t"])
-@pytest.mark.parametrize("command", WITH_USER, ids=lambda c: c[0])
+BLANKS = ["", "   ", "\t", "\u00a0\n"]
+
+
+@pytest.mark.parametrize("name", BLANKS)
+def test_every_blank_name_is_refused_by_the_one_check_all_commands_use(name: str) -> None:
+    with pytest.raises(ValueError, match="--user must not be empty"):
+        user_id(name)
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [(c, BLANKS[i % len(BLANKS)]) for i, c in enumerate(WITH_USER)],
+    ids=lambda v: v[0] if isinstance(v, list) else repr(v),
+)
 def test_a_blank_user_is_refused_by_every_command(
     tmp_path: Path, command: list[str], name: str
 ) -> None:
-    """`forget --user "$UNSET" --yes` must never erase the login user's data."""
+    """`forget --user "$UNSET" --yes` must never erase the login user's data. Each command
+    is run once, as a person runs it, with one of the blank forms (all of them meet the
+    check itself above)."""
     done = run([*command, "--user", name], tmp_path / "home", tmp_path, stdin="hi\n")
     assert "--user must not be empty" in one_line_exit_2(done)
     assert not (tmp_path / "home" / "skillaudit.db").exists()  # refused before anything opened

@@ -599,10 +599,14 @@ class FakeTelegram:
             return [a["method"] for a in self._actions if a["ok"] or include_failed]
 
     def texts(self, chat_id: int | str) -> list[str]:
-        """The texts of the messages the bot sent to a chat, as shown (HTML tags removed)."""
-        return [
-            str(a["result"]["text"]) for a in self.sent(chat_id) if a["method"] == "sendMessage"
-        ]
+        """The texts of the messages the bot sent to a chat, as shown (HTML tags removed).
+        Strings only, no copy of the calls: tests poll this while a bot is working."""
+        with self._changed:
+            return [
+                str(a["result"]["text"])
+                for a in self._actions
+                if a["chat_id"] == chat_id and a["ok"] and a["method"] == "sendMessage"
+            ]
 
     def messages(self, chat_id: int | str) -> list[Json]:
         """The chat as it looks now: every message of both sides after edits and deletions."""
