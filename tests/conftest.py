@@ -38,6 +38,23 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(name, None)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the long end-to-end tests (`@pytest.mark.long`) first, longest first.
+
+    `make test` runs two workers with `--dist worksteal`: a worker that runs out takes the
+    tail of the other's queue. With the long tests at the head, what is left to share at the
+    end is short; left in file order, a 45-second test could start last on one worker while
+    the other sat idle.
+    """
+    rank = {id(item): _marked_seconds(item) for item in items}
+    items.sort(key=lambda item: -rank[id(item)])  # stable: the rest keep their order
+
+
+def _marked_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("long")
+    return float(marker.kwargs.get("seconds", 1.0)) if marker is not None else 0.0
+
+
 @pytest.fixture(scope="session")
 def kb() -> KnowledgeBase:
     return default_knowledge()

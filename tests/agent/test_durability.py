@@ -22,6 +22,7 @@ from collections import Counter
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from agent.config import Settings
@@ -105,6 +106,7 @@ def kill_at(
         control.send("go")
 
 
+@pytest.mark.long(seconds=14)
 def test_sigkill_at_chosen_moments_loses_no_acknowledged_answer(
     tmp_path: Path, index_home: Path, kb: KnowledgeBase, retriever: Retriever
 ) -> None:

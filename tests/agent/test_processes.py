@@ -136,6 +136,7 @@ def assert_every_answer_stored(
         assert audits == 1, user
 
 
+@pytest.mark.long(seconds=17)
 def test_many_chat_processes_at_once_lose_nothing(
     tmp_path: Path, index_home: Path, retriever: object, database: str | None
 ) -> None:
@@ -150,6 +151,7 @@ def test_many_chat_processes_at_once_lose_nothing(
         assert (home / "skillaudit.db").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.long(seconds=8)
 def test_a_store_that_stays_busy_is_said_in_one_line_and_nothing_is_lost(
     tmp_path: Path, index_home: Path, retriever: object
 ) -> None:

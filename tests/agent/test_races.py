@@ -91,6 +91,7 @@ def rows(url: str, query: str, **params: object) -> list[Any]:
     return found
 
 
+@pytest.mark.long(seconds=7)
 def test_two_processes_racing_first_messages_and_answers(url: str, tmp_path: Path) -> None:
     from agent.store import Store
 

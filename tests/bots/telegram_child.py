@@ -85,10 +85,10 @@ def main() -> None:
     # thread here, so a fork is safe.
     import telegram.ext  # noqa: F401
 
-    import agent.engine  # noqa: F401
+    import agent.engine
     import agent.render  # noqa: F401
-    import bots.telegram  # noqa: F401
-    import bots.telegram_files  # noqa: F401
+    import bots.telegram
+    import bots.telegram_files
     import bots.telegram_http  # noqa: F401  (aiohttp: its import builds SSL contexts)
     from knowledge.base import default_knowledge
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
 SCRIPT = [sys.executable, "-m", "bots.cli", "chat"]
@@ -105,6 +106,7 @@ def test_history_report_export_forget_commands(tmp_path: Path) -> None:
     assert "has been erased" in cli(tmp_path, "forget", "--user", "zed", "--yes").stdout
 
 
+@pytest.mark.long(seconds=6)
 def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
     """A first audit on a new machine: the course index is prepared at the last answer (from
     the shipped vectors, nothing embedded), and the wait is announced, never silent."""

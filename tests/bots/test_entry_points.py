@@ -125,6 +125,7 @@ def test_each_bad_value_is_named(tmp_path: Path, setting: str) -> None:
     assert name in done.stderr or name.lower().removeprefix("skillaudit_") in done.stderr.lower()
 
 
+@pytest.mark.long(seconds=8)
 def test_everything_written_is_private_whatever_the_umask(tmp_path: Path) -> None:
     """The default home (no SKILLAUDIT_HOME), the store, reports, charts, exports and copies."""
     env = {"HOME": str(tmp_path / "user")}

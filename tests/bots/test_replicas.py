@@ -89,12 +89,14 @@ def run(
     )
 
 
+@pytest.mark.long(seconds=45)
 def test_two_replicas_on_postgresql_one_killed_lose_and_misroute_nothing(
     tmp_path: Path, kb: KnowledgeBase, postgres: str
 ) -> None:
     run(tmp_path, kb, postgres, ["a", "b"], CHATS)
 
 
+@pytest.mark.long(seconds=23)
 def test_one_replica_on_sqlite_killed_and_restarted_loses_and_misroutes_nothing(
     tmp_path: Path, kb: KnowledgeBase
 ) -> None:

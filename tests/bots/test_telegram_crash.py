@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agent.config import Settings
 from agent.engine import Engine
 from agent.interview import choices_for, question
@@ -112,6 +114,7 @@ def deduplicated(texts: list[str]) -> tuple[list[str], Counter[str]]:
     return kept, repeats
 
 
+@pytest.mark.long(seconds=43)
 def test_a_hundred_kills_lose_nothing_and_repeat_only_unacknowledged_replies(
     tmp_path: Path, kb: KnowledgeBase
 ) -> None:

@@ -29,6 +29,7 @@ def test_labelled_set_is_large_enough() -> None:
     assert all(len(p["gaps"]) >= 4 and all(g["expert"] for g in p["gaps"]) for p in PROFILES)
 
 
+@pytest.mark.long(seconds=10)
 def test_quality_floors(retriever: Retriever) -> None:
     quality = measure(retriever)
     assert quality.prerequisite_violations == 0
