@@ -177,17 +177,25 @@ def test_github_and_kaggle_quoting_the_credential_never_get_it_printed(
     assert_nowhere(basic, kaggle, tmp_path)
 
 
+BAD_URLS = [
+    # unreachable: nothing listens on port 1 (a fixed port keeps the test ids stable)
+    f"postgresql+psycopg://someone:{DB_PASSWORD}@127.0.0.1:1/none",
+    f"postgresql+nodriver://someone:{DB_PASSWORD}@127.0.0.1/none",  # no such driver
+    f"postgresql+psycopg://postgres:{DB_PASSWORD}@127.0.0.1:5432/no_such_database_x",
+    f"notadb://someone:{DB_PASSWORD}@127.0.0.1/x",  # no such database kind
+]
+URL_COMMANDS = [["chat", "--user", "d"], ["history", "--user", "d"], ["forget", "--yes"], ["audit", "--profile", "p.yaml"]]  # fmt: skip
+
+
+# Each kind of bad URL at two of the commands, each command with two kinds (a process each).
 @pytest.mark.parametrize(
-    "url",
+    ("command", "url"),
     [
-        # unreachable: nothing listens on port 1 (a fixed port keeps the test ids stable)
-        f"postgresql+psycopg://someone:{DB_PASSWORD}@127.0.0.1:1/none",
-        f"postgresql+nodriver://someone:{DB_PASSWORD}@127.0.0.1/none",  # no such driver
-        f"postgresql+psycopg://postgres:{DB_PASSWORD}@127.0.0.1:5432/no_such_database_x",
-        f"notadb://someone:{DB_PASSWORD}@127.0.0.1/x",  # no such database kind
+        (URL_COMMANDS[(n + shift) % len(URL_COMMANDS)], url)
+        for n, url in enumerate(BAD_URLS)
+        for shift in (0, 1)
     ],
 )
-@pytest.mark.parametrize("command", [["chat", "--user", "d"], ["history", "--user", "d"], ["forget", "--yes"], ["audit", "--profile", "p.yaml"]])  # fmt: skip
 def test_a_database_url_with_a_password_is_one_line_exit_2(
     tmp_path: Path, url: str, command: list[str]
 ) -> None:

@@ -39,17 +39,47 @@ def index_of(retriever: Retriever) -> VectorIndex:
     return index
 
 
+def _exact(
+    collection: Any, vector: list[float], limit: int, where: dict[str, Any] | None
+) -> list[tuple[str, float]]:
+    """Every entry Chroma's filter keeps (its `get` is exact), ranked by cosine similarity."""
+    kept = collection.get(where=where, include=["embeddings"])
+    if not kept["ids"]:
+        return []
+    matrix = np.asarray(kept["embeddings"], dtype=np.float64)
+    query = np.asarray(vector, dtype=np.float64)
+    similarity = matrix @ query / (np.linalg.norm(matrix, axis=1) * np.linalg.norm(query))
+    order = np.argsort(-similarity, kind="stable")[:limit]
+    return [(kept["ids"][i], float(similarity[i])) for i in order]
+
+
 @pytest.mark.parametrize("where", FILTERS)
-def test_memory_search_equals_chroma(retriever: Retriever, where: dict[str, Any] | None) -> None:
-    """The same ids in the same order, the same similarities, for the filters the ranking uses."""
+def test_memory_search_is_exact_and_agrees_with_chroma(
+    retriever: Retriever, where: dict[str, Any] | None
+) -> None:
+    """The same ids in the same order as an exact search, the same similarities, for the
+    filters the ranking uses; and what Chroma answers, where its search is exact.
+
+    Chroma's HNSW search is approximate, and its graph depends on how the insert threads
+    ran: deep in a long list it can miss an entry (under load, rank 50 of 60 once differed).
+    The copy in memory searches exhaustively, so it is held to the exact answer and to
+    Chroma's only at the top and on the whole set.
+    """
     index = index_of(retriever)
     for text in QUERIES:
         vector = index.embed_query(text)
         for limit in (1, 5, 60):
             mine = index.memory["resources"].query(vector, limit, where)  # type: ignore[index]
-            chroma = _query(index.resources, vector, limit, where)
-            assert [i for i, _ in mine] == [i for i, _ in chroma], (text, limit, where)
-            assert np.allclose([s for _, s in mine], [s for _, s in chroma], atol=1e-5)
+            exact = _exact(index.resources, vector, limit, where)
+            assert [i for i, _ in mine] == [i for i, _ in exact], (text, limit, where)
+            assert np.allclose([s for _, s in mine], [s for _, s in exact], atol=1e-5)
+            chroma = dict(_query(index.resources, vector, limit, where))
+            assert [i for i, _ in mine[:5]] == list(chroma)[:5], (text, limit, where)
+            shared = [i for i, _ in mine if i in chroma]
+            assert len(shared) >= 0.9 * len(mine), (text, limit, where)
+            assert np.allclose(
+                [dict(mine)[i] for i in shared], [chroma[i] for i in shared], atol=1e-5
+            )
 
 
 def test_a_filter_chroma_refuses_is_refused() -> None:
