@@ -69,8 +69,11 @@ from agent.store import (
     ScrubReport,
     Store,
     StoreBusy,
+    UserScope,
     busy_message,
     is_transient,
+    local_date,
+    utcnow,
 )
 from agent.turn import Turn
 from knowledge.base import KnowledgeBase, default_knowledge
@@ -91,14 +94,14 @@ class Engine:
         store: Store,
         settings: Settings,
         kb: KnowledgeBase | None = None,
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] | None = None,
         recommender: Recommender | None = None,
         llm: LanguageModel | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.kb = kb or default_knowledge()
-        self.today = today
+        self.today = today  # None: each person's own calendar day (see `_today`)
         self.recommender = recommender or Recommender(settings, self.kb)
         if llm is None and settings.llm_enabled:
             from agent.llm.model import LanguageModel
@@ -265,7 +268,7 @@ class Engine:
                         scope=scope,
                         kb=self.kb,
                         settings=self.settings,
-                        today=today or self.today(),
+                        today=today or self._today(scope),
                         recommender=self.recommender,
                         llm=self.llm,
                         asker=asker,
@@ -279,6 +282,15 @@ class Engine:
                 if turn.scrub:
                     turn.scrubbed = self._scrub(turn)
         self.store.finish_pending_scrub()
+
+    def _today(self, scope: UserScope) -> dt.date:
+        """The day it is for this person: in the time zone they gave for reminders
+        (/schedule), else this machine's. A remote person may live a day ahead of the server:
+        "due in 3 days" and an audit's date are theirs."""
+        if self.today is not None:
+            return self.today()
+        zone = scope.user.time_zone
+        return local_date(utcnow(), zone) if zone else dt.date.today()
 
     def _scrub(self, turn: Turn) -> ScrubReport:
         """Scrub and check the store after an erasure; a failure is said, never hidden."""

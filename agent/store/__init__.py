@@ -49,7 +49,15 @@ from agent.store.models import (
     User,
     utcnow,
 )
-from agent.store.outbox import Deliveries, Delivery, DueReminder, Outbox, Pending, Upload
+from agent.store.outbox import (
+    Deliveries,
+    Delivery,
+    DueReminder,
+    Outbox,
+    Pending,
+    Upload,
+    local_date,
+)
 from agent.store.scope import UserScope
 from agent.store.sqlite import SQLITE_BUSY_TIMEOUT_S
 
@@ -96,6 +104,7 @@ __all__ = [
     "UserScope",
     "busy_message",
     "is_transient",
+    "local_date",
     "make_engine",
     "utcnow",
 ]
