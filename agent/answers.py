@@ -183,6 +183,10 @@ def _not_known(q: Question, kb: KnowledgeBase, hint: Callable[[], str]) -> Readi
 def _choice(
     q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
 ) -> Reading:
+    if q.id == "career_stage":
+        reading = _stage_in_own_words(text)
+        if reading is not None:
+            return reading
     options = options_for(q, kb)
     value, close = match_choice(text, options)
     if value is not None:
@@ -192,6 +196,59 @@ def _choice(
         buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
         return _unclear(f"Did you mean {listed}? {hint()}", buttons)
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
+
+
+# Career stage in the person's own words ----------------------------------------------------
+
+# Someone moving into machine learning from another field: their stage here counts ML work, so
+# "mid-career switcher" is junior (not mid), whatever their earlier career was.
+_SWITCHING = re.compile(
+    r"\bcareer[- ]?(?:switch|chang)\w*|\bswitcher\b|\bchang(?:e|ing) (?:careers?|fields?)\b"
+    r"|\bswitch(?:ing|ed)? (?:careers?\b|fields?\b|into\b|to (?:ml|ai|data|machine learning)\b)"
+    r"|\b(?:transition|pivot)\w* (?:in)?to\b|\bretrain\w*|\bmoving into\b|\bbootcamp\b"
+    r"|\bnew to (?:ml|ai|data|machine learning)\b|\bjust start\w*|\bstarting out\b"
+    r"|\bbeginner\b|\bearly[- ]career\b"
+)
+_HIGH_STAGE = re.compile(r"\b(?:senior|lead|staff|principal)\b")
+_WORK_MODE = re.compile(r"\b(?:freelanc\w*|consult\w*|contract\w*|self[- ]employed|independent)\b")
+_YEARS = re.compile(r"\b\d+(?:[.,]\d+)?\s*\+?\s*(?:years?|yrs?|months?)\b")
+_STAGE_WORD = re.compile(r"\b(?:student|intern|graduate|junior|mid|senior|lead|staff|principal)\b")
+_BACK = ' (say "back" to change it)'
+
+
+def _stage_in_own_words(text: str) -> Reading | None:
+    """A career stage said without its name: moving into ML from another field (junior), or
+    asked back about with what it needs: a number of years, a level with a switch, how one
+    works (freelancing is not a stage). None: read it as an option.
+
+    The stage counts machine-learning work: a "mid-career switcher" is junior here, not mid.
+    """
+    folded = normalize(text)
+    if _SWITCHING.search(folded):
+        if _HIGH_STAGE.search(folded):
+            raise Unclear(
+                "Is that your level in machine learning, or in the field you are moving from? "
+                "The stage counts machine-learning work."
+            )
+        return Reading(
+            value="junior",
+            note="Noted: Junior: the stage counts machine-learning work, so moving into it "
+            "starts there; what you did before counts where your skills are rated" + _BACK + ".",
+        )
+    if _STAGE_WORD.search(folded):
+        return None
+    if _YEARS.search(folded):  # years alone do not make a stage: ask, saying what each means
+        raise Unclear(
+            "How many years comes next; for the stage, which fits your machine-learning work: "
+            "junior (about 0-2 years), mid (2-5), senior (5 or more) or principal (you lead "
+            "others' technical work)?"
+        )
+    if _WORK_MODE.search(folded):
+        raise Unclear(
+            "Freelancing or consulting is how you work, not a career stage (your clients come "
+            "up later)."
+        )
+    return None
 
 
 def _either(names: list[str]) -> str:
