@@ -209,7 +209,8 @@ _SWITCHING = re.compile(
     r"|\bnew to (?:ml|ai|data|machine learning)\b|\bjust start\w*|\bstarting out\b"
     r"|\bbeginner\b|\bearly[- ]career\b"
 )
-_HIGH_STAGE = re.compile(r"\b(?:senior|lead|staff|principal)\b")
+_HIGH_STAGE = re.compile(r"\b(?:mid|senior|lead|staff|principal)\b")
+_MID_CAREER = re.compile(r"\bmid[- ]?career\b")
 _WORK_MODE = re.compile(r"\b(?:freelanc\w*|consult\w*|contract\w*|self[- ]employed|independent)\b")
 _YEARS = re.compile(r"\b\d+(?:[.,]\d+)?\s*\+?\s*(?:years?|yrs?|months?)\b")
 _STAGE_WORD = re.compile(r"\b(?:student|intern|graduate|junior|mid|senior|lead|staff|principal)\b")
@@ -225,11 +226,14 @@ def _stage_in_own_words(text: str) -> Reading | None:
     """
     folded = normalize(text)
     if _SWITCHING.search(folded):
-        if _HIGH_STAGE.search(folded):
+        level = _MID_CAREER.sub(" ", folded)  # the middle of a career, not a stage in ML
+        if _HIGH_STAGE.search(level):
             raise Unclear(
                 "Is that your level in machine learning, or in the field you are moving from? "
                 "The stage counts machine-learning work."
             )
+        if _STAGE_WORD.search(level):  # "student switching to data science": as named
+            return None
         return Reading(
             value="junior",
             note="Noted: Junior: the stage counts machine-learning work, so moving into it "
