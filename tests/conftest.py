@@ -46,8 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     end is short; left in file order, a 45-second test could start last on one worker while
     the other sat idle.
     """
-    rank = {id(item): _marked_seconds(item) for item in items}
-    items.sort(key=lambda item: -rank[id(item)])  # stable: the rest keep their order
+    items.sort(key=lambda item: -_marked_seconds(item))  # stable: the rest keep their order
 
 
 def _marked_seconds(item: pytest.Item) -> float:
