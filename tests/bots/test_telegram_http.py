@@ -152,7 +152,7 @@ def test_calls_without_files_go_as_one_json_object_that_reads_like_the_form() ->
     seen: list[tuple[str, bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             seen.append((self.headers.get("Content-Type", ""), body))
             message = {"message_id": 1, "date": 0, "chat": {"id": -1001, "type": "private"},
