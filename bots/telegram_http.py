@@ -96,26 +96,20 @@ class AiohttpRequest(BaseRequest):
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
 
-    async def post(
-        self,
-        url: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = _DEFAULT,
-        write_timeout: Any = _DEFAULT,
-        connect_timeout: Any = _DEFAULT,
-        pool_timeout: Any = _DEFAULT,
-    ) -> Any:
-        result = await super().post(
-            url, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
-        )
-        if url.endswith("/getUpdates") and isinstance(result, list):
-            # PTB's Update.de_json copies what it reads, so these stay as received.
-            self.raw_updates = {
-                u["update_id"]: u
-                for u in result
-                if isinstance(u, dict) and isinstance(u.get("update_id"), int)
-            }
-        return result
+    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
+        """PTB's parsing (its documented hook), keeping a batch of updates as received: only
+        getUpdates answers with a list of objects that carry update ids. PTB's
+        Update.de_json copies what it reads, so these stay as Telegram sent them."""
+        data = BaseRequest.parse_json_payload(payload)
+        result = data.get("result") if isinstance(data, dict) else None
+        if isinstance(result, list) and result:
+            batch: dict[int, dict[str, Any]] = {}
+            for update in result:
+                if not (isinstance(update, dict) and isinstance(update.get("update_id"), int)):
+                    return data  # not a batch of updates
+                batch[update["update_id"]] = update
+            self.raw_updates = batch
+        return data
 
     def _proxy(self, url: str) -> str | None:
         """The proxy the environment names for this URL's scheme and host, if any."""
