@@ -9,7 +9,6 @@ as PTB's own request does: a timeout is `TimedOut`, any other transport error
 
 from __future__ import annotations
 
-import json
 import urllib.request
 from collections.abc import Mapping
 from typing import Any
@@ -39,9 +38,9 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float | None = 1.0,
     ) -> None:
         # The updates of the latest getUpdates as Telegram sent them, by update id: the inbox
-        # stores these instead of serialising PTB's objects back (Update.to_dict cost more
-        # than the rest of storing an update). PTB's updater queues every update of a batch
-        # before it asks for the next, so one batch is all that is ever needed.
+        # stores these (an update replayed after a restart is then the one received, fields
+        # PTB does not model included) instead of PTB's objects written back. PTB's updater
+        # queues every update of a batch before it asks for the next: one batch is enough.
         self.raw_updates: Mapping[int, dict[str, Any]] = {}
         self._pool_size = connection_pool_size
         self._read = read_timeout
@@ -123,20 +122,13 @@ class AiohttpRequest(BaseRequest):
         return self._proxies[key]
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.BytesPayload | None:
-    """The call's parameters as a JSON object (each value as PTB encodes it for a form:
-    text, or JSON text for an object such as `reply_markup`, which the Bot API reads the
-    same way); multipart when it carries files. JSON is encoded in C: URL-encoding the same
-    parameters took about as long as the rest of sending a message."""
+def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+    """A form for the call's parameters; multipart when it carries files."""
     if request_data is None:
         return None
     parameters = request_data.json_parameters
     if not request_data.contains_files:
-        if not parameters:
-            return None
-        return aiohttp.BytesPayload(
-            json.dumps(parameters, ensure_ascii=False).encode(), content_type="application/json"
-        )
+        return parameters or None
     # Names as they are (UTF-8), as PTB's default request sends them: quoted, "résumé.pdf"
     # would reach Telegram as "r%C3%A9sum%C3%A9.pdf".
     form = aiohttp.FormData(quote_fields=False)

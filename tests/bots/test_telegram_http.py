@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import socket
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from telegram import Bot
@@ -141,56 +139,6 @@ def test_a_proxy_named_in_the_environment_carries_the_calls_unless_no_proxy_says
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         asyncio.run(get_me(None))  # no timeout: a loaded machine only makes it slower
         assert fake.count(None, "getMe") == 1
-
-
-def test_calls_without_files_go_as_one_json_object_that_reads_like_the_form() -> None:
-    """What Telegram receives for a message with a keyboard: a JSON body whose values are
-    the ones a form would carry (numbers as text, the keyboard as JSON text), nothing
-    escaped away from UTF-8."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-    seen: list[tuple[str, bytes]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            seen.append((self.headers.get("Content-Type", ""), body))
-            message = {"message_id": 1, "date": 0, "chat": {"id": -1001, "type": "private"},
-                       "text": "x"}  # fmt: skip
-            answer = json.dumps({"ok": True, "result": message}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Caf\u00e9 \u2713", callback_data="k:1")]])
-
-    async def scenario() -> None:
-        request = AiohttpRequest()
-        await request.initialize()
-        try:
-            bot = bot_at(f"http://127.0.0.1:{server.server_port}", request)
-            await bot.send_message(-1001, "\u00e9t\u00e9 & <b>", reply_markup=markup)
-        finally:
-            await request.shutdown()
-
-    try:
-        asyncio.run(scenario())
-    finally:
-        server.shutdown()
-        server.server_close()
-    [(content_type, body)] = seen
-    assert content_type == "application/json"
-    assert "\u00e9t\u00e9".encode() in body  # UTF-8 as it is, not \\u escapes
-    sent = json.loads(body)
-    assert sent["chat_id"] == "-1001" and sent["text"] == "\u00e9t\u00e9 & <b>"
-    assert json.loads(sent["reply_markup"]) == markup.to_dict()
 
 
 def test_the_updates_of_the_latest_poll_are_kept_as_telegram_sent_them() -> None:
