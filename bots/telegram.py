@@ -64,7 +64,6 @@ if TYPE_CHECKING:
     from telegram.ext import Application, ContextTypes
 
     from agent.engine import Engine
-    from bots.telegram_http import AiohttpRequest
 
 __all__ = ["LIMIT", "Bot", "InboxQueue", "_html_chunks", "build_application", "split_text"]
 
@@ -176,7 +175,7 @@ class InboxQueue(asyncio.Queue[object]):
             try:
                 _, seen = await asyncio.to_thread(
                     self.bot.deliveries.receive_and_look, self.bot.bot_id, item.update_id,
-                    chat_id, self.bot.raw(item), self.bot.owner, order.receipt_window,
+                    chat_id, item.to_dict(), self.bot.owner, order.receipt_window,
                 )  # fmt: skip
                 if seen is not None:
                     order.note_receipt(chat_id, item.update_id, seen)
@@ -240,19 +239,12 @@ class Bot:
         self.turns = ChatTurns()
         self.order = CrossOrder(self.deliveries, bot_id, self.owner, grace, stopped_after)
         self.inbox: InboxQueue | None = None
-        self.received: AiohttpRequest | None = None  # the getUpdates request (polling)
         self.sender = Sender(self.deliveries, bot_id, self.owner, backoff)
         # The latest keyboard of messages with toggles: two quick presses must not both start
         # from the snapshot Telegram attached to each press.
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
         self._groups_told: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-
-    def raw(self, update: Update) -> dict[str, Any]:
-        """The update as Telegram sent it (kept by the getUpdates request), else as PTB
-        writes it back (an update that came by webhook)."""
-        found = self.received.raw_updates.get(update.update_id) if self.received else None
-        return found if found is not None else update.to_dict()
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
@@ -620,7 +612,6 @@ def build_application(
     # sender's own throttle, and a 429 is waited out and retried there.
     from bots.telegram_http import AiohttpRequest
 
-    bot.received = AiohttpRequest(connection_pool_size=1)
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -628,7 +619,7 @@ def build_application(
         .update_queue(InboxQueue(bot))
         # aiohttp: half the CPU per Bot API call of PTB's default httpx request.
         .request(AiohttpRequest())
-        .get_updates_request(bot.received)
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if base_url:
         # The server root (http://127.0.0.1:8081): the Bot API paths are added here.

@@ -10,7 +10,6 @@ as PTB's own request does: a timeout is `TimedOut`, any other transport error
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,11 +36,6 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
     ) -> None:
-        # The updates of the latest getUpdates as Telegram sent them, by update id: the inbox
-        # stores these (an update replayed after a restart is then the one received, fields
-        # PTB does not model included) instead of PTB's objects written back. PTB's updater
-        # queues every update of a batch before it asks for the next: one batch is enough.
-        self.raw_updates: Mapping[int, dict[str, Any]] = {}
         self._pool_size = connection_pool_size
         self._read = read_timeout
         self._connect = connect_timeout
@@ -94,21 +88,6 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
-
-    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
-        """PTB's parsing (its documented hook), keeping a batch of updates as received: only
-        getUpdates answers with a list of objects that carry update ids. PTB's
-        Update.de_json copies what it reads, so these stay as Telegram sent them."""
-        data = BaseRequest.parse_json_payload(payload)
-        result = data.get("result") if isinstance(data, dict) else None
-        if isinstance(result, list) and result:
-            batch: dict[int, dict[str, Any]] = {}
-            for update in result:
-                if not (isinstance(update, dict) and isinstance(update.get("update_id"), int)):
-                    return data  # not a batch of updates
-                batch[update["update_id"]] = update
-            self.raw_updates = batch
-        return data
 
     def _proxy(self, url: str) -> str | None:
         """The proxy the environment names for this URL's scheme and host, if any."""

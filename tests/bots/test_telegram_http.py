@@ -139,27 +139,3 @@ def test_a_proxy_named_in_the_environment_carries_the_calls_unless_no_proxy_says
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         asyncio.run(get_me(None))  # no timeout: a loaded machine only makes it slower
         assert fake.count(None, "getMe") == 1
-
-
-def test_the_updates_of_the_latest_poll_are_kept_as_telegram_sent_them() -> None:
-    """The inbox stores an update as received: fields PTB does not know included, and only
-    the latest batch is kept (the updater queues a batch before it polls again)."""
-    extra = {"business_field_from_the_future": {"nested": [1, "\u00e9"]}}
-
-    async def scenario(fake: FakeTelegram) -> None:
-        request = AiohttpRequest()
-        async with bot_at(fake.url, request) as bot:
-            sent = fake.queue_raw({"update_id": 700, **extra,
-                                   "message": {"message_id": 3, "date": 1,
-                                               "chat": {"id": 9, "type": "private"},
-                                               "text": "hello"}})  # fmt: skip
-            [update] = await bot.get_updates(timeout=1)
-            assert update.update_id == 700
-            assert request.raw_updates == {700: sent}
-            fake.user_says(9, "next")
-            [following] = await bot.get_updates(offset=701, timeout=1)
-            assert list(request.raw_updates) == [following.update_id]
-            assert request.raw_updates[following.update_id]["message"]["text"] == "next"
-
-    with FakeTelegram(TOKEN) as fake:
-        asyncio.run(scenario(fake))
