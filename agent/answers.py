@@ -206,8 +206,13 @@ _SWITCHING = re.compile(
     r"\bcareer[- ]?(?:switch|chang)\w*|\bswitcher\b|\bchang(?:e|ing) (?:careers?|fields?)\b"
     r"|\bswitch(?:ing|ed)? (?:careers?\b|fields?\b|into\b|to (?:ml|ai|data|machine learning)\b)"
     r"|\b(?:transition|pivot)\w* (?:in)?to\b|\bretrain\w*|\bmoving into\b|\bbootcamp\b"
-    r"|\bnew to (?:ml|ai|data|machine learning)\b|\bjust start\w*|\bstarting out\b"
+    r"|\binto (?:ml|ai|data science|machine learning)\b|\bnew to (?:ml|ai|data|machine learning)\b|\bjust start\w*|\bstarting out\b"
     r"|\bbeginner\b|\bearly[- ]career\b"
+    # "I moved from accounting", "came over from QA": from another field, not from a stage.
+    r"|\b(?:moved|moving|came|coming|switched|changed)(?: over)? from (?!(?:an? |being )?"
+    r"(?:student|intern|graduate|junior|mid|senior|lead|staff|principal)\b)"
+    r"|\b(?:used to be|former|ex-?) ?an? (?!(?:student|intern|junior|mid|senior|lead|staff"
+    r"|principal|ml|ai|data|machine)\b)\w+"
 )
 _HIGH_STAGE = re.compile(r"\b(?:mid|senior|lead|staff|principal)\b")
 _MID_CAREER = re.compile(r"\bmid[- ]?career\b")

@@ -457,14 +457,14 @@ def pick(text: str, unit: str | None, what: str = "an amount") -> Quantity | Non
     if matching:
         candidates = matching
     if not candidates:
-        raise Unclear(f"I could not tell which number in {_quote(text)} is {what}.")
+        raise Unclear(f"I could not tell which number in your answer is {what}.")
     values = {(q.low, q.high, q.unit, q.per) for q in candidates}
     if len(values) > 1:
         shown = " and ".join(dict.fromkeys(_show(q) for q in candidates))
         raise Unclear(f"I see more than one number ({shown}); which one is {what}?")
     chosen = candidates[0]
     if _NOT.search(text[: chosen.start]):
-        raise Unclear(f"I could not tell the amount from {_quote(text)}; please give a number.")
+        raise Unclear("I could not tell the amount from your answer; please give a number.")
     return chosen
 
 
@@ -494,10 +494,6 @@ def _counts_something_else(q: Quantity, text: str, unit: str | None) -> bool:
 def _show(q: Quantity) -> str:
     shown = f"{q.low:g}" if q.low == q.high else f"{q.low:g}-{q.high:g}"
     return shown + ("%" if q.unit == "percent" else "")
-
-
-def _quote(text: str) -> str:
-    return repr(text[:60])
 
 
 def is_typo(typed: str, known: str) -> bool:
