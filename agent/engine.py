@@ -32,10 +32,8 @@ import hashlib
 import json
 import logging
 import random
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, overload
 
@@ -66,17 +64,14 @@ from agent.store import (
     FlowSession,
     Outbox,
     Pending,
-    ScrubReport,
     Store,
     StoreBusy,
-    UserScope,
     busy_message,
     is_transient,
-    local_date,
-    utcnow,
 )
 from agent.turn import Turn
-from knowledge.base import KnowledgeBase, default_knowledge
+from agent.workbench import Workbench
+from knowledge.base import KnowledgeBase
 
 if TYPE_CHECKING:
     from agent.llm.model import LanguageModel
@@ -86,7 +81,7 @@ MAX_MESSAGE_CHARS = 8000
 MAX_PREPARE_ROUNDS = 4  # turns rolled back to do slow index work outside the transaction
 
 
-class Engine:
+class Engine(Workbench):
     """Handles messages for any number of users; one user's messages are handled in order."""
 
     def __init__(
@@ -98,18 +93,12 @@ class Engine:
         recommender: Recommender | None = None,
         llm: LanguageModel | None = None,
     ) -> None:
-        self.store = store
-        self.settings = settings
-        self.kb = kb or default_knowledge()
-        self.today = today  # None: each person's own calendar day (see `_today`)
-        self.recommender = recommender or Recommender(settings, self.kb)
+        super().__init__(store, settings, kb, today, recommender)
         if llm is None and settings.llm_enabled:
             from agent.llm.model import LanguageModel
 
             llm = LanguageModel(settings)
         self.llm = llm
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
 
     @overload
     async def handle(self, user: str, text: str) -> Reply: ...
@@ -244,62 +233,6 @@ class Engine:
             reply = reply.model_copy(update={"text": f"{reply.text}\n\n{turn.scrubbed.describe()}"})
         return Answered(reply, claimed)
 
-    @contextmanager
-    def work(
-        self,
-        user: str,
-        create: bool = True,
-        today: dt.date | None = None,
-        asker: Asker = Asker.LOCAL,
-    ) -> Iterator[Turn | None]:
-        """One unit of work for one person: their turn, in order and in one transaction.
-
-        Front ends that are not conversations (the CLI's subcommands) call use cases inside
-        it. With `create=False` an unknown person yields None and nothing is stored. One
-        person's turns are serialised by a lock in this process and, across processes, by
-        the store (SQLite's write lock, a PostgreSQL advisory lock on the person).
-        """
-        with self._lock(user):
-            turn: Turn | None = None
-            opened = self.store.user(user) if create else self.store.known_user(user)
-            with opened as scope:
-                if scope is not None:
-                    turn = Turn(
-                        scope=scope,
-                        kb=self.kb,
-                        settings=self.settings,
-                        today=today or self._today(scope),
-                        recommender=self.recommender,
-                        llm=self.llm,
-                        asker=asker,
-                    )
-                yield turn
-            # The transaction has committed: now it is safe to remove files, draw charts and
-            # scrub the store.
-            if turn is not None:
-                for task in turn.after_commit:
-                    task()
-                if turn.scrub:
-                    turn.scrubbed = self._scrub(turn)
-        self.store.finish_pending_scrub()
-
-    def _today(self, scope: UserScope) -> dt.date:
-        """The day it is for this person: in the time zone they gave for reminders
-        (/schedule), else this machine's. A remote person may live a day ahead of the server:
-        "due in 3 days" and an audit's date are theirs."""
-        if self.today is not None:
-            return self.today()
-        zone = scope.user.time_zone
-        return local_date(utcnow(), zone) if zone else dt.date.today()
-
-    def _scrub(self, turn: Turn) -> ScrubReport:
-        """Scrub and check the store after an erasure; a failure is said, never hidden."""
-        try:
-            return self.store.scrub(turn.erased)
-        except Exception as exc:
-            log.warning("erasure: scrubbing the store failed", exc_info=True)
-            return ScrubReport(self.store.dialect, error=type(exc).__name__)
-
     def _welcome(self, remote: bool = False) -> str:
         model = ""
         if self.llm is not None:
@@ -307,10 +240,6 @@ class Engine:
 
             model = render_endpoint(self.llm.endpoint)
         return welcome(self.settings, model, remote)
-
-    def _lock(self, user: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(user, threading.Lock())
 
 
 @dataclass(frozen=True)

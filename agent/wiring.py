@@ -15,6 +15,7 @@ from tools.errors import ConfigError
 if TYPE_CHECKING:
     from agent.engine import Engine
     from agent.store import Store
+    from agent.workbench import Workbench
 
 
 def load_settings() -> Settings:
@@ -68,3 +69,12 @@ def build_engine(settings: Settings | None = None, pooled: bool = True) -> Engin
 
     settings = settings or load_settings()
     return Engine(open_store(settings, pooled), settings)
+
+
+def build_workbench(settings: Settings | None = None) -> Workbench:
+    """Units of work over the configured store for the CLI's subcommands: the use cases
+    without the conversation (no flows, no language model, so nothing of them is imported)."""
+    from agent.workbench import Workbench
+
+    settings = settings or load_settings()
+    return Workbench(open_store(settings), settings)

@@ -17,6 +17,7 @@ from bots.cli_common import UserOption, fail, user_id
 
 if TYPE_CHECKING:
     from agent.engine import Engine
+    from agent.workbench import Workbench
 
 STOP_WORDS = {"stop", "/cancel", "cancel", "/quit", "quit", "exit", "/exit", ":q"}
 endorse_app = typer.Typer(
@@ -31,6 +32,17 @@ def _engine() -> Engine:
 
     try:
         return build_engine()
+    except SkillAuditError as exc:
+        fail(str(exc))
+
+
+def _workbench() -> Workbench:
+    """Use cases without the conversation (a check needs no flow but its own wording)."""
+    from agent.errors import SkillAuditError
+    from agent.wiring import build_workbench
+
+    try:
+        return build_workbench()
     except SkillAuditError as exc:
         fail(str(exc))
 
@@ -65,10 +77,10 @@ def check(
     from agent.usecases import checks
 
     who = user_id(user)
-    engine = _engine()
+    bench = _workbench()
     session: int | None = None
     try:
-        with engine.work(who) as turn:
+        with bench.work(who) as turn:
             assert turn is not None
             started = checks.begin(turn, checks.skill_for(turn, skill))
             typer.echo(question(turn.kb, started.question, intro=True).text)
@@ -83,7 +95,7 @@ def check(
                     "Please answer A, B, C or D (or stop; an unfinished check counts for nothing)."
                 )
                 continue
-            with engine.work(who) as turn:
+            with bench.work(who) as turn:
                 assert turn is not None
                 answered = checks.answer(turn, session, shown.question_id, choice)
                 text = outcome(answered, shown, choice)
@@ -99,7 +111,7 @@ def check(
         typer.echo("")
     finally:
         if session is not None:
-            with engine.work(who) as turn:
+            with bench.work(who) as turn:
                 assert turn is not None
                 row = turn.scope.check_session(session)
                 stopped = row is not None and row.status == "active"
@@ -108,7 +120,7 @@ def check(
                 typer.echo(
                     "Stopped: this check counts for nothing (its questions are kept as seen)."
                 )
-        engine.store.dispose()
+        bench.store.dispose()
 
 
 @endorse_app.command("create")

@@ -148,7 +148,6 @@ def next_(
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """What should I learn next? Recommendations from your audit or for a topic."""
-    from agent import next_flow
     from agent.errors import SkillAuditError
     from agent.usecases.plans import TopicNotUnderstood, plan_for_audit, plan_for_topic
     from bots.session import work
@@ -171,8 +170,12 @@ def next_(
                 if found is None:
                     fail(f"your audit of {latest.as_of} found no gap worth a plan")
                 outcome = found
-            # --json prints the plan's data: the chat text is not rendered for it.
-            rendered = None if json_out else next_flow.render(turn, outcome)
+            # --json prints the plan's data: the chat text (and its flow) is not needed for it.
+            rendered = None
+            if not json_out:
+                from agent import next_flow
+
+                rendered = next_flow.render(turn, outcome)
     except TopicNotUnderstood:
         fail(f'no skill matches {topic!r}; name one, for example "docker" or "bias testing"')
     except SkillAuditError as exc:

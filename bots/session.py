@@ -10,8 +10,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from agent.engine import Engine
     from agent.turn import Turn
+    from agent.workbench import Workbench
 
 
 MAX_USER_ID = 96  # an audit's profile names its person in at most 100 characters
@@ -39,7 +39,7 @@ def user_id(name: str | None) -> str:
 def work(
     who: str, create: bool = True, today: dt.date | None = None, index: bool = False
 ) -> Iterator[Turn | None]:
-    """The engine's unit of work for one person (None for someone unknown with create=False).
+    """One unit of work for one person (None for someone unknown with create=False).
 
     `index`: the command needs the course index, which is then loaded before the unit of
     work begins (never while it holds the store). Slow steps are announced on stderr, so
@@ -47,23 +47,23 @@ def work(
     """
     from rich.console import Console
 
-    from agent.wiring import build_engine
+    from agent.wiring import build_workbench
     from bots.progress import ProgressLine
 
-    engine = build_engine()
+    bench = build_workbench()
     try:
         with ProgressLine(Console(stderr=True)) as waiting:
-            engine.recommender.progress = waiting
+            bench.recommender.progress = waiting
             if index:
-                _prepare(engine)
-            with engine.work(who, create=create, today=today) as turn:
+                _prepare(bench)
+            with bench.work(who, create=create, today=today) as turn:
                 yield turn
     finally:
-        engine.store.dispose()
+        bench.store.dispose()
 
 
-def _prepare(engine: Engine) -> None:
+def _prepare(bench: Workbench) -> None:
     try:
-        engine.recommender.prepare()
+        bench.recommender.prepare()
     except Exception:  # the use case that needs the index reports it in its own words
         logging.getLogger(__name__).warning("the course index could not be prepared", exc_info=True)

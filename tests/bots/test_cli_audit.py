@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -115,6 +116,29 @@ def test_console_script_help_loads_no_heavy_module() -> None:
         [sys.executable, "-m", "bots.cli", "--help"], capture_output=True, text=True
     )
     assert help_run.returncode == 0 and "audit" in help_run.stdout
+
+
+def test_next_loads_no_part_of_the_conversation(index_home: Path, retriever: object) -> None:
+    """A subcommand runs use cases on a Workbench: the engine, flows, interviewer and
+    language model are not imported (their import time was most of `next --json`)."""
+    probe = (
+        "import sys\n"
+        "from bots.cli import main\n"
+        "sys.argv = ['skillaudit', 'next', 'deploy models with Docker', '--user', 'lean', '--json']\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "conversation = {'agent.engine', 'agent.interview', 'agent.answers', 'agent.next_flow',"
+        " 'agent.llm', 'langchain_core', 'chromadb', 'matplotlib'}\n"
+        "print('LOADED', sorted(conversation & set(sys.modules)), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SKILLAUDIT_HOME": str(index_home)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["recommendations"]
+    assert "LOADED []" in done.stderr, done.stderr
 
 
 def test_audit_with_connectors(tmp_path: Path) -> None:
