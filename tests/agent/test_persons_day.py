@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 
-from agent import engine as engine_module
+from agent import workbench as workbench_module
 from agent.config import Settings
 from agent.engine import Engine
 from agent.recommend import Recommender
@@ -43,7 +43,7 @@ def test_a_person_with_a_time_zone_lives_on_their_own_day(
     moment: dt.datetime,
     day: dt.date,
 ) -> None:
-    monkeypatch.setattr(engine_module, "utcnow", lambda: moment)
+    monkeypatch.setattr(workbench_module, "utcnow", lambda: moment)
     with live_engine.store.user("tg:77") as scope:
         scope.set_time_zone(zone)
     with live_engine.work("tg:77") as turn:
@@ -69,7 +69,7 @@ def test_the_schedule_counts_days_from_the_persons_day(
 ) -> None:
     """An audit dated on the person's day: its next audit 90-odd days on, counted from it."""
     moment = dt.datetime(2027, 3, 1, 11, 30, tzinfo=dt.UTC)  # 2 March in Auckland
-    monkeypatch.setattr(engine_module, "utcnow", lambda: moment)
+    monkeypatch.setattr(workbench_module, "utcnow", lambda: moment)
     with live_engine.store.user("tg:79") as scope:
         scope.set_time_zone("Pacific/Auckland")
         audit = scope.add_audit(
