@@ -542,4 +542,4 @@ def stem(word: str) -> str:
 
 
 def any_in(words: Iterable[str], text: str) -> bool:
-    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
+    return any(w in text and re.search(rf"\b{re.escape(w)}\b", text) for w in words)

@@ -109,6 +109,8 @@ def phrase_hits(text: str, topics: tuple[Topic, ...]) -> list[tuple[int, int, To
         key=lambda row: (-len(row[0]), row[0]),
     )
     for phrase, topic in candidates:
+        if phrase not in lowered:  # most phrases are absent: no pattern is compiled for them
+            continue
         pattern = r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])"
         for match in re.finditer(pattern, lowered):
             start, end = match.span()

@@ -13,10 +13,9 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.outputs import plan_prompts
-from agent.plan_changes import PlanChange
 from agent.recommend import (
     Advised,
     advise,
@@ -41,6 +40,9 @@ from knowledge.retriever import (
 )
 from tools.errors import KnowledgeError, SkillAuditError
 from tools.results import AuditResult
+
+if TYPE_CHECKING:
+    from agent.plan_changes import PlanChange  # its parser is not needed to plan
 
 log = logging.getLogger(__name__)
 
