@@ -187,6 +187,7 @@ def _choice(
         reading = _stage_in_own_words(text)
         if reading is not None:
             return reading
+        text = _stage_now(text) or text
     options = options_for(q, kb)
     value, close = match_choice(text, options)
     if value is not None:
@@ -256,6 +257,50 @@ def _stage_in_own_words(text: str) -> Reading | None:
         raise Unclear(
             "Freelancing or consulting is how you work, not a career stage (your clients come "
             "up later)."
+        )
+    return None
+
+
+_STAGES = r"(?:student|intern|graduate|junior|mid(?:[- ]?level)?|senior|lead|staff|principal)"
+# A move between stages names where the person is now: "moved from junior to mid last spring",
+# "promoted to senior", "was junior, now mid", "just became a lead".
+_STAGE_NOW = re.compile(
+    rf"(?:\bfrom (?:an? |being )?{_STAGES}\b(?: [\w-]+){{0,3}}? (?:to|into) (?:an? |being )?"
+    rf"|\b(?:promoted|promotion) (?:to|into) (?:an? )?|\bbecame (?:an? )?|\bnow (?:an? |i'?m (?:an? )?)?)"
+    rf"({_STAGES})\b"
+)
+
+
+_HOPED = re.compile(
+    r"\b(?:want|wanting|hop(?:e|ing)|aim\w*|plan\w*|trying|try|would like|looking|goal|wish|"
+    r"going to|will|soon)\b"
+)
+
+
+_STAGE_NAMED = re.compile(rf"\b({_STAGES})\b")
+_FROM_STAGE = re.compile(rf"\bfrom (?:an? |being )?({_STAGES})\b")
+
+
+def _stage_now(text: str) -> str | None:
+    """Where the person is today when a stage is said beside another (None: read the answer
+    as it is). A move names where it ended ("moved from junior to mid": mid); a stage hoped
+    for is not today's ("junior, aiming for mid": junior; "I want to go from junior to mid":
+    junior); a hope without today's stage ("want to become senior") is asked about."""
+    folded = _MID_CAREER.sub(" ", normalize(text))
+    hope = _HOPED.search(folded)
+    if hope is None:
+        found = _STAGE_NOW.search(folded)
+        return found.group(1) if found else None
+    before = {m.replace(" ", "-") for m in _STAGE_NAMED.findall(folded[: hope.start()])}
+    named = {m.replace(" ", "-") for m in _STAGE_NAMED.findall(folded)}
+    if len(before) == 1 and named - before:
+        return before.pop()
+    moved = _FROM_STAGE.search(folded[hope.end() :])
+    if moved is not None:
+        return moved.group(1)
+    if _STAGE_NOW.search(folded) or (named and not before):
+        raise Unclear(
+            "Which stage are you at today? The one you are aiming for comes with your goals."
         )
     return None
 
