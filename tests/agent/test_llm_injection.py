@@ -32,6 +32,7 @@ from agent.engine import Engine
 from agent.llm.grounding import leaks
 from agent.llm.tools import AFTER_TOOLS, ALLOWED, INTERVIEW_TOOLS
 from agent.store import Store
+from agent.usecases.audits import audit_answers
 from knowledge.base import KnowledgeBase
 from knowledge.retriever import Retriever
 from prompts.loader import render
@@ -277,9 +278,14 @@ def _audit_figures(store: Store, user: str) -> dict[str, Any]:
         }  # fmt: skip
 
 
-def _score(engine: Engine, fake: FakeOpenAI, user: str) -> None:
-    _queue(fake, [Call([("run_audit", {})]), Say("Here is your draft audit.")])
-    engine.handle_sync(user, SCORE_PLEASE)
+def _score(engine: Engine, user: str) -> None:
+    """Score what is recorded, as the model's run_audit tool does (the same use case): the
+    measure compared with the twin's, so it need not go through the model again."""
+    with engine.work(user) as turn:
+        assert turn is not None
+        row = turn.scope.last_flow("interview")
+        assert row is not None
+        audit_answers(turn, row.answers)
 
 
 @functools.cache
@@ -288,7 +294,7 @@ def _twin(engine: Engine, fake: FakeOpenAI, store: Store, spec: str | None, user
     _seed(store, user)
     if spec is not None:
         engine.handle_sync(user, f"/connect {spec}")
-    _score(engine, fake, user)
+    _score(engine, user)
     return user
 
 
@@ -322,7 +328,7 @@ def test_an_injection_changes_nothing(
     # skill changed, not even for the question just asked.
     assert not any("guided questions" in r.text for r in replies), [r.text for r in replies]
     assert _answers(store, user) == before
-    _score(engine, fake, user)
+    _score(engine, user)
     twin = _twin(engine, fake, store, spec, f"twin-{entry['id']}" if spec else "twin-direct")
 
     # No score changed: the audit equals the twin's.
