@@ -6,8 +6,6 @@ import datetime as dt
 import itertools
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from agent.engine import Engine
 from agent.store import Store
 from tests.agent.test_review_flow import audited
+from tests.cli_process import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,32 +69,20 @@ def test_cli_next_json(index_home: Path, retriever: object) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SKILLAUDIT_HOME=str(index_home), PYTHONPATH=str(ROOT))
     command = [
-        sys.executable,
-        "-m",
-        "bots.cli",
         "next",
         "I want to deploy models with Docker",
         "--user",
         "jo",
         "--json",
     ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=index_home, timeout=600
-    )
+    done = run_cli(command, env, index_home)
     assert done.returncode == 0, done.stderr[-2000:]
     data = json.loads(done.stdout)
     assert "docker" in data["skills"]
     first = data["recommendations"][0]
     assert {"id", "title", "url", "skills", "level", "hours", "cost_usd", "reason"} <= set(first)
     assert any("docker" in r["skills"] for r in data["recommendations"])
-    empty = subprocess.run(
-        [*command[:4], "--user", "jo"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=index_home,
-        timeout=600,
-    )
+    empty = run_cli(["next", "--user", "jo"], env, index_home)
     assert empty.returncode == 2 and "no audit yet" in empty.stderr
 
 

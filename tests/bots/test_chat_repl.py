@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
+from tests.cli_process import run_cli
+
 SCRIPT = [sys.executable, "-m", "bots.cli", "chat"]
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD_S = 600  # only a command that never ends fails on this, however loaded the machine
@@ -24,10 +26,9 @@ def env_for(home: Path) -> dict[str, str]:
 
 
 def chat(home: Path, lines: list[str], user: str = "ana") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SCRIPT, "--user", user], input="\n".join(lines) + "\n", capture_output=True, text=True,
-        env=env_for(home), cwd=home, timeout=HANG_GUARD_S,
-    )  # fmt: skip
+    return run_cli(
+        ["chat", "--user", user], env_for(home), home, "\n".join(lines) + "\n", HANG_GUARD_S
+    )
 
 
 def test_piped_answers_and_end_of_input(tmp_path: Path) -> None:
@@ -123,15 +124,8 @@ def test_a_whole_audit_through_the_repl_then_report(tmp_path: Path) -> None:
     said = done.stdout.index("Opening the course index...")
     assert said < done.stdout.index("Adding the catalog to the search index...")
     assert said < done.stdout.index("Your audit as Machine Learning Engineer")
-    command = [sys.executable, "-m", "bots.cli", "report", "--user", "lee", "--format", "html"]
-    report = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env=env_for(tmp_path),
-        cwd=tmp_path,
-        timeout=HANG_GUARD_S,
-    )
+    command = ["report", "--user", "lee", "--format", "html"]
+    report = run_cli(command, env_for(tmp_path), tmp_path, timeout=HANG_GUARD_S)
     assert report.returncode == 0, report.stderr
     html = Path(report.stdout.splitlines()[0]).read_text()
     assert (

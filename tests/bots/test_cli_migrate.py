@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlalchemy import text
 
 from agent.store import MIGRATIONS, Store
 from tests.agent.test_store import PG_SKIP
+from tests.cli_process import run_cli
 from tests.postgres import throwaway_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,10 +25,7 @@ def migrate(home: Path, database: str | None) -> subprocess.CompletedProcess[str
     env.update(SKILLAUDIT_HOME=str(home), PYTHONPATH=str(ROOT))
     if database:
         env["DATABASE_URL"] = database
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", "migrate"], env=env, cwd=home.parent,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return run_cli(["migrate"], env, home.parent, timeout=120)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bots.session import user_id
+from tests.cli_process import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "freelancer.yaml"
@@ -49,11 +50,7 @@ def run(
     clean.update(PYTHONPATH=str(ROOT), **env)
     if home is not None:
         clean["SKILLAUDIT_HOME"] = str(home)
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", *args],
-        input=stdin, capture_output=True, text=True, env=clean, cwd=cwd, timeout=600,
-        preexec_fn=None if umask is None else (lambda: os.umask(umask)),
-    )  # fmt: skip
+    return run_cli(args, clean, cwd, input=stdin, umask=umask)
 
 
 def one_line_exit_2(done: subprocess.CompletedProcess[str]) -> str:
@@ -182,3 +179,29 @@ def test_output_naming_the_export_itself_is_not_an_error(tmp_path: Path) -> None
     again = run(["export", "--user", "o", "--output", path], home, tmp_path)
     assert again.returncode == 0 and again.stdout.strip() == path, again.stderr
     assert "None" not in again.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["--help"], ["report", "--user", "nobody"], ["chat", "--user", "kim"]]
+)
+def test_the_forked_runner_answers_as_a_new_interpreter_does(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """tests/cli_process.py stands in for `python -m bots.cli` in these tests: the same exit
+    code, stdout and stderr as a process started from scratch."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(PYTHONPATH=str(ROOT), COLUMNS="120")
+    results = []
+    for runner in ("fork", "spawn"):
+        home = tmp_path / runner
+        home.mkdir()
+        env["SKILLAUDIT_HOME"] = str(home)
+        if runner == "fork":
+            done = run_cli(command, env, home, input="ml engineer\n")
+        else:
+            done = subprocess.run(
+                [sys.executable, "-m", "bots.cli", *command], input="ml engineer\n",
+                capture_output=True, text=True, env=env, cwd=home, timeout=600,
+            )  # fmt: skip
+        results.append((done.returncode, done.stdout.replace(str(home), "HOME"), done.stderr))
+    assert results[0] == results[1]

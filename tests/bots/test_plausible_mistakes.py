@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli_process import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = "user: p\ntarget_role: ml engineer\n"
@@ -36,10 +37,7 @@ MISTAKES = {
 def audit(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SKILLAUDIT_HOME=str(home), PYTHONPATH=str(ROOT), COLUMNS="300")
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", "audit", *args],
-        capture_output=True, text=True, env=env, cwd=home, timeout=300,
-    )  # fmt: skip
+    return run_cli(["audit", *args], env, home, timeout=300)
 
 
 def audits_stored(home: Path) -> int:

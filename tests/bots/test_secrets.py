@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_process import run_cli
+
 ROOT = Path(__file__).resolve().parents[2]
 TELEGRAM_TOKEN = "7654321:AAFakeTelegramTokenZQX9distinct"
 MODEL_KEY = "sk-fakeOpenAIkeyQWERTY1234distinct"
@@ -43,10 +45,7 @@ def run(
         and k != "DATABASE_URL"
     }
     clean.update(SKILLAUDIT_HOME=str(home), PYTHONPATH=str(ROOT), **env)
-    return subprocess.run(
-        [sys.executable, "-m", "bots.cli", *args],
-        input=stdin, capture_output=True, text=True, env=clean, cwd=home, timeout=600,
-    )  # fmt: skip
+    return run_cli(args, clean, home, input=stdin)
 
 
 def assert_nowhere(secret: str, done: subprocess.CompletedProcess[str], home: Path) -> None:
