@@ -290,14 +290,14 @@ def _stage_now(text: str) -> str | None:
     hope = _HOPED.search(folded)
     if hope is None:
         found = _STAGE_NOW.search(folded)
-        return found.group(1) if found else None
+        return str(found.group(1)) if found else None
     before = {m.replace(" ", "-") for m in _STAGE_NAMED.findall(folded[: hope.start()])}
     named = {m.replace(" ", "-") for m in _STAGE_NAMED.findall(folded)}
     if len(before) == 1 and named - before:
-        return before.pop()
+        return str(before.pop())
     moved = _FROM_STAGE.search(folded[hope.end() :])
     if moved is not None:
-        return moved.group(1)
+        return str(moved.group(1))
     if _STAGE_NOW.search(folded) or (named and not before):
         raise Unclear(
             "Which stage are you at today? The one you are aiming for comes with your goals."
