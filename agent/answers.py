@@ -65,6 +65,10 @@ _UNFAMILIAR = re.compile(
     r"^(?:i )?(?:do ?n'?t|do not|dont) (?:really )?know (?:any|either|one) of (?:those|these|them|it)"
     r"|^(?:i )?(?:have )?never (?:heard of|used|done) (?:any of )?(?:those|these|them|it)"
     r"|^no idea what (?:those|these|they) (?:are|mean)"
+    r"|^(?:i )?(?:have |'ve |ve )?no (?:idea|clue) (?:about|of) any of (?:those|these|them)"
+)
+_EXCEPT_SOME = re.compile(
+    r"\d|\b(?:except|but|apart from|other than|besides|aside from|save for)\b"
 )
 _DONE = re.compile(
     r"^(?:leave (?:it|that|them|those) out|leave out|drop (?:it|that|them)|skip (?:it|that|them)|ignore (?:it|that|them)|"
@@ -102,8 +106,13 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
 
     if pending is not None:
         return _follow_up(q, text, folded, pending, answers, kb, hint)
-    if q.kind in ("ratings", "multi") and _UNFAMILIAR.match(folded.strip(" .!")):
-        # "I don't know any of those" is not "I can't say": the person has none of them.
+    if (
+        q.kind in ("ratings", "multi")
+        and _UNFAMILIAR.match(folded.strip(" .!"))
+        and not _EXCEPT_SOME.search(folded)
+    ):
+        # "I don't know any of those" is not "I can't say": the person has none of them
+        # ("never used any of these except bias testing 2" is read with its exception).
         return read(q, "none", answers, kb)
     if folded and unknown_prefix(folded) and q.kind != "text":
         # "idk, maybe mid?": a hedge before an answer; the answer counts if it is clear.

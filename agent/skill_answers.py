@@ -188,9 +188,7 @@ def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[s
         re.compile(
             rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
         ),
-        re.compile(
-            rf"^(?P<r>none|nothing|zero|nada|no experience|never used any)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
-        ),
+        re.compile(rf"^(?P<r>{_NONE_SAID})\s*,?\s*{_EXC}\s+(?P<named>.+)$"),
         re.compile(rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?{_REST}{_LINK}(?P<r>{_ONE})$"),
     )
     blanket = (
@@ -202,10 +200,18 @@ def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[s
     return exceptions, blanket
 
 
-_ALL_NONE = re.compile(
-    r"^(?:all (?:zero|0|none)|zeros?(?: across the board| for all| everywhere)?|none of them|never used any(?: of them)?|"
-    r"no experience(?: with any)?(?: of them)?|nothing(?: yet)?|0 for all|none(?: for now| yet)?)$"
+_THOSE = r"(?:these|them|those|that|this|it|the above)"
+# Saying that none of the skills was ever done: every rating is 0 ("but" names exceptions).
+_NONE_SAID = (
+    r"(?:all (?:zeros?|0s?|none)|zeros?(?: across the board| for all| everywhere)?|none of them|"
+    r"nothing(?: yet)?|0 for all|none(?: for now| yet)?|not(?: at all)?|never|zero|nada|"
+    # "never did any of that", "I've never touched any of these", "never touched ethics stuff"
+    rf"(?:i(?: have|'ve|ve)? )?never (?:\w+ ){{1,2}}?(?:any(?:thing)?(?: of {_THOSE}"
+    rf"(?: tools| things| skills| topics)?)?|(?:\w+ )?stuff|{_THOSE})|"
+    # "no experience", "no experience with any of these", "I have no experience in this"
+    rf"(?:i(?: have|'ve|ve)? )?no experience(?: (?:with|in|of) (?:any(?: of)? )?{_THOSE}| with any)?)"
 )
+_ALL_NONE = re.compile(rf"^{_NONE_SAID}$")
 _SPLIT = re.compile(r"([,;\n|]|\s+(?:and|&|plus|also|as well as|und|et|y)\s+)")
 
 
@@ -282,11 +288,7 @@ def _check(value: float) -> float:
 def _with_exceptions(
     rest: str, named: str, expected: Sequence[str], kb: KnowledgeBase, ten: bool
 ) -> RatingsRead:
-    base = (
-        _check(_one(rest, ten))
-        if not re.fullmatch(r"none|nothing|zero|nada|no experience|never used any", rest)
-        else 0.0
-    )
+    base = 0.0 if _ALL_NONE.match(rest) else _check(_one(rest, ten))
     inner = _named(named, kb, expected, ten)
     if not inner.values and not inner.not_known and not inner.open:
         raise Unclear(f"I could not tell which skills are the exceptions in {named[:60]!r}.")

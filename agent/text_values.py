@@ -49,7 +49,8 @@ _SPACED = {
 # Phrases that mean "I do not know": unknown is not zero, so these leave an item out.
 UNKNOWN_PHRASES = (
     "i don't know", "i dont know", "i do not know", "don't know", "dont know", "do not know",
-    "dunno", "idk", "idek", "no idea", "no clue", "not sure", "unsure", "i'm not sure", "im not sure",
+    "dunno", "idk", "idek", "no idea", "no clue", "i have no idea", "i've no idea", "ive no idea",
+    "i have no clue", "i've no clue", "not sure", "unsure", "i'm not sure", "im not sure",
     "not certain", "unknown", "can't say", "cant say", "hard to say", "no way to know",
     "keine ahnung", "weiß nicht", "weiss nicht", "je ne sais pas", "je sais pas", "sais pas",
     "no sé", "no se", "ni idea", "não sei", "nao sei", "non lo so", "boh",
