@@ -178,6 +178,10 @@ _FREE = re.compile(
 )
 
 
+# Three months of a budget given per day, week, month or year.
+_PER_QUARTER = {"day": 91.0, "week": 13.0, "month": 3.0, "year": 0.25}
+
+
 def parse_money(text: str) -> float:
     """A budget in USD: "$200", "200 usd", "1.5k", "around 300 bucks", "free only", "none"."""
     folded = prepared(text, "an amount")
@@ -196,9 +200,13 @@ def parse_money(text: str) -> float:
     amount = pick(spelled, "usd", "the budget")
     if amount is None:
         raise Unclear(f"I could not find an amount in {clean(text)[:60]!r}.")
-    if amount.per in ("day", "week", "month"):
+    if amount.per in _PER_QUARTER:
+        # A rate is not a total: say what it comes to over three months, and ask.
+        about = amount.value * _PER_QUARTER[amount.per]
         raise Unclear(
-            'Is that per month? Please give the total for the next few months, for example "$300".'
+            f"That is ${amount.value:g} a {amount.per}; what is the total for the next few "
+            f'months? At that rate three months come to about ${about:,.0f} (say "${about:.0f}" '
+            "to use that)."
         )
     if _FREE.search(spelled):
         raise Unclear(f"Free only, or up to ${amount.value:g}? Please give one amount.")
