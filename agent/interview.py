@@ -50,6 +50,7 @@ from agent.reply import Choice, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from prompts.loader import load_data, render_string
+from tools.numbers import percent
 from tools.profile import STAGE_ALIASES, CareerStage
 
 QUESTIONS_FILE = "interview/questions.yaml"
@@ -316,7 +317,7 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
     if q.kind == "yesno":
         return "Noted: yes." if value else "Noted: no."
     if q.kind == "percent":
-        return f"Noted: {value:.0%}."
+        return f"Noted: {percent(value)}."
     if q.kind == "money":
         return f"Noted: ${value:g}."
     if q.kind == "metrics":

@@ -204,7 +204,7 @@ _THOSE = r"(?:these|them|those|that|this|it|the above)"
 # Saying that none of the skills was ever done: every rating is 0 ("but" names exceptions).
 _NONE_SAID = (
     r"(?:all (?:zeros?|0s?|none)|zeros?(?: across the board| for all| everywhere)?|none of them|"
-    r"nothing(?: yet)?|0 for all|none(?: for now| yet)?|not(?: at all)?|never|zero|nada|"
+    r"nothing(?: yet)?|0 for all|none(?: for now| yet)?|not at all|zero|nada|"
     # "never did any of that", "I've never touched any of these", "never touched ethics stuff"
     rf"(?:i(?: have|'ve|ve)? )?never (?:\w+ ){{1,2}}?(?:any(?:thing)?(?: of {_THOSE}"
     rf"(?: tools| things| skills| topics)?)?|(?:\w+ )?stuff|{_THOSE})|"
@@ -239,9 +239,9 @@ def read_ratings(
     folded = words_to_numbers(folded)
     if is_unknown(folded):
         return RatingsRead(all_unknown=True)
-    hedged = strip_hedges(folded)
-    hedged = re.sub(r"\s+(?:really|at all|honestly|tbh|lol)$", "", hedged)
-    if expected and (is_none(folded) or _ALL_NONE.match(hedged)):
+    said = strip_hedges(folded)
+    hedged = re.sub(r"\s+(?:really|at all|honestly|tbh|lol)$", "", said)
+    if expected and (is_none(folded) or _ALL_NONE.match(said) or _ALL_NONE.match(hedged)):
         return RatingsRead(values=dict.fromkeys(expected, 0.0))
     hedged = _FIVE_SCALE.sub(" ", hedged).strip(" ,.;")
     hedged = re.sub(r"\s*\([^()\d]*\)", " ", hedged).strip()  # "(I did a DPIA last year)"

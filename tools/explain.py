@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 from knowledge.schema import Pillar, RoleProfile
+from tools.numbers import percent
 from tools.params import ScoringParams, SourceKind
 from tools.results import (
     CareerPulse,
@@ -205,19 +206,21 @@ def explain_income(income: IncomeSummary | None, params: ScoringParams) -> list[
     if share is not None and income.concentration_risk:
         if employed:
             lines.append(
-                f"{share:.0%} of your income comes from one employer: normal for a salaried job, but a "
+                f"{percent(share)} of your income comes from one employer: normal for a salaried job, but a "
                 "single point of failure if you freelance."
             )
         else:
             extra = 2 * share - 1
             lines.append(
-                f"{share:.0%} of your income comes from one client: a concentration risk (at or above "
+                f"{percent(share)} of your income comes from one client: a concentration risk (at or above "
                 f"{params.client_concentration_threshold:.0%}). Losing that client would cut your income by "
-                f"{share:.0%}; to bring it below half you would need about {extra:.0%} of today's income "
+                f"{percent(share)}; to bring it below half you would need about {percent(extra)} of today's income "
                 "more from other clients or streams."
             )
     elif share is not None:
-        lines.append(f"Your biggest client brings {share:.0%} of your income: below the risk line.")
+        lines.append(
+            f"Your biggest client brings {percent(share)} of your income: below the risk line."
+        )
     if income.growth is not None:
         lines.append(
             f"Income over the last 12 months is {income.growth:+.0%} against the 12 months before."

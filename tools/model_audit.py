@@ -8,6 +8,7 @@ from collections.abc import Collection, Sequence
 
 from knowledge.base import KnowledgeBase
 from knowledge.schema import DatasetBenchmark, MetricPercentiles
+from tools.numbers import percent
 from tools.params import ScoringParams, SourceKind
 from tools.profile import ModelReport
 from tools.results import Evidence, MetricVerdict, ModelFinding, ModelVerdict
@@ -75,7 +76,7 @@ def _counts(
             return False, "a threshold metric means little until the class balance is known"
         if minority < params.imbalance_minority_threshold:
             return False, (
-                f"a threshold metric on a {minority:.1%} minority class is dominated by the majority "
+                f"a threshold metric on a {percent(minority)} minority class is dominated by the majority "
                 f"class (valid from {params.imbalance_minority_threshold:.0%})"
             )
     return True, ""
@@ -193,7 +194,7 @@ def _baseline_findings(
     weak = [v for v in verdicts if v.beats_baseline is False and v.baseline is not None]
     if not weak:
         return []
-    balance = "" if minority is None else f" at {minority:.1%} in the minority class"
+    balance = "" if minority is None else f" at {percent(minority)} in the minority class"
     listed = "; ".join(
         f"{v.metric} {v.value:g} vs {v.baseline:g} for {v.baseline_label}" for v in weak
     )
@@ -289,7 +290,7 @@ def _imbalance_findings(
             ModelFinding(
                 code="accuracy_on_imbalanced",
                 message=(
-                    f"accuracy is reported on data whose minority class is {minority:.1%}: a model that "
+                    f"accuracy is reported on data whose minority class is {percent(minority)}: a model that "
                     "always predicts the majority scores high; judge it by PR-AUC and precision-recall curves"
                 ),
             )

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.connectors.base import MAX_FILE_BYTES, MAX_ROWS, ConnectorResult, now, read_text
 from tools.connectors.text import clip, date_order, parse_date, sniff_delimiter
 from tools.errors import ConnectorError
+from tools.numbers import percent
 from tools.params import DEFAULT_PARAMS, ScoringParams, SourceKind
 from tools.results import Evidence
 
@@ -162,10 +163,6 @@ EXPECTED = (
     "Payment type), Fiverr (Date, Order ID, Buyer, Amount, Status)"
 )
 _CONTRACT_ID = re.compile(r"\s*\(\d+\)\s*$")
-
-
-def _percent(share: float) -> str:
-    return "under 1%" if 0 < share < 0.005 else f"{share:.0%}"
 
 
 def _hhi(totals: dict[str, float]) -> float | None:
@@ -396,7 +393,7 @@ def _result(
             evidence.append(item(
                 "income_diversification", 0.5 * (1 - hhi_c) + 0.5 * (1 - hhi_s), "income_spread",
                 f"{len(paying_l)} clients and {streams} income streams in the last 12 months; "
-                f"the top client brought {_percent(top)} of income",
+                f"the top client brought {percent(top)} of income",
             ))  # fmt: skip
             evidence.append(item(
                 "client_acquisition", new / scoring.new_clients_for_full_strength,
@@ -429,7 +426,7 @@ def _result(
                 else ", as much as in the 12 months before"
             )
         if top is not None:
-            summary += f"; the top client brought {_percent(top)}"
+            summary += f"; the top client brought {percent(top)}"
         summary += "."
     return ConnectorResult(
         source=NAME,

@@ -1,0 +1,20 @@
+"""Numbers as people read them."""
+
+from __future__ import annotations
+
+
+def percent(share: float) -> str:
+    """A share (0.25) as a percentage ("25%") that never reads as its neighbour: a small share
+    keeps two significant digits (0.005 is "0.5%", not "0%") and one just short of all keeps
+    decimals (0.996 is "99.6%", not "100%")."""
+    if share <= 0 or share >= 1:
+        return f"{share:.0%}"
+    if share < 0.01:
+        return f"{share * 100:.2g}%"
+    if share > 0.99:
+        for digits in (1, 2):
+            text = f"{share:.{digits}%}"
+            if not text.startswith("100"):
+                return text
+        return "over 99.99%"
+    return f"{share:.0%}"
