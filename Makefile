@@ -7,6 +7,11 @@ STAMP := $(VENV)/.installed
 VECTORS := knowledge/data/vectors.npz
 PARSED := knowledge/data/parsed.json
 
+# Python caches compiled modules (__pycache__, ignored by git); a shell that turns that off
+# would make every process the suite and the chat start compile the project again (the suite
+# spawns hundreds: about 70 s of a 5-minute run on 2 cores).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: chat test lint bench clean vectors parsed
 
 $(STAMP): pyproject.toml
