@@ -1,7 +1,8 @@
 """One unit of work for one person: their scope in the store and what use cases need.
 
 A chat message, a CLI subcommand and a model's tool call each get one `Turn` from
-`Engine.work`; use cases and flows take it as their first argument.
+`Workbench.work` (the engine is a workbench); use cases and flows take it as their first
+argument.
 """
 
 from __future__ import annotations
