@@ -27,7 +27,6 @@ is answered once and its reply survives a crash (agent/store/outbox.py).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -55,7 +54,7 @@ from agent.config import Settings
 from agent.intents import detect, looks_like_learning_question
 from agent.interview import choices_for, first_open, question, questions
 from agent.parsing import clean
-from agent.recommend import IndexNotReady, Recommender
+from agent.recommend import IndexNotReady
 from agent.render import render_chat, welcome
 from agent.reply import Choice, Reply
 from agent.sources import Asker
@@ -64,14 +63,12 @@ from agent.store import (
     FlowSession,
     Outbox,
     Pending,
-    Store,
     StoreBusy,
     busy_message,
     is_transient,
 )
 from agent.turn import Turn
 from agent.workbench import Workbench
-from knowledge.base import KnowledgeBase
 
 if TYPE_CHECKING:
     from agent.llm.model import LanguageModel
@@ -84,21 +81,14 @@ MAX_PREPARE_ROUNDS = 4  # turns rolled back to do slow index work outside the tr
 class Engine(Workbench):
     """Handles messages for any number of users; one user's messages are handled in order."""
 
-    def __init__(
-        self,
-        store: Store,
-        settings: Settings,
-        kb: KnowledgeBase | None = None,
-        today: Callable[[], dt.date] | None = None,
-        recommender: Recommender | None = None,
-        llm: LanguageModel | None = None,
-    ) -> None:
-        super().__init__(store, settings, kb, today, recommender)
-        if llm is None and settings.llm_enabled:
-            from agent.llm.model import LanguageModel
+    llm: LanguageModel | None
 
-            llm = LanguageModel(settings)
-        self.llm = llm
+    def _configured_llm(self, settings: Settings) -> LanguageModel | None:
+        if not settings.llm_enabled:
+            return None
+        from agent.llm.model import LanguageModel
+
+        return LanguageModel(settings)
 
     @overload
     async def handle(self, user: str, text: str) -> Reply: ...

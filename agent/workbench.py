@@ -36,16 +36,22 @@ class Workbench:
         kb: KnowledgeBase | None = None,
         today: Callable[[], dt.date] | None = None,
         recommender: Recommender | None = None,
+        llm: Any = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.kb = kb or default_knowledge()
         self.today = today  # None: each person's own calendar day (see `_today`)
         self.recommender = recommender or Recommender(settings, self.kb)
-        # The language model a turn hands to the flows; only the Engine configures one.
-        self.llm: Any = None
+        # The language model a turn hands to the flows (agent.llm.model.LanguageModel).
+        self.llm = llm if llm is not None else self._configured_llm(settings)
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def _configured_llm(self, settings: Settings) -> Any:
+        """The language model the settings configure for this front end's turns: none for
+        use cases (the Engine, which talks, builds one)."""
+        return None
 
     @contextmanager
     def work(
