@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.interview import (
+    EMPLOYED,
     REQUIRED,
     Question,
     describe_answer,
@@ -88,6 +89,7 @@ class Reading:
     keep: dict[str, Any] | None = None  # the part to keep (under PENDING) while asking
     choices: tuple[Choice, ...] = ()  # buttons for the question back
     replaces: tuple[tuple[str, str], ...] = ()  # (earlier question, skill) this answer re-rates
+    also: tuple[tuple[str, Any], ...] = ()  # other keys this answer sets (None removes one)
 
     @property
     def complete(self) -> bool:
@@ -133,7 +135,24 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
         value = parse_answer(q, text, answers, kb)
     except Unclear as exc:
         return _unclear(f"{exc} {hint()}")
+    if q.id == "clients":
+        return _clients(q, value, folded, kb)
     return Reading(value=value, note=describe_answer(q, value, kb))
+
+
+# Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
+# if they do not name their income streams later, the audit knows it is a salary.
+_EMPLOYED = re.compile(
+    r"\b(?:employees?|employed|employers?|salaried|salary|full[- ]?time (?:job|role|position)|"
+    r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract))\b"
+)
+
+
+def _clients(q: Question, value: Any, folded: str, kb: KnowledgeBase) -> Reading:
+    if value == 1 and _EMPLOYED.search(folded):
+        note = "Noted: 1 employer (a salaried job)."
+        return Reading(value=value, note=note, also=((EMPLOYED, True),))
+    return Reading(value=value, note=describe_answer(q, value, kb), also=((EMPLOYED, None),))
 
 
 def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
@@ -145,6 +164,11 @@ def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
         return
     answers.pop(PENDING, None)
     answers[q.id] = reading.value
+    for key, value in reading.also:
+        if value is None:
+            answers.pop(key, None)
+        else:
+            answers[key] = value
     for key, skill in reading.replaces:
         earlier = answers.get(key)
         if isinstance(earlier, dict):

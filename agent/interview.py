@@ -54,6 +54,8 @@ from tools.numbers import percent
 from tools.profile import STAGE_ALIASES, CareerStage
 
 QUESTIONS_FILE = "interview/questions.yaml"
+# Set when the answer to `clients` says the one is an employer ("1, full-time employee").
+EMPLOYED = "_employed"
 REQUIRED = frozenset({"target_role"})
 # What each point of the 0-5 rating scale means (self-ratings, endorsements).
 RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
@@ -381,7 +383,10 @@ def build_profile(
     share = answers.get("top_client_share")
     if share is not None and 0 <= share <= 1:
         data["top_client_share"] = share
-    data["income_streams"] = list(answers.get("income_streams") or [])
+    streams = answers.get("income_streams")
+    if streams is None and answers.get(EMPLOYED):
+        streams = ["employment"]  # "1, full-time employee", and the streams not named
+    data["income_streams"] = list(streams or [])
     for key in ("career_stage", "years_experience", "weekly_learning_hours", "learning_budget_usd"):
         if answers.get(key) is not None:
             data[key] = answers[key]
