@@ -143,7 +143,7 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
 # Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
 # if they do not name their income streams later, the audit knows it is a salary.
 _EMPLOYED = re.compile(
-    r"\b(?:employees?|employed|employers?|salaried|salary|full[- ]?time (?:job|role|position)|"
+    r"\b(?:employees?|employed|employers?|boss|salaried|salary|full[- ]?time (?:job|role|position)|"
     r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract))\b"
 )
 

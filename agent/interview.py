@@ -250,7 +250,7 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             raise Unclear(f"That should be between {low:g} and {high:g}{unit}.")
         return round(value, 2)
     if kind == "percent":
-        value = parse_percent(text)
+        value = parse_percent(text, rare=q.id == "model_positive_rate")
         return None if value == UNKNOWN else round(value, 4)
     if kind == "ratings":
         return parse_ratings(text, rated_skills(q, answers, kb), kb).values

@@ -9,6 +9,7 @@ readings are possible the parser asks instead of guessing.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 
@@ -134,6 +135,39 @@ def _none_then_why(folded: str) -> bool:
     return is_none(head) or bool(_NO_AMOUNT.match(strip_hedges(head)))
 
 
+_VAGUE_COUNT = re.compile(
+    r"\b(?:a handful|handful|several|dozens?|many|a lot|lots|a bunch|numerous|various|multiple)\b"
+)
+_SOMEONE_PAYS = re.compile(
+    r"\b(?:employer|company|work|boss|client|team|university|school)\b.*\b(?:pays?|paid|paying|"
+    r"covers?|covered|funds?|funded|reimburses?|sponsors?)\b|\b(?:paid|covered|funded|sponsored|"
+    r"reimbursed) by\b|\bexpensed?\b|\btraining budget\b"
+)
+# What a number answers, for "I could not tell which number in your answer is ...".
+_WHAT = {"years": "the years", "hours": "the hours a week", "clients": "the number of clients"}
+_SINCE_YEAR = re.compile(
+    r"\b(?:since|from|starting in|started in|began in)\s+(?:(?:early|mid|late|the start of|the "
+    r"end of)\s+)?((?:19|20)\d\d)\b"
+)
+_SINCE_WHEN = re.compile(r"^(?:since|from|ever since)\s+(?!\d)")
+
+
+def _since_year(spelled: str) -> float | None:
+    """Years of work said as the year it began ("since 2019": the years since, counted from
+    this calendar year; less than one is half a year); None when no such year is said."""
+    found = _SINCE_YEAR.search(spelled)
+    if found is not None and re.search(r"\b\d+(?:\.\d+)?\s*(?:years?|yrs?|months?)\b", spelled):
+        return None  # "3 years, since 2023": the years said count, as read elsewhere
+    if found is None:
+        if _SINCE_WHEN.match(spelled) and not re.search(r"\d", spelled):
+            raise Unclear('Since when? Give the number of years, for example "3".')
+        return None
+    start, now = int(found.group(1)), dt.date.today().year
+    if start > now:
+        raise Unclear(f"{start} has not come yet; how many years is it so far?")
+    return float(now - start) if start < now else 0.5
+
+
 def parse_number(text: str, unit: str | None = None) -> float:
     """A plain quantity: "3", "2 years", "18 months", "a couple", "3-5", "none", in a sentence."""
     folded = prepared(text, "an amount")
@@ -142,10 +176,16 @@ def parse_number(text: str, unit: str | None = None) -> float:
     if unit == "clients" and _ONE_CLIENT.match(strip_hedges(folded)):
         return 1.0
     spelled = words_to_numbers(folded)
+    if unit == "years":
+        since = _since_year(spelled)
+        if since is not None:
+            return since
     if re.search(r"\d\s*/\s*\d", spelled):
         raise Unclear(f"I could not read {clean(text)[:60]!r} as one amount.")
-    amount = pick(spelled, unit, "the answer")
+    amount = pick(spelled, unit, _WHAT.get(unit or "", "the answer"))
     if amount is None:
+        if _VAGUE_COUNT.search(spelled):
+            raise Unclear('Roughly how many? A guess is fine, for example "4".')
         raise Unclear(f"I could not read {clean(text)[:60]!r} as an amount.")
     if re.search(
         r"\b(?:less than|fewer than|under|below|not even|almost|nearly)\s*$",
@@ -199,6 +239,11 @@ def parse_money(text: str) -> float:
         )
     amount = pick(spelled, "usd", "the budget")
     if amount is None:
+        if _SOMEONE_PAYS.search(spelled):
+            raise Unclear(
+                "Good to know someone else pays: about how much can be spent on your learning in "
+                'the next few months (for example "$500")? Say "don\'t know" if nobody has said.'
+            )
         raise Unclear(f"I could not find an amount in {clean(text)[:60]!r}.")
     if amount.per in _PER_QUARTER:
         # A rate is not a total: say what it comes to over three months, and ask.
@@ -228,17 +273,22 @@ _SHARE_WORDS = (
 )  # fmt: skip
 
 
+_VAGUE_SHARE = re.compile(
+    r"\b(?:most|majority|much|lots|bulk|(?:nearly|almost|pretty much|practically) "
+    r"(?:all|everything)|the lion'?s share)\b"
+)
 _BARE_NO = re.compile(r"^(?:no|nope|nah|no thanks|no thank you|not yet|not now)$")
 
 
-def parse_percent(text: str) -> float:
+def parse_percent(text: str, rare: bool = False) -> float:
     """A share between 0 and 1: "6%", "0.06", "about 2% are fraud", "1 in 50", "half", "balanced";
-    UNKNOWN for "don't know"."""
+    UNKNOWN for "don't know". `rare`: the share of a rare class is asked, so words naming the
+    common one ("the majority is legit") are asked about."""
     folded = prepared(text, "a share")
     rest = unknown_prefix(folded)
     if rest is not None and not re.search(r"\d", rest):
         return UNKNOWN
-    if _RARE_WORDS.search(folded):
+    if rare and _RARE_WORDS.search(folded):
         raise Unclear(
             'Is that the share of the common class? I need the share of the rare one, for example "2%".'
         )
@@ -247,6 +297,8 @@ def parse_percent(text: str) -> float:
         for pattern, share in _SHARE_WORDS:
             if re.search(pattern, hedged):
                 return share
+        if _VAGUE_SHARE.search(folded):  # "most of it comes from one agency": "one" is no share
+            raise Unclear('Roughly what percentage is that? For example "70%".')
     spelled = words_to_numbers(folded, counts=False)
     if re.search(r"\b(?:50/50|50-50)\b", spelled):
         return 0.5
@@ -271,7 +323,7 @@ def parse_percent(text: str) -> float:
             raise Unclear(f"{clean(text)[:20]!r} is not a share.")
         if is_none(folded):
             return 0.0
-        if re.search(r"\b(?:most|majority|much|lots|bulk|nearly all|almost all)\b", folded):
+        if _VAGUE_SHARE.search(folded):
             raise Unclear('Roughly what percentage is that? For example "70%".')
         raise Unclear(f"I could not find a percentage in {clean(text)[:60]!r}.")
     value = amount.value

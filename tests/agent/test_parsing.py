@@ -328,9 +328,11 @@ def test_sentences_give_their_number_and_ambiguity_is_a_question(kb: KnowledgeBa
                        ("2 kids", "clients"), ("3 or 4 per month", "clients")):  # fmt: skip
         with pytest.raises(Unclear):
             parse_number(text, unit)
-    for share in ("most of it", "98% legit", "1"):
+    for share in ("most of it", "1"):
         with pytest.raises(Unclear):
             parse_percent(share)
+    with pytest.raises(Unclear, match="rare one"):  # asked for the rare class, given the common
+        parse_percent("98% legit", rare=True)
     with pytest.raises(Unclear, match="US dollars"):
         parse_money("500 euros")
     with pytest.raises(Unclear, match="yes or no"):
@@ -378,3 +380,19 @@ def test_a_rating_without_a_skill_is_asked_about(kb: KnowledgeBase) -> None:
     assert done.complete and done.value == {"communication": 4.0, "negotiation": 2.0}
     left = read(q, "leave it out", answers, kb)
     assert left.complete and left.value == {"communication": 4.0}
+
+
+def test_years_said_as_the_year_they_began_count_to_this_year() -> None:
+    """ "since 2019" is the years since then (the corpus cannot hold a label that moves with
+    the calendar, so it is computed here)."""
+    import datetime as dt
+
+    from agent.parsing import Unclear, parse_number
+
+    year = dt.date.today().year
+    assert parse_number("since 2019", "years") == year - 2019
+    assert parse_number(f"since mid {year - 3}", "years") == 3
+    assert parse_number(f"since {year}", "years") == 0.5
+    assert parse_number("3 years, since 2010", "years") == 3  # the years said count
+    with pytest.raises(Unclear, match="has not come yet"):
+        parse_number(f"since {year + 2}", "years")
