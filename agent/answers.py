@@ -675,9 +675,14 @@ def _sentence(problems: Any) -> str:
 # Lists of options or skills --------------------------------------------------------------
 
 
+# Questions of taste: refusing some ("no videos") says the others suit. Never consent, or what
+# a person has done: not having done one says nothing of the rest.
+PREFERENCES = frozenset({"preferred_formats"})
+
+
 def _multi(q: Question, text: str, kb: KnowledgeBase, kept: list[str]) -> Reading:
     options = options_for(q, kb)
-    got = read_multi(text, options)
+    got = read_multi(text, options, complement=q.id in PREFERENCES)
     chosen = [o.value for o in options if o.value in {*kept, *got.chosen}]
     if got.unknown and not chosen:
         named = ", ".join(repr(p) for p in got.unknown)

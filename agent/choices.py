@@ -301,14 +301,30 @@ _EXCEPT = re.compile(
 )
 
 
-def read_multi(text: str, options: Sequence[Option]) -> MultiRead:
+# No preference among options of taste (never read as consent).
+_ANY_WORDS = frozenset({
+    "anything", "any", "whatever", "no preference", "no preferences", "don't mind", "dont mind",
+    "i don't mind", "i dont mind", "doesn't matter", "doesnt matter", "any format", "any of them",
+    "all are fine", "all fine", "any is fine", "anything works", "everything works", "any works",
+})  # fmt: skip
+_REFUSED = re.compile(
+    r"^(?:no|not|never|without|avoid|except|but not|no more|none of the|"
+    r"(?:i )?(?:hate|dislike|can'?t stand|do ?n'?t (?:like|want|do|enjoy)|do not (?:like|want|do|enjoy))"
+    r")\s+(?:any\s+)?(.+)$"
+)
+
+
+def read_multi(text: str, options: Sequence[Option], complement: bool = False) -> MultiRead:
     """Several options ("1, 3", "github and mlflow", "videos and hands on", "all but kaggle",
-    "none for now"); parts that name no option are returned, not dropped."""
+    "none for now"); parts that name no option are returned, not dropped. A refused option
+    ("books and docs, no video") is never chosen; with `complement` (a preference: "no
+    videos" means the others suit) refusals alone choose every other option, and without it
+    (consent, what was done) they are asked about."""
     folded = prepared(text, "an option")
     hedged = strip_hedges(folded)
     if is_none(folded) or hedged in {"none of them", "none of these", "nothing", "none for now"}:
         return MultiRead([], [])
-    if folded in ALL_WORDS or hedged in ALL_WORDS:
+    if folded in ALL_WORDS or hedged in ALL_WORDS or (complement and hedged in _ANY_WORDS):
         return MultiRead([o.value for o in options], [])
     order = [o.value for o in options]
     exception = _EXCEPT.match(hedged)
@@ -329,8 +345,15 @@ def read_multi(text: str, options: Sequence[Option]) -> MultiRead:
         parts = parts[0].split()
     chosen: list[str] = []
     unknown: list[str] = []
+    refused: list[str] = []
     for part in parts:
         part = part.strip()
+        negated = _REFUSED.match(part)
+        if negated:
+            value, _ = _safe_match(negated.group(1), options)
+            if value is not None:
+                refused.append(value)
+                continue
         if (
             not _typed_tokens(part)
             and not re.search(r"\d", part)
@@ -342,6 +365,11 @@ def read_multi(text: str, options: Sequence[Option]) -> MultiRead:
             unknown.append(part)
         elif value not in chosen:
             chosen.append(value)
+    chosen = [v for v in chosen if v not in refused]
+    if refused and not chosen and not unknown:
+        if not complement:
+            raise Unclear("Which of the options, then? Pick one or more, or say none.")
+        chosen = [v for v in order if v not in refused]
     if not chosen and not unknown:
         raise Unclear("Please pick one or more of the options, or say none.")
     return MultiRead(sorted(chosen, key=order.index), unknown)
