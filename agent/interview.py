@@ -241,6 +241,8 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
     if kind == "multi":
         return parse_multi(text, options_for(q, kb))
     if kind == "yesno":
+        if q.id == "high_stakes":
+            return _high_stakes(text)
         return parse_yes_no(text)
     if kind in ("number", "money"):
         value = parse_number(text, q.unit) if kind == "number" else parse_money(text)
@@ -400,6 +402,33 @@ def build_profile(
             model["legal_basis"] = answers.get("model_legal_basis")
         data["models"] = [model]
     return data
+
+
+# Work whose models decide about people's health, money, jobs, safety or rights.
+_HIGH_STAKES = re.compile(
+    r"\b(?:loans?|lending|credit|mortgages?|insurance|underwrit\w*|banking|medical|medicine|"
+    r"health\w*|clinical|patients?|diagnos\w*|triage|hospitals?|radiology|pharma\w*|drugs?|"
+    r"hiring|recruit\w*|candidates?|resumes?|cvs|safety|autonomous|self[- ]driving|aviation|"
+    r"criminal|police|policing|justice|courts?|welfare|benefits|housing|admissions?|grading|"
+    r"children|child)\b"
+)
+
+
+_HEDGED = re.compile(r"\b(?:no|not|never|nope|nah|sometimes|partly|maybe|depends|rarely)\b")
+
+
+def _high_stakes(text: str) -> bool:
+    """Yes or no; a domain named instead ("it decides loans", "medical triage") is a yes."""
+    try:
+        return parse_yes_no(text)
+    except Unclear:
+        folded = normalize(text)
+        if _HIGH_STAKES.search(folded) and not _HEDGED.search(folded):
+            return True
+        raise Unclear(
+            "Do your models affect people's health, money, jobs, safety or rights? Then yes; "
+            "otherwise no."
+        ) from None
 
 
 def _diversification(answers: dict[str, Any]) -> float | None:

@@ -374,12 +374,12 @@ def parse_yes_no(text: str) -> bool:
     if re.search(
         r"\byes\b.*\bno\b|\bno\b.*\byes\b|\bsort of\b|\bkind of\b|\bsometimes\b|\bdepends\b", folded
     ):
-        raise Unclear("Please answer yes or no.")
+        raise Unclear("Is that a yes or a no?")
     if _NO_START.match(folded):
         return False
     if _YES_START.match(folded):
         return True
-    raise Unclear("Please answer yes or no.")
+    raise Unclear("I could not tell whether that is yes or no.")
 
 
 # Metrics ---------------------------------------------------------------------------------
