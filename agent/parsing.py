@@ -393,7 +393,14 @@ METRIC_NAMES = {
     "medianlatency": "latency_ms", "inferencetime": "latency_ms", "r2": "r2", "r²": "r2", "rsquared": "r2",
     "r2score": "r2", "mape": "mape", "smape": "smape", "ndcg": "ndcg_at_10", "ndcg@10": "ndcg_at_10",
     "ndcgat10": "ndcg_at_10", "map": "map", "genauigkeit": "accuracy", "précision": "accuracy",
+    "accurate": "accuracy",
 }  # fmt: skip
+# Metrics people report that no benchmark here holds: named as such, never "unknown".
+_UNBENCHMARKED = re.compile(
+    r"\b(recall|precision|sensitivity|specificity|rmse|mae|mse|log ?loss|cross[- ]?entropy|brier|"
+    r"mcc|kappa|bleu|rouge|perplexity|iou|map@?50|mrr|hit ?rate|tpr|fpr|p9\d)\b"
+)
+_COMPARABLE = "F1, ROC-AUC, PR-AUC, accuracy, median latency, R², MAPE, sMAPE, NDCG@10 or MAP"
 METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "accuracy": "accuracy",
                  "latency_ms": "latency (ms)", "r2": "R²", "mape": "MAPE", "smape": "sMAPE",
                  "ndcg_at_10": "NDCG@10", "map": "MAP"}  # fmt: skip
@@ -413,6 +420,7 @@ def parse_metrics(text: str) -> dict[str, float]:
     folded = re.sub(r"(?<![\d,])0,(\d+)", r"0.\1", folded)
     metrics: dict[str, float] = {}
     problems: list[str] = []
+    uncompared: list[str] = []  # reported, but no benchmark holds them: the others count
     for part in re.split(r"[,;\n]|\band\b|\s&\s|\|", folded):
         part = part.strip(" .")
         if not part:
@@ -429,6 +437,10 @@ def parse_metrics(text: str) -> dict[str, float]:
         name = name.replace("score", "") if name not in METRIC_NAMES else name
         metric = METRIC_NAMES.get(name) or METRIC_NAMES.get(name.replace("@", "at"))
         if metric is None:
+            other = _UNBENCHMARKED.search(part)
+            if other is not None:
+                uncompared.append(other.group(1))
+                continue
             problems.append(f"unknown metric {name or part!r}")
             continue
         value = to_float(match.group(1))
@@ -452,9 +464,21 @@ def parse_metrics(text: str) -> dict[str, float]:
     if problems:
         text = "; ".join(problems)
         raise Unclear(text[:1].upper() + text[1:] + ".")
+    if not metrics and uncompared:
+        named = " and ".join(dict.fromkeys(_uncompared_name(m) for m in uncompared))
+        raise Unclear(
+            f"{named[:1].upper() + named[1:]} cannot be compared with the benchmarks I hold; give "
+            f"any of {_COMPARABLE} you have, or skip."
+        )
     if not metrics:
         raise Unclear("I could not find any metric.")
     return metrics
+
+
+def _uncompared_name(found: str) -> str:
+    if re.fullmatch(r"p9\d", found):
+        return f"{found} latency (the benchmarks hold the median)"
+    return found.upper() if len(found) <= 4 else found
 
 
 def metric_label(metric: str) -> str:
