@@ -225,11 +225,34 @@ def _choice(
     value, close = match_choice(text, options)
     if value is not None:
         return Reading(value=value, note=describe_answer(q, value, kb))
+    if q.id == "model_task":
+        _no_benchmark_for(text)
     if close:
         listed = _either([o.label for o in close])
         buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
         return _unclear(f"Did you mean {listed}? {hint()}", buttons)
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
+
+
+# Tasks people name that no benchmark here holds: said so, not matched to the nearest name.
+_UNBENCHMARKED_TASK = re.compile(
+    r"\b(object detection|segmentation|clustering|anomaly detection|speech recognition|"
+    r"asr|speech|translation|summari[sz]ation|text generation|image generation|generative|chat ?bots?|"
+    r"llm|rag|question answering|reinforcement learning|\brl\b|pose estimation|ocr)\b"
+)
+
+
+def _no_benchmark_for(text: str) -> None:
+    found = _UNBENCHMARKED_TASK.search(normalize(text))
+    if found is None:
+        return
+    task = found.group(1)
+    task = task.upper() if len(task) <= 3 else task[:1].upper() + task[1:]
+    raise Unclear(
+        f"{task} has no benchmark here yet, so its metrics cannot be "
+        'compared. Pick one of the tasks if one fits, or say "skip" (the rest of the audit '
+        "does not need it)."
+    )
 
 
 # Career stage in the person's own words ----------------------------------------------------
