@@ -366,6 +366,8 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
         elif value not in chosen:
             chosen.append(value)
     chosen = [v for v in chosen if v not in refused]
+    if unknown and not chosen and not refused and is_none(unknown[0]):
+        return MultiRead([], [])  # "none, I'm a student": none, with a reason
     if refused and not chosen and not unknown:
         if not complement:
             raise Unclear("Which of the options, then? Pick one or more, or say none.")

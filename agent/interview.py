@@ -243,6 +243,8 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
     if kind == "yesno":
         if q.id == "high_stakes":
             return _high_stakes(text)
+        if q.id == "model_personal_data":
+            return _personal_data(text)
         return parse_yes_no(text)
     if kind in ("number", "money"):
         value = parse_number(text, q.unit) if kind == "number" else parse_money(text)
@@ -429,6 +431,33 @@ def _high_stakes(text: str) -> bool:
             "Do your models affect people's health, money, jobs, safety or rights? Then yes; "
             "otherwise no."
         ) from None
+
+
+# Data about people, as GDPR reads it: pseudonymised data (ids, hashed e-mails) still is.
+_PERSONAL = re.compile(
+    r"\b(?:names?|e-?mails?|addresses|phone|messages?|chats?|user ?ids?|customer ?ids?|ids|"
+    r"customers?|users?|patients?|employees?|applicants?|health|medical|locations?|gps|ip "
+    r"addresses|faces?|photos of people|voices?|transactions|purchases|browsing|pseudonymi[sz]ed|"
+    r"hashed)\b"
+)
+_ANONYMOUS = re.compile(r"\banonymi[sz]ed\b|\banonymous\b")
+
+
+def _personal_data(text: str) -> bool:
+    """Yes or no; data about people named instead ("customer e-mails", "only user ids") is a
+    yes, and "anonymised" is asked about (keys or ids left in keep it personal data)."""
+    folded = normalize(text)
+    try:
+        return parse_yes_no(text)
+    except Unclear:
+        if _ANONYMOUS.search(folded) and not re.search(r"\bpseudonymi[sz]ed\b", folded):
+            raise Unclear(
+                "Truly anonymised data (nobody can be picked out, even with other data) is not "
+                "personal data; if ids or other keys remain, it still is. Which is it: yes or no?"
+            ) from None
+        if _PERSONAL.search(folded) and not _HEDGED.search(folded):
+            return True
+        raise
 
 
 def _diversification(answers: dict[str, Any]) -> float | None:
