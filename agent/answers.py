@@ -703,8 +703,24 @@ def _sentence(problems: Any) -> str:
 PREFERENCES = frozenset({"preferred_formats"})
 
 
+# Words for more than one learning format at once.
+_READING = re.compile(
+    r"\b(?P<neg>(?:no|not|without|avoid|hate|dislike|(?:do ?n'?t|do not) like)\s+(?:any\s+)?)?"
+    r"(?:reading|written (?:material|stuff|content)|text[- ]based|texts)\b"
+    r"(?!\s+(?:the\s+)?(?:docs|documentation|books?|textbooks?|papers|articles|blogs?|tutorials))"
+)
+
+
+def _both_written(found: re.Match[str]) -> str:
+    """Reading is books and docs; "no reading" refuses both."""
+    neg = found.group("neg") or ""
+    return f"{neg}books, {neg}docs"
+
+
 def _multi(q: Question, text: str, kb: KnowledgeBase, kept: list[str]) -> Reading:
     options = options_for(q, kb)
+    if q.id == "preferred_formats":
+        text = _READING.sub(_both_written, text.lower())
     got = read_multi(text, options, complement=q.id in PREFERENCES)
     chosen = [o.value for o in options if o.value in {*kept, *got.chosen}]
     if got.unknown and not chosen:

@@ -467,8 +467,8 @@ def parse_metrics(text: str) -> dict[str, float]:
     if not metrics and uncompared:
         named = " and ".join(dict.fromkeys(_uncompared_name(m) for m in uncompared))
         raise Unclear(
-            f"{named[:1].upper() + named[1:]} cannot be compared with the benchmarks I hold; give "
-            f"any of {_COMPARABLE} you have, or skip."
+            f"{named[:1].upper() + named[1:]}: no benchmark I hold has it, so it cannot be "
+            f"compared; give any of {_COMPARABLE} you have, or skip."
         )
     if not metrics:
         raise Unclear("I could not find any metric.")

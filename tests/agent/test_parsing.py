@@ -96,7 +96,7 @@ def test_yes_no_money_percent_metrics() -> None:
         "roc_auc": 0.8,
         "latency_ms": 200,
     }
-    with pytest.raises(Unclear, match="BLEU cannot be compared with the benchmarks"):
+    with pytest.raises(Unclear, match="BLEU: no benchmark I hold has it"):
         parse_metrics("bleu 30")  # a real metric, but none of the benchmarks holds it
     with pytest.raises(Unclear, match="Unknown metric 'zorb'"):
         parse_metrics("zorb 30")
