@@ -149,10 +149,28 @@ _EMPLOYED = re.compile(
 
 
 def _clients(q: Question, value: Any, folded: str, kb: KnowledgeBase) -> Reading:
-    if value == 1 and _EMPLOYED.search(folded):
-        note = "Noted: 1 employer (a salaried job)."
-        return Reading(value=value, note=note, also=((EMPLOYED, True),))
-    return Reading(value=value, note=describe_answer(q, value, kb), also=((EMPLOYED, None),))
+    also = side_answers(q, value, folded)
+    if dict(also).get(EMPLOYED):
+        return Reading(value=value, note="Noted: 1 employer (a salaried job).", also=also)
+    return Reading(value=value, note=describe_answer(q, value, kb), also=also)
+
+
+def side_answers(q: Question, value: Any, text: str) -> tuple[tuple[str, Any], ...]:
+    """Other keys an answer sets besides its own (None removes one): one client said to be
+    an employer marks the income as a salary. The guided interviewer and the model's
+    record_answer tool both apply them."""
+    if q.id != "clients":
+        return ()
+    employed = value == 1 and bool(_EMPLOYED.search(normalize(text)))
+    return ((EMPLOYED, True if employed else None),)
+
+
+def apply_side_answers(answers: dict[str, Any], also: tuple[tuple[str, Any], ...]) -> None:
+    for key, value in also:
+        if value is None:
+            answers.pop(key, None)
+        else:
+            answers[key] = value
 
 
 def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
@@ -164,11 +182,7 @@ def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
         return
     answers.pop(PENDING, None)
     answers[q.id] = reading.value
-    for key, value in reading.also:
-        if value is None:
-            answers.pop(key, None)
-        else:
-            answers[key] = value
+    apply_side_answers(answers, reading.also)
     for key, skill in reading.replaces:
         earlier = answers.get(key)
         if isinstance(earlier, dict):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agent.engine import Engine
+from agent.interview import EMPLOYED
 from agent.store import Store
 from knowledge.base import KnowledgeBase
 from tests.agent.llm_setup import llm_engine, llm_settings
@@ -267,6 +268,29 @@ def test_natural_yes_and_no_are_recorded_from_the_persons_words(
     engine.handle_sync("ida", "yeah, I build credit-risk models for a bank")
     answers = _answers(store, "ida")
     assert answers["has_model"] is False and answers["high_stakes"] is True
+
+
+def test_an_employer_said_to_the_model_marks_the_income_as_a_salary(
+    tmp_path: Path, fake: FakeOpenAI, store: Store, kb: KnowledgeBase
+) -> None:
+    """The model's record_answer applies what the guided interviewer reads beside a value:
+    "1, my employer" is one employer, and a later "2 clients" takes that back."""
+    engine = _engine(store, kb, tmp_path / "home", fake)
+    fake.queue(
+        Call([("record_answer", {"question_id": "clients", "answer": "1, my employer"})], content="Noted."),
+        Call([("record_answer", {"question_id": "clients", "answer": "2"})], content="Ok."),
+    )  # fmt: skip
+
+    def kept() -> dict[str, Any]:
+        with store.user("eve") as scope:
+            row = scope.last_flow("interview")
+            assert row is not None
+            return dict(row.answers)
+
+    engine.handle_sync("eve", "just 1, my employer")
+    assert kept()["clients"] == 1 and kept()[EMPLOYED] is True
+    engine.handle_sync("eve", "sorry, 2 clients actually")
+    assert kept()["clients"] == 2 and EMPLOYED not in kept()
 
 
 @pytest.mark.parametrize(
