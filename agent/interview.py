@@ -417,20 +417,31 @@ _HIGH_STAKES = re.compile(
 
 
 _HEDGED = re.compile(r"\b(?:no|not|never|nope|nah|sometimes|partly|maybe|depends|rarely)\b")
+_NOTHING = re.compile(r"(?!)")
 
 
-def _high_stakes(text: str) -> bool:
-    """Yes or no; a domain named instead ("it decides loans", "medical triage") is a yes."""
+def _yes_when_named(text: str, named: re.Pattern[str], ask: str | None = None) -> bool:
+    """Yes or no; naming, without a hedge, what makes the answer yes is a yes. `ask`: the
+    question back when neither is clear (else the yes-or-no one)."""
     try:
         return parse_yes_no(text)
     except Unclear:
         folded = normalize(text)
-        if _HIGH_STAKES.search(folded) and not _HEDGED.search(folded):
+        if named.search(folded) and not _HEDGED.search(folded):
             return True
-        raise Unclear(
-            "Do your models affect people's health, money, jobs, safety or rights? Then yes; "
-            "otherwise no."
-        ) from None
+        if ask is None:
+            raise
+        raise Unclear(ask) from None
+
+
+def _high_stakes(text: str) -> bool:
+    """A domain named instead of yes ("it decides loans", "medical triage") is a yes."""
+    return _yes_when_named(
+        text,
+        _HIGH_STAKES,
+        "Do your models affect people's health, money, jobs, safety or rights? Then yes; "
+        "otherwise no.",
+    )
 
 
 # Data about people, as GDPR reads it: pseudonymised data (ids, hashed e-mails) still is.
@@ -440,24 +451,21 @@ _PERSONAL = re.compile(
     r"addresses|faces?|photos of people|voices?|transactions|purchases|browsing|pseudonymi[sz]ed|"
     r"hashed)\b"
 )
-_ANONYMOUS = re.compile(r"\banonymi[sz]ed\b|\banonymous\b")
+_ANONYMISED = re.compile(r"\banonymi[sz]ed\b|\banonymous\b")
 
 
 def _personal_data(text: str) -> bool:
-    """Yes or no; data about people named instead ("customer e-mails", "only user ids") is a
-    yes, and "anonymised" is asked about (keys or ids left in keep it personal data)."""
+    """Data about people named instead of yes ("customer e-mails", "only user ids") is a yes;
+    "anonymised" is asked about (ids or other keys left in keep it personal data)."""
     folded = normalize(text)
-    try:
-        return parse_yes_no(text)
-    except Unclear:
-        if _ANONYMOUS.search(folded) and not re.search(r"\bpseudonymi[sz]ed\b", folded):
-            raise Unclear(
-                "Truly anonymised data (nobody can be picked out, even with other data) is not "
-                "personal data; if ids or other keys remain, it still is. Which is it: yes or no?"
-            ) from None
-        if _PERSONAL.search(folded) and not _HEDGED.search(folded):
-            return True
-        raise
+    if _ANONYMISED.search(folded) and not re.search(r"\bpseudonymi[sz]ed\b", folded):
+        return _yes_when_named(
+            text,
+            _NOTHING,
+            "Truly anonymised data (nobody can be picked out, even with other data) is not "
+            "personal data; if ids or other keys remain, it still is. Which is it: yes or no?",
+        )
+    return _yes_when_named(text, _PERSONAL)
 
 
 def _diversification(answers: dict[str, Any]) -> float | None:
