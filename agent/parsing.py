@@ -168,6 +168,19 @@ def _since_year(spelled: str) -> float | None:
     return float(now - start) if start < now else 0.5
 
 
+def _days_a_week(spelled: str) -> int:
+    """How many days "a day" is in a week: weekdays 5, weekends 2, one named day 1, else 7."""
+    if re.search(r"\bweekdays?\b|\bworkdays?\b|\bworking days\b", spelled):
+        return 5
+    if re.search(r"\bweekends?\b|\bsaturdays? and sundays?\b", spelled):
+        return 2
+    if re.search(
+        r"\b(?:mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?)\b", spelled
+    ):
+        return 1
+    return 7
+
+
 def parse_number(text: str, unit: str | None = None) -> float:
     """A plain quantity: "3", "2 years", "18 months", "a couple", "3-5", "none", in a sentence."""
     folded = prepared(text, "an amount")
@@ -203,7 +216,7 @@ def parse_number(text: str, unit: str | None = None) -> float:
         if amount.unit == "minutes":
             value /= 60
         if amount.per == "day":
-            value *= 5 if re.search(r"\bweekdays?\b|\bworkdays?\b", spelled) else 7
+            value *= _days_a_week(spelled)
         elif amount.per == "month":
             value /= 4.35
         elif amount.per == "year":
