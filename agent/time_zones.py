@@ -22,6 +22,22 @@ class TimeZone:
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 
 
+# Abbreviations people use for a zone that keeps daylight saving: the zone, not a fixed offset
+# (PST in July is PDT). Only those that name one zone; the ambiguous ones are asked about.
+_ABBREVIATIONS = {
+    "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles", "PT": "America/Los_Angeles",
+    "EST": "America/New_York", "EDT": "America/New_York", "ET": "America/New_York",
+    "MDT": "America/Denver", "CDT": "America/Chicago", "AKST": "America/Anchorage",
+    "HST": "Pacific/Honolulu", "BST": "Europe/London", "CEST": "Europe/Paris",
+    "EEST": "Europe/Athens", "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney",
+    "JST": "Asia/Tokyo", "KST": "Asia/Seoul", "SGT": "Asia/Singapore", "NZST": "Pacific/Auckland",
+}  # fmt: skip
+_AMBIGUOUS = {
+    "CST": "US Central, China or Cuba", "IST": "India, Ireland or Israel",
+    "MST": "US Mountain with or without daylight saving", "AST": "Atlantic or Arabia",
+}  # fmt: skip
+
+
 def read_time_zone(text: str) -> TimeZone | str:
     """The time zone a person named: an IANA name in any case ("europe/berlin"), a city of
     one ("berlin", "new york"), UTC, or a whole-hour offset from UTC ("UTC+2"). A string is
@@ -41,6 +57,14 @@ def read_time_zone(text: str) -> TimeZone | str:
             return TimeZone("UTC", "UTC")
         # POSIX names count the other way: UTC+2 is Etc/GMT-2.
         return _fixed(f"Etc/GMT{'-' if sign == '+' else '+'}{hours}")
+    abbreviation = _ABBREVIATIONS.get(name.upper())
+    if abbreviation is not None:
+        return TimeZone(abbreviation, abbreviation)
+    if name.upper() in _AMBIGUOUS:
+        return (
+            f"{name.upper()} names more than one time zone ({_AMBIGUOUS[name.upper()]}); type "
+            "your city or zone, for example /schedule Chicago or /schedule Asia/Kolkata."
+        )
     names, cities = _zone_names()
     key = name.lower().replace(" ", "_")
     found = names.get(key) or (cities[key][0] if len(cities.get(key, ())) == 1 else None)

@@ -289,6 +289,10 @@ def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
         ("etc/gmt-2", "Etc/GMT-2"), ("India", "Asia/Kolkata"), ("the UK", "Europe/London"),
         ("germany", "Europe/Berlin"),  # Busingen keeps Berlin's clock: one zone to offer
         ("buenos aires", "America/Argentina/Buenos_Aires"),  # an old alias, the same clock
+        # An abbreviation that names one zone is that zone, daylight saving included (IANA's
+        # own "EST" is a fixed UTC-5, an hour off in a New York summer).
+        ("PST", "America/Los_Angeles"), ("est", "America/New_York"), ("BST", "Europe/London"),
+        ("JST", "Asia/Tokyo"),
     ],
 )  # fmt: skip
 def test_a_time_zone_is_read_from_how_people_name_it(typed: str, zone: str) -> None:
@@ -306,6 +310,8 @@ def test_a_time_zone_is_read_from_how_people_name_it(typed: str, zone: str) -> N
         ("kolkatta", "Did you mean Asia/Kolkata?"),
         ("usa", "time zones (America/New_York, America/Chicago,"),
         ("Brazil", "for example /schedule Belem."),
+        ("CST", "names more than one time zone (US Central, China or Cuba)"),
+        ("IST", "India, Ireland or Israel"),
     ],
 )  # fmt: skip
 def test_a_time_zone_that_cannot_be_read_is_said_and_the_closest_names_offered(
