@@ -38,10 +38,33 @@ _AMBIGUOUS = {
 }  # fmt: skip
 
 
+_FRAMING = re.compile(
+    r"^(?:i'?m|i am|we'?re|we are|i live|i'?m based|based|living|located)?\s*(?:in|at|near)\s+"
+    r"|\s+(?:time|time zone|timezone|please|city|area)$",
+    re.IGNORECASE,
+)
+
+
 def read_time_zone(text: str) -> TimeZone | str:
     """The time zone a person named: an IANA name in any case ("europe/berlin"), a city of
-    one ("berlin", "new york"), UTC, or a whole-hour offset from UTC ("UTC+2"). A string is
-    what to tell them instead (with the closest names when there are some)."""
+    one ("berlin", "new york"), UTC, or a whole-hour offset from UTC ("UTC+2"), also in a
+    sentence ("I'm in Berlin", "Berlin, Germany", "London time"). A string is what to tell
+    them instead (with the closest names when there are some)."""
+    first = _read(text)
+    if isinstance(first, TimeZone):
+        return first
+    plain = " ".join(text.split())
+    while (shorter := _FRAMING.sub("", plain).strip(" .!")) != plain:
+        plain = shorter
+    for candidate in (plain, plain.split(",")[0]):
+        if candidate and candidate != text.strip():
+            found = _read(candidate)
+            if isinstance(found, TimeZone):
+                return found
+    return first
+
+
+def _read(text: str) -> TimeZone | str:
     name = " ".join(text.split())
     if name.upper() in ("UTC", "GMT", "Z"):
         return TimeZone("UTC", "UTC")

@@ -293,6 +293,9 @@ def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:
         # own "EST" is a fixed UTC-5, an hour off in a New York summer).
         ("PST", "America/Los_Angeles"), ("est", "America/New_York"), ("BST", "Europe/London"),
         ("JST", "Asia/Tokyo"),
+        # Said in a sentence: the place in it.
+        ("I'm in Berlin", "Europe/Berlin"), ("Berlin, Germany", "Europe/Berlin"),
+        ("London time", "Europe/London"), ("based in Lagos", "Africa/Lagos"),
     ],
 )  # fmt: skip
 def test_a_time_zone_is_read_from_how_people_name_it(typed: str, zone: str) -> None:
