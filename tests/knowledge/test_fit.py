@@ -134,6 +134,11 @@ def test_a_gap_nothing_fits_is_said_plainly_with_a_project_idea(retriever: Retri
         ("explain transformers to me", {"deep_learning", "nlp"}, {"explainability"}),
         ("how can I explain my model's predictions to a client", {"explainability"}, set()),
         ("keep track of which hyperparameters worked", {"experiment_tracking"}, set()),
+        # "fair" and "bias" are about groups, not about models in general; bias-variance is not.
+        ("make my models fair", {"bias_testing", "fairness_mitigation"}, {"model_optimization"}),
+        ("is my model biased", {"bias_testing"}, {"model_optimization"}),
+        ("my model overfits", {"classical_ml"}, {"bias_testing", "model_optimization"}),
+        ("the bias-variance trade-off", {"model_evaluation"}, {"bias_testing"}),
     ],
 )
 def test_topics_are_matched_on_the_whole_request(
