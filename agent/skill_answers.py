@@ -32,6 +32,7 @@ RATING_WORDS: tuple[tuple[str, float], ...] = (
     ("nope", 0), ("nada", 0), ("no", 0), ("keine", 0), ("aucune", 0), ("ninguna", 0), ("nil", 0),
     ("heard of it", 1), ("heard of", 1), ("aware", 1), ("a little", 1), ("a bit", 1), ("a tad", 1),
     ("little", 1), ("minimal", 1), ("barely", 1), ("dabbled", 1), ("tried it", 1), ("wenig", 1),
+    ("weak", 1), ("poor", 1), ("bad", 1), ("shaky", 2), ("not great", 2), ("not bad", 3),
     ("un peu", 1), ("un poco", 1), ("beginner", 2), ("basics", 2), ("basic", 2), ("novice", 2),
     ("some", 2), ("junior", 2), ("rusty", 2), ("so-so", 2), ("meh", 2), ("anfänger", 2),
     ("débutant", 2), ("debutant", 2), ("principiante", 2), ("básico", 2), ("basico", 2),
