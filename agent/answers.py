@@ -230,6 +230,8 @@ def _not_known(q: Question, kb: KnowledgeBase, hint: Callable[[], str]) -> Readi
 def _choice(
     q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
 ) -> Reading:
+    if q.id == "model_legal_basis" and _SOMEONE_ELSE_DECIDES.search(normalize(text)):
+        return Reading(value="unknown", note=describe_answer(q, "unknown", kb))
     if q.id == "career_stage":
         reading = _stage_in_own_words(text)
         if reading is not None:
@@ -246,6 +248,14 @@ def _choice(
         buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
         return _unclear(f"Did you mean {listed}? {hint()}", buttons)
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
+
+
+# "The client handles that": the legal basis is someone else's decision, so not known here.
+_SOMEONE_ELSE_DECIDES = re.compile(
+    r"\b(?:client|company|employer|legal(?: team)?|lawyers?|dpo|controller|compliance|boss)\b.*"
+    r"\b(?:handles?|decides?|deals? with|takes? care|is responsible|owns?)\b"
+    r"|\bnot my (?:call|job|decision|department|area)\b"
+)
 
 
 # Tasks people name that no benchmark here holds: said so, not matched to the nearest name.
