@@ -245,6 +245,8 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             return _high_stakes(text)
         if q.id == "model_personal_data":
             return _personal_data(text)
+        if q.id == "has_model":
+            return _yes_when_named(text, _SOME_MODELS)
         return parse_yes_no(text)
     if kind in ("number", "money"):
         value = parse_number(text, q.unit) if kind == "number" else parse_money(text)
@@ -432,6 +434,10 @@ def _yes_when_named(text: str, named: re.Pattern[str], ask: str | None = None) -
         if ask is None:
             raise
         raise Unclear(ask) from None
+
+
+# "Do you have a model...?": "a few", "several" are a yes.
+_SOME_MODELS = re.compile(r"\b(?:a few|several|many|a couple|multiple|lots|plenty|a bunch)\b")
 
 
 def _high_stakes(text: str) -> bool:

@@ -143,6 +143,14 @@ _SOMEONE_PAYS = re.compile(
     r"covers?|covered|funds?|funded|reimburses?|sponsors?)\b|\b(?:paid|covered|funded|sponsored|"
     r"reimbursed) by\b|\bexpensed?\b|\btraining budget\b"
 )
+_YEARS_IN_ML = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*\+?\s*(?:(?:years?|yrs?)\s+)?(?:of\s+)?(?:in|with|doing|on)\s+"
+    r"(?:ml|machine learning|data(?: science)?|ai|analytics|deep learning)\b"
+)
+_YEARS_ELSEWHERE = re.compile(
+    r"(?<![\d.])\d+(?:\.\d+)?\s*\+?\s*(?:(?:years?|yrs?)\s+)?(?:of\s+)?(?:in|with|doing|as)\s+"
+    r"(?!(?:ml|machine learning|data|ai|analytics|deep learning)\b)[a-z]"
+)
 # What a number answers, for "I could not tell which number in your answer is ...".
 _WHAT = {"years": "the years", "hours": "the hours a week", "clients": "the number of clients"}
 _SINCE_YEAR = re.compile(
@@ -193,6 +201,11 @@ def parse_number(text: str, unit: str | None = None) -> float:
         since = _since_year(spelled)
         if since is not None:
             return since
+        in_ml = _YEARS_IN_ML.search(spelled)
+        if in_ml is not None and _YEARS_ELSEWHERE.search(spelled):
+            # "20+ years in software, 2 in ML": the question counts data and ML work ("4 years
+            # but only 1 in ML" is 4: those years are not said to be outside data).
+            return float(in_ml.group(1))
     if re.search(r"\d\s*/\s*\d", spelled):
         raise Unclear(f"I could not read {clean(text)[:60]!r} as one amount.")
     amount = pick(spelled, unit, _WHAT.get(unit or "", "the answer"))
