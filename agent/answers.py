@@ -48,7 +48,13 @@ from agent.parsing import (
     unknown_prefix,
 )
 from agent.reply import Choice
-from agent.skill_answers import OpenItem, is_bare_rating, read_ratings, read_skill_list
+from agent.skill_answers import (
+    EXCEPT_WORDS,
+    OpenItem,
+    is_bare_rating,
+    read_ratings,
+    read_skill_list,
+)
 from agent.skill_names import display
 from agent.sources import named
 from knowledge.base import KnowledgeBase
@@ -68,9 +74,7 @@ _UNFAMILIAR = re.compile(
     r"|^no idea what (?:those|these|they) (?:are|mean)"
     r"|^(?:i )?(?:have |'ve |ve )?no (?:idea|clue) (?:about|of) any of (?:those|these|them)"
 )
-_EXCEPT_SOME = re.compile(
-    r"\d|\b(?:except|but|apart from|other than|besides|aside from|save for)\b"
-)
+_EXCEPT_SOME = re.compile(rf"\d|\b{EXCEPT_WORDS}\b")
 _DONE = re.compile(
     r"^(?:leave (?:it|that|them|those) out|leave out|drop (?:it|that|them)|skip (?:it|that|them)|ignore (?:it|that|them)|"
     r"forget (?:it|that)|none of (?:those|these|them)|no|nope|nothing|nothing else|none|done|that'?s all|that'?s it|"

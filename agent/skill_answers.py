@@ -175,7 +175,8 @@ _REST = (
     r"(?:all(?: of them| others| the others| the rest| else)?|everything(?: else)?|each|every skill|"
     r"the rest|rest|others|the others|other ones|remaining(?: ones)?|everything other)"
 )
-_EXC = r"(?:except(?: for)?|but(?: for)?|apart from|other than|besides|excluding|save for|aside from|minus|bar)"
+# Words that name exceptions to a rating for all ("all 3 except git 1").
+EXCEPT_WORDS = r"(?:except(?: for)?|but(?: for)?|apart from|other than|besides|excluding|save for|aside from|minus|bar)"
 _ONE = rf"(?:{_N}\s*(?:/|out of)\s*{_N}|{_N}\s*%?|{_WORDS})"
 _LINK = r"\s*(?:at|are|is|=|:|get|gets|get a|would be|as|to)?\s*"
 
@@ -185,11 +186,11 @@ def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[s
     """Ratings for all the skills, (with exceptions, without): compiled on first use, since
     their long alternations take about 10 ms to compile and most starts never rate skills."""
     exceptions = (
-        re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})\s*,?\s*{_EXC}\s+(?P<named>.+)$"),
+        re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})\s*,?\s*{EXCEPT_WORDS}\s+(?P<named>.+)$"),
         re.compile(
-            rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{_EXC}\s+(?P<named>.+)$"
+            rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{EXCEPT_WORDS}\s+(?P<named>.+)$"
         ),
-        re.compile(rf"^(?P<r>{_NONE_SAID})\s*,?\s*{_EXC}\s+(?P<named>.+)$"),
+        re.compile(rf"^(?P<r>{_NONE_SAID})\s*,?\s*{EXCEPT_WORDS}\s+(?P<named>.+)$"),
         re.compile(rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?{_REST}{_LINK}(?P<r>{_ONE})$"),
     )
     blanket = (
