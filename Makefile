@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 VECTORS := knowledge/data/vectors.npz
-PARSED := knowledge/data/parsed.json
+PARSED := knowledge/data/parsed.json prompts/parsed.json
 
 # Python caches compiled modules (__pycache__, ignored by git); a shell that turns that off
 # would make every process the suite and the chat start compile the project again (the suite
@@ -37,12 +37,13 @@ $(VECTORS): knowledge/data/catalog/*.yaml knowledge/data/skills.yaml knowledge/p
 	$(BIN)/python -m knowledge.vectors
 
 # The bundled YAML files stored parsed (JSON), so that no start parses them. Run after
-# changing any file under knowledge/data/; an edited file is parsed from its YAML until then,
-# and tests/knowledge/test_parsed.py fails until the stored form matches again.
+# changing any YAML file under knowledge/data/ or prompts/; an edited file is parsed from its
+# YAML until then, and tests/knowledge/test_parsed.py fails until the stored form matches again.
 parsed: $(PARSED)
 
-$(PARSED): knowledge/data/*.yaml knowledge/data/catalog/*.yaml knowledge/data/checks/*.yaml knowledge/parsed.py | $(STAMP)
+$(PARSED) &: knowledge/data/*.yaml knowledge/data/catalog/*.yaml knowledge/data/checks/*.yaml $(wildcard prompts/*/*.yaml) knowledge/parsed.py prompts/parsed.py | $(STAMP)
 	$(BIN)/python -m knowledge.parsed
+	$(BIN)/python -m prompts.parsed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -18,11 +18,9 @@ kb_app = typer.Typer(
 
 def _progress() -> ProgressLine:
     """Progress lines and a bar on stderr, so stdout keeps only the result."""
-    from rich.console import Console
-
     from bots.progress import ProgressLine
 
-    return ProgressLine(Console(stderr=True))
+    return ProgressLine()
 
 
 def _fail(message: str) -> None:

@@ -9,23 +9,37 @@ from __future__ import annotations
 
 import threading
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 class ProgressLine:
-    """Render progress steps on one console; safe to call from the thread doing the work."""
+    """Render progress steps on one console; safe to call from the thread doing the work.
 
-    def __init__(self, console: Console) -> None:
-        self.console = console
+    Without a console, the first step makes one on stderr: a command with nothing slow to
+    say never imports rich (`next --json` with the index built).
+    """
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._console = console
         self._lock = threading.Lock()
         self._said: set[str] = set()
         self._bar: Any = None  # rich.progress.Progress, imported only when there is a bar
         self._task: Any = None
 
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)
+        return self._console
+
     def __call__(self, what: str, done: int, total: int) -> None:
+        from rich.markup import escape
+
         with self._lock:
             if what not in self._said:
                 self._said.add(what)

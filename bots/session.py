@@ -45,14 +45,12 @@ def work(
     work begins (never while it holds the store). Slow steps are announced on stderr, so
     `--json` output on stdout stays one JSON object.
     """
-    from rich.console import Console
-
     from agent.wiring import build_workbench
     from bots.progress import ProgressLine
 
     bench = build_workbench()
     try:
-        with ProgressLine(Console(stderr=True)) as waiting:
+        with ProgressLine() as waiting:
             bench.recommender.progress = waiting
             if index:
                 _prepare(bench)

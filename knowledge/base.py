@@ -27,6 +27,7 @@ from knowledge.schema import (
     Taxonomy,
     normalize_name,
 )
+from prompts.parsed import NotYaml
 
 DATA_DIR = Path(__file__).parent / "data"
 DATA_FILES = ("skills.yaml", "roles.yaml", "demand.yaml", "benchmarks.yaml")
@@ -42,6 +43,8 @@ def _read_yaml(path: Path, raw: bytes | None = None) -> Any:
         return read_yaml(path, raw)
     except OSError as exc:
         raise KnowledgeError(f"cannot read {path}: {exc.strerror}") from exc
+    except NotYaml as exc:
+        raise KnowledgeError(f"{path.name}: not valid YAML: {exc}") from exc
 
 
 def _index(names: Iterable[tuple[str, str]], what: str) -> dict[str, str]:

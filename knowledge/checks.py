@@ -17,7 +17,6 @@ from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import Field, HttpUrl, ValidationError, field_validator, model_validator
 
 from knowledge.base import KnowledgeBase, KnowledgeError, _read_yaml, default_knowledge
@@ -204,8 +203,8 @@ def load_checks(kb: KnowledgeBase, folder: Path = CHECKS_DIR) -> CheckLibrary:
         digest.update(content)
         try:
             loaded.append((path.name, CheckBank.model_validate(_read_yaml(path, content))))
-        except yaml.YAMLError as exc:
-            problems.append(f"{path.name}: not valid YAML: {exc}")
+        except KnowledgeError as exc:  # not valid YAML
+            problems.append(str(exc))
         except ValidationError as exc:
             problems.append(f"{path.name}: {exc}")
     problems += library_problems(loaded, kb)

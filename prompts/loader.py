@@ -6,6 +6,8 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+from prompts.parsed import PROMPT_DATA
+
 PROMPTS_DIR = Path(__file__).parent
 
 
@@ -71,12 +73,9 @@ def render(name: str, **variables: Any) -> str:
 
 @cache
 def load_data(name: str) -> Any:
-    """Read a YAML data file from prompts/ (questions, review texts); cached, treat as read-only."""
-    import yaml
-
+    """Read a YAML data file from prompts/ (questions, review texts); cached, treat as read-only.
+    Stored parsed (prompts/parsed.py): the first question imports no YAML parser."""
     path = PROMPTS_DIR / name
     if not path.is_file():
         raise PromptError(f"prompt file missing: {name}")
-    # The C loader where PyYAML has it: the question files are read on the way to the first question.
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return PROMPT_DATA.read(path)

@@ -150,3 +150,32 @@ def test_consent_and_connect_commands(tmp_path: Path) -> None:
     assert data["source"] == "income" and data["evidence"]
     assert "1 stored result from it deleted" in run("consent", "withdraw", "income_csv").stdout
     assert run("consent", "grant", "myspace").exit_code == 2
+
+
+def test_the_first_question_is_shown_before_the_heavy_libraries_load(tmp_path: Path) -> None:
+    """On a new machine the first question needs neither the store's libraries nor a YAML
+    parser (the question texts are stored parsed) nor the index or a language model."""
+    probe = (
+        "import sys\n"
+        "import bots.chat\n"
+        "heavy = {'sqlalchemy', 'yaml', 'chromadb', 'langchain_core', 'numpy', 'matplotlib'}\n"
+        "shown = bots.chat.render\n"
+        "def render(reply, console):\n"
+        "    shown(reply, console)\n"
+        "    print('LOADED', sorted(heavy & {m.split('.')[0] for m in sys.modules}))\n"
+        "    raise SystemExit(0)\n"
+        "bots.chat.render = render\n"
+        "sys.argv = ['skillaudit', 'chat']\n"
+        "from bots.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "SKILLAUDIT_HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Which role are you aiming for" in done.stdout
+    assert "LOADED []" in done.stdout, done.stdout

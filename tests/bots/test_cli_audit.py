@@ -120,14 +120,15 @@ def test_console_script_help_loads_no_heavy_module() -> None:
 
 def test_next_loads_no_part_of_the_conversation(index_home: Path, retriever: object) -> None:
     """A subcommand runs use cases on a Workbench: the engine, flows, interviewer and
-    language model are not imported (their import time was most of `next --json`)."""
+    language model are not imported (their import time was most of `next --json`); nor are
+    PyYAML (the review texts are stored parsed) and rich (nothing slow to show)."""
     probe = (
         "import sys\n"
         "from bots.cli import main\n"
         "sys.argv = ['skillaudit', 'next', 'deploy models with Docker', '--user', 'lean', '--json']\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
         "conversation = {'agent.engine', 'agent.interview', 'agent.answers', 'agent.next_flow',"
-        " 'agent.llm', 'langchain_core', 'chromadb', 'matplotlib'}\n"
+        " 'agent.llm', 'langchain_core', 'chromadb', 'matplotlib', 'yaml', 'rich'}\n"
         "print('LOADED', sorted(conversation & set(sys.modules)), file=sys.stderr)\n"
     )
     done = subprocess.run(

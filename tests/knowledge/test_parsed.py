@@ -1,4 +1,5 @@
-"""The bundled YAML stored parsed: current, read the same as the YAML, never read stale."""
+"""The bundled YAML stored parsed (knowledge/data and prompts): current, read the same as the
+YAML, never read stale."""
 
 from __future__ import annotations
 
@@ -10,51 +11,59 @@ from pathlib import Path
 import pytest
 import yaml
 
+import prompts.parsed
 from knowledge import parsed
 from knowledge.base import KnowledgeError, load_knowledge
 from knowledge.catalog import load_catalog, load_topics
 from knowledge.checks import load_checks
+from prompts.parsed import PROMPT_DATA, NotYaml, ParsedYaml
 
-STALE = "knowledge/data/parsed.json is stale: run `make parsed` after changing knowledge/data"
-
-
-@pytest.fixture
-def yaml_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every read parses the YAML file itself, as with no stored form."""
-    monkeypatch.setattr(parsed, "_stored", lambda: {})
-    yield
+STALE = "a stored form is stale: run `make parsed` after changing knowledge/data or prompts"
 
 
-def test_the_stored_form_is_current() -> None:
-    assert parsed.PARSED_FILE.read_text(encoding="utf-8") == parsed.stored_form(
-        parsed.bundled_files()
-    ), STALE
-    assert parsed.main(["--check"]) == 0
+def nothing_stored(monkeypatch: pytest.MonkeyPatch, store: ParsedYaml) -> None:
+    """Every read of `store` parses the YAML file itself, as with no stored form."""
+    monkeypatch.setattr(store, "entries", lambda: {})
 
 
+STORED = (parsed.KNOWLEDGE_DATA, PROMPT_DATA)
+
+
+@pytest.mark.parametrize("store", STORED, ids=["knowledge", "prompts"])
+def test_the_stored_form_is_current(store: ParsedYaml) -> None:
+    assert store.stored_file.read_text(encoding="utf-8") == store.stored_form(), STALE
+
+
+def test_the_check_says_whether_every_stored_form_is_current() -> None:
+    assert prompts.parsed.main(STORED, ["--check"]) == 0
+
+
+@pytest.mark.parametrize(("store", "least"), [(parsed.KNOWLEDGE_DATA, 40), (PROMPT_DATA, 5)])
 def test_every_bundled_file_is_stored_and_read_from_the_stored_form(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, store: ParsedYaml, least: int
 ) -> None:
-    stored = json.loads(parsed.PARSED_FILE.read_bytes())
-    files = parsed.bundled_files()
-    assert len(files) > 40 and set(stored) == {
-        p.relative_to(parsed.DATA_DIR).as_posix() for p in files
+    stored = json.loads(store.stored_file.read_bytes())
+    files = store.files()
+    assert len(files) >= least and set(stored) == {
+        p.relative_to(store.folder).as_posix() for p in files
     }
 
     def no_parsing(raw: bytes) -> None:
         raise AssertionError("a bundled file was parsed although its stored form is current")
 
-    monkeypatch.setattr(parsed, "parse_yaml", no_parsing)
+    monkeypatch.setattr(prompts.parsed, "parse_yaml", no_parsing)
     for path in files:
-        assert (
-            parsed.read_yaml(path)
-            == stored[path.relative_to(parsed.DATA_DIR).as_posix()]["content"]
-        )
+        assert store.read(path) == stored[path.relative_to(store.folder).as_posix()]["content"]
+
+
+def test_prompt_data_is_read_as_its_yaml_says() -> None:
+    for path in PROMPT_DATA.files():
+        assert PROMPT_DATA.read(path) == yaml.safe_load(path.read_bytes()), path
 
 
 def validated_from(monkeypatch: pytest.MonkeyPatch, stored: bool) -> tuple[object, ...]:
     if not stored:
-        monkeypatch.setattr(parsed, "_stored", lambda: {})
+        nothing_stored(monkeypatch, parsed.KNOWLEDGE_DATA)
     kb = load_knowledge()
     return kb, load_catalog(kb), load_topics(kb), load_checks(kb)
 
@@ -72,48 +81,50 @@ def test_the_validated_knowledge_is_the_same_from_either_form(
 
 
 @pytest.fixture
-def copied_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A copy of the data folder with its own stored form, made current."""
+def copied_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ParsedYaml]:
+    """A copy of the knowledge data folder with its own stored form, made current."""
     data = tmp_path / "data"
     shutil.copytree(parsed.DATA_DIR, data, ignore=shutil.ignore_patterns("*.npz", "*.json"))
-    monkeypatch.setattr(parsed, "DATA_DIR", data)
-    monkeypatch.setattr(parsed, "PARSED_FILE", data / "parsed.json")
-    parsed._stored.cache_clear()
-    assert parsed.main([]) == 0
-    yield data
-    parsed._stored.cache_clear()
+    store = ParsedYaml(data, data / "parsed.json", parsed.KNOWLEDGE_DATA.patterns)
+    monkeypatch.setattr(parsed, "KNOWLEDGE_DATA", store)
+    assert parsed.main([store], []) == 0
+    yield store
 
 
-def test_an_edited_file_is_read_from_its_yaml_until_stored_again(copied_data: Path) -> None:
-    roles = copied_data / "roles.yaml"
+def test_an_edited_file_is_read_from_its_yaml_until_stored_again(copied_data: ParsedYaml) -> None:
+    roles = copied_data.folder / "roles.yaml"
     content = yaml.safe_load(roles.read_text(encoding="utf-8"))
     content["roles"][0]["name"] = "Edited role name"
     roles.write_text(yaml.safe_dump(content), encoding="utf-8")
     assert parsed.read_yaml(roles)["roles"][0]["name"] == "Edited role name"
-    assert parsed.main(["--check"]) == 1
-    assert parsed.main([]) == 0 and parsed.main(["--check"]) == 0
-    parsed._stored.cache_clear()
+    assert parsed.main([copied_data], ["--check"]) == 1
+    assert parsed.main([copied_data], []) == 0 and parsed.main([copied_data], ["--check"]) == 0
+    assert json.loads(copied_data.stored_file.read_bytes())["roles.yaml"]["content"] == content
     assert parsed.read_yaml(roles)["roles"][0]["name"] == "Edited role name"
 
 
-def test_a_missing_or_damaged_stored_form_falls_back_to_the_yaml(copied_data: Path) -> None:
-    skills = copied_data / "skills.yaml"
-    expected = parsed.parse_yaml(skills.read_bytes())
-    for damage in (b"{not json", b""):
-        (copied_data / "parsed.json").write_bytes(damage)
-        parsed._stored.cache_clear()
+def test_a_missing_or_damaged_stored_form_falls_back_to_the_yaml(copied_data: ParsedYaml) -> None:
+    skills = copied_data.folder / "skills.yaml"
+    expected = prompts.parsed.parse_yaml(skills.read_bytes())
+    for damage in (b"{not json", b"", b"[1, 2]", b'{"skills.yaml": 3}'):
+        copied_data.stored_file.write_bytes(damage)
+        copied_data.forget()
         assert parsed.read_yaml(skills) == expected
-    (copied_data / "parsed.json").unlink()
-    parsed._stored.cache_clear()
+    copied_data.stored_file.unlink()
+    copied_data.forget()
     assert parsed.read_yaml(skills) == expected
 
 
 def test_a_file_outside_the_data_folder_is_parsed_and_its_errors_are_kept(
-    tmp_path: Path, yaml_only: None
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    nothing_stored(monkeypatch, parsed.KNOWLEDGE_DATA)
     mine = tmp_path / "skills.yaml"
     mine.write_text("pillars: [\n", encoding="utf-8")
-    with pytest.raises(yaml.YAMLError):
+    with pytest.raises(NotYaml) as raised:
         parsed.read_yaml(mine)
+    assert isinstance(raised.value.__cause__, yaml.YAMLError)
+    with pytest.raises(KnowledgeError, match=r"skills\.yaml: not valid YAML"):
+        load_knowledge(tmp_path)
     with pytest.raises(KnowledgeError, match="cannot read"):
         load_knowledge(tmp_path / "missing")
