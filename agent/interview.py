@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -120,7 +120,11 @@ def question(question_id: str) -> Question:
 
 def applies(q: Question, answers: dict[str, Any]) -> bool:
     """Whether a conditional question is asked, given the answers so far."""
-    for key, wanted in q.when.items():
+    return _holds(q.when, answers)
+
+
+def _holds(when: dict[str, Any], answers: dict[str, Any]) -> bool:
+    for key, wanted in when.items():
         value = answers.get(key)
         if wanted == "positive":
             if not (isinstance(value, int | float) and value > 0):
@@ -138,7 +142,7 @@ def may_be_asked(answers: dict[str, Any], file: str = QUESTIONS_FILE) -> list[Qu
     kept = []
     for q in questions(file):
         decided = {key: wanted for key, wanted in q.when.items() if key in known}
-        if applies(replace(q, when=decided), known):
+        if _holds(decided, known):
             kept.append(q)
         elif q.id not in known:
             known[q.id] = None  # never asked, so never answered
