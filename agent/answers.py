@@ -22,6 +22,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from agent.interview import (
 from agent.parsing import (
     Option,
     Unclear,
+    is_none,
     is_unknown,
     looks_like_code,
     match_choice,
@@ -729,6 +731,8 @@ def _sentence(problems: Any) -> str:
 # Questions of taste: refusing some ("no videos") says the others suit. Never consent, or what
 # a person has done: not having done one says nothing of the rest.
 PREFERENCES = frozenset({"preferred_formats"})
+# Permissions: a contradictory answer is asked about, never read either way.
+CONSENT_QUESTIONS = frozenset({"consents"})
 
 
 # Words for more than one learning format at once.
@@ -751,6 +755,15 @@ def _multi(q: Question, text: str, kb: KnowledgeBase, kept: list[str]) -> Readin
         text = _READING.sub(_both_written, text.lower())
     got = read_multi(text, options, complement=q.id in PREFERENCES)
     chosen = [o.value for o in options if o.value in {*kept, *got.chosen}]
+    blanket = [part for part in got.unknown if is_none(part)]
+    if chosen and blanket:
+        if q.id in CONSENT_QUESTIONS:  # "none and github": never guess at a permission
+            labels = ", ".join(o.label for o in options if o.value in got.chosen)
+            raise Unclear(
+                f"You said none and also {labels}; which may I use? Name them, or say none."
+            )
+        # "none and teaching": none other than the ones named.
+        got = dataclasses.replace(got, unknown=[p for p in got.unknown if p not in blanket])
     if got.unknown and not chosen:
         named = ", ".join(repr(p) for p in got.unknown)
         raise Unclear(f"{named} {'is' if len(got.unknown) == 1 else 'are'} not among the options.")

@@ -307,6 +307,11 @@ _ANY_WORDS = frozenset({
     "i don't mind", "i dont mind", "doesn't matter", "doesnt matter", "any format", "any of them",
     "all are fine", "all fine", "any is fine", "anything works", "everything works", "any works",
 })  # fmt: skip
+# "none, except a fairness check", "nothing but github": only the ones named after it.
+_NONE_EXCEPT = re.compile(
+    r"^(?:none|nothing|no|not really|none of (?:them|these|those))\s*[,.;:-]?\s*(?:except(?: for)?|"
+    r"but|apart from|other than|besides|save for|only|just)\s+(.+)$"
+)
 _REFUSED = re.compile(
     r"^(?:no|not|never|without|avoid|except|but not|no more|none of the|"
     r"(?:i )?(?:hate|dislike|can'?t stand|do ?n'?t (?:like|want|do|enjoy)|do not (?:like|want|do|enjoy))"
@@ -327,6 +332,9 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     if folded in ALL_WORDS or hedged in ALL_WORDS or (complement and hedged in _ANY_WORDS):
         return MultiRead([o.value for o in options], [])
     order = [o.value for o in options]
+    only = _NONE_EXCEPT.match(hedged)
+    if only:
+        return read_multi(only.group(1), options, complement)
     exception = _EXCEPT.match(hedged)
     if exception:
         dropped = read_multi(exception.group(1), options)

@@ -156,6 +156,8 @@ _WHAT = {"years": "the years", "hours": "the hours a week", "clients": "the numb
 _SINCE_YEAR = re.compile(
     r"\b(?:since|from|starting in|started in|began in)\s+(?:(?:early|mid|late|the start of|the "
     r"end of)\s+)?((?:19|20)\d\d)\b"
+    # "since grad school in 2018", "since my first job in 2019"
+    r"|\bsince\s+(?!\d)[a-z' ]{2,40}?\s(?:in|of)\s+(?:(?:early|mid|late)\s+)?((?:19|20)\d\d)\b"
 )
 _SINCE_WHEN = re.compile(r"^(?:since|from|ever since)\s+(?!\d)")
 
@@ -170,10 +172,125 @@ def _since_year(spelled: str) -> float | None:
         if _SINCE_WHEN.match(spelled) and not re.search(r"\d", spelled):
             raise Unclear('Since when? Give the number of years, for example "3".')
         return None
-    start, now = int(found.group(1)), dt.date.today().year
+    start, now = int(found.group(1) or found.group(2)), dt.date.today().year
     if start > now:
         raise Unclear(f"{start} has not come yet; how many years is it so far?")
     return float(now - start) if start < now else 0.5
+
+
+# "1 main client and 2 small ones", "2 regular + 3 one-offs": kinds of client, added up.
+_CLIENT_JOINS = re.compile(r"\s*(?:[+,&]|\band\b|\bplus\b|\bas well as\b|\bwith\b)\s*")
+# "1 occasional one" is spelled "1 occasional 1"
+_CLIENT_PART = re.compile(r"(?:about |around |roughly |maybe )?(\d+)(?: [a-z'-]+){0,3}(?: 1)?")
+_CLIENT_NOUN = re.compile(r"\b(?:clients?|customers?|ones?|one-offs?|others|accounts|retainers?)\b")
+_NOT_CLIENTS = re.compile(
+    r"\b(?:prospects?|leads?|potential|former|past|previous|ex|lost|pending|pitch(?:es)?|"
+    r"interviews?|applications?|employees?|employers?|jobs?|salary|people|years?|months?|"
+    r"projects?|of them|of those|of which|among them)\b"
+)
+
+
+def _clients_in_parts(folded: str, spelled: str) -> float | None:
+    """Clients counted in kinds ("one main client and a couple of small ones": 3); None when
+    the answer is not such a list. A vague part ("and a few one-offs") is asked about."""
+    parts = [p for p in _CLIENT_JOINS.split(spelled) if p]
+    if len(parts) < 2 or not _CLIENT_NOUN.search(spelled) or _NOT_CLIENTS.search(spelled):
+        return None
+    counts = [_CLIENT_PART.fullmatch(p.strip(" .!")) for p in parts]
+    if not all(counts):
+        return None
+    if re.search(r"\b(?:few|several|handful|bunch)\b", folded):
+        raise Unclear('Roughly how many clients in all, in the last 12 months? For example "4".')
+    return float(sum(int(m.group(1)) for m in counts if m))
+
+
+_HOUR_UNIT = re.compile(r"\d\s*(?:h|hrs?|hours?|mins?|minutes?)\b")
+_PART_OF_DAY = re.compile(
+    r"\b(?:evenings?|mornings?|afternoons?|nights?|lunch(?:\s*(?:breaks?|hours?))?|sessions?|"
+    r"commutes?|pomodoros?)\b"
+)
+_DAY_NAME = (
+    r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day)?s?|(?:mon|tues|wednes|thurs|fri|"
+    r"satur|sun)days?"
+)
+_ONE_DAY = re.compile(rf"\b(?:on\s+|every\s+)?(?:{_DAY_NAME})\b")
+_DAYS_OF_LEARNING = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s+(?:full\s+|whole\s+)?days?\b")
+_FULL_DAY = re.compile(r"\b(?:a|one)\s+(?:full|whole)\s+day\b|\ball day\b|\bfull days?\b")
+HOURS_IN_A_DAY = 8  # a day of learning, as a working day
+# "2 evenings a week, 2h each", "3 sessions of 45 minutes", "twice a week for 2 hours", "3x1h"
+_TIMES = r"(?P<times>\d+|once|twice|thrice)"  # fmt: skip
+_OCCASIONS = r"(?:\s*x|\s+times|\s+sessions?|\s+evenings?|\s+mornings?|\s+afternoons?|\s+nights?|\s+days?|\s+lunch breaks?)?"
+_LENGTH = r"(?P<length>\d+(?:\.\d+)?)\s*(?P<unit>h|hrs?|hours?|mins?|minutes?)\b"
+_SESSIONS = (
+    re.compile(
+        rf"(?<![\d.]){_TIMES}{_OCCASIONS}\b(?:(?!\d)[^;]){{0,25}}?{_LENGTH}\s*(?:each|apiece|"
+        r"a piece|per (?:session|evening|morning|day|time)|each time|every time)\b"
+    ),
+    re.compile(
+        rf"(?<![\d.]){_TIMES}{_OCCASIONS}(?:\s+(?:a|per|every|1) week)?\s+(?:of|for|lasting)\s+"
+        rf"(?:about\s+)?{_LENGTH}"
+    ),
+    re.compile(rf"(?<![\d.]){_TIMES}\s*x\s*{_LENGTH}"),
+    # "2 hours, 3 times a week", "an hour, twice a week"
+    re.compile(
+        rf"(?<![\d.]){_LENGTH},?\s*(?:each time,?\s*)?(?P<times>\d+(?=\s*x|\s+times)|once|twice|"
+        r"thrice)(?:\s*x|\s+times)?\s+(?:a|per|every|1)\s+week\b"
+    ),
+)
+# "1.5 hours each weekday": five of them
+_EACH_WEEKDAY = re.compile(
+    rf"(?<![\d.]){_LENGTH}\s+(?:each|every|per|a|on|on all)\s+(?:weekday|workday|working day|week day)s?\b"
+)
+_TIMES_WORDS = {"once": 1, "twice": 2, "thrice": 3}
+
+
+def _sessions(spelled: str) -> float | None:
+    """Hours a week said as sessions times their length, or None."""
+    weekdays = _EACH_WEEKDAY.search(spelled)
+    if weekdays is not None:
+        length = float(weekdays.group("length"))
+        return 5 * length / (60 if weekdays.group("unit").startswith("m") else 1)
+    for pattern in _SESSIONS:
+        found = pattern.search(spelled)
+        if found is not None:
+            times = _TIMES_WORDS.get(found.group("times")) or float(found.group("times"))
+            length = float(found.group("length"))
+            return times * length / (60 if found.group("unit").startswith("m") else 1)
+    return None
+
+
+def _hours_by_day(spelled: str) -> float | None:
+    """Hours a week said in days or parts of days ("half a day on fridays": 4, "one day a
+    week": 8), or as amounts on named days ("3 hours on saturday and 1 on sunday": 4); None
+    for any other answer. Parts of a day ("an evening or two") are asked about in hours."""
+    parts = [p for p in re.split(r"\s*(?:[,;+&]|\band\b|\bplus\b)\s*", spelled) if p]
+    if len(parts) >= 2 and all(_ONE_DAY.search(p) for p in parts):
+        amounts = [re.search(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(h|hrs?|hours?|mins?|minutes?)?\b", p) for p in parts]  # fmt: skip
+        if all(amounts) and any(a and a.group(2) for a in amounts):
+            return sum(
+                float(a.group(1)) / (60 if (a.group(2) or "").startswith("m") else 1)
+                for a in amounts
+                if a
+            )
+    sessions = _sessions(spelled)
+    if sessions is not None:
+        return sessions
+    if _HOUR_UNIT.search(spelled):
+        return None
+    days = _DAYS_OF_LEARNING.search(spelled)
+    full = _FULL_DAY.search(spelled)
+    if days is None and full is None:
+        if _PART_OF_DAY.search(spelled):
+            raise Unclear('About how many hours a week is that? For example "4".')
+        return None
+    count = float(days.group(1)) if days is not None else 1.0
+    if count > 1 and full is None:  # "3 days": of some hours each, or whole days?
+        raise Unclear(f'How many hours a week is that in all? For example "{count * 2:g}".')
+    if re.search(r"\b(?:a|per|each|every)\s+month\b|\bmonthly\b", spelled):
+        return count * HOURS_IN_A_DAY / 4.35
+    if re.search(r"\b(?:a|per|each|every)\s+(?:year|day)\b", spelled):
+        raise Unclear("How many hours is that in a week?")
+    return count * HOURS_IN_A_DAY
 
 
 def _days_a_week(spelled: str) -> int:
@@ -208,6 +325,14 @@ def parse_number(text: str, unit: str | None = None) -> float:
             return float(in_ml.group(1))
     if re.search(r"\d\s*/\s*\d", spelled):
         raise Unclear(f"I could not read {clean(text)[:60]!r} as one amount.")
+    if unit == "clients":
+        total = _clients_in_parts(folded, spelled)
+        if total is not None:
+            return total
+    if unit == "hours":
+        weekly = _hours_by_day(spelled)
+        if weekly is not None:
+            return weekly
     amount = pick(spelled, unit, _WHAT.get(unit or "", "the answer"))
     if amount is None:
         if _VAGUE_COUNT.search(spelled):

@@ -532,11 +532,12 @@ def _pieces(text: str, kb: KnowledgeBase, expected: Sequence[str]) -> list[str]:
             pieces.extend(_runs(piece))
         if (
             len(pieces) >= 2
-            and _rating_token(pieces[-2])[0] is None
+            and _rating_token(pieces[-2])[1] in ("", "weak")
             and is_bare_rating(pieces[-1].strip())
             and seps[i - 1].strip() in (",", ";")
         ):
-            # "communication is my strength, 5": the rating after a comma belongs to the name.
+            # "communication is my strength, 5": the rating after a comma belongs to the name;
+            # after a word for one ("negotiation: bad, 1") the number says it exactly.
             pieces[-2:] = [f"{pieces[-2]} {pieces[-1]}"]
         i += 1
     return [p.strip() for p in pieces if p.strip(" .:-")]

@@ -67,7 +67,7 @@ NONE_PHRASES = (
     "zero", "0", "nil", "no one", "nobody", "neither", "not yet", "not now", "not at the moment",
     "none of them", "none of these", "none of those", "none of the above", "no thanks", "no thank you",
     "-", "nada", "keine", "keiner", "nichts", "aucun", "aucune", "rien", "ninguno", "ninguna",
-    "nessuno", "niente", "nenhum", "nenhuma", "zilch",
+    "nessuno", "niente", "nenhum", "nenhuma", "zilch", "not really", "none really",
 )  # fmt: skip
 
 # Number words (English, German, French, Spanish, Italian, Portuguese); ambiguous ones
@@ -268,10 +268,10 @@ def prepared(text: str, what: str) -> str:
 def words_to_numbers(text: str, counts: bool = True) -> str:
     """Spell number words as digits: "two and a half years" -> "2.5 years", "a dozen" -> "12";
     `counts` also reads "a couple" as 2 and "a few" as 3 (not for shares)."""
-    text = re.sub(r"\bhalf an? (?=\w)", "0.5 ", text)
     for phrase, value in sorted(FUZZY_COUNTS.items(), key=lambda kv: -len(kv[0])):
         if counts or "dozen" in phrase:
             text = re.sub(rf"\b{phrase}\b(?: of\b)?", f" {value} ", text)
+    text = re.sub(r"\bhalf an? (?=\w)", "0.5 ", text)  # after "half a dozen"
     text = re.sub(r"\ban? (?=(?:hundred|thousand|grand)\b)", "one ", text)
     text = re.sub(r"\bhalf a decade\b", "5 years", text)
     text = re.sub(r"\b(?:a|one) decade\b", "10 years", text)
