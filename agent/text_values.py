@@ -268,10 +268,10 @@ def prepared(text: str, what: str) -> str:
 def words_to_numbers(text: str, counts: bool = True) -> str:
     """Spell number words as digits: "two and a half years" -> "2.5 years", "a dozen" -> "12";
     `counts` also reads "a couple" as 2 and "a few" as 3 (not for shares)."""
-    if counts:  # "a couple hundred": 200, "a few thousand": 3000
+    if counts:  # "a couple hundred": 200 ("a few hundred" is too vague to guess at)
         text = re.sub(
-            r"\b(?:an? )?(couple|few)(?: of)? (hundred|thousand|grand)\b",
-            lambda m: f"{FUZZY_COUNTS[m[1]] * (100 if m[2] == 'hundred' else 1000)}",
+            r"\b(?:a )?couple(?: of)? (hundred|thousand|grand)\b",
+            lambda m: f"{200 if m[1] == 'hundred' else 2000}",
             text,
         )
     for phrase, value in sorted(FUZZY_COUNTS.items(), key=lambda kv: -len(kv[0])):
