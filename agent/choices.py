@@ -307,6 +307,7 @@ _ANY_WORDS = frozenset({
     "i don't mind", "i dont mind", "doesn't matter", "doesnt matter", "any format", "any of them",
     "all are fine", "all fine", "any is fine", "anything works", "everything works", "any works",
 })  # fmt: skip
+_RATING_LIKE = re.compile(r"[a-z][a-z\s:/&'-]*?\s*:?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?")
 # "none, except a fairness check", "nothing but github": only the ones named after it.
 _NONE_EXCEPT = re.compile(
     r"^(?:none|nothing|no|not really|none of (?:them|these|those))\s*[,.;:-]?\s*(?:except(?: for)?|"
@@ -354,8 +355,17 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     chosen: list[str] = []
     unknown: list[str] = []
     refused: list[str] = []
+    # "communication 4, negotiation: bad, 1": ratings (for another question), so its bare
+    # numbers are not the options' numbers.
+    rated = any(
+        _RATING_LIKE.fullmatch(p.strip()) and _safe_match(p.strip(), options)[0] is None
+        for p in parts
+    )
     for part in parts:
         part = part.strip()
+        if rated and re.fullmatch(r"\d+", part):
+            unknown.append(part)
+            continue
         negated = _REFUSED.match(part)
         if negated:
             value, _ = _safe_match(negated.group(1), options)

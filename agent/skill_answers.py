@@ -325,6 +325,9 @@ def _in_order(parts: list[str], expected: Sequence[str], ten: bool) -> RatingsRe
             f"I got {len(parts)} ratings for {len(expected)} skills; use '-' for any you want to leave out."
         )
     if len(parts) == 1 and len(expected) > 1:
+        single = re.fullmatch(r"\d+(?:\.\d+)?", parts[0])
+        if single is not None and to_float(parts[0]) > 5:
+            raise Unclear(f"{parts[0]} is not a rating: each skill gets 0 to 5.")
         raise Unclear(
             f"That is one rating for {len(expected)} skills; say 'all {parts[0]}' if you mean all of them."
         )
