@@ -18,3 +18,12 @@ def percent(share: float) -> str:
                 return text
         return "over 99.99%"
     return f"{share:.0%}"
+
+
+def shown(value: float | None, digits: int = 1) -> float | int | None:
+    """A number as a sentence shows it: rounded to `digits` places and whole when it is whole
+    (78.0 is "78", 0.259 with two digits "0.26", not "78.0" and "0.259")."""
+    if value is None:
+        return None
+    rounded = round(value, digits)
+    return int(rounded) if rounded == int(rounded) else rounded

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from tools.numbers import shown
 from tools.params import AUTOMATED_SOURCES, SourceKind
 from tools.results import (
     Gap,
@@ -66,10 +67,10 @@ def review_findings(
                     skills=[gap.skill],
                     facts={
                         "name": skill.name,
-                        "proficiency": skill.proficiency,
-                        "demand": skill.demand,
-                        "gap": skill.gap,
-                        "confidence": skill.confidence,
+                        "proficiency": shown(skill.proficiency),
+                        "demand": shown(skill.demand),
+                        "gap": shown(skill.gap, 2),
+                        "confidence": shown(skill.confidence, 2),
                     },
                 )
             )
@@ -112,7 +113,7 @@ def review_findings(
                         "pillar": pillar.title,
                         "coverage": pillar.coverage,
                         "unknown": pillar.skills_unknown,
-                        "score": pillar.score,
+                        "score": shown(pillar.score),
                     },
                 )
             )
@@ -122,7 +123,10 @@ def review_findings(
                 id=f"power_skills:{power.status}",
                 kind=f"power_skills_{power.status}",
                 skills=power.assessed,
-                facts={"power_mean": power.power_mean, "technical_mean": power.technical_mean},
+                facts={
+                    "power_mean": shown(power.power_mean),
+                    "technical_mean": shown(power.technical_mean),
+                },
             )
         )
     findings += income_findings(income)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from agent.review import render_prompts
+from knowledge.base import KnowledgeBase
 from prompts.loader import PromptError, load_data, render_string
+from tests.conftest import AS_OF
+from tools.audit import run_audit
+from tools.profile import Profile
 from tools.results import ReviewFinding
 from tools.review import MODEL_REVIEW_CODES
 
@@ -56,3 +61,20 @@ def test_a_missing_variable_fails_loudly() -> None:
     finding = ReviewFinding(id="x", kind="self_rating_only", skills=[], facts={})
     with pytest.raises(PromptError):
         render_prompts([finding])
+
+
+def test_review_prompts_of_an_audit_show_numbers_as_its_summary_does(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    """A self-rating-only prompt said "scored 0.0 (demand 78.0) ... confidence is only 0.259"
+    where the audit's summary says "0 vs demand 78 ... confidence 0.26"."""
+    profile = make_profile(self_ratings={"python": 0, "docker": 3})
+    result = run_audit(profile, kb, AS_OF)
+    prompts = render_prompts(result.review)
+    self_rated = [p for p in prompts if p.kind == "self_rating_only"]
+    assert self_rated
+    for prompt in prompts:
+        assert not re.search(r"\d\.0\b(?!\d)|\d\.\d{3,}", prompt.question), prompt.question
+    python = next(p for p in self_rated if p.skills == ["python"])
+    assert re.search(r"Python is scored 0 \(demand \d+\)", python.question), python.question
+    assert re.search(r"confidence is only 0\.\d\d?\.", python.question), python.question

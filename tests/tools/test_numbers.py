@@ -1,10 +1,11 @@
-"""Percentages that never read as their neighbour."""
+"""Numbers as people read them: percentages that never read as their neighbour, and
+numbers in sentences without float noise."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools.numbers import percent
+from tools.numbers import percent, shown
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,14 @@ from tools.numbers import percent
 )
 def test_a_share_is_shown_without_becoming_its_neighbour(share: float, shown: str) -> None:
     assert percent(share) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "digits", "text"),
+    [(78.0, 1, "78"), (0.0, 1, "0"), (40.25, 1, "40.2"), (0.259, 2, "0.26"), (1.0, 2, "1"),
+     (None, 1, "None"), (99.96, 1, "100")],
+)  # fmt: skip
+def test_a_number_in_a_sentence_has_no_float_noise(
+    value: float | None, digits: int, text: str
+) -> None:
+    assert str(shown(value, digits)) == text
