@@ -78,3 +78,18 @@ def test_review_prompts_of_an_audit_show_numbers_as_its_summary_does(
     python = next(p for p in self_rated if p.skills == ["python"])
     assert re.search(r"Python is scored 0 \(demand \d+\)", python.question), python.question
     assert re.search(r"confidence is only 0\.\d\d?\.", python.question), python.question
+
+
+@pytest.mark.parametrize("kind", ["self_rating_only_rest", "no_evidence", "inferred_only"])
+@pytest.mark.parametrize("count", [1, 8, 15])
+def test_a_group_of_skills_is_counted_as_it_is_listed(kind: str, count: int) -> None:
+    """'15 skills are estimated ... (8 names)' listed fewer than it counted."""
+    names = [f"Skill {i}" for i in range(count)]
+    finding = ReviewFinding(id=kind, kind=kind, skills=[], facts={"names": names, "count": count})
+    [prompt] = render_prompts([finding])
+    listed = sum(name in prompt.question for name in names)
+    more = re.search(r"and (\d+) more", prompt.question)
+    assert listed + (int(more.group(1)) if more else 0) == count, prompt.question
+    if count == 1:
+        assert not re.search(r"\b1 (?:more )?(?:required )?skills\b", prompt.question)
+        assert not re.search(r"\b(?:are|They|they|ones|those)\b", prompt.question), prompt.question
