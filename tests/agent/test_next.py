@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -38,9 +39,11 @@ def test_next_after_an_audit(engine: Engine, store: Store) -> None:
     audited(engine, "hal")
     reply = engine.handle_sync("hal", "what should I learn next?")
     assert (
-        "From your audit of 2026-11-28" in reply.text
-        and "Learning plan at 4.0 h/week" in reply.text
+        "From your audit of 2026-11-28" in reply.text and "Learning plan at 4 h/week" in reply.text
     )
+    # Hours read as the reasons write them: "(3 h)", never "(3.0 h)".
+    assert re.search(r"\(\d+(?:\.\d)? h\)", reply.text)
+    assert not re.search(r"\d\.0 h\b", reply.text), reply.text
     assert reply.data is not None and reply.state == "draft"
     recs = reply.data["recommendations"]
     assert len(recs) >= 3
