@@ -493,7 +493,8 @@ YES = {"yes", "y", "yeah", "yea", "ya", "yah", "yep", "yup", "sure", "ok", "okay
        "absolutely", "i do", "i have", "we do", "we have", "it does", "it has", "it is", "correct", "true",
        "please", "yes please", "si", "sí", "ja", "jawohl", "oui", "da", "aye", "sim", "tak", "affirmative",
        "indeed", "certainly", "i think so", "i believe so", "think so", "probably", "probably yes",
-       "mostly yes", "kind of yes", "more or less yes", "yess", "yesss", "yas", "yeh", "ye", "yep yep"}  # fmt: skip
+       "mostly yes", "kind of yes", "more or less yes", "yess", "yesss", "yas", "yeh", "ye", "yep yep",
+       "obviously", "for sure", "totally", "naturally", "of course it does", "of course it has"}  # fmt: skip
 NO = {"no", "n", "nope", "nah", "naw", "not really", "never", "none", "i don't", "i do not", "i dont",
       "no thanks", "false", "not yet", "nein", "non", "net", "não", "nao", "nee", "nie", "negative",
       "not at all", "i don't think so", "i dont think so", "don't think so", "dont think so",
@@ -512,7 +513,12 @@ _NO_START = re.compile(
 def parse_yes_no(text: str) -> bool:
     """Yes or no, from a word or a sentence that starts with one ("yes, customer messages")."""
     folded = normalize(text)
-    folded = re.sub(r"^(?:(?:well|um+|uh+|hmm+|oh|honestly|tbh|so|i mean)[,\s]+)+", "", folded)
+    folded = re.sub(
+        r"^(?:(?:well|um+|uh+|hmm+|oh|honestly|tbh|so|i mean|obviously|clearly|totally|"
+        r"naturally|surely)[,\s]+)+",
+        "",
+        folded,
+    )
     if unknown_prefix(folded) is not None:
         raise Unclear('Please answer yes or no (or "don\'t know").')
     folded = folded.strip(" ,.!?")
@@ -563,6 +569,9 @@ _METRIC_FILLER = re.compile(
 )
 
 
+GINI_NAMES = frozenset({"gini", "ginicoefficient", "normalizedgini", "ginicoef", "giniindex"})
+
+
 def parse_metrics(text: str) -> dict[str, float]:
     """Model metrics: "f1 0.62, roc auc 81%, latency 40 ms", "acc 97%, f1 .78", "auc 0,81"."""
     folded = prepared(text, "a metric")
@@ -586,7 +595,13 @@ def parse_metrics(text: str) -> dict[str, float]:
         rest = (part[: match.start()] + " " + part[match.end() :]).strip(" :=-~")
         name = normalize_name(_METRIC_FILLER.sub(" ", rest).strip(" :=-~"))
         name = name.replace("score", "") if name not in METRIC_NAMES else name
-        metric = METRIC_NAMES.get(name) or METRIC_NAMES.get(name.replace("@", "at"))
+        # Credit scoring reports the Gini coefficient, which is 2 x ROC-AUC - 1.
+        gini = name in GINI_NAMES
+        metric = (
+            "roc_auc"
+            if gini
+            else METRIC_NAMES.get(name) or METRIC_NAMES.get(name.replace("@", "at"))
+        )
         if metric is None:
             other = _UNBENCHMARKED.search(part)
             if other is not None:
@@ -608,6 +623,10 @@ def parse_metrics(text: str) -> dict[str, float]:
         if metric in PERCENT_METRICS and metric != "r2" and not 0 <= value <= 1:
             problems.append(f"{metric} {match.group(1)} is out of range")
             continue
+        if gini:
+            value = round((value + 1) / 2, 4)
+        if metric in metrics and math.isclose(metrics[metric], value, abs_tol=0.006):
+            continue  # "auc .79, gini .58": the same thing said twice
         if metric in metrics and metrics[metric] != value:
             problems.append(f"two values for {METRIC_LABELS[metric]}")
             continue

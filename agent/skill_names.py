@@ -51,10 +51,11 @@ def resolve_skill(
     typed = [stem(t) for t in tokens(variants[-1]) if t not in _LINK_WORDS]
     exact = next((f.id for v in variants if (f := kb.resolve_skill(v)) is not None), None)
     if exact is not None:
-        # A name of a skill outside the question yields to the one skill asked about that
-        # it starts ("docs" at the ethics question is Model Documentation).
+        # A name of a skill outside the question yields to the one skill asked about whose
+        # name it starts ("docs" at the ethics question is Model Documentation); a word of an
+        # alias is not enough ("llm" is LLM Engineering, not Model Evaluation's "llm evaluation").
         if exact not in expected:
-            asked = _by_words(typed, list(expected), kb, 9)
+            asked = _by_words(typed, list(expected), kb, 9, aliases=False)
             if len(asked) == 1:
                 return asked[0], []
         return exact, []
@@ -130,15 +131,18 @@ def _variants(name: str) -> list[str]:
 _LINK_WORDS = frozenset({"and", "of", "for", "the", "a", "in", "to", "with", "&"})
 
 
-def _by_words(typed: list[str], pool: list[str], kb: KnowledgeBase, most: int) -> list[str]:
+def _by_words(
+    typed: list[str], pool: list[str], kb: KnowledgeBase, most: int, aliases: bool = True
+) -> list[str]:
     """Skills with a name whose words the typed words start, fewest extra words first (at
-    most `most` extra: among all skills one word of a long alias is no match)."""
+    most `most` extra: among all skills one word of a long alias is no match); `aliases`:
+    the skills' aliases count as names too."""
     if not typed or all(len(t) < 2 for t in typed):
         return []
     best: dict[str, int] = {}
     for sid in pool:
         skill = kb.skills[sid]
-        for phrase in (sid.replace("_", " "), skill.name, *skill.aliases):
+        for phrase in (sid.replace("_", " "), skill.name, *(skill.aliases if aliases else ())):
             words = list(_phrase_words(phrase))
             if _covers(typed, words, strict=most < 2) and len(words) - len(typed) <= most:
                 extra = len(words) - len(typed)

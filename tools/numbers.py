@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def percent(share: float) -> str:
     """A share (0.25) as a percentage ("25%") that never reads as its neighbour: a small share
@@ -11,13 +13,16 @@ def percent(share: float) -> str:
         return f"{share:.0%}"
     if share < 0.01:
         return f"{share * 100:.2g}%"
+    if share < 0.1:  # a 2.5% minority class is not "2%"
+        return f"{share * 100:.1f}".removesuffix(".0") + "%"
     if share > 0.99:
         for digits in (1, 2):
             text = f"{share:.{digits}%}"
             if not text.startswith("100"):
                 return text
         return "over 99.99%"
-    return f"{share:.0%}"
+    # Halves round up, as people round ("12.5%" is 13%, not Python's even 12%).
+    return f"{math.floor(share * 100 + 0.5)}%"
 
 
 def shown(value: float | None, digits: int = 1) -> float | int | None:

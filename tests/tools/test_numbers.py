@@ -14,7 +14,11 @@ from tools.numbers import percent, shown
         (0.0, "0%"),
         (0.005, "0.5%"),  # a 1-in-200 positive class is not "0%"
         (0.0005, "0.05%"),
-        (0.0123, "1%"),
+        (0.0123, "1.2%"),
+        (0.025, "2.5%"),  # a 2.5% minority class is not "2%"
+        (0.06, "6%"),
+        (0.125, "13%"),
+        (0.665, "67%"),
         (0.25, "25%"),
         (1 / 3, "33%"),
         (0.994, "99.4%"),  # one client with 99.4% of the income is not "100%"
