@@ -581,6 +581,7 @@ def parse_metrics(text: str) -> dict[str, float]:
     metrics: dict[str, float] = {}
     problems: list[str] = []
     uncompared: list[str] = []  # reported, but no benchmark holds them: the others count
+    from_gini: set[str] = set()  # ROC-AUC read from a Gini coefficient
     for part in re.split(r"[,;\n]|\band\b|\s&\s|\|", folded):
         part = part.strip(" .")
         if not part:
@@ -625,8 +626,19 @@ def parse_metrics(text: str) -> dict[str, float]:
             continue
         if gini:
             value = round((value + 1) / 2, 4)
-        if metric in metrics and math.isclose(metrics[metric], value, abs_tol=0.006):
-            continue  # "auc .79, gini .58": the same thing said twice
+        if (
+            metric in metrics
+            and (gini or metric in from_gini)
+            and math.isclose(metrics[metric], value, abs_tol=0.006)
+        ):
+            # "auc .79, gini .58": one value said twice, one of them rounded; the AUC said
+            # as such is kept.
+            if not gini:
+                metrics[metric] = value
+                from_gini.discard(metric)
+            continue
+        if gini:
+            from_gini.add(metric)
         if metric in metrics and metrics[metric] != value:
             problems.append(f"two values for {METRIC_LABELS[metric]}")
             continue
