@@ -237,7 +237,7 @@ def _choice(
     q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
 ) -> Reading:
     if q.id == "model_legal_basis" and _SOMEONE_ELSE_DECIDES.search(normalize(text)):
-        return Reading(value="unknown", note=describe_answer(q, "unknown", kb))
+        return Reading(value=CONTROLLER, note=describe_answer(q, CONTROLLER, kb))
     if q.id == "career_stage":
         reading = _stage_in_own_words(text)
         if reading is not None:
@@ -256,7 +256,9 @@ def _choice(
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
 
 
-# "The client handles that": the legal basis is someone else's decision, so not known here.
+# "The client handles that": the legal basis is the controller's to name (the client or the
+# employer), so the audit says to ask them rather than to pick one.
+CONTROLLER = "controller_decides"
 _SOMEONE_ELSE_DECIDES = re.compile(
     r"\b(?:client|company|employer|legal(?: team)?|lawyers?|dpo|controller|compliance|boss)\b.*"
     r"\b(?:handles?|decides?|deals? with|takes? care|is responsible|owns?)\b"

@@ -213,13 +213,15 @@ def _baseline_findings(
 NO_BASIS = frozenset(
     {"", "none", "no", "unknown", "i don't know", "don't know", "dont know", "not sure", "n/a", "?"}
 )
+# The person works for the data controller (a client, an employer), whose basis it is to name.
+CONTROLLER_DECIDES = "controller_decides"
 TEXT_TASKS = frozenset({"text_classification"})
 
 
 def stated_basis(report: ModelReport) -> str | None:
     """The legal basis the report states, in words ("legitimate interests"); None when none is."""
     basis = (report.legal_basis or "").strip()
-    if basis.lower() in NO_BASIS:
+    if basis.lower() in NO_BASIS or basis == CONTROLLER_DECIDES:
         return None
     return basis.replace("_", " ")
 
@@ -229,15 +231,18 @@ def _personal_data_findings(report: ModelReport) -> list[ModelFinding]:
     if not report.personal_data or stated_basis(report) is not None:
         return []
     where = "text training data" if report.task in TEXT_TASKS else "training data"
-    return [
-        ModelFinding(
-            code="personal_data_no_basis",
-            message=(
-                f"the {where} holds personal data but no legal basis is stated; under the GDPR "
-                "(Art. 6) name one (consent, contract, legitimate interest...) and record it"
-            ),
+    if (report.legal_basis or "").strip() == CONTROLLER_DECIDES:
+        message = (
+            f"the {where} holds personal data and its legal basis is for your client or employer "
+            "(the data controller) to name; ask them which basis under the GDPR (Art. 6) they "
+            "rely on and record it with the model"
         )
-    ]
+    else:
+        message = (
+            f"the {where} holds personal data but no legal basis is stated; under the GDPR "
+            "(Art. 6) name one (consent, contract, legitimate interest...) and record it"
+        )
+    return [ModelFinding(code="personal_data_no_basis", message=message)]
 
 
 def _fairness_findings(report: ModelReport, params: ScoringParams) -> list[ModelFinding]:

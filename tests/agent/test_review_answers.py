@@ -123,8 +123,10 @@ def test_facts_about_a_model(
 
 
 def test_an_unknown_or_unclear_fact_records_nothing(kb: KnowledgeBase) -> None:
-    unknown = read_model_fact("model_personal_data_no_basis", "idk, the client handles that", kb)
+    unknown = read_model_fact("model_personal_data_no_basis", "idk, no idea", kb)
     assert unknown is not None and unknown.unknown and unknown.value is None
+    theirs = read_model_fact("model_personal_data_no_basis", "idk, the client handles that", kb)
+    assert theirs is not None and theirs.value == "controller_decides" and not theirs.unknown
     unclear = read_model_fact("model_personal_data_no_basis", "the client has a DPIA", kb)
     assert unclear is not None and unclear.value is None and unclear.ask
     assert read_model_fact("self_rating_only", "3", kb) is None
