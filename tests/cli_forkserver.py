@@ -83,6 +83,9 @@ def _child(request: dict[str, object], fds: list[int]) -> None:
         os._exit(code)
 
 
+PARENT_CHECK_S = 1.0
+
+
 def serve(path: str) -> None:
     for name in PRELOAD:
         __import__(name)
@@ -93,8 +96,21 @@ def serve(path: str) -> None:
     quiet = os.open(os.devnull, os.O_WRONLY)
     os.dup2(quiet, 1)  # nothing more for the caller's pipe: a child's output goes to its own
     os.close(quiet)
+    # A test process that ends without its exit handlers (a pytest-xdist worker, a kill) never
+    # says quit: the server then ends when it finds its parent gone.
+    parent = os.getppid()
+    listener.settimeout(PARENT_CHECK_S)
     while True:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except TimeoutError:
+            if os.getppid() != parent:
+                with contextlib.suppress(OSError):  # the parent's clean-up never ran
+                    os.unlink(path)
+                    os.rmdir(os.path.dirname(path))
+                return
+            continue
+        conn.settimeout(None)
         with conn:
             raw, fds = _receive(conn)
             if raw is None:

@@ -9,8 +9,10 @@ private to their owner (0600 files, 0700 folders) whatever the umask.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,40 @@ def test_the_forked_runner_answers_as_a_new_interpreter_does(
             )  # fmt: skip
         results.append((done.returncode, done.stdout.replace(str(home), "HOME"), done.stderr))
     assert results[0] == results[1]
+
+
+def _gone(pid: int) -> bool:
+    """Whether a process has ended (an orphan nobody reaps stays a zombie: ended too)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads process states from /proc")
+def test_the_fork_server_ends_when_the_process_that_started_it_is_gone(tmp_path: Path) -> None:
+    """A pytest-xdist worker ends without its exit handlers, so it never tells the server to
+    quit: the server must notice on its own (one was left running after each suite)."""
+    starter = (
+        "import os, subprocess, sys\n"
+        "server = subprocess.Popen([sys.executable, '-m', 'tests.cli_forkserver', sys.argv[1]],"
+        " stdout=subprocess.PIPE, text=True)\n"
+        "assert server.stdout.readline().strip() == 'ready'\n"
+        "print(server.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", starter, str(tmp_path / "s")],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    server = int(done.stdout.strip())
+    # Waits on the server's own progress (it checks every second), never a fixed sleep.
+    deadline = time.monotonic() + 300
+    while not _gone(server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not _gone(server):
+        os.kill(server, signal.SIGKILL)
+        pytest.fail("the fork server outlived the process that started it")
