@@ -142,6 +142,8 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
     except Unclear as exc:
         return _unclear(f"{exc} {hint()}")
     if q.id == "clients":
+        if value == 0 and _EMPLOYED.search(folded):
+            value = 1.0  # "none, I'm employed full time": no clients, one employer
         return _clients(q, value, folded, kb)
     return Reading(value=value, note=describe_answer(q, value, kb))
 

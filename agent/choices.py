@@ -297,7 +297,7 @@ class MultiRead:
 
 
 _EXCEPT = re.compile(
-    r"^(?:all|everything|all of them|any)\s*(?:,\s*)?(?:except|but|apart from|other than|besides|minus|without|save)\s+(.+)$"
+    r"^(?:all|everything|any|anything|whatever)(?:\s+(?!except\b|but\b)[a-z']+){0,3}?\s*(?:,\s*)?(?:except|but|apart from|other than|besides|minus|without|save)\s+(.+)$"
 )
 
 
@@ -338,7 +338,8 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
         return read_multi(only.group(1), options, complement)
     exception = _EXCEPT.match(hedged)
     if exception:
-        dropped = read_multi(exception.group(1), options)
+        # "anything is fine but no videos": the words after "but" name what is left out.
+        dropped = read_multi(re.sub(r"^(?:no|not|any)\s+", "", exception.group(1)), options)
         if dropped.unknown or not dropped.chosen:
             raise Unclear(f"I could not tell which ones to leave out of {clean(text)[:60]!r}.")
         return MultiRead([v for v in order if v not in dropped.chosen], [])

@@ -234,6 +234,12 @@ def question_text(
     return render_string(q.text, **variables), render_string(q.hint, **variables)
 
 
+_EVEN_SPLIT = re.compile(
+    r"\b(?:all|about|roughly|pretty much|more or less)?\s*(?:equal(?:ly)?|even(?:ly)?|the same)\b"
+    r"(?!\s*(?:to|as)\s+\d)"
+)
+
+
 def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Any:
     """The stored form of a complete answer, or `Unclear` with what was wrong ("don't know"
     is None where an item may be unknown; see `agent.answers.read` for partial answers)."""
@@ -260,6 +266,17 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             raise Unclear(f"That should be between {low:g} and {high:g}{unit}.")
         return round(value, 2)
     if kind == "percent":
+        folded = normalize(text)
+        if (
+            q.id == "top_client_share"
+            and _EVEN_SPLIT.search(folded)
+            and not re.search(r"\d", folded)
+        ):
+            # "they're all about equal": the biggest of N clients has about 1/N.
+            clients = answers.get("clients")
+            if not isinstance(clients, int | float) or clients < 2:
+                raise Unclear('Equal among how many clients? Or give the share, for example "30%".')
+            return round(1 / clients, 4)
         value = parse_percent(text, rare=q.id == "model_positive_rate")
         return None if value == UNKNOWN else round(value, 4)
     if kind == "ratings":
