@@ -234,10 +234,8 @@ def question_text(
     return render_string(q.text, **variables), render_string(q.hint, **variables)
 
 
-_EVEN_SPLIT = re.compile(
-    r"\b(?:all|about|roughly|pretty much|more or less)?\s*(?:equal(?:ly)?|even(?:ly)?|the same)\b"
-    r"(?!\s*(?:to|as)\s+\d)"
-)
+# "they're all roughly equal", "evenly split", "about the same for all" (an answer with no number)
+_EVEN_SPLIT = re.compile(r"\b(?:equal(?:ly)?|even(?:ly)?|the same)\b")
 
 
 def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Any:
