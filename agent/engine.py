@@ -212,11 +212,16 @@ class Engine(Workbench):
                         turn.scope.save_llm_memory(memory)
                 if outbox is not None and delivery is not None:
                     payload = outgoing(turn, reply, text)
-                    outbox.add(
-                        delivery.bot, delivery.chat_id, user, payload, "reply", delivery.update_id
-                    )
-                    if delivery.sender is not None:
-                        claimed = outbox.claim(delivery.bot, delivery.chat_id, delivery.sender)
+                    if delivery.sender is None:
+                        outbox.add(
+                            delivery.bot, delivery.chat_id, user, payload, "reply",
+                            delivery.update_id,
+                        )  # fmt: skip
+                    else:
+                        claimed = outbox.add_claimed(
+                            delivery.bot, delivery.chat_id, user, payload, delivery.update_id,
+                            delivery.sender,
+                        )  # fmt: skip
         except _Redelivered:
             return Answered(None, [])
         if turn.scrubbed is not None:  # an erasure: say what the check afterwards found

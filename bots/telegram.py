@@ -39,7 +39,7 @@ import contextvars
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -175,7 +175,7 @@ class InboxQueue(asyncio.Queue[object]):
             try:
                 _, seen = await asyncio.to_thread(
                     self.bot.deliveries.receive_and_look, self.bot.bot_id, item.update_id,
-                    chat_id, item.to_dict(), self.bot.owner, order.receipt_window,
+                    chat_id, self.bot.raw(item), self.bot.owner, order.receipt_window,
                 )  # fmt: skip
                 if seen is not None:
                     order.note_receipt(chat_id, item.update_id, seen)
@@ -245,6 +245,13 @@ class Bot:
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
         self._groups_told: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Updates as getUpdates received them (bots/telegram_http.py), when polling.
+        self.received: Callable[[int], dict[str, Any] | None] | None = None
+
+    def raw(self, update: Update) -> dict[str, Any]:
+        """The update to store: as received when it is kept, else PTB's serialisation."""
+        kept = self.received(update.update_id) if self.received is not None else None
+        return kept if kept is not None else update.to_dict()
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
@@ -612,6 +619,8 @@ def build_application(
     # sender's own throttle, and a 429 is waited out and retried there.
     from bots.telegram_http import AiohttpRequest
 
+    updates_request = AiohttpRequest(connection_pool_size=1, keep_updates=True)
+    bot.received = updates_request.raw_update
     builder = (
         ApplicationBuilder()
         .token(token)
@@ -619,7 +628,7 @@ def build_application(
         .update_queue(InboxQueue(bot))
         # aiohttp: half the CPU per Bot API call of PTB's default httpx request.
         .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(updates_request)
     )
     if base_url:
         # The server root (http://127.0.0.1:8081): the Bot API paths are added here.

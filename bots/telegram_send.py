@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -255,6 +257,14 @@ class Throttle:
             await asyncio.sleep(start - now)
 
 
+def quiet_nudge() -> None:
+    """Silence PTB's warning that `send_message` exists when `send_text` calls the API
+    directly (on purpose). Idempotent: the same filter replaces itself."""
+    warnings.filterwarnings(
+        "ignore", message=r"Please use 'Bot\.send_message' instead of 'Bot\.do_api_request"
+    )
+
+
 class Sender:
     """Sends a chat's outbox rows in order, retrying what Telegram may accept later."""
 
@@ -270,6 +280,7 @@ class Sender:
         self.owner = owner
         self.backoff = tuple(backoff)
         self.throttle = Throttle()
+        quiet_nudge()
 
     async def flush(
         self, bot: TelegramBot, chat_id: int, claimed: list[Pending] | None = None
@@ -347,21 +358,10 @@ class Sender:
 
     @staticmethod
     async def _send_once(bot: TelegramBot, chat_id: int, part: Part, plain: bool) -> None:
-        from telegram import LinkPreviewOptions
-        from telegram.constants import ParseMode
-
         if part.kind == "text":
-            # Course links are in many replies; a preview card under them only adds noise.
-            no_preview = LinkPreviewOptions(is_disabled=True)
-            if plain:
-                await bot.send_message(
-                    chat_id, part.plain, reply_markup=part.markup, link_preview_options=no_preview
-                )
-            else:
-                await bot.send_message(
-                    chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=part.markup,
-                    link_preview_options=no_preview,
-                )  # fmt: skip
+            await send_text(
+                bot, chat_id, part.plain if plain else part.text, part.markup, not plain
+            )
             return
         assert part.path is not None
         with part.path.open("rb") as handle:
@@ -369,3 +369,27 @@ class Sender:
                 await bot.send_photo(chat_id, handle, caption=part.text)
             else:
                 await bot.send_document(chat_id, handle, filename=part.filename, caption=part.text)
+
+
+# Course links are in many replies; a preview card under them only adds noise.
+_NO_PREVIEW = json.dumps({"is_disabled": True})
+
+
+async def send_text(
+    bot: TelegramBot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, as_html: bool
+) -> None:
+    """Send one text message (HTML when `as_html`) without parsing Telegram's answer.
+
+    Telegram answers a sendMessage with the Message it made; `Bot.send_message` parses it into
+    PTB objects (a good part of the bot's CPU per reply), and nothing here reads it. So the
+    reply goes through the Bot API call itself (`do_api_request`), with PTB's own parameter
+    encoding and errors; PTB's nudge towards `send_message` is silenced by `quiet_nudge`.
+    """
+    parameters: dict[str, Any] = {
+        "chat_id": chat_id, "text": text, "link_preview_options": _NO_PREVIEW,
+    }  # fmt: skip
+    if as_html:
+        parameters["parse_mode"] = "HTML"
+    if markup is not None:
+        parameters["reply_markup"] = markup
+    await bot.do_api_request("send_message", api_kwargs=parameters)

@@ -191,12 +191,23 @@ _ADD = (
     )
     .returning(OutboxRow.id)
 )  # fmt: skip
-_FAILED = (
-    select(OutboxRow.id, OutboxRow.kind, OutboxRow.payload)
+_ADD_LEASED = (
+    insert(OutboxRow)
+    .values(
+        bot_id=bindparam("bot"), chat_id=bindparam("chat"), owner=bindparam("owner"),
+        kind=bindparam("kind"), payload=bindparam("payload", type_=JSON),
+        update_id=bindparam("update"), state="pending", parts_sent=0, attempts=1,
+        created_at=bindparam("now"), lease_owner=bindparam("holder"),
+        lease_until=bindparam("until"),
+    )
+    .returning(OutboxRow.id)
+)  # fmt: skip
+_UNSENT = (
+    select(OutboxRow.id, OutboxRow.kind, OutboxRow.state, OutboxRow.payload)
     .where(
         OutboxRow.bot_id == bindparam("bot"),
         OutboxRow.chat_id == bindparam("chat"),
-        OutboxRow.state == "failed",
+        OutboxRow.state.in_(("failed", "pending")),
     )
     .order_by(OutboxRow.id)
 )
@@ -250,6 +261,12 @@ class Outbox:
         # Core statements on the turn's connection (inside its transaction): the ORM's bulk
         # machinery would cost more than the statements themselves.
         self.conn = conn
+        # Whether `take_failed` found no other unsent row of the chat in this transaction,
+        # on SQLite, where the turn holds the database's write lock (BEGIN IMMEDIATE) from
+        # then to its commit, so no row can be added meanwhile. PostgreSQL's turns lock only
+        # their person: a sweep may queue a reminder for the chat, so the reply is claimed
+        # with the chat's rows there, in id order.
+        self._alone = False
 
     def handled(self, bot: str, update_id: int) -> bool:
         state = self.conn.execute(_STATE, {"bot": bot, "update": update_id}).scalar()
@@ -288,12 +305,31 @@ class Outbox:
         """`Deliveries.claim` inside this transaction: the rows are leased when it commits."""
         return _claim(self.conn, bot, chat_id, owner, utcnow())
 
+    def add_claimed(
+        self, bot: str, chat_id: int, owner: str, payload: dict[str, Any], update_id: int,
+        sender: str,
+    ) -> list[Pending]:  # fmt: skip
+        """Add the turn's reply and lease the chat's pending rows (the reply among them) to
+        `sender`, as `add` then `claim` would. When the chat had nothing else unsent, the
+        reply is inserted leased: two statements fewer on every message."""
+        if not self._alone:
+            self.add(bot, chat_id, owner, payload, "reply", update_id)
+            return self.claim(bot, chat_id, sender)
+        now = utcnow()
+        values = {"bot": bot, "chat": chat_id, "owner": owner, "kind": "reply",
+                  "payload": payload, "update": update_id, "now": now, "holder": sender,
+                  "until": now + LEASE}  # fmt: skip
+        row_id = int(self.conn.execute(_ADD_LEASED, values).scalar_one())
+        return [Pending(row_id, chat_id, "reply", payload, 0, update_id)]
+
     def take_failed(self, bot: str, chat_id: int) -> list[dict[str, Any]]:
         """Payloads of replies that finally could not be sent to this chat, now removed."""
-        rows = self.conn.execute(_FAILED, {"bot": bot, "chat": chat_id}).all()
-        if rows:
-            self.conn.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows])))
-        return [row.payload for row in rows if row.kind == "reply"]
+        rows = self.conn.execute(_UNSENT, {"bot": bot, "chat": chat_id}).all()
+        failed = [row for row in rows if row.state == "failed"]
+        self._alone = self.conn.dialect.name == "sqlite" and len(failed) == len(rows)
+        if failed:
+            self.conn.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in failed])))
+        return [row.payload for row in failed if row.kind == "reply"]
 
 
 def _claim(

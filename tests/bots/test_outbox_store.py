@@ -248,6 +248,19 @@ def test_the_answer_leases_the_chats_rows_to_its_sender_in_the_same_transaction(
     # Another sender's live lease on an earlier row: the answer leases nothing after it.
     held = Delivery(BOT, 202, 60, sender="replica-b")
     assert asyncio.run(engine.answer_update("tg:60", "ml engineer", held)).claimed == []
+    # A chat with nothing else unsent: the reply is stored already leased to its sender.
+    alone = asyncio.run(engine.answer_update("tg:62", "/start", Delivery(BOT, 203, 62, sender="a")))
+    [row] = alone.claimed
+    assert row.update_id == 203 and alone.reply is not None
+    assert row.payload["reply"]["text"] == alone.reply.text and row.parts_sent == 0
+    assert deliveries.claim(BOT, 62, "replica-b") == []
+    assert [p.id for p in deliveries.claim(BOT, 62, "a")] == [row.id]  # its own lease
+    # A reply that finally failed is said and removed; the new reply is leased alone.
+    deliveries.failed(row.id)
+    after = asyncio.run(engine.answer_update("tg:62", "hi", Delivery(BOT, 204, 62, sender="a")))
+    assert after.reply is not None and "did not reach you" in after.reply.text
+    assert [p.update_id for p in after.claimed] == [204]
+    assert deliveries.claim(BOT, 62, "replica-b") == []
 
 
 def test_schedule_asks_for_and_keeps_a_time_zone(engine: Engine) -> None:

@@ -109,6 +109,9 @@ def test_a_complete_audit_through_telegram(engine: Engine) -> None:
                 fake.user_says(chat, "/start")
                 await wait_text(fake, chat, "Which role")
                 keyboard = next(a for a in fake.sent(chat) if "reply_markup" in a["params"])
+                # Replies are HTML without link preview cards, their buttons under the text.
+                assert keyboard["params"]["parse_mode"] == "HTML"
+                assert keyboard["params"]["link_preview_options"] == {"is_disabled": True}
                 data = button(keyboard["result"], "ml_engineer")
                 fake.user_presses(chat, keyboard["result"]["message_id"], data)
                 await wait_text(fake, chat, "Noted: Machine Learning Engineer")

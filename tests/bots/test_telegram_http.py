@@ -49,6 +49,36 @@ def test_calls_forms_and_uploads_reach_the_bot_api() -> None:
         assert document["params"]["caption"] == "CV"
 
 
+def test_a_polling_request_keeps_each_update_as_telegram_sent_it() -> None:
+    """The inbox stores what Telegram sent, not PTB's serialisation of its own objects."""
+    sent = {
+        "update_id": 77,
+        "message": {
+            "message_id": 3, "date": 1767225600, "text": "3 years",
+            "chat": {"id": 5, "type": "private", "first_name": "Ada"},
+            "from": {"id": 5, "is_bot": False, "first_name": "Ada"},
+        },
+    }  # fmt: skip
+    polling = AiohttpRequest(keep_updates=True)
+    sending = AiohttpRequest()
+
+    async def scenario(fake: FakeTelegram) -> None:
+        root = fake.url.rstrip("/")
+        async with Bot(
+            TOKEN, base_url=f"{root}/bot", request=sending, get_updates_request=polling
+        ) as bot:
+            queued = fake.queue_raw(sent)
+            [update] = await bot.get_updates(timeout=1)
+            assert update.update_id == 77 and update.message is not None
+            assert polling.raw_update(77) == queued == sent
+            assert polling.raw_update(77) is None  # handed over once
+            await bot.send_message(5, "noted")
+            assert sending.raw_update(77) is None  # a request that keeps nothing
+
+    with FakeTelegram(TOKEN) as fake:
+        asyncio.run(scenario(fake))
+
+
 def test_an_unreachable_server_is_a_network_error() -> None:
     async def scenario() -> None:
         request = AiohttpRequest()
