@@ -173,6 +173,11 @@ def fit(resource: Resource, target: Target, constraints: Constraints) -> float:
 
 
 Row = tuple[float, Resource]  # (score, resource)
+# The bundled model's similarities between one skill and the resources teaching it differ by
+# 0.003 to 0.1 (median 0.05, 2026-12-01): rescaled to 0..1 over that difference alone, the
+# closest of two near-equal resources would gain the whole similarity term. Differences
+# smaller than this count as what they are.
+SPREAD_MIN = 0.06
 
 
 class Retriever:
@@ -347,8 +352,9 @@ class Retriever:
     ) -> Advice:
         ranked: dict[str, tuple[Target, list[Row], list[Row], str]] = {}
         uncovered = []
+        gaps = frozenset(t.skill for t in targets)
         for target in targets:
-            best, rest, note = self._ranked_for(target, constraints, known, strengths)
+            best, rest, note = self._ranked_for(target, constraints, known, strengths, gaps)
             if best:
                 ranked[target.skill] = (target, best, rest, note)
             else:
@@ -458,13 +464,14 @@ class Retriever:
         constraints: Constraints,
         known: Mapping[str, float],
         strengths: frozenset[str],
+        gaps: frozenset[str] = frozenset(),
     ) -> tuple[list[Row], list[Row], str]:
         """The target's fitting resources, best first, in the first tier that has any (format
         and time both met, then time only, then format only, then neither), the others, and
         a note on what had to give."""
         rows: list[Row] = []
         for resource, similarity in self._pool(target.skill):
-            score = self._fitting_score(resource, target, constraints, known, strengths)
+            score = self._fitting_score(resource, target, constraints, known, strengths, gaps)
             if score is not None:
                 rows.append((score + 0.25 * similarity, resource))
         rows.sort(key=lambda row: (-row[0], row[1].id))
@@ -481,9 +488,11 @@ class Retriever:
         c: Constraints,
         known: Mapping[str, float],
         strengths: frozenset[str],
+        gaps: frozenset[str] = frozenset(),
     ) -> float | None:
         """The resource's score for the target, or None when it cannot be offered: wrong
-        language, over budget, wrong level, or a prerequisite that cannot be scheduled first."""
+        language, over budget, wrong level, or a prerequisite that cannot be scheduled first.
+        `gaps`: the person's other gaps being advised on."""
         levels = self.levels_offered(target, c)
         if not self._affordable(resource, c) or resource.level not in levels:
             return None
@@ -505,12 +514,16 @@ class Retriever:
         else:
             cost = 0.5
         dated = 1.0 if resource.dated(self.today) else 0.0
-        # Resources that connect the gap to what the person already does fit them better.
+        # Resources that connect the gap to what the person already does fit them better, and
+        # so do those mainly about the gap that also teach another of their gaps (one
+        # resource, two gaps closed).
         others = [s for s in resource.skills if s != target.skill]
         affinity = sum(s in strengths for s in others) / max(1, len(others))
+        also = sum(s in gaps for s in others) / max(1, len(others)) if position == 0 else 0.0
         return (
             0.30 * relevance
             + 0.06 * affinity
+            + 0.06 * also
             + 0.15 * level
             + 0.10 * formats
             + 0.15 * size
@@ -534,7 +547,7 @@ class Retriever:
                     self.index.search_resources(vector, len(covering), {f"s_{skill}": True})
                 )
             low = min(similarity.values(), default=0.0)
-            spread = (max(similarity.values(), default=1.0) - low) or 1.0
+            spread = max(max(similarity.values(), default=1.0) - low, SPREAD_MIN)
             self._pools[skill] = sorted(
                 ((r, (similarity[r.id] - low) / spread if r.id in similarity else 0.0) for r in covering),
                 key=lambda row: row[0].id,

@@ -31,6 +31,7 @@ class Quality:
     level_fit: float  # picks at a level that suits the person (or the level they asked for)
     prerequisite_violations: int  # plan items whose missing prerequisite is not scheduled first
     stability: float  # gaps whose pick stays the same when another gap changes or goes
+    # (a pick that also teaches the gap that went may change)
     coverage: float  # top-five gaps with a pick or a plain "nothing fits"
     expert_agreement: float  # gaps whose pick is one the hand-written expert list accepts
     queries: int
@@ -158,7 +159,9 @@ def measure(retriever: Retriever) -> Quality:
         violations += prerequisite_violations(retriever, profile)
         for changed in targets:
             others = [t for t in targets if t is not changed]
-            variants = [others, [*others, changed][::-1]]  # the gap adjusted away; a new order
+            # The gap adjusted away (only a pick that also teaches it may change: it no longer
+            # closes two gaps at once), and a new order.
+            variants = [others, [*others, changed][::-1]]
             if not _related(retriever, changed.skill, others):
                 moved = dataclasses.replace(
                     changed, proficiency=min(100.0, (changed.proficiency or 0) + 40)
@@ -167,7 +170,11 @@ def measure(retriever: Retriever) -> Quality:
             for variant in variants:
                 after = primary_picks(retriever.advise(variant, constraints, known=known).picks)
                 stable_total += 1
-                stable += all(after.get(t.skill) == primary.get(t.skill) for t in others)
+                stable += all(
+                    after.get(t.skill) == primary.get(t.skill)
+                    or (variant is others and _teaches(retriever, primary.get(t.skill), changed))
+                    for t in others
+                )
     return Quality(
         skill_hit_at_3=hits / len(QUERIES),
         recall_at_3=recall / max(1, answered),
@@ -179,6 +186,11 @@ def measure(retriever: Retriever) -> Quality:
         queries=len(QUERIES),
         profiles=len(PROFILES),
     )
+
+
+def _teaches(retriever: Retriever, resource_id: str | None, target: Target) -> bool:
+    resource = retriever.catalog.resources.get(resource_id or "")
+    return resource is not None and target.skill in resource.skills
 
 
 def _related(retriever: Retriever, skill: str, targets: list[Target]) -> bool:

@@ -12,16 +12,19 @@ from knowledge.retriever import Constraints, Retriever, Target, levels_for
 from knowledge.schema import Level
 from tests.knowledge.quality import PROFILES, QUERIES, START, measure, primary_picks, profile_inputs
 
-# Measured with tests/knowledge/quality.py on 2026-11-30 (185 queries, 20 profiles): hit@3 0.935,
-# recall@3 0.924, level fit 0.982, expert agreement 0.899. Floors sit a little below; the
+# Measured with tests/knowledge/quality.py on 2026-12-01 (185 queries, 21 profiles): hit@3 0.941,
+# recall@3 0.933, level fit 0.982, expert agreement 0.922. Floors sit a little below; the
 # prerequisite, stability and coverage figures are requirements, not measurements.
 SKILL_HIT_AT_3 = 0.90
 RECALL_AT_3 = 0.88
 LEVEL_FIT = 0.95
-EXPERT_AGREEMENT = 0.85
+EXPERT_AGREEMENT = 0.88
 
 ALEX = next(p for p in PROFILES if p["id"] == "alex-freelance-ml-engineer")
 MARIA = next(p for p in PROFILES if p["id"] == "maria-career-switcher")
+ASKED_FOR_AN_API = next(
+    p for p in PROFILES if p["id"] == "freelance-data-scientist-asked-for-an-api"
+)
 
 
 def test_labelled_set_is_large_enough() -> None:
@@ -211,3 +214,26 @@ def test_a_topic_question_ranks_resources_that_name_its_specific_subject_first(
     about = [p for p in picks if word in f"{p.resource.title} {p.resource.description}".lower()]
     assert len(about) >= 2, [p.resource.id for p in picks]
     assert never not in [p.resource.id for p in picks]
+
+
+def test_a_pick_about_the_gap_that_also_teaches_another_gap_comes_first(
+    retriever: Retriever,
+) -> None:
+    """API Development and Model Serving both lacking: the FastAPI tutorial (about APIs, and
+    how models are served behind one) comes before Pydantic's docs (mainly data validation),
+    which are a little closer to the skill's wording."""
+    targets, constraints, known = profile_inputs(ASKED_FOR_AN_API)
+    primary = primary_picks(retriever.advise(targets, constraints, known=known).picks)
+    assert primary["api_development"] == "fastapi-tutorial"
+    # A resource mainly about another subject gains nothing from teaching a gap on the side:
+    # the Terraform tutorials (infrastructure as code, then cloud platforms) stay the pick for
+    # infrastructure as code, not for the cloud.
+    terraform = retriever.catalog.resources["terraform-tutorials"]
+    assert terraform.skills[:2] == ["infrastructure_as_code", "cloud_platforms"]
+    both = [
+        Target(skill="cloud_platforms", weight=1.0, proficiency=20.0),
+        Target(skill="infrastructure_as_code", weight=0.9, proficiency=0.0),
+    ]
+    primary = primary_picks(retriever.advise(both, Constraints(budget_usd=0.0)).picks)
+    assert primary["infrastructure_as_code"] == "terraform-tutorials"
+    assert primary["cloud_platforms"] != "terraform-tutorials"
