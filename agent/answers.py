@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from agent.interview import (
     rated_skills,
 )
 from agent.parsing import (
+    YES,
     Option,
     Unclear,
     is_none,
@@ -46,6 +47,7 @@ from agent.parsing import (
     looks_like_code,
     match_choice,
     normalize,
+    parse_yes_no,
     read_multi,
     unknown_prefix,
 )
@@ -62,6 +64,9 @@ from agent.sources import named
 from knowledge.base import KnowledgeBase
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about
+# The options a "Did you mean A or B?" offered, so "the second one" or "yes" next means one of
+# them. Not under PENDING: that would rebind the question's buttons (old ones still count).
+OFFERED = "_offered"
 RATING_KEYS = (
     "technical_ratings",
     "lifecycle_ratings",
@@ -96,6 +101,7 @@ class Reading:
     choices: tuple[Choice, ...] = ()  # buttons for the question back
     replaces: tuple[tuple[str, str], ...] = ()  # (earlier question, skill) this answer re-rates
     also: tuple[tuple[str, Any], ...] = ()  # other keys this answer sets (None removes one)
+    offered: tuple[str, ...] = ()  # option values a "Did you mean ...?" offers
 
     @property
     def complete(self) -> bool:
@@ -184,6 +190,7 @@ def apply_side_answers(answers: dict[str, Any], also: tuple[tuple[str, Any], ...
 def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
     """Apply a reading to the answers: keep its part while asking, or store the value (and
     take a re-rated skill out of the earlier answer, so one rating stands)."""
+    remember_offer(answers, q, reading)
     if not reading.complete:
         if reading.keep is not None:
             answers[PENDING] = reading.keep
@@ -195,6 +202,16 @@ def record(answers: dict[str, Any], q: Question, reading: Reading) -> None:
         earlier = answers.get(key)
         if isinstance(earlier, dict):
             answers[key] = {s: r for s, r in earlier.items() if s != skill}
+
+
+def remember_offer(answers: dict[str, Any], q: Question, reading: Reading) -> bool:
+    """Keep what a question back offered (or forget an earlier offer); True if that changed."""
+    before = answers.get(OFFERED)
+    if reading.offered and not reading.complete:
+        answers[OFFERED] = {"question": q.id, "values": list(reading.offered)}
+    else:
+        answers.pop(OFFERED, None)
+    return answers.get(OFFERED) != before
 
 
 def leave_rest_out(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> Reading | None:
@@ -246,16 +263,135 @@ def _choice(
             return reading
         text = _stage_now(text) or text
     options = options_for(q, kb)
+    offer = answers.get(OFFERED)
+    if isinstance(offer, dict) and offer.get("question") == q.id:
+        reading = _after_offer(q, text, options, list(offer.get("values") or []), kb, hint)
+        if reading is not None:
+            return reading
+    if q.source == "roles":
+        reading = _role_and_work_mode(q, text, options, kb, hint)
+        if reading is not None:
+            return reading
     value, close = match_choice(text, options)
     if value is not None:
         return Reading(value=value, note=describe_answer(q, value, kb))
     if q.id == "model_task":
         _no_benchmark_for(text)
     if close:
-        listed = _either([o.label for o in close])
-        buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
-        return _unclear(f"Did you mean {listed}? {hint()}", buttons)
+        return _offer(close, f"Did you mean {_either([o.label for o in close])}? {hint()}")
     raise Unclear(f"{text.strip()[:60]!r} is not one of the options.")
+
+
+def _offer(close: Sequence[Option], ask: str) -> Reading:
+    """A question back offering `close` as buttons; the next message may pick among them."""
+    buttons = tuple(Choice(label=o.label, value=o.label) for o in close)
+    return Reading(ask=ask, problem=ask, choices=buttons, offered=tuple(o.value for o in close))
+
+
+_PLACE = re.compile(
+    r"^(?:the )?(first|second|third|former|latter|last)(?: one| option)?(?: please)?$"
+)
+
+
+def _after_offer(
+    q: Question,
+    text: str,
+    options: Sequence[Option],
+    values: list[str],
+    kb: KnowledgeBase,
+    hint: Callable[[], str],
+) -> Reading | None:
+    """The message after "Did you mean A or B?": an option named in full (any of them, or a
+    number of the whole list), else a place in the offer ("the second one"), a yes to a single
+    offer, a no, or words that fit one offered option ("the freelance one"). None: read it
+    as a new answer."""
+    offered = [o for v in values for o in options if o.value == v]
+    if not offered:
+        return None
+    bare = normalize(text).strip(" .!?")
+    if _PLACE.match(bare):  # the buttons shown are the offer, so places count in it
+        chosen = _picked(bare, [o.value for o in offered])
+        if chosen is not None:
+            return Reading(value=chosen, note=describe_answer(q, chosen, kb))
+    try:
+        value, _ = match_choice(text, options)
+    except Unclear:
+        value = None
+    if value is not None:
+        return Reading(value=value, note=describe_answer(q, value, kb))
+    try:
+        value, close = match_choice(text, offered)
+    except Unclear:
+        value, close = None, []
+    if value is None and len(close) == 1:  # among the offered ones, the only one it fits
+        value = close[0].value
+    if value is not None:
+        return Reading(value=value, note=describe_answer(q, value, kb))
+    try:
+        yes = parse_yes_no(bare)
+    except Unclear:
+        yes = None
+    if yes is True and len(offered) == 1:
+        return Reading(value=offered[0].value, note=describe_answer(q, offered[0].value, kb))
+    if yes is True or bare in ("both", "both of them", "either", "either one"):
+        return _offer(offered, f"Which one: {_either([o.label for o in offered])}? {hint()}")
+    if yes is False:
+        return _unclear(f"Which one, then? {hint()}")
+    return None
+
+
+# A role said with how the person works ("freelance NLP engineer", "self-employed data
+# scientist"): working for clients is a role of its own here, whose demand adds the business
+# side (clients, pricing, contracts) to general ML skills.
+FREELANCE_ROLE = "freelance_ml_consultant"
+_GENERAL_ROLES = frozenset({"ml_engineer", "data_scientist"})
+_WORKS_FOR_CLIENTS = re.compile(
+    r"\b(?:freelanc\w*|contract(?:or|ors|ing)?|self[- ]employed|independent(?:ly)?"
+    r"|(?:my|our) own (?:business|company|consultancy))\b"
+)
+_NO_LONGER = re.compile(
+    r"(?:\bnot|\bno longer|\bused to(?: be)?|\bformer(?:ly)?|\bex-?|\bwas|\bquit|\bstopped"
+    r"|\bleft|\bafter(?: (?:\d+|a|an|some|a few|several|two|three|many) \w+)?)"
+    r"(?: an?| being| my)?\s*$"
+)
+
+
+def _role_and_work_mode(
+    q: Question, text: str, options: Sequence[Option], kb: KnowledgeBase, hint: Callable[[], str]
+) -> Reading | None:
+    """A role named with freelancing: a general ML role is the freelance one ("freelance data
+    scientist"); a specialty is asked about between the two, since both fit ("freelance
+    computer vision consultant"). None: no work mode, or nothing else named."""
+    folded = normalize(text)
+    by_value = {o.value: o for o in options}
+    mentions = list(_WORKS_FOR_CLIENTS.finditer(folded))
+    if not mentions or FREELANCE_ROLE not in by_value:
+        return None
+    rest, now = folded, False
+    for found in reversed(mentions):  # each mention out, with a "no longer" before it
+        before = _NO_LONGER.search(folded[: found.start()])
+        now = now or before is None
+        start = found.start() if before is None else before.start()
+        rest = rest[:start] + " " + rest[found.end() :]
+    try:
+        named, _ = match_choice(rest, options)
+    except Unclear:
+        named = None
+    if not now and named is None:  # "not a freelancer": no role named yet
+        return _unclear(f"Which role, then? {hint()}")
+    if named is None or named == FREELANCE_ROLE:
+        return None
+    if not now:  # "I used to freelance, now a data scientist"
+        return Reading(value=named, note=describe_answer(q, named, kb))
+    if named in _GENERAL_ROLES:
+        return Reading(value=FREELANCE_ROLE, note=describe_answer(q, FREELANCE_ROLE, kb))
+    close = [by_value[FREELANCE_ROLE], by_value[named]]
+    return _offer(
+        close,
+        f"Did you mean {_either([o.label for o in close])}? Both fit: the first weighs the "
+        f"business side too (clients, pricing, contracts), the second the "
+        f"{by_value[named].label} skills alone. {hint()}",
+    )
 
 
 # "The client handles that": the legal basis is the controller's to name (the client or the
@@ -498,7 +634,7 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
         )
         buttons = (Choice(label="Leave it out", value="leave it out"),)
     elif item["kind"] == "unknown_name":
-        names = [kb.skills[s].name for s in item["suggestions"]]
+        names = [kb.skills[s].name for s in _suggested(q, item)]
         rated = f" {item['rating']:g}" if item["rating"] is not None else ""
         question = (
             f"Unknown skill {item['typed']!r}{later}: which skill did you mean"
@@ -506,11 +642,9 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
             + '? Name it, or say "leave it out".'
         )
         if q.kind == "extra_ratings":
-            # A former career's field is the commonest name the taxonomy lacks.
             question += (
                 " Knowledge of a field (accounting, medicine, retail) counts as Domain Expertise."
             )
-            names = [*names, kb.skills["domain_expertise"].name][:4]
         buttons = (
             *(Choice(label=n, value=f"{n}{rated}") for n in names),
             Choice(label="Leave it out", value="leave it out"),
@@ -572,6 +706,14 @@ def _follow_up(
     if not items:
         return _finish(q, pending, answers, kb)
     item, rest = items[0], items[1:]
+    suggested = _suggested(q, item)
+    picked = _picked(folded, suggested) if item.get("rating") is not None else None
+    if picked is not None:  # "the second one", or "yes" to the one skill suggested
+        return _after_item(q, pending, rest, {picked: item["rating"]}, (), answers, kb)
+    bare = folded.strip(" .!?")
+    if len(suggested) > 1 and (bare in YES or _PLACE.match(bare)):
+        again = _ask_item(q, kb, pending, "")
+        return Reading(ask=f"Which one? {again.ask}", keep=pending, choices=again.choices)
     if _DONE.match(folded.strip(" .!")):
         if q.kind in ("multi", "skills"):  # a list: what was understood is the answer
             return _finish(q, pending, answers, kb)
@@ -607,6 +749,31 @@ def _follow_up(
         return Reading(
             ask=f"{exc} {again.ask}", problem=str(exc), keep=pending, choices=again.choices
         )
+
+
+def _suggested(q: Question, item: dict[str, Any]) -> list[str]:
+    """The skills an unknown name's question offers as buttons, in their order."""
+    if item.get("kind") != "unknown_name" or named(item["typed"]) is not None:
+        return []
+    ids = list(item.get("suggestions") or [])
+    if q.kind == "extra_ratings":
+        # A former career's field is the commonest name the taxonomy lacks.
+        ids = [*ids, "domain_expertise"][:4]
+    return list(dict.fromkeys(ids))
+
+
+def _picked(folded: str, offered: list[str]) -> str | None:
+    """One of the offered choices by its place ("the second one") or, when there is only one,
+    by a yes; None otherwise."""
+    bare = folded.strip(" .!?")
+    place = _PLACE.match(bare)
+    if place is not None:
+        word = place.group(1)
+        index = {"first": 0, "former": 0, "second": 1, "third": 2}.get(word, len(offered) - 1)
+        return offered[index] if 0 <= index < len(offered) else None
+    if len(offered) == 1 and bare in YES:
+        return offered[0]
+    return None
 
 
 def _answer_item(

@@ -105,7 +105,8 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
         index = int(folded) if len(folded) <= 6 else 0
         if 1 <= index <= len(options):
             return options[index - 1].value, []
-        raise Unclear(f"Pick a number from 1 to {len(options)}.")
+        which = f"option {index}" if len(folded) <= 6 else "option with that number"
+        raise Unclear(f"There is no {which}: the options are 1 to {len(options)}.")
     key = normalize_name(folded)
     if not key:
         raise Unclear("Please pick one of the options.")
@@ -148,7 +149,7 @@ def _index_in(text: str, count: int) -> int | None:
     if number is None:
         return None
     if not 1 <= number <= count:
-        raise Unclear(f"Pick a number from 1 to {count}.")
+        raise Unclear(f"There is no option {number}: the options are 1 to {count}.")
     return number
 
 

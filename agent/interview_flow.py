@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agent.answers import PENDING, leave_rest_out, read
+from agent.answers import OFFERED, PENDING, leave_rest_out, read, remember_offer
 from agent.answers import record as apply_reading
 from agent.interview import (
     RATING_SCALE,
@@ -88,6 +88,8 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
         turn.scope.save_flow(row)
         return Reply(text=reading.ask or "", choices=list(reading.choices))
     if not reading.complete:
+        if remember_offer(row.answers, q, reading):
+            turn.scope.save_flow(row)
         reply = ask(turn, row).prefixed(reading.ask or "")
         return (
             reply.model_copy(update={"choices": list(reading.choices)})
@@ -100,6 +102,7 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
 
 def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -> Reply:
     row.answers.pop(PENDING, None)
+    row.answers.pop(OFFERED, None)
     following = record(row.answers, row.history, q, value)
     if q.id == "consents":
         withdrawn = [
@@ -141,6 +144,7 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
     if not row.history:
         return ask(turn, row).prefixed("This is the first question; there is nothing before it.")
     row.answers.pop(PENDING, None)
+    row.answers.pop(OFFERED, None)
     previous = question(row.history.pop())
     row.position = previous.id
     turn.scope.save_flow(row)

@@ -191,7 +191,10 @@ def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[s
             rf"^(?P<r>{_ONE})\s+(?:for|across|on|to)?\s*(?:all|everything|the board|each)\s*,?\s*{EXCEPT_WORDS}\s+(?P<named>.+)$"
         ),
         re.compile(rf"^(?P<r>{_NONE_SAID})\s*,?\s*{EXCEPT_WORDS}\s+(?P<named>.+)$"),
-        re.compile(rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?{_REST}{_LINK}(?P<r>{_ONE})$"),
+        # "\b": a word of its own ("recall 0.41" is not "rec" and "all 0.41").
+        re.compile(
+            rf"^(?P<named>.+?)\s*[,;]?\s*(?:and\s+|but\s+)?\b{_REST}\b{_LINK}(?P<r>{_ONE})$"
+        ),
     )
     blanket = (
         re.compile(rf"^{_REST}{_LINK}(?P<r>{_ONE})$"),
@@ -381,6 +384,11 @@ def _named(text: str, kb: KnowledgeBase, expected: Sequence[str], ten: bool) -> 
         token, kind = _rating_token(piece)
         name = piece if token is None else (piece[: token.start()] + " " + piece[token.end() :])
         skill, close = resolve_skill(name, kb, expected)
+        if skill is None and kind == "strong" and _WEAK.search(name):
+            # A word for a level beside the number says the same ("monitoring barely 1").
+            bare, _ = resolve_skill(_WEAK.sub(" ", name), kb, expected)
+            if bare is not None:
+                skill, close, name = bare, [], _WEAK.sub(" ", name)
         if skill is None and token is not None and kind == "weak":
             # A rating word may belong to the name ("contracts and legal basics").
             whole, _ = resolve_skill(piece, kb, expected)
