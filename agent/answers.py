@@ -623,7 +623,12 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
     more = len(keep["open"]) - 1
     later = f" (then {more} more)" if more else ""
     buttons: tuple[Choice, ...]
-    platform = named(item["typed"]) if item["kind"] == "unknown_name" else None
+    # An unknown name with skills to offer is a skill ("fairness"), else perhaps a platform.
+    platform = (
+        named(item["typed"])
+        if item["kind"] == "unknown_name" and not item.get("suggestions")
+        else None
+    )
     if platform is not None:
         # "kaggle 5": the person means their results there, which are evidence, not a skill
         # (a guess at a similar-sounding skill would record something they did not say).
@@ -636,11 +641,14 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
     elif item["kind"] == "unknown_name":
         names = [kb.skills[s].name for s in _suggested(q, item)]
         rated = f" {item['rating']:g}" if item["rating"] is not None else ""
+        known = bool(names) and kb.resolve_skill(item["typed"]) is not None
         question = (
-            f"Unknown skill {item['typed']!r}{later}: which skill did you mean"
-            + (f", {_either(names)}" if names else "")
-            + '? Name it, or say "leave it out".'
+            f"{item['typed']!r}{later} could mean more than one skill: which did you mean"
+            if known
+            else f"Unknown skill {item['typed']!r}{later}: which skill did you mean"
         )
+        question += (f", {_either(names)}" if names else "") + '? Name it, or say "leave it out".'
+
         if q.kind == "extra_ratings":
             question += (
                 " Knowledge of a field (accounting, medicine, retail) counts as Domain Expertise."
@@ -753,7 +761,7 @@ def _follow_up(
 
 def _suggested(q: Question, item: dict[str, Any]) -> list[str]:
     """The skills an unknown name's question offers as buttons, in their order."""
-    if item.get("kind") != "unknown_name" or named(item["typed"]) is not None:
+    if item.get("kind") != "unknown_name":
         return []
     ids = list(item.get("suggestions") or [])
     if q.kind == "extra_ratings":

@@ -453,6 +453,8 @@ def _unknown_name(
     from agent.sources import named
 
     platform = named(typed)
+    if platform is not None and _names_a_skill(typed, close, kb):
+        platform = None  # "fairness 2": the skill (bias testing or mitigation), not the check
     if platform is not None:  # "kaggle 5": results there are evidence, not a skill
         return OpenItem(
             "unknown_name",
@@ -462,12 +464,23 @@ def _unknown_name(
             rating=rating,
         )
     hint = f" (did you mean {display(kb, close)}?)" if close else ""
+    known = close and kb.resolve_skill(typed) is not None  # a name two skills could have
     return OpenItem(
         "unknown_name",
         typed,
-        f"Unknown skill {typed!r}{hint}",
+        f"{typed!r} could mean {display(kb, close)}" if known else f"Unknown skill {typed!r}{hint}",
         rating=rating,
         suggestions=tuple(close),
+    )
+
+
+def _names_a_skill(typed: str, close: list[str], kb: KnowledgeBase) -> bool:
+    """Whether a close skill's name or alias holds the typed word as a word of its own."""
+    word = re.compile(rf"(?<!\w){re.escape(typed.casefold())}(?!\w)")
+    return any(
+        word.search(name.casefold())
+        for skill in close
+        for name in (kb.skills[skill].name, *kb.skills[skill].aliases)
     )
 
 

@@ -57,6 +57,11 @@ def resolve_skill(
         if exact not in expected:
             asked = _by_words(typed, list(expected), kb, 9, aliases=False)
             if len(asked) == 1:
+                # Another skill's own full name ("communication" at the ethics question, which
+                # asks about Responsible AI Communication) could mean either: asked.
+                full = normalize_name(kb.skills[exact].name)
+                if any(normalize_name(v) == full for v in variants):
+                    return None, [asked[0], exact]
                 return asked[0], []
         return exact, []
     for pool, most in ((list(expected), 9), (list(kb.skills), 1)):
