@@ -354,6 +354,7 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     ]
     if len(parts) == 1 and re.fullmatch(r"[\d\s]+", parts[0]):
         parts = parts[0].split()
+    parts = _with_elaborations(parts)
     chosen: list[str] = []
     unknown: list[str] = []
     refused: list[str] = []
@@ -395,6 +396,24 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     if not chosen and not unknown:
         raise Unclear("Please pick one or more of the options, or say none.")
     return MultiRead(sorted(chosen, key=order.index), unknown)
+
+
+# A part that only says more about the one before it ("bias check, split by skin tone",
+# "shap, on a churn model"): it names no option of its own.
+_ELABORATION = re.compile(
+    r"^(?:on|for|with|using|via|by|in|at|across|over|split|broken down|grouped|per|when|while"
+    r"|which|that|mostly for|as part of|once|twice)\b"
+)
+
+
+def _with_elaborations(parts: list[str]) -> list[str]:
+    merged: list[str] = []
+    for part in parts:
+        if merged and _ELABORATION.match(part.strip()):
+            merged[-1] = f"{merged[-1].rstrip()} {part.strip()}"
+        else:
+            merged.append(part)
+    return merged
 
 
 def _safe_match(text: str, options: Sequence[Option]) -> tuple[str | None, list[Option]]:
