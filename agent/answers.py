@@ -60,6 +60,7 @@ from agent.skill_answers import (
     read_skill_list,
 )
 from agent.skill_names import display
+from agent.text_values import clean, to_float
 from agent.sources import named
 from knowledge.base import KnowledgeBase
 
@@ -151,7 +152,29 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
         if value == 0 and _EMPLOYED.search(folded):
             value = 1.0  # "none, I'm employed full time": no clients, one employer
         return _clients(q, value, folded, kb)
+    if q.id == "weekly_learning_hours" and isinstance(value, float):
+        return Reading(value=value, note=_weekly_note(value, text))
     return Reading(value=value, note=describe_answer(q, value, kb))
+
+
+# Words that make hours a week a sum: days, sessions, rates.
+_WORKED_OUT = re.compile(
+    r"\b(?:days?|daily|weekdays?|weekends?|mornings?|evenings?|nights?|lunch\w*|sessions?|times"
+    r"|twice|each|every|per|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?"
+    r"|sundays?|mon|tue|wed|thu|fri|sat|sun|month|months)\b"
+)
+
+
+def _weekly_note(hours: float, text: str) -> str:
+    """Hours a week, saying how they were worked out when the answer did not give them as
+    such ("a couple of hours on weekday mornings" is 10), so a misreading shows."""
+    said = [to_float(n) for n in re.findall(r"\d+(?:[.,]\d+)?", text)]
+    unit = "hour" if hours == 1 else "hours"
+    if hours in said or not _WORKED_OUT.search(normalize(text)):
+        return f"Noted: {hours:g} {unit} a week."
+    shown = clean(text)
+    shown = shown if len(shown) <= 60 else shown[:59] + "\u2026"
+    return f'Noted: {hours:g} {unit} a week, as I read "{shown}"{_BACK}.'
 
 
 # Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):

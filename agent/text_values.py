@@ -106,7 +106,7 @@ UNIT_NAMES: dict[str, tuple[str, ...]] = {
     "percent": ("%", "percent", "per cent", "pct", "prozent", "pour cent", "por ciento", "por cento",
                 "percento"),
     "usd": ("usd", "us dollars", "dollars", "dollar", "bucks", "$"),
-    "currency": ("eur", "euros", "euro", "€", "gbp", "pounds", "pound", "£", "inr", "rupees", "₹",
+    "currency": ("eur", "euros", "euro", "€", "gbp", "pounds", "pound", "quid", "£", "inr", "rupees", "₹",
                  "yen", "¥", "chf", "francs", "cad", "aud", "rs"),
     "clients": ("clients", "client", "customers", "customer", "employers", "employer", "companies",
                 "company", "contracts", "contract", "jobs", "job", "gigs", "gig", "kunden", "kunde",
