@@ -60,8 +60,8 @@ from agent.skill_answers import (
     read_skill_list,
 )
 from agent.skill_names import display
-from agent.text_values import clean, to_float
 from agent.sources import named
+from agent.text_values import clean, to_float
 from knowledge.base import KnowledgeBase
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about
