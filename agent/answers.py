@@ -49,6 +49,7 @@ from agent.parsing import (
     normalize,
     parse_yes_no,
     read_multi,
+    uncompared_metrics,
     unknown_prefix,
 )
 from agent.reply import Choice
@@ -154,6 +155,16 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
         return _clients(q, value, folded, kb)
     if q.id == "weekly_learning_hours" and isinstance(value, float):
         return Reading(value=value, note=_weekly_note(value, text))
+    uncompared = uncompared_metrics(text) if q.kind == "metrics" else []
+    if uncompared:  # kept out of the comparison, and said so ("accuracy 0.98, recall 0.41")
+        named = " and ".join(uncompared)
+        one = len(uncompared) == 1
+        note = (
+            f"{describe_answer(q, value, kb)} {named[:1].upper()}{named[1:]} "
+            f"{'has' if one else 'have'} no benchmark here, so {'it is' if one else 'they are'} "
+            "not compared."
+        )
+        return Reading(value=value, note=note)
     return Reading(value=value, note=describe_answer(q, value, kb))
 
 
@@ -296,6 +307,10 @@ def _choice(
         if reading is not None:
             return reading
     value, close = match_choice(text, options)
+    if q.id == "model_task" and value in (None, "tabular_binary", "multiclass"):
+        reading = _task_by_data(q, text, options, kb, hint)
+        if reading is not None:
+            return reading
     if value is not None:
         return Reading(value=value, note=describe_answer(q, value, kb))
     if q.id == "model_task":
@@ -433,6 +448,42 @@ _UNBENCHMARKED_TASK = re.compile(
     r"asr|speech|translation|summari[sz]ation|text generation|image generation|generative|chat ?bots?|"
     r"llm|rag|question answering|reinforcement learning|\brl\b|pose estimation|ocr)\b"
 )
+
+
+# What a model's data is decides its task's benchmark: "binary" alone is a table's, but
+# "binary image classification" is an image classifier's.
+_IMAGE_DATA = re.compile(
+    r"\b(?:images?|photos?|pictures?|vision|cv|x-?rays?|scans?|mri|ultrasound|skin lesions?"
+    r"|dermatolog\w*|satellite|aerial|cameras?|pixels?|visual|imaging|radiolog\w*"
+    r"|histopatholog\w*|retina\w*|mammogra\w*)\b"
+)
+_TEXT_DATA = re.compile(
+    r"\b(?:texts?|nlp|sentiment|reviews?|e-?mails?|tweets?|documents?|messages?|tickets?|spam"
+    r"|chats?|comments?|transcripts?)\b"
+)
+_TABLE_DATA = re.compile(r"\b(?:tabular|tables?|sensors?|features?|transactions?|logs?|events?)\b")
+# Said of what is often, but not always, found in images ("defect detection").
+_MAYBE_IMAGES = re.compile(r"\b(?:defects?|damage|quality inspection|cracks?|scratches?)\b")
+
+
+def _task_by_data(
+    q: Question, text: str, options: Sequence[Option], kb: KnowledgeBase, hint: Callable[[], str]
+) -> Reading | None:
+    """The task read from the kind of data the answer names, or a question between the two
+    it could be; None when it names none."""
+    folded = normalize(text)
+    _no_benchmark_for(text)  # "object detection on images" has no benchmark here
+    image, words = bool(_IMAGE_DATA.search(folded)), bool(_TEXT_DATA.search(folded))
+    if image != words:
+        task = "image_classification" if image else "text_classification"
+        return Reading(value=task, note=describe_answer(q, task, kb))
+    if image or not _MAYBE_IMAGES.search(folded):
+        return None
+    if _TABLE_DATA.search(folded):  # "defect detection from sensor data"
+        return Reading(value="tabular_binary", note=describe_answer(q, "tabular_binary", kb))
+    by_value = {o.value: o for o in options}
+    close = [by_value["image_classification"], by_value["tabular_binary"]]
+    return _offer(close, f"Is it on images or on tabular data? {hint()}")
 
 
 def _no_benchmark_for(text: str) -> None:

@@ -657,6 +657,12 @@ def parse_metrics(text: str) -> dict[str, float]:
     return metrics
 
 
+def uncompared_metrics(text: str) -> list[str]:
+    """Metrics an answer names that no benchmark holds ("recall", "RMSE"), for saying so."""
+    found = (m.group(1) for m in _UNBENCHMARKED.finditer(normalize(text)))
+    return list(dict.fromkeys(_uncompared_name(m) for m in found))
+
+
 def _uncompared_name(found: str) -> str:
     if re.fullmatch(r"p9\d", found):
         return f"{found} latency (the benchmarks hold the median)"
