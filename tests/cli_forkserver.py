@@ -87,6 +87,10 @@ PARENT_CHECK_S = 1.0
 
 
 def serve(path: str) -> None:
+    # Whose child this is, read first: the parent waits for "ready", so it is alive now; read
+    # after "ready", a parent that had already exited would leave init as the "parent" and
+    # the server running for ever (seen on a loaded machine).
+    parent = os.getppid()
     for name in PRELOAD:
         __import__(name)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -98,7 +102,6 @@ def serve(path: str) -> None:
     os.close(quiet)
     # A test process that ends without its exit handlers (a pytest-xdist worker, a kill) never
     # says quit: the server then ends when it finds its parent gone.
-    parent = os.getppid()
     listener.settimeout(PARENT_CHECK_S)
     while True:
         try:
