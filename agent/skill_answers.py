@@ -217,6 +217,34 @@ _NONE_SAID = (
     rf"(?:i(?: have|'ve|ve)? )?no experience(?: (?:with|in|of) (?:any(?: of)? )?{_THOSE}| with any)?)"
 )
 _ALL_NONE = re.compile(rf"^{_NONE_SAID}$")
+_REASON_SPLIT = re.compile(r"\s*(?:[,;:]|\s-+\s|\s\u2013\s|\.\s)\s*")
+
+
+def _none_then_some(text: str) -> str:
+    """ "none, explainability 2" or "none; only shap a bit" as "none except ..."."""
+    head, *rest = _REASON_SPLIT.split(text, maxsplit=1)
+    if not rest or not (is_none(head) or _ALL_NONE.match(head)):
+        return text
+    why = re.sub(r"^(?:only|just|apart from that|but)\s+", "", rest[0])
+    if re.match(rf"{EXCEPT_WORDS}\b", rest[0]) or not (re.search(r"\d", why) or _WEAK.search(why)):
+        return text
+    return f"{head} except {why}"
+
+
+def _none_with_a_reason(text: str) -> bool:
+    """ "none, compliance handles it", "never did any of that - not my job": none of them,
+    then why, with no rating or exception after it."""
+    head, *rest = _REASON_SPLIT.split(text, maxsplit=1)
+    if not rest or not (is_none(head) or head == "0" or _ALL_NONE.match(head)):
+        return False
+    why = rest[0]
+    return not (
+        re.search(r"\d", why)
+        or _WEAK.search(why)
+        or re.match(rf"{EXCEPT_WORDS}\b|and\b|apart\b|only\b", why)
+    )
+
+
 _SPLIT = re.compile(r"([,;\n|]|\s+(?:and|&|plus|also|as well as|und|et|y)\s+)")
 
 
@@ -248,6 +276,9 @@ def read_ratings(
     hedged = re.sub(r"\s+(?:really|at all|honestly|tbh|lol)$", "", said)
     if expected and (is_none(folded) or _ALL_NONE.match(said) or _ALL_NONE.match(hedged)):
         return RatingsRead(values=dict.fromkeys(expected, 0.0))
+    if expected and _none_with_a_reason(hedged):  # "none, compliance handles it"
+        return RatingsRead(values=dict.fromkeys(expected, 0.0))
+    hedged = _none_then_some(hedged)  # "none, explainability 2": the rest are 0
     hedged = _FIVE_SCALE.sub(" ", hedged).strip(" ,.;")
     hedged = re.sub(r"\s*\([^()\d]*\)", " ", hedged).strip()  # "(I did a DPIA last year)"
     if hedged in _IDIOMS:
