@@ -192,7 +192,8 @@ def _weekly_note(hours: float, text: str) -> str:
 # if they do not name their income streams later, the audit knows it is a salary.
 _EMPLOYED = re.compile(
     r"\b(?:employees?|employed|employers?|boss|salaried|salary|full[- ]?time (?:job|role|position)|"
-    r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract))\b"
+    r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract)"
+    r"|i work (?:for|at)|employs me)\b"
 )
 
 

@@ -349,6 +349,8 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     for whole in (folded, _LEAD_IN.sub("", hedged)):
         if normalize_name(whole) in names:
             return MultiRead([names[normalize_name(whole)]], [])
+    # How often, said with an "and" or "or" that joins nothing ("prizes now and then").
+    folded = _NOW_AND_THEN.sub(" ", folded)
     parts = [
         p for p in re.split(r"[,;\n+/]|\band\b|\s&\s|\bor\b|\bplus\b|\balso\b", folded) if p.strip()
     ]
@@ -398,6 +400,10 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     return MultiRead(sorted(chosen, key=order.index), unknown)
 
 
+_NOW_AND_THEN = re.compile(
+    r"\b(?:(?:every )?now and (?:then|again)|on and off|off and on|here and there|more or less"
+    r"|once or twice|(?:every )?once in a while|from time to time)\b"
+)
 # A part that only says more about the one before it ("bias check, split by skin tone",
 # "shap, on a churn model"): it names no option of its own.
 _ELABORATION = re.compile(

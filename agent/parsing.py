@@ -112,6 +112,11 @@ _NO_AMOUNT = re.compile(
 _ONE_CLIENT = re.compile(
     r"^(?:just|only)?\s*(?:my|one|a single|the same|a|1)\s+(?:employer|company|job|client|customer|"
     r"full-?time job|day job|salaried job|contract|boss)(?:\s+\w+)?$"
+    # "just the bank", "the company I work for": one organisation, named by what it is
+    r"|^(?:just|only)?\s*(?:the|my|our)\s+(?:bank|firm|agency|startup|university|hospital|insurer"
+    r"|government|ministry|council|school|lab|consultancy|studio|company|corporation|business"
+    r"|organi[sz]ation|employer|client|customer|retailer|telco|utility|charity|nonprofit|ngo)"
+    r"(?:\s+(?:i (?:work|am|'m) (?:for|at|with|in)|i'm at|where i work|that employs me))?$"
 )
 
 
