@@ -39,6 +39,7 @@ from agent.interview import (
     rated_skills,
 )
 from agent.parsing import (
+    NO_LIMIT,
     YES,
     Option,
     Unclear,
@@ -62,7 +63,7 @@ from agent.skill_answers import (
 )
 from agent.skill_names import display
 from agent.sources import named
-from agent.text_values import clean, to_float
+from agent.text_values import clean, strip_hedges, to_float
 from knowledge.base import KnowledgeBase
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about
@@ -146,6 +147,10 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
             return _skills(q, text, kb, [])
         if q.kind == "choice":
             return _choice(q, text, answers, kb, hint)
+        if q.kind == "money" and NO_LIMIT.match(strip_hedges(folded)):
+            return Reading(
+                value=None, note="Noted: no set limit, so costs are shown and none is flagged."
+            )
         value = parse_answer(q, text, answers, kb)
     except Unclear as exc:
         return _unclear(f"{exc} {hint()}")

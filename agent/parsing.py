@@ -144,7 +144,8 @@ _VAGUE_COUNT = re.compile(
     r"\b(?:a handful|handful|several|dozens?|many|a lot|lots|a bunch|numerous|various|multiple)\b"
 )
 _SOMEONE_PAYS = re.compile(
-    r"\b(?:employer|company|work|boss|client|team|university|school)\b.*\b(?:pays?|paid|paying|"
+    r"\b(?:employer|company|work|job|boss|client|team|university|school|bank|firm|agency|they"
+    r"|manager|department|dept|org|organi[sz]ation)\b.*\b(?:pays?|paid|paying|"
     r"covers?|covered|funds?|funded|reimburses?|sponsors?)\b|\b(?:paid|covered|funded|sponsored|"
     r"reimbursed) by\b|\bexpensed?\b|\btraining budget\b"
 )
@@ -378,6 +379,13 @@ _FREE = re.compile(
 _PER_QUARTER = {"day": 91.0, "week": 13.0, "month": 3.0, "year": 0.25}
 
 
+# A budget without a limit: recorded as none set (nothing is flagged as over budget).
+NO_LIMIT = re.compile(
+    r"^(?:(?:there(?:'s| is) )?no (?:limit|cap|ceiling|max(?:imum)?)|unlimited|limitless"
+    r"|whatever it takes|money is no (?:object|issue|problem)|sky(?:'s| is) the limit)\b"
+)
+
+
 def parse_money(text: str) -> float:
     """A budget in USD: "$200", "200 usd", "1.5k", "around 300 bucks", "free only", "none"."""
     folded = prepared(text, "an amount")
@@ -398,7 +406,8 @@ def parse_money(text: str) -> float:
         if _SOMEONE_PAYS.search(spelled):
             raise Unclear(
                 "Good to know someone else pays: about how much can be spent on your learning in "
-                'the next few months (for example "$500")? Say "don\'t know" if nobody has said.'
+                'the next few months (for example "$500", or "no limit")? Say "don\'t know" if '
+                "nobody has said."
             )
         raise Unclear(f"I could not find an amount in {clean(text)[:60]!r}.")
     if amount.per in _PER_QUARTER:
