@@ -34,7 +34,6 @@ from agent.parsing import (
     Unclear,
     clean,
     is_unknown,
-    metric_label,
     normalize,
     parse_choice,
     parse_metrics,
@@ -50,7 +49,7 @@ from agent.reply import Choice, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from prompts.loader import load_data, render_string
-from tools.numbers import percent
+from tools.numbers import metric_label, percent
 from tools.profile import STAGE_ALIASES, CareerStage
 
 QUESTIONS_FILE = "interview/questions.yaml"

@@ -46,6 +46,7 @@ from agent.text_values import (
     words_to_numbers,
 )
 from knowledge.schema import normalize_name
+from tools.numbers import METRIC_LABELS
 
 __all__ = [
     "ALL_WORDS",
@@ -572,9 +573,6 @@ _UNBENCHMARKED = re.compile(
     r"mcc|kappa|bleu|rouge|perplexity|iou|map@?50|mrr|hit ?rate|tpr|fpr|p9\d)\b"
 )
 _COMPARABLE = "F1, ROC-AUC, PR-AUC, accuracy, median latency, R², MAPE, sMAPE, NDCG@10 or MAP"
-METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "accuracy": "accuracy",
-                 "latency_ms": "latency (ms)", "r2": "R²", "mape": "MAPE", "smape": "sMAPE",
-                 "ndcg_at_10": "NDCG@10", "map": "MAP"}  # fmt: skip
 PERCENT_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map", "r2"})
 _METRIC_FILLER = re.compile(
     r"\b(?:was|were|is|of|around|about|roughly|approx|approximately|an|a|the|got|reached|at|on|test|"
@@ -681,8 +679,3 @@ def _uncompared_name(found: str) -> str:
     if re.fullmatch(r"p9\d", found):
         return f"{found} latency (the benchmarks hold the median)"
     return found.upper() if len(found) <= 4 else found
-
-
-def metric_label(metric: str) -> str:
-    """The display name of a metric id ("roc_auc" -> "ROC-AUC")."""
-    return METRIC_LABELS.get(metric, metric)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 
 from knowledge.schema import Pillar, RoleProfile
-from tools.numbers import percent
+from tools.numbers import metric_label, percent
 from tools.params import ScoringParams, SourceKind
 from tools.results import (
     CareerPulse,
@@ -202,7 +202,7 @@ def explain_income(income: IncomeSummary | None, params: ScoringParams) -> list[
         return []
     lines = []
     share = income.top_client_share
-    employed = income.stream_names == ["employment"]
+    employed = income.from_employer
     if share is not None and income.concentration_risk:
         if employed:
             lines.append(
@@ -234,7 +234,7 @@ def explain_income(income: IncomeSummary | None, params: ScoringParams) -> list[
 
 def explain_model(model: ModelVerdict) -> str:
     """What a model's quality percentile and baseline comparison mean."""
-    counted = [m.metric for m in model.metrics if m.counts]
+    counted = [metric_label(m.metric) for m in model.metrics if m.counts]
     if model.quality_percentile is None:
         head = (
             f"{model.name}: no quality percentile, none of its metrics counts as quality evidence"
@@ -245,7 +245,7 @@ def explain_model(model: ModelVerdict) -> str:
             f"{model.quality_percentile:.0f}% of {model.compared_with} (from {', '.join(counted)})"
         )
     skipped = [
-        f"{m.metric}: {m.note}"
+        f"{metric_label(m.metric)}: {m.note}"
         for m in model.metrics
         if not m.counts and m.note and m.metric != "latency_ms"
     ]

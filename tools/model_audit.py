@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 
 from knowledge.base import KnowledgeBase
 from knowledge.schema import DatasetBenchmark, MetricPercentiles
-from tools.numbers import percent
+from tools.numbers import metric_label, percent
 from tools.params import ScoringParams, SourceKind
 from tools.profile import ModelReport
 from tools.results import Evidence, MetricVerdict, ModelFinding, ModelVerdict
@@ -160,7 +160,7 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         )
     flagged = any(v.below_flag for v in verdicts)
     if flagged:
-        names = ", ".join(v.metric for v in verdicts if v.below_flag)
+        names = ", ".join(metric_label(v.metric) for v in verdicts if v.below_flag)
         findings.append(
             ModelFinding(
                 code="below_p75",
@@ -196,7 +196,8 @@ def _baseline_findings(
         return []
     balance = "" if minority is None else f" at {percent(minority)} in the minority class"
     listed = "; ".join(
-        f"{v.metric} {v.value:g} vs {v.baseline:g} for {v.baseline_label}" for v in weak
+        f"{metric_label(v.metric)} {v.value:g} vs {v.baseline:g} for {v.baseline_label}"
+        for v in weak
     )
     return [
         ModelFinding(
@@ -329,7 +330,9 @@ def model_evidence(
         observed = report.date or as_of
         skills = [s for s in kb.tasks[report.task].skills if s in named]
         if verdict.below_baseline:
-            weak = ", ".join(m.metric for m in verdict.metrics if m.beats_baseline is False)
+            weak = ", ".join(
+                metric_label(m.metric) for m in verdict.metrics if m.beats_baseline is False
+            )
             items.append(
                 Evidence(
                     skill="model_evaluation",

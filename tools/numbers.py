@@ -32,3 +32,14 @@ def shown(value: float | None, digits: int = 1) -> float | int | None:
         return None
     rounded = round(value, digits)
     return int(rounded) if rounded == int(rounded) else rounded
+
+
+# The names of the benchmarked metrics as people write them (ids are for files and code).
+METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "accuracy": "accuracy",
+                 "latency_ms": "latency (ms)", "r2": "R²", "mape": "MAPE", "smape": "sMAPE",
+                 "ndcg_at_10": "NDCG@10", "map": "MAP"}  # fmt: skip
+
+
+def metric_label(metric: str) -> str:
+    """The display name of a metric id ("roc_auc" -> "ROC-AUC")."""
+    return METRIC_LABELS.get(metric, metric)

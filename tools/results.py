@@ -201,6 +201,13 @@ class IncomeSummary(Out):
     )
     stream_names: list[str] = Field(default_factory=list, description="the income streams seen")
 
+    @property
+    def from_employer(self) -> bool:
+        """Whether the biggest payer is an employer: a salaried job with no client work
+        beside it, or with one client at most (the employer itself)."""
+        names = {n.replace(" ", "_") for n in self.stream_names}  # values or labels
+        return "employment" in names and ("client_projects" not in names or self.clients <= 1)
+
 
 class FatigueCheck(Out):
     last_full_audit: dt.date | None

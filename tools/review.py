@@ -124,8 +124,8 @@ def review_findings(
                 kind=f"power_skills_{power.status}",
                 skills=power.assessed,
                 facts={
-                    "power_mean": shown(power.power_mean),
-                    "technical_mean": shown(power.technical_mean),
+                    "power_mean": shown(power.power_mean, 0),
+                    "technical_mean": shown(power.technical_mean, 0),
                 },
             )
         )
@@ -197,7 +197,7 @@ def income_findings(income: IncomeSummary | None) -> list[ReviewFinding]:
     """A top client at or above the threshold share: what diversification would mean here."""
     if income is None or not income.concentration_risk or income.top_client_share is None:
         return []
-    if income.stream_names == ["employment"]:
+    if income.from_employer:
         return []  # one employer is how a salaried job works, not a risk to review
     share = income.top_client_share
     have = " ".join(income.stream_names)

@@ -63,6 +63,9 @@ def test_markdown_and_json_reports(reported: tuple[Engine, Store]) -> None:
                     "## Power skills", "## Review", "## Next audit"):  # fmt: skip
         assert heading in markdown
     assert f"methodology {METHODOLOGY_VERSION}" in markdown and "(docs/methodology.md)" in markdown
+    # Tasks, metrics and legal bases are named in words, never by their ids.
+    model = markdown.split("## Model audit", 1)[1].split("\n## ", 1)[0]
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", model), model
     data = json.loads(engine.handle_sync("kai", "/report json").attachments[0].path.read_text())
     assert data["state"] == "draft" and len(data["recommendations"]) >= 3 and data["plan"]["items"]
 

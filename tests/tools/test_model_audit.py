@@ -103,6 +103,10 @@ def test_below_p75_is_flagged_and_feeds_skills(
     )
     assert not result_strong.model_audit[0].flagged
     assert any(f.kind == "model_below_p75" for f in result_weak.review)
+    # Metrics are named as people write them in everything shown, never by their ids.
+    shown = [f.message for f in result_weak.model_audit[0].findings]
+    assert any("ROC-AUC below the 75th percentile" in m for m in shown), shown
+    assert not any("roc_auc" in m for m in shown)
 
     def classical(result: object) -> float:
         skill = next(s for s in result.skills if s.id == "classical_ml")  # type: ignore[attr-defined]

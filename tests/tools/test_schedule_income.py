@@ -123,3 +123,32 @@ def test_stated_income_shows_concentration_without_records() -> None:
     assert income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(0, None, [])) is None
     below = income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(4, 0.4, ["teaching"]))
     assert below is not None and not below.concentration_risk
+
+
+@pytest.mark.parametrize(
+    ("clients", "streams", "employer"),
+    [
+        (1, ["employment"], True),
+        # A salary with prizes or teaching on the side: the one payer is still the employer.
+        (1, ["employment", "competitions"], True),
+        (1, ["employment", "teaching"], True),
+        (1, ["employment", "client_projects"], True),
+        # Several clients beside a job: the biggest may be a client, so it is reviewed.
+        (3, ["employment", "client_projects"], False),
+        (3, ["employment", "client projects"], False),
+        (1, ["client_projects"], False),
+    ],
+)
+def test_one_employer_is_a_salary_not_a_client_concentration(
+    clients: int, streams: list[str], employer: bool
+) -> None:
+    from tools.explain import explain_income
+    from tools.income import StatedIncome
+    from tools.review import income_findings
+
+    income = income_summary([], AS_OF, DEFAULT_PARAMS, StatedIncome(clients, 1.0, streams))
+    assert income is not None and income.concentration_risk
+    assert income.from_employer is employer
+    assert bool(income_findings(income)) is not employer
+    said = " ".join(explain_income(income, DEFAULT_PARAMS))
+    assert ("one employer" in said) is employer and ("concentration risk" in said) is not employer
