@@ -178,6 +178,10 @@ Row = tuple[float, Resource]  # (score, resource)
 # closest of two near-equal resources would gain the whole similarity term. Differences
 # smaller than this count as what they are.
 SPREAD_MIN = 0.06
+# A preferred format or the time before the next audit chooses among resources that fit
+# about as well; it does not make a resource on another subject, far behind the best fit,
+# the way to learn the skill (a carbon calculator for model documentation).
+TIER_MARGIN = 0.1
 
 
 class Retriever:
@@ -475,9 +479,13 @@ class Retriever:
             if score is not None:
                 rows.append((score + 0.25 * similarity, resource))
         rows.sort(key=lambda row: (-row[0], row[1].id))
-        for test, note in _tiers(constraints):
+        in_formats = any(
+            format_ok(r, constraints.formats) and r.hours <= constraints.horizon_hours
+            for _, r in rows
+        )
+        for test, note in _tiers(constraints, in_formats=in_formats):
             best = [row for row in rows if test(row[1])]
-            if best:
+            if best and rows[0][0] - best[0][0] <= TIER_MARGIN:
                 return best, [row for row in rows if not test(row[1])], note
         return [], [], ""
 
@@ -781,7 +789,9 @@ def _close_by_meaning(ranked: list[tuple[str, float]]) -> list[str]:
 Test = Callable[[Resource], bool]
 
 
-def _tiers(c: Constraints, format_first: bool = False) -> list[tuple[Test, str]]:
+def _tiers(
+    c: Constraints, format_first: bool = False, in_formats: bool = False
+) -> list[tuple[Test, str]]:
     """Filters from strict to lenient, each with the note a pick from it carries; a format
     asked for in the request itself outranks the time before the next audit."""
 
@@ -798,7 +808,13 @@ def _tiers(c: Constraints, format_first: bool = False) -> list[tuple[Test, str]]
         return True
 
     long = "It is longer than your time before the next audit allows; start with its first parts."
-    other = f"Nothing in your formats ({' or '.join(c.formats)}) fits this gap, so this is another format."
+    formats_named = " or ".join(c.formats)
+    other = (
+        f"What your formats ({formats_named}) offer for this gap is mainly about other "
+        "subjects, so this is another format."
+        if in_formats
+        else f"Nothing in your formats ({formats_named}) fits this gap, so this is another format."
+    )
     if format_first:
         return [(both, ""), (formats, long), (fits, other), (anything, f"{other} {long}")]
     return [(both, ""), (fits, other), (formats, long), (anything, f"{other} {long}")]
