@@ -30,6 +30,7 @@ from knowledge.retriever import Constraints, Retriever, Target
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERIES = yaml.safe_load((ROOT / "tests" / "knowledge" / "queries.yaml").read_text())
+PROFILES = yaml.safe_load((ROOT / "tests" / "knowledge" / "profiles.yaml").read_text())
 # Targets the floors in tests/knowledge/test_fit.py hold the code to.
 TARGETS = {
     "prerequisite violations": "= 0",
@@ -149,14 +150,14 @@ def main() -> None:
             )
     for name, value in scores.items():
         record(
-            f"recommendations: {name} ({len(QUERIES)} queries, 20 profiles)",
+            f"recommendations: {name} ({len(QUERIES)} queries, {len(PROFILES)} profiles)",
             TARGETS.get(name, "-"),
             value,
             None,
             "",
         )
     print_table(
-        f"Recommendation quality on {len(QUERIES)} labelled queries and 20 profiles ({dt.date.today()})",
+        f"Recommendation quality on {len(QUERIES)} labelled queries and {len(PROFILES)} profiles ({dt.date.today()})",
         ["measure", "value"],
         [[k, f"{v:.3f}"] for k, v in scores.items()],
     )
