@@ -238,6 +238,11 @@ _SESSIONS = (
         rf"(?:about\s+)?{_LENGTH}"
     ),
     re.compile(rf"(?<![\d.]){_TIMES}\s*x\s*{_LENGTH}"),
+    # "2 hours 3 evenings a week" (the length first; "a few" is 3 by then)
+    re.compile(
+        rf"(?<![\d.]){_LENGTH}\s+(?:on\s+|for\s+)?{_TIMES}\s*(?:x|times|sessions?|evenings?"
+        r"|mornings?|afternoons?|nights?|days?|lunch breaks?)\b"
+    ),
     # "2 hours, 3 times a week", "an hour, twice a week"
     re.compile(
         rf"(?<![\d.]){_LENGTH},?\s*(?:each time,?\s*)?(?P<times>\d+(?=\s*x|\s+times)|once|twice|"
@@ -249,6 +254,35 @@ _EACH_WEEKDAY = re.compile(
     rf"(?<![\d.]){_LENGTH}\s+(?:each|every|per|a|on|on all)\s+(?:weekday|workday|working day|week day)s?\b"
 )
 _TIMES_WORDS = {"once": 1, "twice": 2, "thrice": 3}
+# "an hour most evenings", "30 min a few mornings a week": a length on a number of days that
+# is said in words (most of the week's seven, or of its five weekdays).
+_SOME_DAYS = re.compile(
+    r"\b(?P<many>most|many|a few|few|a couple of|couple of|every other|several|some)\s+"
+    r"(?P<days>(?:day|evening|night|morning|afternoon|lunch break|weekday|workday|week ?night"
+    r"|weekday evening)s?|lunches)\b"
+)
+_HOW_MANY_DAYS = {"most": 5.0, "many": 5.0, "a few": 3.0, "few": 3.0, "a couple of": 2.0,
+                  "couple of": 2.0, "every other": 3.5}  # fmt: skip
+_LENGTH_ALONE = re.compile(rf"(?<![\d.]){_LENGTH}")
+
+
+def _on_some_days(spelled: str) -> float | None:
+    """Hours a week from a length on "most evenings" or "a few mornings", or None; "some" or
+    "several" days are asked about."""
+    found = _SOME_DAYS.search(spelled)
+    length = _LENGTH_ALONE.search(spelled)
+    if found is None or length is None:
+        return None
+    days = _HOW_MANY_DAYS.get(found.group("many"))
+    if days is None:
+        raise Unclear('About how many hours a week is that in all? For example "4".')
+    if found.group("days").startswith(("weekday", "workday")) and found.group("many") in (
+        "most",
+        "many",
+    ):
+        days = 4.0  # most of five
+    hours = float(length.group("length")) / (60 if length.group("unit").startswith("m") else 1)
+    return round(hours * days, 2)
 
 
 def _sessions(spelled: str) -> float | None:
@@ -282,6 +316,9 @@ def _hours_by_day(spelled: str) -> float | None:
     sessions = _sessions(spelled)
     if sessions is not None:
         return sessions
+    some_days = _on_some_days(spelled)
+    if some_days is not None:
+        return some_days
     if _HOUR_UNIT.search(spelled):
         return None
     days = _DAYS_OF_LEARNING.search(spelled)
