@@ -191,17 +191,10 @@ _ADD = (
     )
     .returning(OutboxRow.id)
 )  # fmt: skip
-_ADD_LEASED = (
-    insert(OutboxRow)
-    .values(
-        bot_id=bindparam("bot"), chat_id=bindparam("chat"), owner=bindparam("owner"),
-        kind=bindparam("kind"), payload=bindparam("payload", type_=JSON),
-        update_id=bindparam("update"), state="pending", parts_sent=0, attempts=1,
-        created_at=bindparam("now"), lease_owner=bindparam("holder"),
-        lease_until=bindparam("until"),
-    )
-    .returning(OutboxRow.id)
-)  # fmt: skip
+# The same row, leased to its sender as it is stored (a claim's first attempt).
+_ADD_LEASED = _ADD.values(
+    attempts=1, lease_owner=bindparam("holder"), lease_until=bindparam("until")
+)
 _UNSENT = (
     select(OutboxRow.id, OutboxRow.kind, OutboxRow.state, OutboxRow.payload)
     .where(
