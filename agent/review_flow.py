@@ -67,12 +67,20 @@ def start(turn: Turn) -> Reply:
     if pending is None:
         subjects = review.subjects(turn.scope)
         if not subjects:
-            return Reply(text="There is nothing to review yet. Type /audit to start an audit.")
+            auditing = turn.flow is not None and turn.flow.flow == "interview"
+            then = "" if auditing else " Type /audit to start an audit."
+            # In the middle of an audit, its current question follows (follow="resume").
+            return Reply(
+                text="There is nothing to review yet: review prompts come with an audit's "
+                f"result.{then}",
+                follow="resume",
+            )
         waiting = [k.label for k, row in subjects if row.state == "awaiting_reviewer"]
         note = f" Waiting for your reviewer: {', '.join(waiting)}." if waiting else ""
         return Reply(
             text=f"Every review prompt has been answered.{note}",
             state="final" if not waiting else "draft",
+            follow="resume",
         )
     kind, subject = pending
     row = turn.scope.start_flow(
