@@ -254,6 +254,17 @@ def remember_offer(answers: dict[str, Any], q: Question, reading: Reading) -> bo
     return answers.get(OFFERED) != before
 
 
+def offered_choices(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> list[Choice]:
+    """Buttons for what a question back offered (none when nothing is offered)."""
+    offer = answers.get(OFFERED)
+    if not isinstance(offer, dict) or offer.get("question") != q.id:
+        return []
+    labels = {o.value: o.label for o in options_for(q, kb)}
+    return [
+        Choice(label=labels[v], value=labels[v]) for v in offer.get("values") or [] if v in labels
+    ]
+
+
 def leave_rest_out(q: Question, answers: dict[str, Any], kb: KnowledgeBase) -> Reading | None:
     """The kept part as a complete answer ("skip" while an item is asked about), or None."""
     pending = answers.get(PENDING)
@@ -1079,12 +1090,16 @@ def _list_follow_up(
 
 
 def understood(
-    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, remember: bool = False
 ) -> tuple[Any, str | None]:
     """The answer to record, or None and what to tell the person (what was wrong, then the
     hint). The same reading as the guided interviewer's (`agent.answers.read`); a partly
-    understood list is not recorded here, and the message says what to give again."""
+    understood list is not recorded here, and the message says what to give again.
+    `remember`: keep in `answers` what a question back offered (see `remember_offer`), for a
+    flow that saves them."""
     reading = read(q, text, answers, kb)
+    if remember:
+        remember_offer(answers, q, reading)
     if reading.complete:
         return reading.value, None
     if reading.keep is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.answers import understood
+from agent.answers import OFFERED, offered_choices, understood
 from agent.interview import choices_for, describe_answer, question, question_text
 from agent.reply import Reply
 from agent.store import FlowSession
@@ -50,9 +50,14 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or STEPS[0])
-    value, problem = understood(q, text, row.answers, turn.kb)
+    offered = row.answers.get(OFFERED)
+    value, problem = understood(q, text, row.answers, turn.kb, remember=True)
     if problem is not None:
-        return ask(turn, row).prefixed(problem)
+        if row.answers.get(OFFERED) != offered:  # "the second one" next picks among them
+            turn.scope.save_flow(row)
+        again = ask(turn, row).prefixed(problem)
+        narrowed = offered_choices(q, row.answers, turn.kb)
+        return again.model_copy(update={"choices": narrowed}) if narrowed else again
     return _advance(turn, row, q.id, value, describe_answer(q, value, turn.kb))
 
 

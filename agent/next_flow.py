@@ -12,7 +12,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from agent.answers import understood
+from agent.answers import OFFERED, offered_choices, understood
 from agent.interview import (
     QUICK_FILE,
     choices_for,
@@ -92,9 +92,14 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or QUICK[0])
-    value, problem = understood(q, text, row.answers, turn.kb)
+    offered = row.answers.get(OFFERED)
+    value, problem = understood(q, text, row.answers, turn.kb, remember=True)
     if problem is not None:
-        return ask(turn, row).prefixed(problem)
+        if row.answers.get(OFFERED) != offered:  # "the second one" next picks among them
+            turn.scope.save_flow(row)
+        again = ask(turn, row).prefixed(problem)
+        narrowed = offered_choices(q, row.answers, turn.kb)
+        return again.model_copy(update={"choices": narrowed}) if narrowed else again
     row.answers[q.id] = value
     note = describe_answer(q, value, turn.kb)
     index = QUICK.index(q.id)
