@@ -49,7 +49,7 @@ from agent.reply import Choice, Reply
 from knowledge.base import KnowledgeBase
 from knowledge.schema import Pillar
 from prompts.loader import load_data, render_string
-from tools.numbers import metric_label, percent
+from tools.numbers import metric_shown, percent
 from tools.profile import STAGE_ALIASES, CareerStage
 
 QUESTIONS_FILE = "interview/questions.yaml"
@@ -347,7 +347,7 @@ def describe_answer(q: Question, value: Any, kb: KnowledgeBase) -> str:
     if q.kind == "money":
         return f"Noted: ${value:g}."
     if q.kind == "metrics":
-        return "Noted: " + ", ".join(f"{metric_label(k)} {v:g}" for k, v in value.items()) + "."
+        return "Noted: " + ", ".join(metric_shown(k, v) for k, v in value.items()) + "."
     if q.kind == "text":
         return f"Noted: {value}."
     if q.kind == "skills":

@@ -23,7 +23,7 @@ from agent.store import FlowSession
 from agent.turn import Turn
 from agent.usecases.models import audit_one_model
 from tools.errors import SkillAuditError
-from tools.numbers import metric_label
+from tools.numbers import metric_shown
 
 STEPS = (
     "model_task",
@@ -122,7 +122,7 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         if metric.beyond_table:
             where = f"{metric.beyond_table} the tabulated range ({where})"
         flag = " - below the 75th" if metric.below_flag else ""
-        lines.append(f"- {metric_label(metric.metric)} {metric.value:g}: {where}{flag}")
+        lines.append(f"- {metric_shown(metric.metric, metric.value)}: {where}{flag}")
     lines += [f"- {f.message}" for f in verdict.findings if f.code != "below_p75"]
     lines.append(
         "Percentiles compare with typical practitioner projects of the same task (editorial estimates, "

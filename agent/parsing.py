@@ -611,6 +611,7 @@ _UNBENCHMARKED = re.compile(
 )
 _COMPARABLE = "F1, ROC-AUC, PR-AUC, accuracy, median latency, R², MAPE, sMAPE, NDCG@10 or MAP"
 PERCENT_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map", "r2"})
+ERROR_PERCENTS = frozenset({"mape", "smape"})  # errors as percentages: "8%" or "8"
 _METRIC_FILLER = re.compile(
     r"\b(?:was|were|is|of|around|about|roughly|approx|approximately|an|a|the|got|reached|at|on|test|"
     r"held-?out|validation|val|set|data|score|my|our|its|it's|we|i|had|have|get|like|ish|overall|macro|"
@@ -670,8 +671,16 @@ def parse_metrics(text: str) -> dict[str, float]:
             continue
         elif metric in PERCENT_METRICS and (suffix == "%" or value > 1):
             value /= 100
+        elif metric in ERROR_PERCENTS and suffix != "%" and 0 < value < 1:
+            # Percentage errors are tabled in percent; scikit-learn returns them as fractions.
+            raw = match.group(1)
+            problems.append(
+                f"is {METRIC_LABELS[metric]} {raw} a fraction ({value * 100:g}%) or {raw}%? Say it "
+                f'with a % sign, for example "{value * 100:g}%"'
+            )
+            continue
         if metric in PERCENT_METRICS and metric != "r2" and not 0 <= value <= 1:
-            problems.append(f"{metric} {match.group(1)} is out of range")
+            problems.append(f"{METRIC_LABELS[metric]} {match.group(1)} is out of range")
             continue
         if gini:
             value = round((value + 1) / 2, 4)

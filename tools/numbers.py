@@ -43,3 +43,9 @@ METRIC_LABELS = {"f1": "F1", "roc_auc": "ROC-AUC", "pr_auc": "PR-AUC", "accuracy
 def metric_label(metric: str) -> str:
     """The display name of a metric id ("roc_auc" -> "ROC-AUC")."""
     return METRIC_LABELS.get(metric, metric)
+
+
+def metric_shown(metric: str, value: float) -> str:
+    """A metric with its value as people write it ("ROC-AUC 0.81", "MAPE 8%")."""
+    unit = "%" if metric in ("mape", "smape") else ""
+    return f"{metric_label(metric)} {value:g}{unit}"
