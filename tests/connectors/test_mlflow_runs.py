@@ -224,6 +224,13 @@ def test_metric_aliases_and_units() -> None:
     )
     assert metrics == {"accuracy": 0.875, "latency_ms": 20.0, "ndcg_at_10": 0.5, "pr_auc": 0.41}
     assert len(notes) == 2  # negative r2 and NaN auc
+    # Percentage errors: scikit-learn's fraction is read as percent (the tables' unit), said.
+    metrics, notes = map_metrics({"test_mean_absolute_percentage_error": 0.08, "smape": 11.5})
+    assert metrics == {"mape": 8.0, "smape": 11.5}
+    assert notes == [
+        "metric 'test_mean_absolute_percentage_error' = 0.08 read as 8% (a fraction, as "
+        "scikit-learn computes it)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -267,7 +274,8 @@ def test_plain_file_store_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     result = run(folder.as_uri(), "forecast")
 
     assert result.data["task"] == "time_series_forecasting"
-    assert result.models[0]["metrics"] == {"mape": 0.15, "smape": 0.12}
+    # Logged as fractions (as scikit-learn computes them): 15% and 12% against tables in percent.
+    assert result.models[0]["metrics"] == {"mape": 15.0, "smape": 12.0}
 
 
 # Class balance: logged under a common name or stated, it reaches the model audit -------------

@@ -360,6 +360,14 @@ def map_metrics(raw: dict[str, float]) -> tuple[dict[str, float], list[str]]:
             if metric in SCORE_METRICS and 1 < value <= 100:
                 # Logged as a percentage (e.g. accuracy 87.5); the benchmarks use 0..1.
                 value = value / 100
+            elif metric in ("mape", "smape") and 0 < value < 1:
+                # The benchmarks table percentage errors in percent; scikit-learn's
+                # mean_absolute_percentage_error (what runs usually log) is a fraction.
+                notes.append(
+                    f"metric {_short(name, 60)!r} = {value:g} read as {value * 100:g}% (a "
+                    "fraction, as scikit-learn computes it)"
+                )
+                value = value * 100
             if value < 0 or (metric in SCORE_METRICS and value > 1):
                 notes.append(f"metric {_short(name, 60)!r} = {value:g} is out of range")
                 break
