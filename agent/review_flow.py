@@ -56,6 +56,9 @@ ACTIONS = (
 JUST_THE_NOTE = Choice(label="Just the note", value="just the note")
 # Prompts whose skills may be re-rated, but whose question asks for context: a note is an answer.
 NOTE_FIRST = frozenset({"client_concentration", "large_change", "power_skills_far_below"})
+# Prompts whose question only asks for context ("is this dependency deliberate, or something to
+# work on?"): either way the point stands, so words that answer it confirm it with the note.
+NOTE_ANSWERS = frozenset({"client_concentration"})
 NAMES_SHOWN = 8
 
 
@@ -192,8 +195,13 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     try:
         action = parse_choice(text, ACTIONS)
     except Unclear:
-        # Words that are neither an action nor a change: kept as the note of what comes next.
-        _mode(turn, row, "choose", note=note_text(text))
+        # Words that are neither an action nor a change: kept as the note of what comes next
+        # (after any note already kept, which is not lost).
+        note = note_text(f"{kept} {text}" if kept else text)
+        if prompt.kind in NOTE_ANSWERS:  # the words answer the prompt's question
+            review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, note)
+            return _next(turn, row, subject, "Confirmed, with your note.")
+        _mode(turn, row, "choose", note=note)
         return ask(turn, row).prefixed(
             "I keep that as your note. Does the point stand as it is (confirm), or does it need "
             'changing (adjust)? Or ask why. You can also type the change itself, for example "3 because ...".'

@@ -548,3 +548,30 @@ def test_another_skill_rated_at_a_question_leaves_that_question_open(
     assert skills["docker"].proficiency == 100
     reply = engine.handle_sync("ana", "3 because I trained a CNN last month")
     assert "Deep Learning: 2 -> 3/5" in reply.text and "Review 2/" in reply.text
+
+
+def test_words_that_answer_the_concentration_question_confirm_it_and_notes_add_up(
+    engine: Engine, store: Store
+) -> None:
+    """ "Is this dependency deliberate, or something to work on?": either way the point stands,
+    so an answer in words confirms it with the words as its note. Elsewhere two notes in a row
+    are both kept (the second used to replace the first)."""
+    audited(engine, "cleo")
+    to_prompt(engine, store, "cleo", "client_concentration")
+    reply = engine.handle_sync("cleo", "the 60% is deliberate, it's a 2-year retainer")
+    assert reply.text.startswith("Confirmed, with your note.")
+    reply = engine.handle_sync("cleo", "hmm, not sure")
+    assert reply.text.startswith("I keep that as your note.")
+    reply = engine.handle_sync("cleo", "I did ask a colleague once")
+    assert reply.text.startswith("I keep that as your note.")
+    reply = engine.handle_sync("cleo", "confirm")
+    assert reply.text.startswith("Confirmed, with your note.")
+    with store.user("cleo") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        *_, concentration, after = scope.decisions("audit", audit.id)
+    assert (concentration.decision, concentration.reason) == (
+        "confirm",
+        "the 60% is deliberate, it's a 2-year retainer",
+    )
+    assert after.reason == "hmm, not sure I did ask a colleague once"
