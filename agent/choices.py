@@ -27,7 +27,7 @@ from agent.text_values import (
 )
 from knowledge.schema import normalize_name
 
-ALL_WORDS = frozenset({"all", "all of them", "everything", "all of the above", "every one", "all of these", "all please", "yes all", "alle", "tous", "todos", "tutti"})  # fmt: skip
+ALL_WORDS = frozenset({"all", "all of them", "everything", "all of the above", "every one", "all of these", "all please", "yes all", "yes to all", "yes to everything", "yes to all of them", "all of it", "sure, all", "alle", "tous", "todos", "tutti"})  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,11 @@ def _since_year(spelled: str) -> float | None:
     found = _SINCE_YEAR.search(spelled)
     if found is not None and re.search(r"\b\d+(?:\.\d+)?\s*(?:years?|yrs?|months?)\b", spelled):
         return None  # "3 years, since 2023": the years said count, as read elsewhere
+    if found is None and not re.search(r"\d", spelled):
+        if re.search(r"\bthis year\b", spelled):  # "just started this year", as "since 2026"
+            return 0.5
+        if re.search(r"\b(?:just|only just|recently) (?:started|began|begun)\b", spelled):
+            raise Unclear('About how many months so far? For example "6 months".')
     if found is None:
         if _SINCE_WHEN.match(spelled) and not re.search(r"\d", spelled):
             raise Unclear('Since when? Give the number of years, for example "3".')
