@@ -364,10 +364,12 @@ def _after_offer(
     if not offered:
         return None
     bare = normalize(text).strip(" .!?")
+    listed = _either([o.label for o in offered])
     if _PLACE.match(bare):  # the buttons shown are the offer, so places count in it
         chosen = _picked(bare, [o.value for o in offered])
-        if chosen is not None:
-            return Reading(value=chosen, note=describe_answer(q, chosen, kb))
+        if chosen is None:  # "the third one" of two
+            return _offer(offered, f"Which one: {listed}? {hint()}")
+        return Reading(value=chosen, note=describe_answer(q, chosen, kb))
     try:
         value, _ = match_choice(text, options)
     except Unclear:
@@ -389,7 +391,7 @@ def _after_offer(
     if yes is True and len(offered) == 1:
         return Reading(value=offered[0].value, note=describe_answer(q, offered[0].value, kb))
     if yes is True or bare in ("both", "both of them", "either", "either one"):
-        return _offer(offered, f"Which one: {_either([o.label for o in offered])}? {hint()}")
+        return _offer(offered, f"Which one: {listed}? {hint()}")
     if yes is False:
         return _unclear(f"Which one, then? {hint()}")
     return None

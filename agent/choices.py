@@ -356,7 +356,7 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     ]
     if len(parts) == 1 and re.fullmatch(r"[\d\s]+", parts[0]):
         parts = parts[0].split()
-    parts = _with_elaborations(parts)
+    parts = _with_elaborations(parts, options)
     chosen: list[str] = []
     unknown: list[str] = []
     refused: list[str] = []
@@ -405,18 +405,20 @@ _NOW_AND_THEN = re.compile(
     r"|once or twice|(?:every )?once in a while|from time to time)\b"
 )
 # A part that only says more about the one before it ("bias check, split by skin tone",
-# "shap, on a churn model"): it names no option of its own.
+# "shap, on a churn model") joins it; one that names an option of its own ("books, with some
+# videos") stays a part.
 _ELABORATION = re.compile(
     r"^(?:on|for|with|using|via|by|in|at|across|over|split|broken down|grouped|per|when|while"
-    r"|which|that|mostly for|as part of|once|twice)\b"
+    r"|which|that|mostly for|as part of)\b"
 )
 
 
-def _with_elaborations(parts: list[str]) -> list[str]:
+def _with_elaborations(parts: list[str], options: Sequence[Option]) -> list[str]:
     merged: list[str] = []
     for part in parts:
-        if merged and _ELABORATION.match(part.strip()):
-            merged[-1] = f"{merged[-1].rstrip()} {part.strip()}"
+        said = part.strip()
+        if merged and _ELABORATION.match(said) and _safe_match(said, options)[0] is None:
+            merged[-1] = f"{merged[-1].rstrip()} {said}"
         else:
             merged.append(part)
     return merged

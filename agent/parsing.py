@@ -46,7 +46,7 @@ from agent.text_values import (
     words_to_numbers,
 )
 from knowledge.schema import normalize_name
-from tools.numbers import METRIC_LABELS
+from tools.numbers import ERROR_PERCENTS, METRIC_LABELS
 
 __all__ = [
     "ALL_WORDS",
@@ -616,7 +616,6 @@ _UNBENCHMARKED = re.compile(
 )
 _COMPARABLE = "F1, ROC-AUC, PR-AUC, accuracy, median latency, R², MAPE, sMAPE, NDCG@10 or MAP"
 PERCENT_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map", "r2"})
-ERROR_PERCENTS = frozenset({"mape", "smape"})  # errors as percentages: "8%" or "8"
 _METRIC_FILLER = re.compile(
     r"\b(?:was|were|is|of|around|about|roughly|approx|approximately|an|a|the|got|reached|at|on|test|"
     r"held-?out|validation|val|set|data|score|my|our|its|it's|we|i|had|have|get|like|ish|overall|macro|"

@@ -220,28 +220,34 @@ _ALL_NONE = re.compile(rf"^{_NONE_SAID}$")
 _REASON_SPLIT = re.compile(r"\s*(?:[,;:]|\s-+\s|\s\u2013\s|\.\s)\s*")
 
 
+def _after_none(text: str) -> tuple[str, str] | None:
+    """A leading "none" (or 0) and what follows it after a comma, colon or dash ("none,
+    compliance handles it"); None when the answer does not start so."""
+    head, *rest = _REASON_SPLIT.split(text, maxsplit=1)
+    if not rest or not (is_none(head) or head == "0" or _ALL_NONE.match(head)):
+        return None
+    return head, rest[0]
+
+
 def _none_then_some(text: str) -> str:
     """ "none, explainability 2" or "none; only shap a bit" as "none except ..."."""
-    head, *rest = _REASON_SPLIT.split(text, maxsplit=1)
-    if not rest or not (is_none(head) or _ALL_NONE.match(head)):
+    split = _after_none(text)
+    if split is None or re.match(rf"{EXCEPT_WORDS}\b", split[1]):
+        return text  # the exception patterns read "none, except ..." as they are
+    some = re.sub(r"^(?:only|just|apart from that|but)\s+", "", split[1])
+    if not (re.search(r"\d", some) or _WEAK.search(some)):
         return text
-    why = re.sub(r"^(?:only|just|apart from that|but)\s+", "", rest[0])
-    if re.match(rf"{EXCEPT_WORDS}\b", rest[0]) or not (re.search(r"\d", why) or _WEAK.search(why)):
-        return text
-    return f"{head} except {why}"
+    return f"{split[0]} except {some}"
 
 
 def _none_with_a_reason(text: str) -> bool:
     """ "none, compliance handles it", "never did any of that - not my job": none of them,
     then why, with no rating or exception after it."""
-    head, *rest = _REASON_SPLIT.split(text, maxsplit=1)
-    if not rest or not (is_none(head) or head == "0" or _ALL_NONE.match(head)):
-        return False
-    why = rest[0]
-    return not (
-        re.search(r"\d", why)
-        or _WEAK.search(why)
-        or re.match(rf"{EXCEPT_WORDS}\b|and\b|apart\b|only\b", why)
+    split = _after_none(text)
+    return split is not None and not (
+        re.search(r"\d", split[1])
+        or _WEAK.search(split[1])
+        or re.match(rf"{EXCEPT_WORDS}\b|and\b|apart\b|only\b", split[1])
     )
 
 

@@ -45,7 +45,11 @@ def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
 
 
+# Errors given as percentages ("MAPE 8%"): the benchmark tables hold them in percent.
+ERROR_PERCENTS = frozenset({"mape", "smape"})
+
+
 def metric_shown(metric: str, value: float) -> str:
     """A metric with its value as people write it ("ROC-AUC 0.81", "MAPE 8%")."""
-    unit = "%" if metric in ("mape", "smape") else ""
+    unit = "%" if metric in ERROR_PERCENTS else ""
     return f"{metric_label(metric)} {value:g}{unit}"

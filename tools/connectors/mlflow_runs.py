@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from knowledge.base import KnowledgeBase
 from tools.connectors.base import ConnectorResult, clip_path, now, split_options, validated
 from tools.errors import ConnectorError
+from tools.numbers import ERROR_PERCENTS
 from tools.params import SourceKind
 from tools.profile import ModelReport
 from tools.results import Evidence
@@ -360,7 +361,7 @@ def map_metrics(raw: dict[str, float]) -> tuple[dict[str, float], list[str]]:
             if metric in SCORE_METRICS and 1 < value <= 100:
                 # Logged as a percentage (e.g. accuracy 87.5); the benchmarks use 0..1.
                 value = value / 100
-            elif metric in ("mape", "smape") and 0 < value < 1:
+            elif metric in ERROR_PERCENTS and 0 < value < 1:
                 # The benchmarks table percentage errors in percent; scikit-learn's
                 # mean_absolute_percentage_error (what runs usually log) is a fraction.
                 notes.append(
