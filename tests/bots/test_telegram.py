@@ -386,3 +386,49 @@ def test_the_webhook_listens_on_the_path_of_its_url_and_checks_the_secret() -> N
     )
     assert result.exit_code == 2 and "letters, digits, _ and -" in result.stderr
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_did_you_mean_offer_in_telegram_has_its_own_buttons_and_the_old_ones_still_count(
+    engine: Engine,
+) -> None:
+    """A stranger types a role that fits two options: the reply's buttons are the two, a
+    press of one answers; a press on the first message's full list (still on screen) counts
+    too, since an offer does not make the question another one."""
+
+    async def scenario() -> None:
+        chat = 5151
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake, typing_delay=0.0):
+                fake.user_says(chat, "/start")
+                await wait_text(fake, chat, "Which role")
+                full = next(a for a in fake.sent(chat) if "reply_markup" in a["params"])
+                before = len(texts(fake, chat))
+                fake.user_says(chat, "freelance computer vision consultant")
+                await wait_text(fake, chat, "Did you mean", after=before)
+                offer = [a for a in fake.sent(chat) if "reply_markup" in a["params"]][-1]
+                labels = [
+                    b["text"]
+                    for row in offer["result"]["reply_markup"]["inline_keyboard"]
+                    for b in row
+                ]
+                assert labels == ["Freelance ML Consultant", "Computer Vision Engineer"]
+                fake.user_presses(
+                    chat,
+                    offer["result"]["message_id"],
+                    button(offer["result"], "Computer Vision Engineer"),
+                )
+                await wait_text(fake, chat, "Noted: Computer Vision Engineer")
+                fake.user_says(chat, "back")
+                await wait_text(fake, chat, "Back one question")
+                before = len(texts(fake, chat))
+                fake.user_says(chat, "freelance nlp engineer")
+                await wait_text(fake, chat, "Did you mean", after=before)
+                fake.user_presses(
+                    chat,
+                    full["result"]["message_id"],
+                    button(full["result"], "freelance_ml_consultant"),
+                )
+                await wait_text(fake, chat, "Noted: Freelance ML Consultant")
+                assert not any("belongs to an earlier question" in t for t in texts(fake, chat))
+
+    asyncio.run(scenario())
