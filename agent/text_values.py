@@ -8,6 +8,7 @@ Nothing here guesses: when two amounts could be the answer, `pick` refuses.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -168,8 +169,10 @@ def to_float(token: str) -> float:
     return float("0" + token if token.startswith(".") else token)
 
 
+@functools.lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
-    """Fold a message for parsing: lower case, NFKC, straight quotes, emoji read or dropped."""
+    """Fold a message for parsing: lower case, NFKC, straight quotes, emoji read or dropped.
+    Cached: a turn folds the same message several times (reading, intents, follow-ups)."""
     text = clean(text)
     text = _STARS.sub(lambda m: f" {_stars(m.group())} ", text)
     text = unicodedata.normalize("NFKC", text)
@@ -199,12 +202,14 @@ def _stars(run: str) -> str:
     return f"{full}/{full + empty}" if empty else f"{full}/5"
 
 
+_HEDGE = re.compile(
+    r"\b(?:" + "|".join(re.escape(h) for h in sorted(HEDGES, key=len, reverse=True)) + r")\b"
+)
+
+
 def strip_hedges(text: str) -> str:
     """The text without hedges ("i guess", "maybe", "-ish") that do not change the answer."""
-    pattern = (
-        r"\b(?:" + "|".join(re.escape(h) for h in sorted(HEDGES, key=len, reverse=True)) + r")\b"
-    )
-    return re.sub(r"\s+", " ", re.sub(pattern, " ", text)).strip(" ,.;:!?")
+    return re.sub(r"\s+", " ", _HEDGE.sub(" ", text)).strip(" ,.;:!?")
 
 
 def unknown_prefix(text: str) -> str | None:
