@@ -39,7 +39,7 @@ import contextvars
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,7 @@ from bots.telegram_send import (
     toggled,
 )
 from bots.telegram_send import html_chunks as _html_chunks
+from bots.telegram_updates import Incoming, PollingBot
 
 if TYPE_CHECKING:
     from telegram import CallbackQuery, InlineKeyboardMarkup, Update
@@ -83,13 +84,12 @@ PREPARING = (
 )
 
 
-def user_id(update: Update) -> str:
-    user = update.effective_user
-    return (
-        f"{PREFIX}{user.id}"
-        if user
-        else f"tg-chat:{update.effective_chat.id if update.effective_chat else 0}"
-    )
+def user_id(update: Incoming) -> str:
+    user = update.user_id()
+    if user is not None:
+        return f"{PREFIX}{user}"
+    chat = update.chat()
+    return f"tg-chat:{chat[0] if chat else 0}"
 
 
 # Per-chat order ---------------------------------------------------------------------------------
@@ -168,14 +168,17 @@ class InboxQueue(asyncio.Queue[object]):
     async def put(self, item: object) -> None:
         from telegram import Update
 
-        if isinstance(item, Update) and item.effective_chat is not None:
-            chat_id = item.effective_chat.id
+        if isinstance(item, Update):  # a webhook's, parsed by PTB already
+            item = Incoming.of(item)
+        chat = item.chat() if isinstance(item, Incoming) else None
+        if isinstance(item, Incoming) and chat is not None:
+            chat_id = chat[0]
             self.bot.turns.admit(chat_id, item.update_id)  # before any await
             order = self.bot.order
             try:
                 _, seen = await asyncio.to_thread(
                     self.bot.deliveries.receive_and_look, self.bot.bot_id, item.update_id,
-                    chat_id, self.bot.raw(item), self.bot.owner, order.receipt_window,
+                    chat_id, item.raw, self.bot.owner, order.receipt_window,
                 )  # fmt: skip
                 if seen is not None:
                     order.note_receipt(chat_id, item.update_id, seen)
@@ -183,7 +186,7 @@ class InboxQueue(asyncio.Queue[object]):
                 # The store is broken: handle the update anyway, so the person hears that
                 # something went wrong instead of silence (it cannot be replayed, then).
                 log.error("could not store an incoming update: %s", type(exc).__name__)
-        elif isinstance(item, Update):
+        elif isinstance(item, Incoming):
             # No chat (nothing to answer), but its id is known to be used: another replica
             # does not wait for it as if it were still on its way.
             try:
@@ -194,10 +197,11 @@ class InboxQueue(asyncio.Queue[object]):
                 log.debug("could not note an update without a chat: %s", type(exc).__name__)
         await super().put(item)
 
-    def replay(self, item: Update) -> None:
+    def replay(self, item: Incoming) -> None:
         """Queue an update stored earlier but never handled (the bot stopped in between)."""
-        if item.effective_chat is not None:
-            self.bot.turns.admit(item.effective_chat.id, item.update_id)
+        chat = item.chat()
+        if chat is not None:
+            self.bot.turns.admit(chat[0], item.update_id)
         self.put_nowait(item)
 
 
@@ -213,6 +217,27 @@ class _Waiting:
     bot: Any
     told: bool = False
     said: list[Any] = field(default_factory=list)  # futures of the messages it sent
+
+
+class _Typing:
+    """Show "typing" only when the answer takes a while: every call counts against Telegram's
+    limits, and most replies take a few milliseconds. Then keep it shown until `cancel`.
+    A timer, not a task, waits for the delay: most turns end before it, and a timer costs
+    far less to start and cancel."""
+
+    def __init__(self, bot: Bot, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        self._task: asyncio.Task[None] | None = None
+        delay = bot.typing_delay if bot.typing_delay > 0 else TYPING_EVERY_S
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(delay, self._start, bot, context, chat_id)
+
+    def _start(self, bot: Bot, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+        self._task = asyncio.get_running_loop().create_task(bot._keep_typing(context, chat_id))
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
 
 _TURN: contextvars.ContextVar[_Waiting | None] = contextvars.ContextVar("turn", default=None)
@@ -245,13 +270,6 @@ class Bot:
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
         self._groups_told: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Updates as getUpdates received them (bots/telegram_http.py), when polling.
-        self.received: Callable[[int], dict[str, Any] | None] | None = None
-
-    def raw(self, update: Update) -> dict[str, Any]:
-        """The update to store: as received when it is kept, else PTB's serialisation."""
-        kept = self.received(update.update_id) if self.received is not None else None
-        return kept if kept is not None else update.to_dict()
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
@@ -259,22 +277,23 @@ class Bot:
         self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
         task.add_done_callback(self._tasks.discard)
 
-    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def on_update(self, update: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes through here, in its chat's turn, after the chat's earlier
         updates wherever they were received (bots/telegram_replicas.py)."""
-        chat = update.effective_chat
+        chat = update.chat()
         if chat is None:
             return
+        chat_id = chat[0]
 
         def queued(update_id: int) -> bool:
-            return self.turns.queued(chat.id, update_id)
+            return self.turns.queued(chat_id, update_id)
 
         async def take(raw: dict[str, Any]) -> None:
             await self._handle_raw(raw, context)
 
         while True:
-            async with self.turns.turn(chat.id, update.update_id):
-                if await self.order.ready(chat.id, update.update_id, queued, take):
+            async with self.turns.turn(chat_id, update.update_id):
+                if await self.order.ready(chat_id, update.update_id, queued, take):
                     await self._handle(update, context)
                     return
             # An earlier update of the chat is queued here behind this one: leaving the turn
@@ -282,15 +301,18 @@ class Bot:
 
     async def _handle_raw(self, raw: dict[str, Any], context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle a stored update taken over from a stopped replica, in the current turn."""
-        from telegram import Update
-
-        update = Update.de_json(raw, context.bot)
-        if update is not None and update.effective_chat is not None:
+        update = Incoming(raw, context.bot)
+        if update.chat() is not None:
             await self._handle(update, context)
 
-    async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def _handle(self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
         from telegram.constants import ChatType
 
+        typed = incoming.private_text()
+        if typed is not None:  # the usual update, read without PTB's objects
+            await self._handle_text(incoming, context, typed)
+            return
+        update = incoming.update()
         chat = update.effective_chat
         assert chat is not None
         query = update.callback_query
@@ -305,7 +327,9 @@ class Bot:
             elif query is not None and press is not None:
                 await self._answer_query(query)
                 await self._toggle(context, query, press.value)
-            await asyncio.to_thread(self._mark_handled, update)
+            await asyncio.to_thread(
+                self.deliveries.mark_handled, self.bot_id, update.update_id, chat.id
+            )
             return
         delivery: Delivery
         text = ""
@@ -341,14 +365,23 @@ class Bot:
             delivery = Delivery(
                 self.bot_id, update.update_id, chat.id, "unsupported", sender=self.owner
             )
-        claimed = await self._answer(update, context, text, delivery)
+        claimed = await self._answer(incoming, context, text, delivery)
         # The answer's transaction leased the chat's pending rows (its reply among them);
         # after an apology or a redelivery the sender claims them itself.
         await self.sender.flush(context.bot, chat.id, claimed or None)
 
+    async def _handle_text(
+        self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE, typed: str
+    ) -> None:
+        """A new text message in a private chat: the engine's answer, then the chat's outbox."""
+        chat_id = int(incoming.raw["message"]["chat"]["id"])
+        delivery = Delivery(self.bot_id, incoming.update_id, chat_id, "text", sender=self.owner)
+        claimed = await self._answer(incoming, context, _command_text(typed), delivery)
+        await self.sender.flush(context.bot, chat_id, claimed or None)
+
     async def _answer(
         self,
-        update: Update,
+        update: Incoming,
         context: ContextTypes.DEFAULT_TYPE,
         text: str,
         delivery: Delivery,
@@ -360,7 +393,7 @@ class Bot:
         who = user_id(update)
         if self.typing_delay <= 0:
             await self._typing(context, chat_id)  # always show it first
-        typing = asyncio.create_task(self._keep_typing(context, chat_id))
+        typing = _Typing(self, context, chat_id)
         waiting = _Waiting(asyncio.get_running_loop(), chat_id, context.bot)
         token = _TURN.set(waiting)
         try:
@@ -395,20 +428,12 @@ class Bot:
             log.error("could not record an apology; sending it directly", exc_info=True)
             await context.bot.send_message(delivery.chat_id, text)
 
-    def _mark_handled(self, update: Update) -> None:
-        chat = update.effective_chat
-        self.deliveries.mark_handled(self.bot_id, update.update_id, chat.id if chat else None)
-
     # Progress while the engine works ------------------------------------------------------
 
     async def _keep_typing(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
-        # Show "typing" only when the answer takes a while: every call counts against
-        # Telegram's limits, and most replies take a few milliseconds. Then keep it shown.
-        delay = self.typing_delay if self.typing_delay > 0 else TYPING_EVERY_S
         while True:
-            await asyncio.sleep(delay)
             await self._typing(context, chat_id)
-            delay = TYPING_EVERY_S
+            await asyncio.sleep(TYPING_EVERY_S)
 
     @staticmethod
     async def _typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
@@ -533,14 +558,10 @@ class Bot:
     def replay(self, bot: Any, raws: list[dict[str, Any]]) -> None:
         """Queue stored updates never handled (this replica's before a restart, or a stopped
         one's), in update-id order."""
-        from telegram import Update
-
         if self.inbox is None:
             return
         for raw in raws:
-            update = Update.de_json(raw, bot)
-            if update is not None:
-                self.inbox.replay(update)
+            self.inbox.replay(Incoming(raw, bot))
 
     async def _flush_in_turn(self, bot: Any, chat_id: int) -> None:
         async with self.turns.turn(chat_id, SWEEP):
@@ -553,10 +574,9 @@ class Bot:
             type(context.error).__name__,
             exc_info=context.error,
         )
-        from telegram import Update as TelegramUpdate
-
-        if isinstance(update, TelegramUpdate) and update.effective_chat is not None:
-            await context.bot.send_message(update.effective_chat.id, APOLOGY)
+        chat = update.chat() if isinstance(update, Incoming) else None
+        if chat is not None:
+            await context.bot.send_message(chat[0], APOLOGY)
 
 
 async def _say(bot: Any, chat_id: int, text: str) -> None:
@@ -599,7 +619,6 @@ def build_application(
     `webhook`: updates arrive by webhook, perhaps split between replicas by a proxy, so an
     update waits up to `grace` (GRACE_S) for the ids just below it still on their way.
     """
-    from telegram import Update
     from telegram.ext import ApplicationBuilder, TypeHandler
 
     from agent.redact import redact_secrets
@@ -619,21 +638,24 @@ def build_application(
     # sender's own throttle, and a 429 is waited out and retried there.
     from bots.telegram_http import AiohttpRequest
 
-    updates_request = AiohttpRequest(connection_pool_size=1, keep_updates=True)
-    bot.received = updates_request.raw_update
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .concurrent_updates(True)
-        .update_queue(InboxQueue(bot))
-        # aiohttp: half the CPU per Bot API call of PTB's default httpx request.
-        .request(AiohttpRequest())
-        .get_updates_request(updates_request)
-    )
+    updates_request = AiohttpRequest(connection_pool_size=1)
+    urls = {}
     if base_url:
         # The server root (http://127.0.0.1:8081): the Bot API paths are added here.
         root = base_url.rstrip("/")
-        builder = builder.base_url(f"{root}/bot").base_file_url(f"{root}/file/bot")
+        urls = {"base_url": f"{root}/bot", "base_file_url": f"{root}/file/bot"}
+    # aiohttp: half the CPU per Bot API call of PTB's default httpx request. Polling gets
+    # updates as dicts, parsed by PTB only when needed (bots/telegram_updates.py).
+    telegram_bot = PollingBot(
+        token, request=AiohttpRequest(), get_updates_request=updates_request,
+        poll_read_timeout=updates_request.read_timeout, **urls,
+    )  # fmt: skip
+    builder = (
+        ApplicationBuilder()
+        .bot(telegram_bot)
+        .concurrent_updates(True)
+        .update_queue(InboxQueue(bot))
+    )
 
     async def post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         from telegram import BotCommand
@@ -661,7 +683,7 @@ def build_application(
             app.job_queue.run_repeating(_prune_job, interval=PRUNE_EVERY_S, data=bot)
 
     app = builder.post_init(post_init).build()
-    app.add_handler(TypeHandler(Update, bot.on_update))
+    app.add_handler(TypeHandler(Incoming, bot.on_update))
     app.add_error_handler(bot.on_error)
     app.bot_data["skillaudit"] = bot
     return app

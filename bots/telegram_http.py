@@ -10,7 +10,6 @@ as PTB's own request does: a timeout is `TimedOut`, any other transport error
 from __future__ import annotations
 
 import urllib.request
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -20,7 +19,6 @@ from telegram.request import BaseRequest, RequestData
 
 _DEFAULT = BaseRequest.DEFAULT_NONE
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-KEPT_UPDATES = 1000  # raw updates kept for the inbox (a getUpdates batch is at most 100)
 
 
 class AiohttpRequest(BaseRequest):
@@ -30,9 +28,6 @@ class AiohttpRequest(BaseRequest):
     from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), as with PTB's default request,
     read once per host: aiohttp's own `trust_env` reads them (and ~/.netrc) in a thread on
     every call, which cost more than the call itself.
-
-    `keep_updates`: keep each update of a getUpdates result as Telegram sent it, for
-    `raw_update`; the inbox stores that instead of serialising PTB's `Update` again.
     """
 
     def __init__(
@@ -41,7 +36,6 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
-        keep_updates: bool = False,
     ) -> None:
         self._pool_size = connection_pool_size
         self._read = read_timeout
@@ -49,24 +43,6 @@ class AiohttpRequest(BaseRequest):
         self._pool = pool_timeout
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}
-        self._keep = keep_updates
-        self._updates: OrderedDict[int, dict[str, Any]] = OrderedDict()
-
-    def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
-        data = BaseRequest.parse_json_payload(payload)
-        result = data.get("result") if self._keep and isinstance(data, dict) else None
-        if isinstance(result, list):
-            for raw in result:
-                if isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
-                    self._updates[raw["update_id"]] = raw
-            while len(self._updates) > KEPT_UPDATES:
-                self._updates.popitem(last=False)
-        return data
-
-    def raw_update(self, update_id: int) -> dict[str, Any] | None:
-        """The update as received (once: it is forgotten here), or None if not kept. PTB's
-        parsing copies what it reads, so the dict is as Telegram sent it."""
-        return self._updates.pop(update_id, None)
 
     @property
     def read_timeout(self) -> float | None:

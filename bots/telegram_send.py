@@ -258,10 +258,12 @@ class Throttle:
 
 
 def quiet_nudge() -> None:
-    """Silence PTB's warning that `send_message` exists when `send_text` calls the API
-    directly (on purpose). Idempotent: the same filter replaces itself."""
+    """Silence PTB's warning that `send_message` and `get_updates` exist when `send_text`
+    and the polling bot (bots/telegram_updates.py) call the API directly, on purpose.
+    Idempotent: the same filter replaces itself."""
     warnings.filterwarnings(
-        "ignore", message=r"Please use 'Bot\.send_message' instead of 'Bot\.do_api_request"
+        "ignore",
+        message=r"Please use 'Bot\.(send_message|get_updates)' instead of 'Bot\.do_api_request",
     )
 
 

@@ -432,3 +432,41 @@ def test_a_did_you_mean_offer_in_telegram_has_its_own_buttons_and_the_old_ones_s
                 assert not any("belongs to an earlier question" in t for t in texts(fake, chat))
 
     asyncio.run(scenario())
+
+
+def test_typing_shows_only_while_a_turn_takes_longer_than_the_delay(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A quick answer sends no "typing" (every call counts against Telegram's limits); a slow
+    one shows it once the delay has passed, and it stops when the reply is out."""
+    chat = 6161
+    slow = {"on": False}
+    answer = engine.answer_update
+
+    def actions(fake: FakeTelegram) -> int:
+        return sum(a["method"] == "sendChatAction" for a in fake.sent(chat))
+
+    async def scenario() -> None:
+        with FakeTelegram(TOKEN) as fake:
+
+            async def answer_slowly(*args: Any, **kwargs: Any) -> Any:
+                if slow["on"]:  # a turn that lasts until "typing" was shown
+                    await asyncio.to_thread(fake.wait_for, lambda: actions(fake) > 0)
+                return await answer(*args, **kwargs)
+
+            monkeypatch.setattr(engine, "answer_update", answer_slowly)
+            async with running(engine, fake, typing_delay=600.0) as app:
+                fake.user_says(chat, "/start")
+                await wait_text(fake, chat, "Which role")
+                assert actions(fake) == 0
+                app.bot_data["skillaudit"].typing_delay = 0.05
+                slow["on"] = True
+                fake.user_says(chat, "ml engineer")
+                await wait_text(fake, chat, "Noted: Machine Learning Engineer")
+                assert actions(fake) == 1
+                methods = [a["method"] for a in fake.sent(chat)]
+                assert methods.index("sendChatAction") < len(methods) - 1  # before the reply
+                await asyncio.sleep(0.3)  # and not again once the reply is out
+                assert actions(fake) == 1
+
+    asyncio.run(scenario())
