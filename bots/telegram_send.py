@@ -112,10 +112,14 @@ def _fits(data: str) -> bool:
     return len(data.encode()) <= CALLBACK_BYTES
 
 
-def keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    """The inline keyboard of a stored reply: bound, numbered and toggling as it says."""
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+def _button(text: str, data: str) -> dict[str, str]:
+    return {"text": text, "callback_data": data}
 
+
+def keyboard(payload: dict[str, Any]) -> str | None:
+    """The inline keyboard of a stored reply (bound, numbered and toggling as it says), as
+    the Bot API's `reply_markup` JSON: built as plain data, it costs a fraction of PTB's
+    button objects and their serialisation on every reply."""
     reply = payload.get("reply", {})
     choices: list[dict[str, str]] = reply.get("choices") or []
     if not choices:
@@ -126,13 +130,13 @@ def keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
     def label(index: int, text: str) -> str:
         return (f"{index + 1}. {text}" if numbered else text)[:64]
 
-    rows = []
+    rows: list[list[dict[str, str]]] = []
     if reply.get("multiple") and all(_fits(f"t|{key}|0|{c['value']}") for c in choices):
         for index, choice in enumerate(choices):
             data = f"t|{key}|0|{choice['value']}"
-            rows.append([InlineKeyboardButton(label(index, choice["label"]), callback_data=data)])
-        rows.append([InlineKeyboardButton("Done", callback_data=f"d|{key}")])
-        return InlineKeyboardMarkup(rows)
+            rows.append([_button(label(index, choice["label"]), data)])
+        rows.append([_button("Done", f"d|{key}")])
+        return json.dumps({"inline_keyboard": rows})
     for index, choice in enumerate(choices):
         value = choice["value"]
         if value.startswith("/") and _fits(f"c|{value}"):
@@ -141,8 +145,8 @@ def keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
             data = f"a|{key}|{value}"
         else:
             data = f"l|{key}|{index}"
-        rows.append([InlineKeyboardButton(label(index, choice["label"]), callback_data=data)])
-    return InlineKeyboardMarkup(rows)
+        rows.append([_button(label(index, choice["label"]), data)])
+    return json.dumps({"inline_keyboard": rows})
 
 
 def toggled(markup: InlineKeyboardMarkup, value: str) -> InlineKeyboardMarkup | None:
@@ -205,7 +209,7 @@ class Part:
     kind: str  # text, image, file
     text: str = ""  # escaped HTML for text; the caption for files
     plain: str = ""
-    markup: InlineKeyboardMarkup | None = None
+    markup: str | None = None  # the reply_markup JSON
     path: Path | None = None
     filename: str = ""
 
@@ -378,7 +382,7 @@ _NO_PREVIEW = json.dumps({"is_disabled": True})
 
 
 async def send_text(
-    bot: TelegramBot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None, as_html: bool
+    bot: TelegramBot, chat_id: int, text: str, markup: str | None, as_html: bool
 ) -> None:
     """Send one text message (HTML when `as_html`) without parsing Telegram's answer.
 
