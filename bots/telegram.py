@@ -28,6 +28,10 @@ start, pending replies are sent, and stored but unhandled updates (this replica'
 those of stopped replicas, claimed row by row) replayed (agent/store/outbox.py has the
 sequence).
 
+Updates arrive as `Incoming` (bots/telegram_updates.py): the dict Telegram sent, which is
+what the inbox stores; a private text is handled from it, and PTB parses the other kinds when
+their handling needs its objects.
+
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
 terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.
 """
