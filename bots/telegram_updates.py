@@ -145,9 +145,11 @@ class PollingBot(ExtBot[None]):
         return tuple(Incoming(raw, self) for raw in result if isinstance(raw, dict))
 
 
-def _seconds(value: Any) -> float | None:
-    """A poll timeout given as seconds or a timedelta."""
+def _seconds(value: Any) -> float | int | None:
+    """A poll timeout given as seconds or a timedelta; whole seconds as an int, as PTB sends
+    them (the Bot API's `timeout` is an Integer: "10.0" is not one)."""
     if value is None:
         return None
     total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)
+    seconds = float(total()) if callable(total) else float(value)
+    return int(seconds) if seconds.is_integer() else seconds

@@ -189,3 +189,13 @@ def test_a_proxy_named_in_the_environment_carries_the_calls_unless_no_proxy_says
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         asyncio.run(get_me(None))  # no timeout: a loaded machine only makes it slower
         assert fake.count(None, "getMe") == 1
+
+
+def test_the_poll_timeout_is_sent_as_whole_seconds_as_ptb_sends_it() -> None:
+    """The Bot API's getUpdates `timeout` is an Integer: a timedelta of 10 s goes as "10"."""
+    import datetime as dt
+
+    from bots.telegram_updates import _seconds
+
+    assert _seconds(dt.timedelta(seconds=10)) == 10 and isinstance(_seconds(10.0), int)
+    assert _seconds(1.5) == 1.5 and _seconds(None) is None
