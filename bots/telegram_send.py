@@ -237,8 +237,9 @@ def parts_of(payload: dict[str, Any]) -> list[Part]:
     return parts
 
 
-def _seconds(value: object) -> float:
-    """retry_after is a timedelta or a number of seconds, depending on PTB_TIMEDELTA."""
+def seconds(value: object) -> float:
+    """A period PTB gives as a timedelta or a number of seconds (retry_after, depending on
+    PTB_TIMEDELTA; a poll timeout), in seconds."""
     total = getattr(value, "total_seconds", None)
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
 
@@ -351,7 +352,7 @@ class Sender:
                 log.info("cannot write to a chat: %s", exc.message)
                 return False
             except RetryAfter as exc:  # the rate limiter already retried; wait as told
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(seconds(exc.retry_after))
             except NetworkError as exc:  # 5xx, timeouts, connection errors
                 if failures >= len(self.backoff):
                     log.warning("giving up on a message after %d attempts: %s", failures + 1, exc)

@@ -148,8 +148,9 @@ class PollingBot(ExtBot[None]):
 def _seconds(value: Any) -> float | int | None:
     """A poll timeout given as seconds or a timedelta; whole seconds as an int, as PTB sends
     them (the Bot API's `timeout` is an Integer: "10.0" is not one)."""
+    from bots.telegram_send import seconds
+
     if value is None:
         return None
-    total = getattr(value, "total_seconds", None)
-    seconds = float(total()) if callable(total) else float(value)
-    return int(seconds) if seconds.is_integer() else seconds
+    whole = seconds(value)
+    return int(whole) if whole.is_integer() else whole
