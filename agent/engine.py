@@ -387,11 +387,17 @@ def _then_resume(turn: Turn, flow: FlowSession | None, reply: Reply) -> Reply:
     if flow is None:
         return reply
     back = resume(turn, flow)
-    keep = {
+    keep: dict[str, Any] = {
         "attachments": reply.attachments,
         "data": reply.data,
         "state": reply.state or back.state,
     }
+    # The side answer's command buttons ("Use as: Income records", "Allow") stay, after the
+    # question's options, whose numbers they do not take; a pick-several question's buttons
+    # are its options alone (a command is not one of the picks).
+    commands = [c for c in reply.choices if c.value.startswith("/")]
+    if commands and not back.multiple:
+        keep["choices"] = [*back.choices, *commands]
     return back.prefixed(reply.text + "\n\nBack to where we were:").model_copy(update=keep)
 
 

@@ -130,6 +130,14 @@ def keyboard(payload: dict[str, Any]) -> str | None:
     def label(index: int, text: str) -> str:
         return (f"{index + 1}. {text}" if numbered else text)[:64]
 
+    def shown(index: int, choice: dict[str, str]) -> str:
+        # A command after the options (a side answer's) is not one of the numbered options.
+        return (
+            choice["label"][:64]
+            if choice["value"].startswith("/")
+            else label(index, choice["label"])
+        )
+
     rows: list[list[dict[str, str]]] = []
     if reply.get("multiple") and all(_fits(f"t|{key}|0|{c['value']}") for c in choices):
         for index, choice in enumerate(choices):
@@ -145,7 +153,7 @@ def keyboard(payload: dict[str, Any]) -> str | None:
             data = f"a|{key}|{value}"
         else:
             data = f"l|{key}|{index}"
-        rows.append([_button(label(index, choice["label"]), data)])
+        rows.append([_button(shown(index, choice), data)])
     return json.dumps({"inline_keyboard": rows})
 
 

@@ -152,8 +152,34 @@ def save_upload(turn: Turn, upload: Upload) -> SavedUpload:
     elif suffix == "json":
         names = ["job_postings"]
     else:
-        names = ["certificates", "income_csv", "kaggle", "fairness", "job_postings"]
+        names = _csv_sources(upload.data)
     return SavedUpload(checked.name, checked.kind, len(upload.data), [SOURCES[n] for n in names])
+
+
+# The sources that read CSV files, the likelier first when a header fits several.
+CSV_SOURCES = ("income_csv", "certificates", "kaggle", "fairness", "job_postings")
+
+
+def _csv_sources(data: bytes) -> list[str]:
+    """The sources whose files a CSV's header looks like (an Upwork export is income, a
+    LinkedIn Learning export certificates); all of them when it looks like none."""
+    import csv
+
+    from tools.connectors import certificates, fairness, income_csv, job_postings, kaggle
+    from tools.connectors.text import sniff_delimiter
+
+    first = data[:4096].decode("utf-8-sig", errors="replace").splitlines()[:1]
+    try:
+        header = next(csv.reader(first, delimiter=sniff_delimiter(first[0] if first else "")))
+    except (StopIteration, csv.Error):
+        return list(CSV_SOURCES)
+    looks = {
+        "income_csv": income_csv.looks_like, "certificates": certificates.looks_like,
+        "kaggle": kaggle.looks_like, "fairness": fairness.looks_like,
+        "job_postings": job_postings.looks_like,
+    }  # fmt: skip
+    fitting = [name for name in CSV_SOURCES if looks[name](header)]
+    return fitting or list(CSV_SOURCES)
 
 
 def run_spec(

@@ -199,3 +199,46 @@ def test_an_income_export_reaches_the_audit_and_shows_client_concentration(
     assert income.top_client_share == reply.data["data"]["summary"]["top_client_share"]
     assert income.clients == reply.data["data"]["summary"]["clients"]
     assert "client_concentration" in kinds
+
+
+def test_a_side_answers_buttons_stay_after_the_repeated_question(engine: Engine) -> None:
+    """Mid-interview, /connect without consent offers "Allow" as a button after the question's
+    options (the REPL numbers it after them, so "6" allows); a pick-several question keeps
+    its options alone, and the command is still named in the text."""
+    from bots.chat import translate
+
+    engine.handle_sync("sol", "hi")
+    engine.handle_sync("sol", "ml engineer")
+    reply = engine.handle_sync("sol", "/connect github octocat")
+    assert "career stage" in reply.text and "/consent grant github" in reply.text
+    values = [c.value for c in reply.choices]
+    assert values[:5] == ["student", "junior", "mid", "senior", "principal"]
+    assert values[5:] == ["/consent grant github"]
+    assert translate(str(len(values)), list(reply.choices), reply.multiple) == values[-1]
+    assert "Consent for github recorded" in engine.handle_sync("sol", values[-1]).text
+    for answer in ("mid", "2", "4 3 3 2 3 4 3 2", "docker 2", "bias testing 1", "1"):
+        engine.handle_sync("sol", answer)
+    for answer in ("communication 3", "none", "3", "50%"):
+        reply = engine.handle_sync("sol", answer)
+    assert reply.multiple and "income streams" in reply.text
+    reply = engine.handle_sync("sol", "/connect kaggle")
+    assert reply.multiple and not [c for c in reply.choices if c.value.startswith("/")]
+
+
+def test_telegram_numbers_a_questions_options_but_not_a_command_after_them() -> None:
+    import json
+
+    from bots.telegram_send import keyboard
+
+    payload = {
+        "key": "career_stage", "numbered": True,
+        "reply": {"choices": [
+            {"label": "Student", "value": "student"}, {"label": "Mid", "value": "mid"},
+            {"label": "Allow github", "value": "/consent grant github"},
+        ]},
+    }  # fmt: skip
+    markup = keyboard(payload)
+    assert markup is not None
+    rows = json.loads(markup)["inline_keyboard"]
+    assert [row[0]["text"] for row in rows] == ["1. Student", "2. Mid", "Allow github"]
+    assert rows[2][0]["callback_data"] == "c|/consent grant github"

@@ -351,3 +351,75 @@ def test_telegram_uploads_go_to_the_persons_folder_and_export_keeps_no_raw_text(
     asyncio.run(scenario())
     uploads = engine.settings.user_dir("tg:2001") / "uploads"
     assert sorted(p.name for p in uploads.iterdir()) == ["cv.md", "my_cv.md"]
+
+
+FILES = Path(__file__).resolve().parents[1] / "fakes" / "files"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("exports/upwork_earnings_report.csv", ["income_csv"]),
+        ("exports/upwork_transactions_new.csv", ["income_csv"]),
+        ("upwork_transactions.csv", ["income_csv"]),
+        ("fiverr_earnings.csv", ["income_csv"]),
+        ("payments.csv", ["income_csv"]),
+        ("exports/linkedin_Learning.csv", ["certificates"]),
+        ("exports/linkedin_Certifications.csv", ["certificates"]),
+        ("exports/coursera_business_2024.csv", ["certificates"]),
+        ("exports/coursera_list.csv", ["certificates"]),
+        ("certificates_generic.csv", ["certificates"]),
+        ("exports/kaggle_competitions_list.csv", ["kaggle"]),
+        ("exports/kaggle_my_results.csv", ["kaggle"]),
+        ("postings.csv", ["job_postings"]),
+    ],
+)
+def test_an_uploaded_csv_is_offered_for_what_its_columns_are(
+    name: str, expected: list[str]
+) -> None:
+    """Real export headers: an Upwork earnings report is income, a LinkedIn Learning export
+    certificates, `kaggle competitions list --csv` Kaggle; not five uses for every CSV."""
+    from agent.usecases.evidence import _csv_sources
+
+    assert _csv_sources((FILES / name).read_bytes()) == expected
+
+
+def test_a_csv_that_looks_like_no_export_is_offered_for_every_use() -> None:
+    from agent.usecases.evidence import CSV_SOURCES, _csv_sources
+
+    assert _csv_sources(b"y_true;y_pred;sex\n1;0;F\n") == ["fairness"]  # semicolons too
+    for data in (b"a,b,c\n1,2,3\n", b"", b"\xef\xbb\xbfname\n"):
+        assert _csv_sources(data) == list(CSV_SOURCES)
+
+
+def test_a_stranger_uploads_an_upwork_report_and_its_one_button_reads_it(engine: Engine) -> None:
+    """In Telegram the upload's reply names the one use that fits, with its button; pressing
+    it asks for consent first, and once granted the income is read."""
+    data = (FILES / "exports" / "upwork_earnings_report.csv").read_bytes()
+
+    async def scenario() -> None:
+        chat = 2101
+        with FakeTelegram(TOKEN) as fake:
+            async with running(engine, fake):
+                fake.user_says(chat, "/start")
+                await wait_text(fake, chat, "Which role")
+                fake.user_sends_document(chat, data, "upwork_earnings_report.csv", "text/csv")
+                kept = await wait_text(fake, chat, "I kept your file")
+                assert "/connect income_csv upwork_earnings_report.csv" in kept
+                assert "certificates" not in kept and "kaggle" not in kept
+                message = [a for a in fake.sent(chat) if "reply_markup" in a["params"]][-1]
+                buttons = [
+                    b for row in message["result"]["reply_markup"]["inline_keyboard"] for b in row
+                ]
+                uses = [b for b in buttons if b["text"].startswith("Use as")]
+                assert [b["text"] for b in uses] == ["Use as: an income CSV"]
+                fake.user_presses(chat, message["result"]["message_id"], uses[0]["callback_data"])
+                await wait_text(fake, chat, "consent")
+                fake.user_says(chat, "/consent grant income_csv")
+                await wait_text(fake, chat, "Consent for income_csv recorded")
+                before = len(texts(fake, chat))
+                fake.user_says(chat, "/connect income_csv upwork_earnings_report.csv")
+                read = await wait_text(fake, chat, "Income in", after=before)
+                assert "3 contracts (not clients)" in read and "Back to where we were" in read
+
+    asyncio.run(scenario())

@@ -112,6 +112,16 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
+def _readable(cols: dict[str, int]) -> bool:
+    """A course name, and when it was completed (or last watched)."""
+    return "title" in cols and ("completed" in cols or "watched" in cols)
+
+
+def looks_like(header: list[str]) -> bool:
+    """Whether a CSV header is one this connector reads."""
+    return _readable(_columns(header))
+
+
 # Skills --------------------------------------------------------------------------------------
 
 
@@ -286,7 +296,7 @@ def collect(
         raise ConnectorError(f"{label}: the file is empty")
     header = rows[0][1]
     cols = _columns(header)
-    if "title" not in cols or ("completed" not in cols and "watched" not in cols):
+    if not _readable(cols):
         raise ConnectorError(f"{label}: {EXPECTED}")
     linkedin = _key(header[cols["title"]]) == "contenttitle"
     coursera = {"completiontime", "coursecertificateurl"} & {_key(h) for h in header}

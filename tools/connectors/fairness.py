@@ -270,6 +270,12 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def looks_like(header: list[str]) -> bool:
+    """Whether a CSV header holds predictions to check: a label and a prediction column."""
+    keys = {_key(h) for h in header}
+    return bool(keys & set(LABEL_NAMES)) and bool(keys & set(PREDICTION_NAMES))
+
+
 def _exceeding(count: int) -> str:
     return "1 difference exceeds" if count == 1 else f"{count} differences exceed"
 

@@ -156,6 +156,19 @@ def _platform(keys: list[str]) -> str:
     return "generic"
 
 
+def _date_and_amount(keys: list[str]) -> tuple[str, int | None, int | None]:
+    """The export's platform and its date and amount columns (None when missing)."""
+    platform = _platform(keys)
+    amount = _find(keys, ("amount",) if platform == "upwork" else _AMOUNT)
+    return platform, _find(keys, _DATE), amount
+
+
+def looks_like(header: list[str]) -> bool:
+    """Whether a CSV header is one this connector reads (a date and an amount column)."""
+    _, date_col, amount_col = _date_and_amount([_key(h) for h in header])
+    return date_col is not None and amount_col is not None
+
+
 EXPECTED = (
     "no date and amount columns found; expected one of: your own list (date, client, amount, "
     "optional stream and currency), Upwork's transaction history (Date, Type or Transaction "
@@ -189,9 +202,7 @@ def collect(params: IncomeParams, scoring: ScoringParams = DEFAULT_PARAMS) -> Co
     if header is None:
         raise ConnectorError(f"{label}: the file is empty")
     keys = [_key(h) for h in header]
-    platform = _platform(keys)
-    date_col = _find(keys, _DATE)
-    amount_col = _find(keys, ("amount",) if platform == "upwork" else _AMOUNT)
+    platform, date_col, amount_col = _date_and_amount(keys)
     if date_col is None or amount_col is None:
         raise ConnectorError(f"{label}: {EXPECTED}")
     client_names = {

@@ -92,6 +92,12 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def looks_like(header: list[str]) -> bool:
+    """Whether a CSV header is a list of postings: a title and a text column."""
+    keys = {_key(h) for h in header}
+    return bool(keys & set(_TITLE)) and bool(keys & set(_TEXT))
+
+
 def _pick(record: dict[str, Any], names: tuple[str, ...]) -> str:
     keys = {_key(str(k)): v for k, v in record.items()}
     for name in names:

@@ -445,6 +445,14 @@ COLUMNS = {
     "url": ("url", "link"),
 }
 COLUMN_INDEX = {alias: key for key, aliases in COLUMNS.items() for alias in aliases}
+# What only a list of competitions has: a name alone is also a course's or a posting's.
+_RESULTS = {"entered", "rank", "teams", "percentile", "top_percent", "medal"}
+
+
+def looks_like(header: list[str]) -> bool:
+    """Whether a CSV header looks like a list of competitions (a name and a result)."""
+    fields = {COLUMN_INDEX.get(_key(h)) for h in header}
+    return "name" in fields and bool(fields & _RESULTS)
 
 
 def _read_export(path: Path, today: dt.date, out: Gathered) -> None:
