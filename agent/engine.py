@@ -194,7 +194,13 @@ class Engine(Workbench):
                 outbox = None
                 if delivery is not None:
                     outbox = Outbox(turn.scope.session.connection())
-                    if not outbox.take(delivery.bot, delivery.update_id, delivery.chat_id):
+                    if delivery.look_earlier and outbox.earlier_elsewhere(
+                        delivery.bot, delivery.chat_id, delivery.update_id, delivery.sender
+                    ):
+                        raise _Blocked
+                    if not outbox.take(
+                        delivery.bot, delivery.update_id, delivery.chat_id, delivery.stored
+                    ):
                         raise _Redelivered  # rolls back: nothing is created or changed
                     reply = delivered(turn, text, delivery, outbox)
                 else:
@@ -224,6 +230,8 @@ class Engine(Workbench):
                         )  # fmt: skip
         except _Redelivered:
             return Answered(None, [])
+        except _Blocked:
+            return Answered(None, [], blocked=True)
         if turn.scrubbed is not None:  # an erasure: say what the check afterwards found
             reply = reply.model_copy(update={"text": f"{reply.text}\n\n{turn.scrubbed.describe()}"})
         return Answered(reply, claimed)
@@ -240,14 +248,21 @@ class Engine(Workbench):
 @dataclass(frozen=True)
 class Answered:
     """A message's reply (None: a redelivered update, handled before) and, for a remote
-    update that names its sender, the chat's outbox rows leased to it, oldest first."""
+    update that names its sender, the chat's outbox rows leased to it, oldest first.
+    `blocked`: nothing was answered, since an earlier update of the chat waits stored by
+    another replica (`Delivery.look_earlier`); the front end waits for it and asks again."""
 
     reply: Reply | None
     claimed: list[Pending]
+    blocked: bool = False
 
 
 class _Redelivered(Exception):
     """An update handled before: roll the turn back and answer nothing."""
+
+
+class _Blocked(Exception):
+    """An earlier update of the chat waits with another replica: roll back, answer nothing."""
 
 
 EDITED = (

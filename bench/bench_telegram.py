@@ -62,7 +62,14 @@ PARTS = {
     "engine turn": [("agent.engine", "Engine", "_handle_retrying")],
     "store bookkeeping": [
         ("agent.store.outbox", "Deliveries", name)
-        for name in ("receive_and_look", "claim", "delivered", "progress", "handled")
+        for name in (
+            "receive_and_look",
+            "keep_unhandled",
+            "claim",
+            "delivered",
+            "progress",
+            "handled",
+        )
     ],
 }
 

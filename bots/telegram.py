@@ -2,8 +2,7 @@
 
 ```mermaid
 flowchart LR
-    update[update] --> inbox[(kept as received by this replica, the chat's turn taken)] --> ack[acknowledged to Telegram]
-    inbox --> turn{the chat's turn: update-id order}
+    update[update] --> inbox[the chat's turn taken; a webhook's update kept as received] --> turn{the chat's turn: update-id order}
     turn --> earlier{earlier updates of the chat at other replicas?}
     earlier -- alive: wait; stopped: take over and handle first --> earlier
     earlier -- none left --> kind{what it is}
@@ -11,6 +10,7 @@ flowchart LR
     kind -- toggle --> tick[tick or untick the option]
     kind -- text, press, edit, file, sticker --> engine[Engine.handle: answer, handled, reply in the outbox]
     engine --> send[send the chat's outbox, retried; delete what was accepted]
+    engine --> ack[polling: the next getUpdates acknowledges it]
 ```
 
 Order: an update takes its chat's turn when it enters PTB's update queue (`InboxQueue.put`),
@@ -22,14 +22,17 @@ stopped one's are taken over and handled here first, and ids just below that nob
 yet get a short grace (bots/telegram_replicas.py). Replicas beat every few seconds; the
 sweep takes over what stopped ones left (updates and outbox leases).
 
-Exactly once: the update is stored before Telegram is told it arrived, marked handled in the
-transaction of its answer, and the reply waits in the outbox until Telegram accepted it. At
-start, pending replies are sent, and stored but unhandled updates (this replica's own, and
-those of stopped replicas, claimed row by row) replayed (agent/store/outbox.py has the
-sequence).
+Exactly once: Telegram is told an update arrived only once it is safe. Polling: the next
+getUpdates (whose offset acknowledges it) waits for its answer's transaction, which marks it
+handled; an update whose turn takes longer than `ACK_WAIT_S` is stored with its raw content
+first (`Bot.settle`), and a crash before the acknowledgement makes Telegram send it again.
+Webhook: the update is stored before the HTTP 200. The reply waits in the outbox until
+Telegram accepted it. At start, pending replies are sent, and stored but unhandled updates
+(this replica's own, and those of stopped replicas, claimed row by row) replayed
+(agent/store/outbox.py has the sequence).
 
 Updates arrive as `Incoming` (bots/telegram_updates.py): the dict Telegram sent, which is
-what the inbox stores; a private text is handled from it, and PTB parses the other kinds when
+what the inbox stores when it stores one; a private text is handled from it, and PTB parses the other kinds when
 their handling needs its objects.
 
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
@@ -50,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.sources import Asker
 from agent.store import Delivery, Pending, Upload
+from agent.store.outbox import Earlier
 from bots.telegram_replicas import GRACE_S, HEARTBEAT_EVERY_S, STOPPED_AFTER_S, CrossOrder
 from bots.telegram_send import (
     BACKOFF_S,
@@ -157,12 +161,17 @@ class ChatTurns:
         return any(t.update_id == update_id for t in self._lines.get(chat_id, ()))
 
 
+NOTHING_EARLIER = Earlier([], [])
+# How long the next getUpdates waits for the last batch's turns before storing the unhandled
+# ones (a guided turn takes a few milliseconds; a slow one is stored and polling goes on).
+ACK_WAIT_S = 0.05
 SWEEP = -1  # the ticket of a sweep (reminders, leftover replies): it needs no update
 
 
 class InboxQueue(asyncio.Queue[object]):
-    """PTB's update queue: an update takes its chat's turn and is stored before the Updater
-    acknowledges it (the next getUpdates, or the webhook's HTTP 200)."""
+    """PTB's update queue: an update takes its chat's turn here. A webhook's is stored before
+    its HTTP 200 acknowledges it; a polled one is acknowledged by the next getUpdates only
+    once it is handled, or stored if its turn takes longer (`Bot.settle`)."""
 
     def __init__(self, bot: Bot) -> None:
         super().__init__()
@@ -175,7 +184,12 @@ class InboxQueue(asyncio.Queue[object]):
         if isinstance(item, Update):  # a webhook's, parsed by PTB already
             item = Incoming.of(item)
         chat = item.chat() if isinstance(item, Incoming) else None
-        if isinstance(item, Incoming) and chat is not None:
+        if isinstance(item, Incoming) and self.bot.polling:
+            # Acknowledged by the next getUpdates, which first waits for it (`Bot.settle`).
+            if chat is not None:
+                self.bot.turns.admit(chat[0], item.update_id)  # before any await
+                self.bot.defer(item, chat[0])
+        elif isinstance(item, Incoming) and chat is not None:
             chat_id = chat[0]
             self.bot.turns.admit(chat_id, item.update_id)  # before any await
             order = self.bot.order
@@ -259,6 +273,8 @@ class Bot:
         backoff: Sequence[float] = BACKOFF_S,
         grace: float = 0.0,
         stopped_after: float = STOPPED_AFTER_S,
+        polling: bool = False,
+        ack_wait: float = ACK_WAIT_S,
     ) -> None:
         self.engine = engine
         self.bot_id = bot_id
@@ -274,6 +290,11 @@ class Bot:
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()
         self._groups_told: dict[int, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Polling: updates of the last getUpdates not yet acknowledged, with their chat and
+        # whether they were handled (the future's result; False: handling failed).
+        self.polling = polling
+        self.ack_wait = ack_wait
+        self._unacked: dict[int, tuple[Incoming, int, asyncio.Future[bool]]] = {}
 
     def background(self, work: Coroutine[Any, Any, None]) -> None:
         """Run start-up work next to the application (it runs before PTB's own tasks exist)."""
@@ -281,13 +302,80 @@ class Bot:
         self._tasks.add(task)  # keep a reference: the loop holds tasks only weakly
         task.add_done_callback(self._tasks.discard)
 
+    # Acknowledging polled updates -------------------------------------------------------------
+
+    def defer(self, item: Incoming, chat_id: int) -> None:
+        """Hold a polled update's acknowledgement until it is handled (see `settle`).
+
+        Its turn looks for earlier updates of the chat stored by another replica (a
+        handover) in the answer's own transaction (`Delivery.look_earlier`): nothing else
+        can have stored any, so there is nothing to look at before the turn.
+        """
+        self.order.note_receipt(chat_id, item.update_id, NOTHING_EARLIER)
+        future = asyncio.get_running_loop().create_future()
+        self._unacked[item.update_id] = (item, chat_id, future)
+
+    def handled_now(self, update_id: int) -> None:
+        """The update's handled mark has committed: it may be acknowledged."""
+        entry = self._unacked.get(update_id)
+        if entry is not None and not entry[2].done():
+            entry[2].set_result(True)
+
+    async def settle(self) -> None:
+        """Before a getUpdates acknowledges the updates polled so far: wait up to `ack_wait`
+        for their turns, and store those not handled by then (with their raw update, as a
+        webhook's are), so that none is acknowledged before it is safe. A crash before the
+        acknowledgement costs nothing: Telegram sends the updates again.
+
+        Most turns take a few milliseconds, so most updates are never stored: a transaction
+        and the person's raw message fewer per update. A slow turn (a language model, the
+        final audit) delays the next poll by `ack_wait` at most.
+        """
+        if not self._unacked:
+            return
+        waiting = [future for _, _, future in self._unacked.values() if not future.done()]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.ack_wait)
+        unhandled = [
+            (update_id, chat_id, item.raw)
+            for update_id, (item, chat_id, future) in self._unacked.items()
+            if not (future.done() and future.result())
+        ]
+        if unhandled:
+            try:
+                await asyncio.to_thread(
+                    self.deliveries.keep_unhandled, self.bot_id, unhandled, self.owner
+                )
+            except Exception as exc:
+                # The store is broken: acknowledge anyway (Telegram would otherwise send
+                # the batch again and again); the turns say that something went wrong.
+                log.error("could not store polled updates: %s", type(exc).__name__)
+        self._unacked.clear()
+
+    def _ack_failed(self, update_id: int) -> None:
+        entry = self._unacked.get(update_id)
+        if entry is not None and not entry[2].done():
+            entry[2].set_result(False)
+
+    # Handling -------------------------------------------------------------------------------
+
     async def on_update(self, update: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Every update goes through here, in its chat's turn, after the chat's earlier
         updates wherever they were received (bots/telegram_replicas.py)."""
         chat = update.chat()
         if chat is None:
             return
-        chat_id = chat[0]
+        try:
+            await self._in_turn(update, context, chat[0])
+        finally:
+            self._ack_failed(update.update_id)  # unless it was handled: stored, then
+
+    async def _in_turn(
+        self, update: Incoming, context: ContextTypes.DEFAULT_TYPE, chat_id: int
+    ) -> None:
+        # A polled update's first attempt looks for earlier ones elsewhere in its answer's
+        # transaction; after that finds one, `order.ready` looks at the store itself.
+        look_earlier = self.polling
 
         def queued(update_id: int) -> bool:
             return self.turns.queued(chat_id, update_id)
@@ -298,24 +386,36 @@ class Bot:
         while True:
             async with self.turns.turn(chat_id, update.update_id):
                 if await self.order.ready(chat_id, update.update_id, queued, take):
-                    await self._handle(update, context)
-                    return
-            # An earlier update of the chat is queued here behind this one: leaving the turn
-            # and taking it again puts this one after it.
+                    if await self._handle(update, context, look_earlier):
+                        return
+                    look_earlier = False  # blocked by an earlier update stored elsewhere
+            # An earlier update of the chat is queued here behind this one (or stored by
+            # another replica): leaving the turn and taking it again puts this one after it.
 
     async def _handle_raw(self, raw: dict[str, Any], context: ContextTypes.DEFAULT_TYPE) -> None:
         """Handle a stored update taken over from a stopped replica, in the current turn."""
         update = Incoming(raw, context.bot)
         if update.chat() is not None:
-            await self._handle(update, context)
+            await self._handle(update, context, False)
 
-    async def _handle(self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def _delivery(
+        self, update_id: int, chat_id: int, kind: str, look_earlier: bool, **more: Any
+    ) -> Delivery:
+        return Delivery(
+            self.bot_id, update_id, chat_id, kind, sender=self.owner,
+            stored=update_id not in self._unacked, look_earlier=look_earlier, **more,
+        )  # fmt: skip
+
+    async def _handle(
+        self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE, look_earlier: bool
+    ) -> bool:
+        """Handle one update in its chat's turn; False when it was not, since an earlier
+        update of the chat waits stored by another replica (only with `look_earlier`)."""
         from telegram.constants import ChatType
 
         typed = incoming.private_text()
         if typed is not None:  # the usual update, read without PTB's objects
-            await self._handle_text(incoming, context, typed)
-            return
+            return await self._handle_text(incoming, context, typed, look_earlier)
         update = incoming.update()
         chat = update.effective_chat
         assert chat is not None
@@ -325,7 +425,8 @@ class Bot:
             # Answered without the engine, so checked here: a redelivered toggle must not
             # flip the option back.
             if await asyncio.to_thread(self.deliveries.handled, self.bot_id, update.update_id):
-                return
+                self.handled_now(update.update_id)
+                return True
             if chat.type != ChatType.PRIVATE:
                 await self._group(update, context)
             elif query is not None and press is not None:
@@ -334,7 +435,8 @@ class Bot:
             await asyncio.to_thread(
                 self.deliveries.mark_handled, self.bot_id, update.update_id, chat.id
             )
-            return
+            self.handled_now(update.update_id)
+            return True
         delivery: Delivery
         text = ""
         if query is not None and press is not None:
@@ -347,41 +449,43 @@ class Bot:
             else:
                 text = press.value
             bound = None if press.kind == "command" else press.key
-            delivery = Delivery(
-                self.bot_id, update.update_id, chat.id, "text", bound, sender=self.owner
-            )
+            delivery = self._delivery(update.update_id, chat.id, "text", look_earlier, bound=bound)
             if query.message is not None:  # pressed: its buttons are done (old ones are refused)
                 await self._drop_keyboard(context, chat.id, query.message.message_id)
         elif update.edited_message is not None or update.edited_channel_post is not None:
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "edit", sender=self.owner)
+            delivery = self._delivery(update.update_id, chat.id, "edit", look_earlier)
         elif update.message is not None and update.message.document is not None:
             limit = self.engine.settings.max_upload_bytes
             upload, refused = await _fetch(context.bot, update.message.document, limit)
             text = update.message.caption or ""
-            delivery = Delivery(
-                self.bot_id, update.update_id, chat.id, "upload", upload=upload, refused=refused,
-                sender=self.owner,
-            )  # fmt: skip
+            delivery = self._delivery(
+                update.update_id, chat.id, "upload", look_earlier, upload=upload, refused=refused
+            )
         elif update.message is not None and update.message.text is not None:
             text = _command_text(update.message.text)
-            delivery = Delivery(self.bot_id, update.update_id, chat.id, "text", sender=self.owner)
+            delivery = self._delivery(update.update_id, chat.id, "text", look_earlier)
         else:  # a sticker, photo, voice message, location...
-            delivery = Delivery(
-                self.bot_id, update.update_id, chat.id, "unsupported", sender=self.owner
-            )
+            delivery = self._delivery(update.update_id, chat.id, "unsupported", look_earlier)
         claimed = await self._answer(incoming, context, text, delivery)
+        if claimed is None:
+            return False
         # The answer's transaction leased the chat's pending rows (its reply among them);
         # after an apology or a redelivery the sender claims them itself.
         await self.sender.flush(context.bot, chat.id, claimed or None)
+        return True
 
     async def _handle_text(
-        self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE, typed: str
-    ) -> None:
+        self, incoming: Incoming, context: ContextTypes.DEFAULT_TYPE, typed: str,
+        look_earlier: bool,
+    ) -> bool:  # fmt: skip
         """A new text message in a private chat: the engine's answer, then the chat's outbox."""
         chat_id = int(incoming.raw["message"]["chat"]["id"])
-        delivery = Delivery(self.bot_id, incoming.update_id, chat_id, "text", sender=self.owner)
+        delivery = self._delivery(incoming.update_id, chat_id, "text", look_earlier)
         claimed = await self._answer(incoming, context, _command_text(typed), delivery)
+        if claimed is None:
+            return False
         await self.sender.flush(context.bot, chat_id, claimed or None)
+        return True
 
     async def _answer(
         self,
@@ -389,10 +493,11 @@ class Bot:
         context: ContextTypes.DEFAULT_TYPE,
         text: str,
         delivery: Delivery,
-    ) -> list[Pending]:
+    ) -> list[Pending] | None:
         """The engine's answer (kept in the outbox), with "typing" and progress while it works;
         on an error, an apology in its place. Returns the chat's outbox rows the answer's
-        transaction leased to this sender (none after an apology or a redelivery)."""
+        transaction leased to this sender (none after an apology or a redelivery; None when
+        nothing was answered: an earlier update of the chat waits elsewhere)."""
         chat_id = delivery.chat_id
         who = user_id(update)
         if self.typing_delay <= 0:
@@ -402,6 +507,9 @@ class Bot:
         token = _TURN.set(waiting)
         try:
             answered = await self.engine.answer_update(who, text, delivery, Asker.REMOTE)
+            if answered.blocked:
+                return None
+            self.handled_now(delivery.update_id)
             return answered.claimed
         except Exception as exc:
             log.error("error while handling an update: %s", type(exc).__name__, exc_info=exc)
@@ -423,11 +531,13 @@ class Bot:
             text = f"{error} Your last message was not recorded; please send it again."
         try:
             if await asyncio.to_thread(self.deliveries.handled, self.bot_id, delivery.update_id):
+                self.handled_now(delivery.update_id)
                 return  # the answer committed (the error came after): its reply is pending
             await asyncio.to_thread(
                 self.deliveries.record, self.bot_id, delivery.chat_id, who,
                 {"reply": {"text": text}}, "apology", delivery.update_id,
             )  # fmt: skip
+            self.handled_now(delivery.update_id)
         except Exception:  # the store itself failed: say it directly, once
             log.error("could not record an apology; sending it directly", exc_info=True)
             await context.bot.send_message(delivery.chat_id, text)
@@ -617,11 +727,13 @@ def build_application(
     grace: float | None = None,
     heartbeat_every: float = HEARTBEAT_EVERY_S,
     stopped_after: float = STOPPED_AFTER_S,
+    ack_wait: float = ACK_WAIT_S,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Wire the inbox, handlers, the rate limiter, commands and the sweeps in one place.
 
     `webhook`: updates arrive by webhook, perhaps split between replicas by a proxy, so an
     update waits up to `grace` (GRACE_S) for the ids just below it still on their way.
+    Polling: the next getUpdates waits up to `ack_wait` for the last batch's turns.
     """
     from telegram.ext import ApplicationBuilder, TypeHandler
 
@@ -634,7 +746,7 @@ def build_application(
         grace = GRACE_S if webhook else 0.0  # polling has one receiver: nothing in flight
     bot = Bot(
         engine, token.partition(":")[0], typing_delay=typing_delay, backoff=backoff,
-        grace=grace, stopped_after=stopped_after,
+        grace=grace, stopped_after=stopped_after, polling=not webhook, ack_wait=ack_wait,
     )  # fmt: skip
     if engine.recommender.progress is None:
         engine.recommender.progress = bot.progress
@@ -652,7 +764,8 @@ def build_application(
     # updates as dicts, parsed by PTB only when needed (bots/telegram_updates.py).
     telegram_bot = PollingBot(
         token, request=AiohttpRequest(), get_updates_request=updates_request,
-        poll_read_timeout=updates_request.read_timeout, **urls,
+        poll_read_timeout=updates_request.read_timeout, settle=bot.settle if bot.polling else None,
+        **urls,
     )  # fmt: skip
     builder = (
         ApplicationBuilder()

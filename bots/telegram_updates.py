@@ -14,7 +14,7 @@ Bot API's JSON result unparsed; a webhook hands over PTB's `Update`, kept as it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,16 +106,24 @@ class PollingBot(ExtBot[None]):
     """PTB's bot whose `get_updates` returns `Incoming` dicts instead of parsed `Update`s.
 
     The Updater reads only `update_id` from what it gets and puts each into the update queue
-    (bots/telegram.py `InboxQueue`). The call goes through PTB's own request code, so its
+    (bots/telegram.py `InboxQueue`). `settle` runs before each call: its offset acknowledges
+    every update before it, so those must be handled or stored by then (`Bot.settle`). The call goes through PTB's own request code, so its
     timeouts and errors are PTB's; the long poll's read timeout is the polling request's
     (`poll_read_timeout`) plus the poll's, as `Bot.get_updates` computes it.
     """
 
-    def __init__(self, *args: Any, poll_read_timeout: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        poll_read_timeout: float | None = None,
+        settle: Callable[[], Awaitable[None]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         from bots.telegram_send import quiet_nudge
 
         super().__init__(*args, **kwargs)
         self._poll_read_timeout = poll_read_timeout
+        self._settle = settle
         quiet_nudge()
 
     async def get_updates(  # type: ignore[override]
@@ -131,6 +139,8 @@ class PollingBot(ExtBot[None]):
         pool_timeout: Any = None,
         api_kwargs: dict[str, Any] | None = None,
     ) -> tuple[Incoming, ...]:
+        if self._settle is not None:  # the offset acknowledges what came before: make it safe
+            await self._settle()
         seconds = _seconds(timeout)
         parameters: dict[str, Any] = {"offset": offset, "limit": limit, "timeout": seconds}
         if allowed_updates is not None:

@@ -284,9 +284,11 @@ class LlmUsage(Base):
 class ProcessedUpdate(Base):
     """Updates a remote front end received, keyed by bot and update id (the inbox).
 
-    A row is written as `received` (with the raw update) before the update is acknowledged
-    to Telegram, and turns `handled` (the raw update dropped) in the same transaction as the
-    answer, so a crash in between replays the update instead of losing it. Handled rows are
+    A webhook's update is written as `received` (with the raw update) before it is
+    acknowledged to Telegram, and turns `handled` (the raw update dropped) in the same
+    transaction as the answer, so a crash in between replays the update instead of losing it.
+    A polled update is acknowledged only after its answer, whose transaction inserts its row
+    as `handled`; it is stored as `received` first only when its turn is slow. Handled rows are
     pruned after a week (`KEEP_HANDLED`); Telegram may reuse ids after that. `receiver` names
     the replica that stored it (or took it over from a stopped one): the one to handle it.
     The partial index `WAITING_INDEX` finds a chat's updates still waiting below an id, for

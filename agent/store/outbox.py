@@ -8,9 +8,8 @@ sequenceDiagram
     participant A as replica A
     T->>B: update 6 of a chat (update 5 went to A)
     B->>S: receive: a processed_updates row, "received", receiver B, with the raw update
-    B-->>T: acknowledged (the next getUpdates, or the webhook's HTTP 200)
+    B-->>T: acknowledged (the webhook's HTTP 200)
     B->>S: earlier: the chat's updates below 6 still received, and who has them
-    Note over B,S: polling (one receiver): read in the transaction that received 6
     alt A alive (its heartbeat in `replicas` is recent)
         B->>S: look again until A marked 5 handled
     else A stopped
@@ -21,6 +20,11 @@ sequenceDiagram
     B->>T: the outbox row's parts, in order, retried on 5xx and network errors
     B->>S: the outbox row deleted once every part was accepted
 ```
+
+Polling has one receiver and acknowledges an update with the next getUpdates, which waits
+for the update's answer: the answer's transaction inserts the row as "handled" (and first
+looks for earlier updates of the chat another replica stored, as after a handover); only an
+update whose turn is slow is stored as "received" before that poll (`keep_unhandled`).
 
 A crash before "handled" replays the stored update at start (or, once the replica counts as
 stopped, another replica takes it over); a crash after it resends the pending outbox rows
@@ -34,7 +38,8 @@ repeated reply: an update is still handled once, under the person's lock and han
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import importlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +93,13 @@ class Delivery:
     upload: Upload | None = None
     refused: str = ""
     sender: str | None = None
+    # Polling acknowledges an update only once it is handled (or stored: bots/telegram.py
+    # `Bot.settle`), so most updates reach their turn without an inbox row: `stored=False`
+    # lets the turn insert the handled row itself, and `look_earlier` makes the turn first
+    # check that no earlier update of the chat waits stored by another replica (a handover);
+    # if one does, nothing is answered (`Answered.blocked`) and the front end waits for it.
+    stored: bool = True
+    look_earlier: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,15 +154,29 @@ _HANDLED = (
     .values(state="handled", payload=None, handled_at=bindparam("now"))
 )
 _TAKEN = _HANDLED.where(ProcessedUpdate.state != "handled")
-_HANDLED_NEW = insert(ProcessedUpdate).values(
+_HANDLED_VALUES: dict[str, Any] = dict(
     bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
     state="handled", payload=None, received_at=bindparam("now"), handled_at=bindparam("now"),
 )  # fmt: skip
-_RECEIVED = insert(ProcessedUpdate).values(
+_HANDLED_NEW = insert(ProcessedUpdate).values(**_HANDLED_VALUES)
+# The chat's earlier updates stored by a replica other than `me` and not yet handled.
+_ELSEWHERE = (
+    select(ProcessedUpdate.update_id)
+    .where(
+        ProcessedUpdate.bot_id == bindparam("bot"),
+        ProcessedUpdate.chat_id == bindparam("chat"),
+        ProcessedUpdate.state == "received",
+        ProcessedUpdate.update_id < bindparam("update"),
+        or_(ProcessedUpdate.receiver.is_(None), ProcessedUpdate.receiver != bindparam("me")),
+    )
+    .limit(1)
+)
+_RECEIVED_VALUES: dict[str, Any] = dict(
     bot_id=bindparam("bot"), update_id=bindparam("update"), chat_id=bindparam("chat"),
     state="received", payload=bindparam("raw", type_=JSON), received_at=bindparam("now"),
     receiver=bindparam("receiver"),
 )  # fmt: skip
+_RECEIVED = insert(ProcessedUpdate).values(**_RECEIVED_VALUES)
 _REDELIVERED = (
     update(ProcessedUpdate)
     .where(
@@ -265,11 +291,16 @@ class Outbox:
         state = self.conn.execute(_STATE, {"bot": bot, "update": update_id}).scalar()
         return state == "handled"
 
-    def take(self, bot: str, update_id: int, chat_id: int | None) -> bool:
+    def take(self, bot: str, update_id: int, chat_id: int | None, stored: bool = True) -> bool:
         """Mark an update handled by this transaction's answer; False when it was handled
-        before (a redelivery: the caller rolls back). One statement in the usual case; on
+        before (a redelivery: the caller rolls back). One statement in the usual case: an
+        update `stored` on receipt is updated, one that was not gets its handled row (if no
+        row is there after all, by a late store or a redelivery, the stored path follows). On
         PostgreSQL a concurrent answer to the same update waits for this one's row lock."""
         values = {"bot": bot, "update": update_id, "chat": chat_id, "now": utcnow()}
+        first = None if stored else _if_new(self.conn.dialect.name, "handled")
+        if first is not None and self.conn.execute(first, values).first() is not None:
+            return True
         if self.conn.execute(_TAKEN, values).rowcount:
             return True
         if self.handled(bot, update_id):
@@ -280,6 +311,11 @@ class Outbox:
     def mark_handled(self, bot: str, update_id: int, chat_id: int | None) -> None:
         """Mark an update handled and drop its raw copy (it holds the person's message)."""
         _mark_handled(self.conn, bot, update_id, chat_id)
+
+    def earlier_elsewhere(self, bot: str, chat_id: int, update_id: int, me: str | None) -> bool:
+        """Whether an earlier update of the chat waits, stored by another replica."""
+        values = {"bot": bot, "chat": chat_id, "update": update_id, "me": me or ""}
+        return self.conn.execute(_ELSEWHERE, values).first() is not None
 
     def add(
         self,
@@ -351,6 +387,30 @@ def _earlier(
     rows = conn.execute(_WAITING, {"bot": bot, "chat": chat_id, "update": update_id}).all()
     alive = set(conn.execute(_ALIVE, {"bot": bot, "cutoff": cutoff}).scalars()) if rows else set()
     return Earlier([Waiting(int(u), r, r in alive) for u, r in rows], [])
+
+
+def _if_new(dialect: str, state: str) -> Any:
+    """The INSERT of a `state` row ("handled" or "received") that does nothing when the
+    update's row exists; None in a dialect without such an INSERT (the caller looks first)."""
+    key = (dialect, state)
+    if key not in _IF_NEW:
+        statement = None
+        if dialect in ("sqlite", "postgresql"):
+            # Only the dialect in use is imported (PostgreSQL's costs a SQLite start ~40 ms).
+            module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+            values = _HANDLED_VALUES if state == "handled" else _RECEIVED_VALUES
+            statement = (
+                module.insert(ProcessedUpdate)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
+                # Whether a row went in: psycopg's rowcount says -1 for this INSERT.
+                .returning(ProcessedUpdate.update_id)
+            )
+        _IF_NEW[key] = statement
+    return _IF_NEW[key]
+
+
+_IF_NEW: dict[tuple[str, str], Any] = {}
 
 
 def _mark_handled(conn: Connection, bot: str, update_id: int, chat_id: int | None) -> None:
@@ -442,6 +502,22 @@ class Deliveries:
                 return not self.handled(bot, update_id), None
             with self._transaction() as conn:
                 return bool(conn.execute(_REDELIVERED, values).rowcount), None
+
+    def keep_unhandled(
+        self, bot: str, updates: Sequence[tuple[int, int | None, dict[str, Any]]], receiver: str
+    ) -> None:
+        """Store polled updates (id, chat, raw) not handled yet, before they are acknowledged,
+        in one transaction; an update handled meanwhile (its row exists) is left as it is."""
+        now = utcnow()
+        rows = [{"bot": bot, "update": update_id, "chat": chat_id, "raw": raw, "now": now,
+                 "receiver": receiver} for update_id, chat_id, raw in updates]  # fmt: skip
+        with self._transaction() as conn:
+            statement = _if_new(conn.dialect.name, "received")
+            for row in rows:
+                if statement is not None:
+                    conn.execute(statement, row)
+                elif not conn.execute(_STATE, row).first():
+                    conn.execute(_RECEIVED, row)
 
     def handled(self, bot: str, update_id: int) -> bool:
         with self._transaction() as conn:

@@ -7,7 +7,7 @@ from typing import Any, cast
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 
 from agent.store.models import (
     USER_TABLES,
@@ -49,6 +49,14 @@ _UNDELIVERED = (
 )
 _DELIVER = (
     update(Notice).where(Notice.id.in_(bindparam("ids", expanding=True))).values(delivered=True)
+)
+_SAVED = ("status", "position", "answers", "history", "updated_at")
+# A flow's row is saved on every turn: a plain UPDATE, not the ORM's unit of work (its flush
+# cost more than the statement). Parameters are named apart from the columns they set.
+_SAVE_FLOW = (
+    update(FlowSession)
+    .where(FlowSession.id == bindparam("row"))
+    .values({key: bindparam(f"new_{key}") for key in _SAVED})
 )
 
 
@@ -92,11 +100,15 @@ class UserScope:
         """Persist a flow's position and answers (JSON columns are replaced, not mutated)."""
         if row.user_id != self.user.id:
             raise PermissionError("flow belongs to another user")
-        # JSON columns mutated in place are invisible to change tracking: flag them.
-        flag_modified(row, "answers")
-        flag_modified(row, "history")
+        if row.id is None:  # not yet inserted (start_flow flushes, so only if made elsewhere)
+            self.session.flush()
         row.updated_at = utcnow()
-        self.session.flush()
+        values = {f"new_{key}": getattr(row, key) for key in _SAVED}
+        self.session.connection().execute(_SAVE_FLOW, {"row": row.id, **values})
+        # What was written is now the row's stored state: the ORM has nothing left to flush
+        # for it (and JSON mutated in place, which it cannot see, is written all the same).
+        for key in _SAVED:
+            set_committed_value(row, key, getattr(row, key))
 
     def end_flow(self, row: FlowSession, status: str) -> None:
         row.status = status

@@ -46,9 +46,10 @@ async def running(
     typing_delay: float = 0.3,
     backoff: Sequence[float] = QUICK,
     token: str = TOKEN,
+    **options: Any,
 ) -> AsyncIterator[Any]:
     """The real application, polling the fake, until the block ends."""
-    app = build_application(engine, token, fake.url, typing_delay, backoff)
+    app = build_application(engine, token, fake.url, typing_delay, backoff, **options)
     async with app:
         await app.start()
         if app.post_init is not None:  # run_polling would call it; start() does not

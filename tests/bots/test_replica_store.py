@@ -186,3 +186,44 @@ def test_a_new_store_has_the_partial_index_of_waiting_updates(store: Store) -> N
                 " AND schemaname = current_schema()"
             ).scalar_one()
             assert "WHERE" in definition and "received" in definition
+
+
+def test_a_polled_update_is_handled_without_an_inbox_row_or_stored_late(store: Store) -> None:
+    """Polling stores an update only when its turn is slow (bots/telegram.py `Bot.settle`):
+    the turn inserts its handled mark, whichever of the two comes first."""
+    from agent.store.outbox import Outbox
+
+    deliveries = store.deliveries
+
+    def take(update_id: int, stored: bool = False) -> bool:
+        with deliveries._transaction() as conn:
+            return Outbox(conn).take(BOT, update_id, 10, stored)
+
+    assert take(1)  # never stored: its handled row is made by the turn
+    assert not take(1)  # a redelivery of it
+    deliveries.keep_unhandled(BOT, [(2, 10, raw(2, 10)), (1, 10, raw(1, 10))], "a")
+    assert deliveries.handled(BOT, 1)  # handled meanwhile: left as it was
+    assert deliveries.unhandled(BOT) == [raw(2, 10)]  # kept for a replay
+    assert take(2) and deliveries.unhandled(BOT) == []  # a late store, then its turn
+    assert not take(2, stored=True)
+
+
+def test_a_turn_looks_for_earlier_updates_of_its_chat_stored_by_other_replicas(
+    store: Store,
+) -> None:
+    from agent.store.outbox import Outbox
+
+    deliveries = store.deliveries
+    deliveries.receive(BOT, 5, 10, raw(5, 10), "before")
+    deliveries.receive(BOT, 6, 10, raw(6, 10), "me")
+    deliveries.receive(BOT, 7, 11, raw(7, 11), None)  # another chat's, of an older version
+    with deliveries._transaction() as conn:
+        outbox = Outbox(conn)
+        assert outbox.earlier_elsewhere(BOT, 10, 8, "me")
+        assert not outbox.earlier_elsewhere(BOT, 10, 5, "me")  # nothing below 5
+        assert not outbox.earlier_elsewhere(BOT, 10, 6, "before")  # its own: in its turns
+        assert outbox.earlier_elsewhere(BOT, 11, 8, "me")  # no receiver: someone else's
+        assert not outbox.earlier_elsewhere("654321", 10, 8, "me")
+    deliveries.mark_handled(BOT, 5, 10)
+    with deliveries._transaction() as conn:
+        assert not Outbox(conn).earlier_elsewhere(BOT, 10, 8, "me")
