@@ -284,7 +284,7 @@ class Bot:
         self.turns = ChatTurns()
         self.order = CrossOrder(self.deliveries, bot_id, self.owner, grace, stopped_after)
         self.inbox: InboxQueue | None = None
-        self.sender = Sender(self.deliveries, bot_id, self.owner, backoff)
+        self.sender = Sender(self.deliveries, bot_id, self.owner, backoff, alone=polling)
         # The latest keyboard of messages with toggles: two quick presses must not both start
         # from the snapshot Telegram attached to each press.
         self._keyboards: OrderedDict[tuple[int, int], InlineKeyboardMarkup] = OrderedDict()

@@ -289,11 +289,15 @@ class Sender:
         bot_id: str,
         owner: str,
         backoff: Sequence[float] = BACKOFF_S,
+        alone: bool = False,
     ) -> None:
         self.deliveries = deliveries
         self.bot_id = bot_id
         self.owner = owner
         self.backoff = tuple(backoff)
+        # The only replica answering its chats (polling): no other one can leave a reply
+        # behind a row this sender holds, so nothing is claimed after the last row is sent.
+        self.alone = alone
         self.throttle = Throttle()
         quiet_nudge()
 
@@ -304,10 +308,10 @@ class Sender:
         `claimed`: the rows already leased to this sender (by the answer's transaction), else
         they are claimed here.
 
-        Claims again once its rows are sent (in the transaction that deletes the last one):
-        another replica that answered the chat's next update meanwhile found the chat's row
-        leased here and left its own reply (order first), so this sender takes it along
-        instead of leaving it to the next sweep.
+        Claims again once its rows are sent (in the transaction that deletes the last one),
+        unless `alone`: another replica that answered the chat's next update meanwhile found
+        the chat's row leased here and left its own reply (order first), so this sender takes
+        it along instead of leaving it to the next sweep.
         """
         rows = claimed
         if rows is None:
@@ -315,7 +319,7 @@ class Sender:
         while rows:
             for row in rows[:-1]:
                 await self.deliver(bot, row)
-            rows = await self.deliver(bot, rows[-1], then_claim=True)
+            rows = await self.deliver(bot, rows[-1], then_claim=not self.alone)
 
     async def deliver(
         self, bot: TelegramBot, row: Pending, then_claim: bool = False
