@@ -32,8 +32,8 @@ Telegram accepted it. At start, pending replies are sent, and stored but unhandl
 (agent/store/outbox.py has the sequence).
 
 Updates arrive as `Incoming` (bots/telegram_updates.py): the dict Telegram sent, which is
-what the inbox stores when it stores one; a private text is handled from it, and PTB parses the other kinds when
-their handling needs its objects.
+what the inbox stores when it stores one; a private text is handled from it, and PTB parses
+the other kinds when their handling needs its objects.
 
 State lives in the engine's store, not in PTB persistence, so a person can go on in the
 terminal with `skillaudit chat --user tg:<id>`, and erasure is complete.
