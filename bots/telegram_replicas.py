@@ -86,9 +86,11 @@ class CrossOrder:
     def note_receipt(self, chat_id: int, update_id: int, seen: Earlier) -> None:
         """What waited below an update when it was stored (`Deliveries.receive_and_look`).
 
-        Without a grace (polling: this replica is the only receiver) that view is as good as
-        a new look for the turn's first check: since then, earlier updates can only have been
-        handled, and one that still waits is looked at again. It spares a query per update.
+        Without a grace (one receiver) that view is as good as a new look for the turn's
+        first check: since then, earlier updates can only have been handled, and one that
+        still waits is looked at again. It spares a query per update. A polling bot notes an
+        empty view and its turn looks in the answer's own transaction instead
+        (`Delivery.look_earlier`).
         """
         if self.grace > 0:
             return
