@@ -323,7 +323,7 @@ def _choice(
         reading = _role_and_work_mode(q, text, options, kb, hint)
         if reading is not None:
             return reading
-    value, close = match_choice(text, options)
+    value, close = match_choice(text, options, toward=q.source == "roles")
     if q.id == "model_task" and value in (None, "tabular_binary", "multiclass"):
         reading = _task_by_data(q, text, options, kb, hint)
         if reading is not None:

@@ -59,9 +59,21 @@ _STOP = word_set(
     level currently now than from into by once twice before already recently last year did done
     tried ago time times had no not sure idea know don't dont do"""
 )  # fmt: skip
+# Words after which comes where a person is going (or is now, after what they were).
+_MOVE = re.compile(
+    r"\b(?:(?:move|moving|moved|switch|switching|transition|transitioning|pivot|pivoting|go|"
+    r"going|get|getting|break|breaking|change|changing|career change)\s+(?:in)?to|towards?|"
+    r"become|becoming|aiming (?:for|at)|aim to be|want to be|wanna be|hoping to be|now)\b"
+)
+_FROM_TO = re.compile(r"\bfrom\b.+?\b(?:to|into)\b(.+)$")
+_AGENT_NOUNS = {
+    "engineering": "engineer", "science": "scientist", "research": "researcher",
+    "consulting": "consultant", "consultancy": "consultant", "development": "developer",
+}  # fmt: skip
+_AGENT_NOUN = re.compile(r"\b(" + "|".join(_AGENT_NOUNS) + r")\b")
 _EXCLUDED_BEFORE = re.compile(
     r"(?:\bfrom|\bnot(?: an?)?|\binstead of|\brather than|\bno longer(?: an?)?|\bused to be(?: an?)?|"
-    r"\bformerly(?: an?)?|\bformer|\bex-?|\bwas(?: an?)?)\s*$"
+    r"\bformerly(?: an?)?|\bformer|\bex-?|\bwas(?: an?)?|\bused to do)\s*$"
 )
 
 
@@ -83,19 +95,53 @@ def parse_choice(text: str, options: Sequence[Option]) -> str:
     )
 
 
-def match_choice(text: str, options: Sequence[Option]) -> tuple[str | None, list[Option]]:
-    """The option `text` names (or None) and, when unsure, the closest options to offer."""
+def match_choice(
+    text: str, options: Sequence[Option], toward: bool = False
+) -> tuple[str | None, list[Option]]:
+    """The option `text` names (or None) and, when unsure, the closest options to offer.
+    `toward`: the question asks where the person is going (a role they aim for), so in
+    "a data analyst moving into ML engineering" what follows the move is the answer."""
     folded = normalize(text)
     # A remark in brackets ("Senior (staff soon)") does not change the answer before it.
     bare = re.sub(r"\s*\([^()]*\)", " ", folded).strip()
     if bare and bare != folded and not re.fullmatch(r"\d+", bare):
-        try:
-            value, _ = _matched(bare, options)
-        except Unclear:
-            value = None
+        value = _definite(bare, options)
         if value is not None:
             return value, []
-    return _matched(folded, options)
+    # "I'm a data analyst moving into ML engineering": what follows the move is the answer.
+    target = _target(folded) if toward else None
+    if target is not None:
+        value = _definite(target, options)
+        if value is not None:
+            return value, []
+    value, close = _matched(folded, options)
+    if value is None:
+        # A field for the person doing it: "ML engineering", "data science", "consulting".
+        as_agent = _AGENT_NOUN.sub(lambda m: _AGENT_NOUNS[m.group(1)], folded)
+        if as_agent != folded:
+            target = _target(as_agent) if toward else None
+            value = _definite(target, options) if target is not None else None
+            value = value or _definite(as_agent, options)
+            if value is not None:
+                return value, []
+    return value, close
+
+
+def _target(folded: str) -> str | None:
+    """What follows a move ("moving into X", "from A to X", "A, now X"), if anything does."""
+    going = _FROM_TO.search(folded)
+    if going:
+        return going.group(1)
+    moved = _MOVE.split(folded)
+    return moved[-1] if len(moved) > 1 and moved[-1].strip() else None
+
+
+def _definite(text: str, options: Sequence[Option]) -> str | None:
+    """The option `text` names for sure, else None (never a question back)."""
+    try:
+        return _matched(text.strip(" ,.;:!?-"), options)[0]
+    except Unclear:
+        return None
 
 
 def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[Option]]:
