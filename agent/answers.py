@@ -645,9 +645,29 @@ def _ratings(
         or (_NOTHING_MORE.match(folded) and not re.search(r"\d", folded))
     ):
         return Reading(value={}, note="Nothing added.")
-    got = read_ratings(text, _expected(q, answers, kb), kb, q.kind == "ratings")
+    expected = _expected(q, answers, kb)
+    got = read_ratings(text, expected, kb, q.kind == "ratings")
     if got.all_unknown:
         return _not_known(q, kb, lambda: "")
+    own = set(expected)
+    if (
+        own
+        and got.values
+        and not (got.open or got.not_known or own & {*got.values, *kept})
+        and not any(kb.skills[s].pillar == q.pillar for s in got.values)
+    ):
+        # Only skills of other pillars' questions ("communication 4" when asked about MLOps):
+        # kept, and this question's own skills asked for, instead of leaving them unrated.
+        asked = ", ".join(kb.skills[s].name for s in expected)
+        problem = f"none of this question's skills ({asked}) was rated"
+        item = {"kind": "own", "typed": "", "problem": problem, "skill": None, "rating": None}
+        keep = {
+            "question": q.id,
+            "value": {**kept, **got.values},
+            "not_known": list(not_known),
+            "open": [{**item, "skills": expected}],
+        }
+        return _ask_item(q, kb, keep, "")
     return _settle(
         q,
         answers,
@@ -750,6 +770,13 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
             *(Choice(label=n, value=f"{n}{rated}") for n in names),
             Choice(label="Leave it out", value="leave it out"),
         )
+    elif item["kind"] == "own":
+        names = [kb.skills[s].name for s in item["skills"]]
+        question = (
+            f"This question is about {', '.join(names[:-1])} and {names[-1]}: rate each "
+            'from 0 to 5 (numbers in order work too), or say "none".'
+        )
+        buttons = ()
     elif item["kind"] == "unknown_option":
         question = f'{item["problem"]}{later}. Pick from the list to add one, or say "that\'s all".'
         buttons = (Choice(label="That's all", value="that's all"),)
@@ -807,6 +834,11 @@ def _follow_up(
     if not items:
         return _finish(q, pending, answers, kb)
     item, rest = items[0], items[1:]
+    if item["kind"] == "own":  # the question's own skills: any answer is a whole answer
+        return _ratings(
+            q, text, answers, kb, dict(pending.get("value") or {}),
+            tuple(pending.get("not_known") or ()),
+        )  # fmt: skip
     suggested = _suggested(q, item)
     picked = _picked(folded, suggested) if item.get("rating") is not None else None
     if picked is not None:  # "the second one", or "yes" to the one skill suggested
