@@ -213,6 +213,10 @@ _NONE_SAID = (
     # "never did any of that", "I've never touched any of these", "never touched ethics stuff"
     rf"(?:i(?: have|'ve|ve)? )?never (?:\w+ ){{1,2}}?(?:any(?:thing)?(?: of {_THOSE}"
     rf"(?: tools| things| skills| topics)?)?|(?:\w+ )?stuff|{_THOSE})|"
+    # "no idea what most of these are", "never heard of most of them", "don't know any of these"
+    rf"(?:i(?: have|'ve|ve)? )?no (?:idea|clue) what (?:(?:most|any|all) of )?{_THOSE} (?:are|is|mean)|"
+    rf"(?:i(?: have|'ve|ve)? )?never heard of (?:(?:most|any) of )?{_THOSE}|"
+    rf"(?:i )?(?:do ?n'?t|do not) (?:really )?know (?:(?:most|any) of )?{_THOSE}|"
     # "no experience", "no experience with any of these", "I have no experience in this"
     rf"(?:i(?: have|'ve|ve)? )?no experience(?: (?:with|in|of) (?:any(?: of)? )?{_THOSE}| with any)?)"
 )
