@@ -141,6 +141,51 @@ def _none_then_why(folded: str) -> bool:
     return is_none(head) or bool(_NO_AMOUNT.match(strip_hedges(head)))
 
 
+# A salaried job named without a count ("full-time employee", "I'm employed"): one employer.
+_EMPLOYED_ONLY = re.compile(
+    r"^(?:i'?m |i am )?(?:a |an )?(?:full[- ]?time |part[- ]?time |salaried |permanent )?"
+    r"(?:employee|employed|staff|in[- ]house)(?: (?:full[- ]?time|part[- ]?time|at \w+(?: \w+)?))?$"
+    r"|^salaried(?: job| position| role)?$"
+)
+# "and 2 side clients", "but I freelance for 3 more": others beside the one named first.
+_MORE_CLIENTS = re.compile(
+    r"(?<![\d.])(\d+)\s+(?:more|others?|other clients?|side (?:clients?|gigs?|projects?)|"
+    r"(?:small |freelance |extra |additional )?(?:clients?|customers?|gigs?))\b"
+)
+
+
+def _one_then_why(folded: str) -> bool:
+    """One employer or client, then only more about it ("just my employer, full-time",
+    "my employer - a bank"), or a salaried job named without a count ("full-time employee")."""
+    bare = strip_hedges(folded).strip(" .!")
+    if _EMPLOYED_ONLY.match(bare):
+        return True
+    found = _EXPLAINED.search(folded)
+    if found is None or found.start() == 0:
+        return False
+    if re.search(r"\d", words_to_numbers(folded[found.start() :])):
+        return False
+    head = re.sub(r"\s+", " ", _SOFTENERS.sub(" ", folded[: found.start()])).strip(" ,.!?")
+    return bool(_ONE_CLIENT.match(strip_hedges(head)) or _EMPLOYED_ONLY.match(head))
+
+
+def _one_and_more(folded: str) -> float | None:
+    """One employer or client first, then a number of others ("my employer, and 2 side
+    clients": 3); None when the answer is not so."""
+    found = _EXPLAINED.search(folded)
+    if found is None or found.start() == 0:
+        return None
+    head = re.sub(r"\s+", " ", _SOFTENERS.sub(" ", folded[: found.start()])).strip(" ,.!?")
+    if not (_ONE_CLIENT.match(strip_hedges(head)) or _EMPLOYED_ONLY.match(head)):
+        return None
+    tail = words_to_numbers(folded[found.start() :])
+    numbers = re.findall(r"(?<![\d.])\d+(?:\.\d+)?", tail)
+    more = _MORE_CLIENTS.search(tail)
+    if more is None or len(numbers) != 1:
+        return None
+    return 1.0 + int(more.group(1))
+
+
 _VAGUE_COUNT = re.compile(
     r"\b(?:a handful|handful|several|dozens?|many|a lot|lots|a bunch|numerous|various|multiple)\b"
 )
@@ -360,8 +405,12 @@ def parse_number(text: str, unit: str | None = None) -> float:
     folded = prepared(text, "an amount")
     if is_none(folded) or _NO_AMOUNT.match(strip_hedges(folded)) or _none_then_why(folded):
         return 0.0
-    if unit == "clients" and _ONE_CLIENT.match(strip_hedges(folded)):
-        return 1.0
+    if unit == "clients":
+        if _ONE_CLIENT.match(strip_hedges(folded)) or _one_then_why(folded):
+            return 1.0
+        more = _one_and_more(folded)
+        if more is not None:
+            return more
     spelled = words_to_numbers(folded)
     if unit == "years":
         since = _since_year(spelled)
