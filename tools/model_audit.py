@@ -37,6 +37,10 @@ def percentile_of(value: float, table: MetricPercentiles) -> tuple[float, str | 
 
 
 THRESHOLD_METRICS = frozenset({"accuracy", "f1"})
+# Below this minority share (and from `imbalance_minority_threshold` up), accuracy reported
+# alone still counts, but is set against always predicting the majority class and the
+# minority class is asked about (a finding and a review prompt; no score changes).
+ACCURACY_CONTEXT_MINORITY = 0.35
 
 
 def _is_binary(report: ModelReport, positive_rate: float | None) -> bool:
@@ -289,7 +293,7 @@ def _imbalance_findings(
         return []
     minority = min(positive_rate, 1 - positive_rate)
     if minority >= params.imbalance_minority_threshold:
-        return []
+        return _accuracy_alone(report, minority)
     findings = []
     if "accuracy" in report.metrics:
         findings.append(
@@ -309,6 +313,30 @@ def _imbalance_findings(
             )
         )
     return findings
+
+
+def _accuracy_alone(report: ModelReport, minority: float) -> list[ModelFinding]:
+    """Accuracy as the only classification metric of a binary model on data balanced enough
+    to rank it: what it is worth against always predicting the majority class, and what it
+    cannot show (how much of the minority class the model finds)."""
+    accuracy = report.metrics.get("accuracy")
+    if accuracy is None or {"f1", "pr_auc", "roc_auc"} & set(report.metrics):
+        return []
+    baseline = 1 - minority
+    if accuracy <= baseline or minority >= ACCURACY_CONTEXT_MINORITY:
+        return []  # at or below the baseline: said by _baseline_findings; near balance: fine
+    avoided = (accuracy - baseline) / (1 - baseline)
+    return [
+        ModelFinding(
+            code="accuracy_on_imbalanced",
+            message=(
+                f"accuracy {accuracy:g} against {baseline:.2g} for always predicting the majority "
+                f"class ({percent(minority)} in the minority class): it avoids {avoided:.0%} of that "
+                "model's errors, and shows nothing of how much of the minority class it finds; "
+                "report precision and recall on that class, or PR-AUC"
+            ),
+        )
+    ]
 
 
 def model_evidence(

@@ -217,3 +217,37 @@ def test_model_quality_is_weaker_evidence_than_the_percentile_suggests(
         DEFAULT_PARAMS.reliability[SourceKind.MODEL_METRICS]
         < DEFAULT_PARAMS.reliability[SourceKind.CERTIFICATE]
     )
+
+
+@pytest.mark.parametrize(
+    ("metrics", "positive_rate", "said"),
+    [
+        ({"accuracy": 0.91}, 0.2, "against 0.8 for always predicting the majority class (20% in"),
+        (
+            {"accuracy": 0.9},
+            0.75,
+            "(25% in the minority class): it avoids 60%",
+        ),  # positives are most
+        ({"accuracy": 0.91, "latency_ms": 20}, 0.3, "avoids 70%"),
+        ({"accuracy": 0.91, "f1": 0.7}, 0.2, None),  # the minority class is measured
+        ({"accuracy": 0.91, "roc_auc": 0.9}, 0.2, None),
+        ({"accuracy": 0.91}, 0.4, None),  # near balance: accuracy says enough
+        ({"accuracy": 0.78}, 0.2, None),  # below the baseline: that finding instead
+    ],
+)
+def test_accuracy_alone_is_set_against_the_majority_class(
+    make_profile: Callable[..., Profile],
+    kb: KnowledgeBase,
+    metrics: dict[str, float],
+    positive_rate: float,
+    said: str | None,
+) -> None:
+    """Accuracy as a binary model's only classification metric, at a class balance where it
+    still counts: the audit says what it is worth against the trivial model and asks about
+    the minority class, since a table of accuracies ignores class balance."""
+    verdict = _audit(make_profile, kb, metrics=metrics, positive_rate=positive_rate)
+    found = [f.message for f in verdict.findings if f.code == "accuracy_on_imbalanced"]
+    if said is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and said in found[0] and "precision and recall" in found[0]
