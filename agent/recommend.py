@@ -198,13 +198,29 @@ def build_retriever(
 
 
 def targets_from_audit(result: AuditResult, limit: int = 5) -> list[Target]:
-    """The audit's top gaps as targets, weighted by severity."""
-    return [
-        Target(
-            skill=g.skill, weight=g.severity, proficiency=g.proficiency, demand=g.demand, gap=g.gap
-        )
-        for g in result.top_gaps[:limit]
-    ]
+    """The audit's top gaps as targets, weighted by severity, each with what it is about when
+    the audit's model findings say (a Model Evaluation gap from accuracy on rare positives
+    calls for evaluation on imbalanced data, not evaluation in general)."""
+    focus: dict[str, list[str]] = {}
+    for verdict in result.model_audit:
+        for finding in verdict.findings:
+            if finding.code in FINDING_FOCUS:
+                skill, words = FINDING_FOCUS[finding.code]
+                focus.setdefault(skill, []).append(words)
+    targets = []
+    for g in result.top_gaps[:limit]:
+        about = " ".join(dict.fromkeys(focus.get(g.skill, [])))
+        targets.append(Target(g.skill, g.severity, g.proficiency, g.demand, g.gap, focus=about))
+    return targets
+
+
+# Model-audit findings and the skill gap each explains, with words for what to learn.
+FINDING_FOCUS = {
+    "at_or_below_baseline": ("model_evaluation", "imbalanced rare class precision recall baseline"),
+    "accuracy_on_imbalanced": ("model_evaluation", "imbalanced rare class precision recall"),
+    "pr_auc_missing": ("model_evaluation", "imbalanced rare class precision recall"),
+    "fairness_gap": ("bias_testing", "group fairness metrics mitigation"),
+}
 
 
 def targets_for_skills(

@@ -40,6 +40,11 @@ W_TARGET = 0.15  # topic picks: how central the skill served is to the request
 # ("imbalanced" in "evaluate a model on imbalanced data"). The small embedding model ranks
 # a general evaluation guide nearly as close as one on imbalanced data; the word settles it.
 W_TERMS = 0.2
+# Gap picks: the words of what the gap is about for this person (`Target.focus`) found in a
+# resource. The reason for the gap is known, so this weighs as much as being mainly about
+# the skill: a guide to PR curves beats a general evaluation guide for accuracy on rare fraud.
+W_FOCUS = 0.3
+FOCUS_MATCH = 0.5
 RARE_TERM = 0.08  # a stem in more than this share of the catalog says nothing on its own
 DEFAULT_HORIZON_WEEKS = 13.0  # a quarter: the default time to the next full audit
 LEVEL_ORDER = [Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED]
@@ -54,6 +59,10 @@ class Target:
     proficiency: float | None = None
     demand: float | None = None
     gap: float | None = None
+    # What the gap is about in this person's case, in words a resource on it would use
+    # ("imbalanced data, precision and recall" for a Model Evaluation gap that comes from
+    # accuracy on rare positives): resources that say so rank higher for it.
+    focus: str = ""
 
 
 @dataclass(frozen=True)
@@ -474,19 +483,29 @@ class Retriever:
         and time both met, then time only, then format only, then neither), the others, and
         a note on what had to give."""
         rows: list[Row] = []
+        terms = _stems(target.focus) - self._common_stems if target.focus else set()
+        on_focus: set[str] = set()  # resources about the gap's reason (half its words or more)
         for resource, similarity in self._pool(target.skill):
             score = self._fitting_score(resource, target, constraints, known, strengths, gaps)
             if score is not None:
-                rows.append((score + 0.25 * similarity, resource))
+                found = len(terms & self._resource_stems[resource.id]) / len(terms) if terms else 0
+                if found >= FOCUS_MATCH:
+                    on_focus.add(resource.id)
+                rows.append((score + 0.25 * similarity + W_FOCUS * found, resource))
         rows.sort(key=lambda row: (-row[0], row[1].id))
         in_formats = any(
             format_ok(r, constraints.formats) and r.hours <= constraints.horizon_hours
             for _, r in rows
         )
-        for test, note in _tiers(constraints, in_formats=in_formats):
-            best = [row for row in rows if test(row[1])]
-            if best and rows[0][0] - best[0][0] <= TIER_MARGIN:
-                return best, [row for row in rows if not test(row[1])], note
+        # When something fits the gap's reason, a pick off it is passed over first, even in
+        # the person's formats: the format gives way, and the note says so.
+        for need_focus in (True, False) if on_focus else (False,):
+            for test, note in _tiers(constraints, in_formats=in_formats):
+                best = [row for row in rows if test(row[1])]
+                if need_focus and best and best[0][1].id not in on_focus:
+                    continue
+                if best and rows[0][0] - best[0][0] <= TIER_MARGIN:
+                    return best, [row for row in rows if not test(row[1])], note
         return [], [], ""
 
     def _fitting_score(

@@ -4,10 +4,12 @@ questions matched on the whole request. Floors are asserted on the hand-labelled
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
+from knowledge.base import KnowledgeBase
 from knowledge.retriever import Constraints, Retriever, Target, levels_for
 from knowledge.schema import Level
 from tests.knowledge.quality import PROFILES, QUERIES, START, measure, primary_picks, profile_inputs
@@ -254,3 +256,30 @@ def test_a_preferred_format_does_not_pick_a_resource_on_another_subject(
     first = advice.picks[0]
     assert first.resource.skills[0] == "model_documentation", first.resource.id
     assert "mainly about other subjects" in first.reason
+
+
+def test_a_gap_whose_reason_is_known_gets_a_resource_on_that_reason(
+    retriever: Retriever, kb: KnowledgeBase
+) -> None:
+    """A Model Evaluation gap that comes from accuracy on rare positives calls for evaluation
+    on imbalanced data (precision and recall), not for evaluation in general."""
+    from agent.recommend import targets_from_audit
+    from tests.tools.test_personas import audit
+
+    result = audit("imbalanced_modeller", kb)
+    target = next(t for t in targets_from_audit(result) if t.skill == "model_evaluation")
+    assert "imbalanced" in target.focus and "precision" in target.focus
+    constraints = Constraints(weekly_hours=3, budget_usd=500, formats=("book", "docs"))
+
+    def pick(wanted: Target) -> str:
+        picks = retriever.advise([wanted], constraints).picks
+        chosen = next(p.resource for p in picks if p.skill == "model_evaluation")
+        return f"{chosen.title} {chosen.description}".lower()
+
+    focused, general = pick(target), pick(dataclasses.replace(target, focus=""))
+    assert "precision" in focused and "recall" in focused, focused
+    assert "precision" not in general, general
+    assert focused != general
+    # Without a model finding, a gap has no focus.
+    plain = audit("imbalanced_modeller", kb, models=[])
+    assert all(t.focus == "" for t in targets_from_audit(plain))
