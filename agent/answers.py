@@ -30,6 +30,7 @@ from typing import Any
 
 from agent.interview import (
     EMPLOYED,
+    MODEL_DATASET,
     REQUIRED,
     Question,
     describe_answer,
@@ -113,6 +114,21 @@ class Reading:
 
 def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Reading:
     """Read `text` as the answer to `q`, given the answers so far (and a kept part, if any)."""
+    reading = _read(q, text, answers, kb)
+    if q.id in MODEL_QUESTIONS and reading.complete:
+        also = side_answers(q, reading.value, text, kb)
+        if also:
+            note = f"{reading.note} {leaderboard_note(kb, also[0][1])}"
+            return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
+    return reading
+
+
+def leaderboard_note(kb: KnowledgeBase, dataset_id: str) -> str:
+    name = next(d.name for t in kb.tasks.values() for d in t.datasets if d.id == dataset_id)
+    return f"Its metrics are ranked against the {name} leaderboard."
+
+
+def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Reading:
     pending = answers.get(PENDING)
     if not isinstance(pending, dict) or pending.get("question") != q.id:
         pending = None
@@ -209,14 +225,25 @@ def _clients(q: Question, value: Any, folded: str, kb: KnowledgeBase) -> Reading
     return Reading(value=value, note=describe_answer(q, value, kb), also=also)
 
 
-def side_answers(q: Question, value: Any, text: str) -> tuple[tuple[str, Any], ...]:
+def side_answers(
+    q: Question, value: Any, text: str, kb: KnowledgeBase | None = None
+) -> tuple[tuple[str, Any], ...]:
     """Other keys an answer sets besides its own (None removes one): one client said to be
-    an employer marks the income as a salary. The guided interviewer and the model's
-    record_answer tool both apply them."""
-    if q.id != "clients":
-        return ()
-    employed = value == 1 and bool(_EMPLOYED.search(normalize(text)))
-    return ((EMPLOYED, True if employed else None),)
+    an employer marks the income as a salary; a model's public dataset named in passing
+    ("my gold medal solution for Home Credit") ranks it against that dataset's leaderboard.
+    The guided interviewer and the model's record_answer tool both apply them."""
+    if q.id == "clients":
+        employed = value == 1 and bool(_EMPLOYED.search(normalize(text)))
+        return ((EMPLOYED, True if employed else None),)
+    if q.id in MODEL_QUESTIONS and kb is not None and value is not False:
+        named = kb.dataset_named_in(text)
+        if named is not None:
+            return ((MODEL_DATASET, named[1].id),)
+    return ()
+
+
+# Where a model's public dataset may be named (kept under MODEL_DATASET).
+MODEL_QUESTIONS = ("has_model", "model_task", "model_metrics")
 
 
 def apply_side_answers(answers: dict[str, Any], also: tuple[tuple[str, Any], ...]) -> None:
@@ -308,6 +335,9 @@ def _choice(
 ) -> Reading:
     if q.id == "model_legal_basis" and _SOMEONE_ELSE_DECIDES.search(normalize(text)):
         return Reading(value=CONTROLLER, note=describe_answer(q, CONTROLLER, kb))
+    named = kb.dataset_named_in(text) if q.id == "model_task" else None
+    if named is not None:  # "the Porto Seguro competition": its task is known
+        return Reading(value=named[0], note=describe_answer(q, named[0], kb))
     if q.id == "career_stage":
         reading = _stage_in_own_words(text)
         if reading is not None:

@@ -55,6 +55,8 @@ from tools.profile import STAGE_ALIASES, CareerStage
 QUESTIONS_FILE = "interview/questions.yaml"
 # Set when the answer to `clients` says the one is an employer ("1, full-time employee").
 EMPLOYED = "_employed"
+# Set when a model answer names a public dataset with a leaderboard ("... for Home Credit").
+MODEL_DATASET = "_model_dataset"
 REQUIRED = frozenset({"target_role"})
 # What each point of the 0-5 rating scale means (self-ratings, endorsements).
 RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
@@ -419,6 +421,9 @@ def build_profile(
                                  "metrics": answers["model_metrics"]}  # fmt: skip
         if answers.get("model_positive_rate") is not None:
             model["positive_rate"] = answers["model_positive_rate"]
+        dataset = answers.get(MODEL_DATASET)
+        if dataset and kb.resolve_dataset(answers["model_task"], dataset) is not None:
+            model["dataset"] = dataset  # named in passing, and of the task given
         if answers.get("model_personal_data") is not None:
             model["personal_data"] = answers["model_personal_data"]
             model["legal_basis"] = answers.get("model_legal_basis")

@@ -16,8 +16,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.answers import OFFERED, offered_choices, understood
-from agent.interview import choices_for, describe_answer, question, question_text
+from agent.answers import (
+    OFFERED,
+    apply_side_answers,
+    leaderboard_note,
+    offered_choices,
+    side_answers,
+    understood,
+)
+from agent.interview import (
+    MODEL_DATASET,
+    choices_for,
+    describe_answer,
+    question,
+    question_text,
+)
 from agent.reply import Reply
 from agent.store import FlowSession
 from agent.turn import Turn
@@ -58,7 +71,12 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
         again = ask(turn, row).prefixed(problem)
         narrowed = offered_choices(q, row.answers, turn.kb)
         return again.model_copy(update={"choices": narrowed}) if narrowed else again
-    return _advance(turn, row, q.id, value, describe_answer(q, value, turn.kb))
+    note = describe_answer(q, value, turn.kb)
+    also = side_answers(q, value, text, turn.kb)  # a public dataset named in passing
+    if also:
+        apply_side_answers(row.answers, also)
+        note = f"{note} {leaderboard_note(turn.kb, also[0][1])}"
+    return _advance(turn, row, q.id, value, note)
 
 
 def _next_step(step: str, answers: dict[str, Any]) -> str | None:
@@ -107,6 +125,9 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
                        ("model_legal_basis", "legal_basis")):  # fmt: skip
         if row.answers.get(key) is not None:
             data[field] = row.answers[key]
+    dataset = row.answers.get(MODEL_DATASET)
+    if dataset and turn.kb.resolve_dataset(data["task"], dataset) is not None:
+        data["dataset"] = dataset
     try:
         outcome = audit_one_model(turn, data)
     except (ValueError, SkillAuditError) as exc:
@@ -124,10 +145,17 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         flag = " - below the 75th" if metric.below_flag else ""
         lines.append(f"- {metric_shown(metric.metric, metric.value)}: {where}{flag}")
     lines += [f"- {f.message}" for f in verdict.findings if f.code != "below_p75"]
-    lines.append(
-        "Percentiles compare with typical practitioner projects of the same task (editorial estimates, "
-        "see the benchmarks file), not with your data set."
-    )
+    if verdict.dataset is None:
+        lines.append(
+            "Percentiles compare with typical practitioner projects of the same task (editorial "
+            "estimates, see the benchmarks file), not with your data set."
+        )
+    else:
+        lines.append(
+            f"Percentiles compare with {verdict.compared_with}: the scores of the people who "
+            "worked on the same data (documented points and an editorial shape between them, see "
+            "the benchmarks file)."
+        )
     lines.append(
         f"Type /review to answer its {len(review)} review prompt{'s' if len(review) != 1 else ''}."
     )

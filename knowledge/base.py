@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -159,6 +160,26 @@ class KnowledgeBase:
             if key in {normalize_name(n) for n in (dataset.id, dataset.name, *dataset.aliases)}:
                 return dataset
         return None
+
+    def dataset_named_in(self, text: str) -> tuple[str, DatasetBenchmark] | None:
+        """The public dataset (and its task) a sentence names by name or alias, the longest
+        name found ("my gold medal solution for Home Credit"); None when it names none."""
+
+        def words(value: str) -> str:  # word boundaries kept, punctuation and case not
+            return " " + " ".join(re.findall(r"[a-z0-9]+", value.lower())) + " "
+
+        folded = words(text)
+        found: list[tuple[int, str, DatasetBenchmark]] = []
+        for task in self.tasks.values():
+            for dataset in task.datasets:
+                for name in (dataset.name, *dataset.aliases):
+                    key = words(name)
+                    if key.strip() and key in folded:
+                        found.append((len(key), task.id, dataset))
+        if not found:
+            return None
+        _, task_id, dataset = max(found, key=lambda item: (item[0], item[2].id))
+        return task_id, dataset
 
     def fuzzy_skill(self, name: str, cutoff: float = 0.8) -> Skill | None:
         """Resolve a name, forgiving a typo when one known name is clearly closest."""

@@ -231,6 +231,7 @@ def model_findings(models: Sequence[ModelVerdict]) -> list[ReviewFinding]:
             facts={
                 "model": model.name,
                 "task": model.task,
+                "dataset": model.dataset,
                 "detail": finding.message,
                 "quality_percentile": model.quality_percentile,
             },

@@ -124,7 +124,7 @@ def record_answer(question_id: str, answer: str, runtime: ToolRuntime[LlmContext
     if not from_message(q, value, ctx.message, row.answers, ctx.turn.kb):
         return _out(ctx, "record_answer", {"question": question_id, "error": FABRICATED})
     following = record(row.answers, row.history, q, value)
-    apply_side_answers(row.answers, side_answers(q, value, answer))
+    apply_side_answers(row.answers, side_answers(q, value, answer, ctx.turn.kb))
     row.position = following.id if following else row.position
     ctx.turn.scope.save_flow(row)
     noted = describe_answer(q, value, ctx.turn.kb)

@@ -296,3 +296,22 @@ def test_suggestions_are_close_names_never_a_few_shared_letters(
     """ "Did you mean Model Serving?" for "employer" (via "ml deployment") read as a guess."""
     suggested = kb.suggest_skills(typed)
     assert (suggested[0] if suggested else None) == first
+
+
+@pytest.mark.parametrize(
+    ("said", "named"),
+    [
+        ("yes, my gold medal solution for Home Credit", ("tabular_binary", "home_credit")),
+        ("home-credit-default-risk, private LB", ("tabular_binary", "home_credit")),
+        ("the Porto Seguro safe driver competition", ("tabular_binary", "porto_seguro")),
+        ("I did the M4", ("time_series_forecasting", "m4")),
+        ("credit default prediction", None),  # a task, not a dataset
+        ("homecredit", None),  # not a name of it
+        ("no", None),
+    ],
+)
+def test_a_public_dataset_is_found_by_name_in_a_sentence(
+    kb: KnowledgeBase, said: str, named: tuple[str, str] | None
+) -> None:
+    found = kb.dataset_named_in(said)
+    assert (None if found is None else (found[0], found[1].id)) == named
