@@ -110,9 +110,10 @@ def _advance(turn: Turn, row: FlowSession, q: Question, value: Any, note: str) -
         ]
         if withdrawn:
             note += f" Consent withdrawn for {', '.join(withdrawn)}; what came from it is deleted."
-        if value:
+        usages = [SOURCES[s].usage_for(turn.asker) for s in value or [] if s in SOURCES]
+        if usages:  # how to connect what was allowed, not an example of something else
             note += (
-                " Connect them any time with /connect (for example /connect github YOUR_USERNAME)."
+                f" Connect {'it' if len(usages) == 1 else 'them'} any time: {'; '.join(usages)}."
             )
     if following is None:
         turn.scope.save_flow(row)
