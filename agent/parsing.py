@@ -128,19 +128,6 @@ _EXPLAINED = re.compile(
 _SOFTENERS = re.compile(r"\b(?:really|at all|honestly|so far|yet|to be honest)\b")
 
 
-def _none_then_why(folded: str) -> bool:
-    """Whether an answer says none first and then only why ("none really, I'm an
-    accountant", "no clients - I'm employed"): no quantity in the explanation."""
-    found = _EXPLAINED.search(folded)
-    if found is None or found.start() == 0:
-        return False
-    head = _SOFTENERS.sub(" ", folded[: found.start()])
-    head = re.sub(r"\s+", " ", head).strip(" ,.!?")
-    if re.search(r"\d", words_to_numbers(folded[found.start() :])):
-        return False
-    return is_none(head) or bool(_NO_AMOUNT.match(strip_hedges(head)))
-
-
 # A salaried job named without a count ("full-time employee", "I'm employed"): one employer.
 _EMPLOYED_ONLY = re.compile(
     r"^(?:i'?m |i am )?(?:a |an )?(?:full[- ]?time |part[- ]?time |salaried |permanent )?"
@@ -154,34 +141,47 @@ _MORE_CLIENTS = re.compile(
 )
 
 
+def _explained(folded: str) -> tuple[str, str] | None:
+    """A short answer and its explanation ("none really, I'm an accountant": "none", ", i'm an
+    accountant"), softeners dropped from the answer; None when nothing explains it."""
+    found = _EXPLAINED.search(folded)
+    if found is None or found.start() == 0:
+        return None
+    head = re.sub(r"\s+", " ", _SOFTENERS.sub(" ", folded[: found.start()])).strip(" ,.!?")
+    return head, words_to_numbers(folded[found.start() :])
+
+
+def _none_then_why(folded: str) -> bool:
+    """Whether an answer says none first and then only why ("none really, I'm an
+    accountant", "no clients - I'm employed"): no quantity in the explanation."""
+    split = _explained(folded)
+    if split is None or re.search(r"\d", split[1]):
+        return False
+    return is_none(split[0]) or bool(_NO_AMOUNT.match(strip_hedges(split[0])))
+
+
+def _one_named(head: str) -> bool:
+    """One employer or client named ("just my employer", "the bank", "full-time employee")."""
+    return bool(_ONE_CLIENT.match(strip_hedges(head)) or _EMPLOYED_ONLY.match(head))
+
+
 def _one_then_why(folded: str) -> bool:
     """One employer or client, then only more about it ("just my employer, full-time",
     "my employer - a bank"), or a salaried job named without a count ("full-time employee")."""
-    bare = strip_hedges(folded).strip(" .!")
-    if _EMPLOYED_ONLY.match(bare):
+    if _EMPLOYED_ONLY.match(strip_hedges(folded).strip(" .!")):
         return True
-    found = _EXPLAINED.search(folded)
-    if found is None or found.start() == 0:
-        return False
-    if re.search(r"\d", words_to_numbers(folded[found.start() :])):
-        return False
-    head = re.sub(r"\s+", " ", _SOFTENERS.sub(" ", folded[: found.start()])).strip(" ,.!?")
-    return bool(_ONE_CLIENT.match(strip_hedges(head)) or _EMPLOYED_ONLY.match(head))
+    split = _explained(folded)
+    return split is not None and not re.search(r"\d", split[1]) and _one_named(split[0])
 
 
 def _one_and_more(folded: str) -> float | None:
     """One employer or client first, then a number of others ("my employer, and 2 side
     clients": 3); None when the answer is not so."""
-    found = _EXPLAINED.search(folded)
-    if found is None or found.start() == 0:
+    split = _explained(folded)
+    if split is None or not _one_named(split[0]):
         return None
-    head = re.sub(r"\s+", " ", _SOFTENERS.sub(" ", folded[: found.start()])).strip(" ,.!?")
-    if not (_ONE_CLIENT.match(strip_hedges(head)) or _EMPLOYED_ONLY.match(head)):
-        return None
-    tail = words_to_numbers(folded[found.start() :])
-    numbers = re.findall(r"(?<![\d.])\d+(?:\.\d+)?", tail)
-    more = _MORE_CLIENTS.search(tail)
-    if more is None or len(numbers) != 1:
+    more = _MORE_CLIENTS.search(split[1])
+    if more is None or len(re.findall(r"(?<![\d.])\d+(?:\.\d+)?", split[1])) != 1:
         return None
     return 1.0 + int(more.group(1))
 
