@@ -186,6 +186,24 @@ def _one_and_more(folded: str) -> float | None:
     return 1.0 + int(more.group(1))
 
 
+# An amount in hundreds or thousands, but how many of them is not said.
+_VAGUE_SCALE = re.compile(
+    r"\b(?:a few|few|several|some|many|a number of|multiple)\s+(?:hundreds?|thousands?|grand|k)\b"
+)
+
+
+def _without_vague_scale(folded: str, ask: str) -> str:
+    """The answer without "a few hundred" and the like when it also gives a figure ("a few
+    hundred, maybe 300"); `Unclear(ask)` when that is all it says (its digits would be read
+    as "3 and 100", or as 100 beside "dollars")."""
+    if not _VAGUE_SCALE.search(folded):
+        return folded
+    rest = _VAGUE_SCALE.sub(" ", folded)
+    if not re.search(r"\d", rest):
+        raise Unclear(ask)
+    return rest
+
+
 _VAGUE_COUNT = re.compile(
     r"\b(?:a handful|handful|several|dozens?|many|a lot|lots|a bunch|numerous|various|multiple)\b"
 )
@@ -405,6 +423,7 @@ def parse_number(text: str, unit: str | None = None) -> float:
     folded = prepared(text, "an amount")
     if is_none(folded) or _NO_AMOUNT.match(strip_hedges(folded)) or _none_then_why(folded):
         return 0.0
+    folded = _without_vague_scale(folded, 'Roughly how many? A guess is fine, for example "300".')
     if unit == "clients":
         if _ONE_CLIENT.match(strip_hedges(folded)) or _one_then_why(folded):
             return 1.0
@@ -483,6 +502,7 @@ def parse_money(text: str) -> float:
     folded = prepared(text, "an amount")
     if is_none(folded):
         return 0.0
+    folded = _without_vague_scale(folded, 'Roughly how much? A guess is fine, for example "$300".')
     spelled = words_to_numbers(folded)
     found = quantities(spelled)
     if _FREE.search(spelled) and not any(q.value > 0 for q in found):
