@@ -433,7 +433,8 @@ def build_profile(
 
 # Work whose models decide about people's health, money, jobs, safety or rights.
 _HIGH_STAKES = re.compile(
-    r"\b(?:loans?|lending|credit|mortgages?|insurance|underwrit\w*|banking|medical|medicine|"
+    r"\b(?:loans?|lending|credit|mortgages?|insurance|underwrit\w*|banking|banks?|financ\w*|"
+    r"fintech|payments?|fraud|medical|medicine|"
     r"health\w*|clinical|patients?|diagnos\w*|triage|hospitals?|radiology|pharma\w*|drugs?|"
     r"hiring|recruit\w*|candidates?|resumes?|cvs|safety|autonomous|self[- ]driving|aviation|"
     r"criminal|police|policing|justice|courts?|welfare|benefits|housing|admissions?|grading|"

@@ -687,6 +687,7 @@ _COMPARABLE = "F1, ROC-AUC, PR-AUC, accuracy, median latency, R², MAPE, sMAPE, 
 PERCENT_METRICS = frozenset({"f1", "roc_auc", "pr_auc", "accuracy", "ndcg_at_10", "map", "r2"})
 _METRIC_FILLER = re.compile(
     r"\b(?:was|were|is|of|around|about|roughly|approx|approximately|an|a|the|got|reached|at|on|test|"
+    r"it(?:'s)?|gets|scored|scores|achieved|achieves|has|with|final|private|public|lb|leaderboard|"
     r"held-?out|validation|val|set|data|score|my|our|its|it's|we|i|had|have|get|like|ish|overall|macro|"
     r"weighted|mean|avg|average|median)\b"
 )
@@ -705,6 +706,9 @@ def parse_metrics(text: str) -> dict[str, float]:
     problems: list[str] = []
     uncompared: list[str] = []  # reported, but no benchmark holds them: the others count
     from_gini: set[str] = set()  # ROC-AUC read from a Gini coefficient
+    # A slash between one metric's value and the next one's name separates them too
+    # ("roc-auc .91 / pr-auc .42"); "8/10" stays a number.
+    folded = re.sub(r"(?<=[\d%])\s*/\s*(?=[a-z])", ", ", folded)
     for part in re.split(r"[,;\n]|\band\b|\s&\s|\|", folded):
         part = part.strip(" .")
         if not part:
