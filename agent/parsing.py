@@ -213,6 +213,10 @@ _SOMEONE_PAYS = re.compile(
     r"covers?|covered|funds?|funded|reimburses?|sponsors?)\b|\b(?:paid|covered|funded|sponsored|"
     r"reimbursed) by\b|\bexpensed?\b|\btraining budget\b"
 )
+# A period at an employer ("2 years at google", "18 months at a bank", "3 at meta").
+_YEARS_AT = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:(years?|yrs?|months?)\s+)?at\s+(?!least\b|most\b)[a-z]"
+)
 _YEARS_IN_ML = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*\+?\s*(?:(?:years?|yrs?)\s+)?(?:of\s+)?(?:in|with|doing|on)\s+"
     r"(?:ml|machine learning|data(?: science)?|ai|analytics|deep learning)\b"
@@ -435,6 +439,12 @@ def parse_number(text: str, unit: str | None = None) -> float:
         since = _since_year(spelled)
         if since is not None:
             return since
+        jobs = _YEARS_AT.findall(spelled)
+        if len(jobs) >= 2 and len(re.findall(r"(?<![\d.])\d", spelled)) == len(jobs):
+            # "2 years at a bank and 3 at a startup": one job after another, so 5.
+            return float(
+                sum(float(n) / (12 if unit_.startswith("month") else 1) for n, unit_ in jobs)
+            )
         in_ml = _YEARS_IN_ML.search(spelled)
         if in_ml is not None and _YEARS_ELSEWHERE.search(spelled):
             # "20+ years in software, 2 in ML": the question counts data and ML work ("4 years

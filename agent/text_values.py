@@ -505,7 +505,12 @@ def _counts_something_else(q: Quantity, text: str, unit: str | None) -> bool:
 
 def _show(q: Quantity) -> str:
     shown = f"{q.low:g}" if q.low == q.high else f"{q.low:g}-{q.high:g}"
+    if q.unit in _SPANS:  # "6 months and 4 years", not "6 and 4"
+        return f"{shown} {q.unit.removesuffix('s') if q.high == 1 else q.unit}"
     return shown + ("%" if q.unit == "percent" else "")
+
+
+_SPANS = frozenset({"years", "months", "weeks", "days", "hours", "minutes"})
 
 
 def is_typo(typed: str, known: str) -> bool:
