@@ -69,6 +69,8 @@ NONE_PHRASES = (
     "none of them", "none of these", "none of those", "none of the above", "no thanks", "no thank you",
     "-", "nada", "keine", "keiner", "nichts", "aucun", "aucune", "rien", "ninguno", "ninguna",
     "nessuno", "niente", "nenhum", "nenhuma", "zilch", "not really", "none really",
+    "not anything", "not really anything", "nothing at all", "not a thing", "not formally",
+    "not officially",
 )  # fmt: skip
 
 # Number words (English, German, French, Spanish, Italian, Portuguese); ambiguous ones
@@ -228,7 +230,7 @@ def is_unknown(text: str) -> bool:
 
 _FOR_NOW = re.compile(
     r"[,\s]+(?:yet|so far|for now|at the moment|right now|currently|thanks|thank you|really|at all|"
-    r"honestly|tbh|lol|though)$"
+    r"honestly|tbh|lol|though|formal|formally|official|officially|as such|properly|in practice)$"
 )
 
 
@@ -237,7 +239,12 @@ def is_none(text: str) -> bool:
     core = strip_hedges(text).strip(" ,.!?")
     while _FOR_NOW.search(core):
         core = _FOR_NOW.sub("", core).strip(" ,.!?")
-    return core in NONE_PHRASES or text in NONE_PHRASES
+    if core in NONE_PHRASES or text in NONE_PHRASES:
+        return True
+    # "no, never", "nope, nothing formal": a no, then a none.
+    said_no = re.match(r"(?:no|nope|nah)\b[,.!]?\s+(.+)$", core)
+    rest = said_no.group(1) if said_no is not None else core
+    return rest != core and (rest == "never" or is_none(rest))
 
 
 def looks_like_code(text: str) -> bool:
