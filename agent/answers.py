@@ -174,8 +174,8 @@ def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) ->
         if value == 0 and _EMPLOYED.search(folded):
             value = 1.0  # "none, I'm employed full time": no clients, one employer
         return _clients(q, value, folded, kb)
-    if q.id == "weekly_learning_hours" and isinstance(value, float):
-        return Reading(value=value, note=_weekly_note(value, text))
+    if q.id in ("weekly_learning_hours", "quick_hours") and isinstance(value, float):
+        return Reading(value=value, note=_weekly_note(value, text, q.id == "weekly_learning_hours"))
     uncompared = uncompared_metrics(text) if q.kind == "metrics" else []
     if uncompared:  # kept out of the comparison, and said so ("accuracy 0.98, recall 0.41")
         named = " and ".join(uncompared)
@@ -197,16 +197,17 @@ _WORKED_OUT = re.compile(
 )
 
 
-def _weekly_note(hours: float, text: str) -> str:
+def _weekly_note(hours: float, text: str, back: bool = True) -> str:
     """Hours a week, saying how they were worked out when the answer did not give them as
-    such ("a couple of hours on weekday mornings" is 10), so a misreading shows."""
+    such ("a couple of hours on weekday mornings" is 10), so a misreading shows. `back`:
+    the flow takes "back" (the interview does; /next's three questions do not)."""
     said = [to_float(n) for n in re.findall(r"\d+(?:[.,]\d+)?", text)]
     unit = "hour" if hours == 1 else "hours"
     if hours in said or not _WORKED_OUT.search(normalize(text)):
         return f"Noted: {hours:g} {unit} a week."
     shown = clean(text)
     shown = shown if len(shown) <= 60 else shown[:59] + "\u2026"
-    return f'Noted: {hours:g} {unit} a week, as I read "{shown}"{_BACK}.'
+    return f'Noted: {hours:g} {unit} a week, as I read "{shown}"{_BACK if back else ""}.'
 
 
 # Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
