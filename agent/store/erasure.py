@@ -63,7 +63,13 @@ class ScrubReport:
     def describe(self) -> str:
         """One or two sentences for the person: what was checked, and what it found."""
         alone = self.checked - self.shared
-        values = f"your id and {alone - 1} text{'s' if alone != 2 else ''} you gave"
+        texts = alone - 1  # "your id and 0 texts you gave" read oddly: only the id, then
+        values = (
+            f"your id and {texts} text{'s' if texts != 1 else ''} you gave"
+            if texts > 0
+            else "your id"
+        )
+        are = "are" if texts > 0 else "is"
         if self.error:
             return (
                 f"Your rows are deleted, but cleaning and checking the store afterwards failed "
@@ -76,18 +82,18 @@ class ScrubReport:
             )
         if self.pending:
             return (
-                f"Checked afterwards: {values} are in no row. Another program has the database "
+                f"Checked afterwards: {values} {are} in no row. Another program has the database "
                 "open, so its write-ahead log still holds old copies; they are scrubbed when it "
                 "lets go (at the latest at the next start)."
             )
         if self.disk_left:
             return (
-                f"Checked afterwards: {values} are in no row, but old copies are still in "
+                f"Checked afterwards: {values} {are} in no row, but old copies are still in "
                 f"{', '.join(self.disk_left)}; the scrub is retried at the next start."
             )
         if self.backend == "sqlite":
             return (
-                f"Checked afterwards: {values} are nowhere in the database file or its "
+                f"Checked afterwards: {values} {are} nowhere in the database file or its "
                 "write-ahead log."
             )
         if self.backend == "postgresql":
@@ -97,10 +103,10 @@ class ScrubReport:
                 else f"in no row (tables rewritten with VACUUM FULL; {self.note})"
             )
             return (
-                f"Checked afterwards: {values} are {where}. The server's write-ahead log and "
+                f"Checked afterwards: {values} {are} {where}. The server's write-ahead log and "
                 "backups keep old copies until they are recycled."
             )
-        return f"Checked afterwards: {values} are in no row."
+        return f"Checked afterwards: {values} {are} in no row."
 
 
 def sqlite_pending(database: Path) -> Path:

@@ -227,3 +227,18 @@ def test_postgresql_erasure_says_what_a_lasting_snapshot_kept(
     assert "connector_runs" in report.disk_left and not report.verified
     after = erasure.scrub_postgresql(pg_store.engine, gone)  # the snapshot has ended
     assert after.disk_left == []
+
+
+@pytest.mark.parametrize(
+    ("checked", "said"),
+    [
+        (1, "Checked afterwards: your id is nowhere in the database file"),
+        (2, "Checked afterwards: your id and 1 text you gave are nowhere"),
+        (4, "Checked afterwards: your id and 3 texts you gave are nowhere"),
+    ],
+)
+def test_the_check_after_an_erasure_counts_what_it_looked_for(checked: int, said: str) -> None:
+    """A person who gave no text of their own hears of their id alone, not of "0 texts"."""
+    from agent.store.erasure import ScrubReport
+
+    assert ScrubReport("sqlite", checked).describe().startswith(said)
