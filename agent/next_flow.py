@@ -158,6 +158,10 @@ def render(turn: Turn, outcome: PlanOutcome) -> Reply:
     """Recommendations and the draft plan as a reply (with its data for scripts)."""
     audit: AuditRow | None = outcome.audit
     advice = outcome.advised.advice
+    skills = [t.skill for t in outcome.targets]
+    if outcome.topic:  # a topic's header names what the picks are for, not every skill matched
+        served = {r.skill for r in advice.picks}
+        skills = [s for s in skills if s in served] or skills
     text = render_chat(
         "next.j2",
         recs=advice.picks,
@@ -167,7 +171,7 @@ def render(turn: Turn, outcome: PlanOutcome) -> Reply:
         as_of=audit.as_of if audit else None,
         audit=audit is not None,
         topic=outcome.topic,
-        names=[turn.kb.skills[t.skill].name for t in outcome.targets],
+        names=[turn.kb.skills[s].name for s in skills],
     )
     choices = [] if audit is not None else [Choice(label="Start the full audit", value="/audit")]
     reply = Reply(text=text, choices=choices, data=outcome.data, state="draft")

@@ -68,6 +68,19 @@ def test_topic_mid_interview_is_answered_later(engine: Engine) -> None:
     )
 
 
+def test_a_topics_header_names_the_skills_its_picks_serve(engine: Engine) -> None:
+    """ "evaluate a fraud model" also matched LLM safety evaluation by its words; no pick is
+    for it, so the header does not name it."""
+    reply = engine.handle_sync(
+        "jo", "/next how do I evaluate a fraud model with very few positives"
+    )
+    header = next(line for line in reply.text.splitlines() if line.startswith("For "))
+    assert reply.data is not None
+    served = {r["for_skill"] for r in reply.data["recommendations"]}
+    assert "Model Evaluation" in header and "LLM" not in header, header
+    assert served == {"model_evaluation"}
+
+
 def test_cli_next_json(index_home: Path, retriever: object) -> None:
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(SKILLAUDIT_HOME=str(index_home), PYTHONPATH=str(ROOT))
