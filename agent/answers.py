@@ -623,7 +623,7 @@ _STAGE_NOW = re.compile(
 
 _HOPED = re.compile(
     r"\b(?:want|wanting|hop(?:e|ing)|aim\w*|plan\w*|trying|try|would like|looking|goal|wish|"
-    r"going to|will|soon)\b"
+    r"going to|will|soon|moving|transitioning|progressing|heading|working towards?)\b"
 )
 
 
