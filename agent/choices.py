@@ -133,7 +133,10 @@ def _target(folded: str) -> str | None:
     if going:
         return going.group(1)
     moved = _MOVE.split(folded)
-    return moved[-1] if len(moved) > 1 and moved[-1].strip() else None
+    if len(moved) < 2 or not moved[-1].strip():
+        return None
+    # "moving into MLOps from data science": where they come from follows the aim.
+    return re.split(r"\b(?:from|after)\b", moved[-1])[0].strip() or None
 
 
 def _definite(text: str, options: Sequence[Option]) -> str | None:
