@@ -36,7 +36,7 @@ from agent.store.erasure import (
     sqlite_pending,
 )
 from agent.store.migrations import MIGRATIONS
-from agent.store.models import SchemaMigration, User
+from agent.store.models import SchemaMigration, User, insert_or_ignore
 from agent.store.outbox import Deliveries
 from agent.store.scope import UserScope
 from agent.store.sqlite import SQLITE_BUSY_TIMEOUT_S, private_file, sqlite_begin, sqlite_pragmas
@@ -281,19 +281,9 @@ class Store:
     def _add_user(self, session: Session, external_id: str) -> tuple[User, bool]:
         """Create the person (an upsert: a row another process just added is taken as is)."""
         values = {"external_id": external_id, "created_at": dt.datetime.now(dt.UTC)}
-        if self.dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            statement: Any = pg_insert(User).values(**values)
-        elif self.dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-            statement = sqlite_insert(User).values(**values)
-        else:
-            statement = None
+        statement = insert_or_ignore(self.dialect, User, ["external_id"])
         if statement is not None:
-            upsert = statement.on_conflict_do_nothing(index_elements=["external_id"])
-            created = bool(getattr(session.execute(upsert), "rowcount", 0))
+            created = bool(getattr(session.execute(statement.values(**values)), "rowcount", 0))
         else:
             try:
                 with session.begin_nested():

@@ -63,7 +63,7 @@ class ScrubReport:
     def describe(self) -> str:
         """One or two sentences for the person: what was checked, and what it found."""
         alone = self.checked - self.shared
-        texts = alone - 1  # "your id and 0 texts you gave" read oddly: only the id, then
+        texts = alone - 1  # with none of their own, only the id ("0 texts" read oddly)
         values = (
             f"your id and {texts} text{'s' if texts != 1 else ''} you gave"
             if texts > 0

@@ -38,7 +38,6 @@ repeated reply: an update is still handled once, under the person's lock and han
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +55,7 @@ from agent.store.models import (
     ReplicaRow,
     User,
     as_utc,
+    insert_or_ignore,
     utcnow,
 )
 
@@ -394,18 +394,11 @@ def _if_new(dialect: str, state: str) -> Any:
     update's row exists; None in a dialect without such an INSERT (the caller looks first)."""
     key = (dialect, state)
     if key not in _IF_NEW:
-        statement = None
-        if dialect in ("sqlite", "postgresql"):
-            # Only the dialect in use is imported (PostgreSQL's costs a SQLite start ~40 ms).
-            module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+        statement = insert_or_ignore(dialect, ProcessedUpdate, ["bot_id", "update_id"])
+        if statement is not None:
             values = _HANDLED_VALUES if state == "handled" else _RECEIVED_VALUES
-            statement = (
-                module.insert(ProcessedUpdate)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["bot_id", "update_id"])
-                # Whether a row went in: psycopg's rowcount says -1 for this INSERT.
-                .returning(ProcessedUpdate.update_id)
-            )
+            # Whether a row went in: psycopg's rowcount says -1 for this INSERT.
+            statement = statement.values(**values).returning(ProcessedUpdate.update_id)
         _IF_NEW[key] = statement
     return _IF_NEW[key]
 
