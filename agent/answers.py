@@ -118,12 +118,12 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
     if q.id in MODEL_QUESTIONS and reading.complete:
         also = side_answers(q, reading.value, text, kb)
         if also:
-            note = f"{reading.note} {leaderboard_note(kb, also[0][1])}"
+            note = f"{reading.note} {_leaderboard_note(kb, also[0][1])}"
             return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
     return reading
 
 
-def leaderboard_note(kb: KnowledgeBase, dataset_id: str) -> str:
+def _leaderboard_note(kb: KnowledgeBase, dataset_id: str) -> str:
     name = next(d.name for t in kb.tasks.values() for d in t.datasets if d.id == dataset_id)
     return f"Its metrics are ranked against the {name} leaderboard."
 
@@ -1162,15 +1162,23 @@ def understood(
     understood list is not recorded here, and the message says what to give again.
     `remember`: keep in `answers` what a question back offered (see `remember_offer`), for a
     flow that saves them."""
+    reading, problem = understood_reading(q, text, answers, kb, remember)
+    return (reading.value if problem is None else None), problem
+
+
+def understood_reading(
+    q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, remember: bool = False
+) -> tuple[Reading, str | None]:
+    """`understood`, with the whole reading (its note and side answers) when complete."""
     reading = read(q, text, answers, kb)
     if remember:
         remember_offer(answers, q, reading)
     if reading.complete:
-        return reading.value, None
+        return reading, None
     if reading.keep is None:
-        return None, reading.ask
+        return reading, reading.ask
     _, hint = question_text(q, answers, kb)
-    return None, f"{reading.problem or reading.ask} {hint}"
+    return reading, f"{reading.problem or reading.ask} {hint}"
 
 
 def _capital(text: str) -> str:

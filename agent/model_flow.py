@@ -16,14 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.answers import (
-    OFFERED,
-    apply_side_answers,
-    leaderboard_note,
-    offered_choices,
-    side_answers,
-    understood,
-)
+from agent.answers import OFFERED, apply_side_answers, offered_choices, understood_reading
 from agent.interview import (
     MODEL_DATASET,
     choices_for,
@@ -64,19 +57,16 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or STEPS[0])
     offered = row.answers.get(OFFERED)
-    value, problem = understood(q, text, row.answers, turn.kb, remember=True)
+    reading, problem = understood_reading(q, text, row.answers, turn.kb, remember=True)
     if problem is not None:
         if row.answers.get(OFFERED) != offered:  # "the second one" next picks among them
             turn.scope.save_flow(row)
         again = ask(turn, row).prefixed(problem)
         narrowed = offered_choices(q, row.answers, turn.kb)
         return again.model_copy(update={"choices": narrowed}) if narrowed else again
-    note = describe_answer(q, value, turn.kb)
-    also = side_answers(q, value, text, turn.kb)  # a public dataset named in passing
-    if also:
-        apply_side_answers(row.answers, also)
-        note = f"{note} {leaderboard_note(turn.kb, also[0][1])}"
-    return _advance(turn, row, q.id, value, note)
+    apply_side_answers(row.answers, reading.also)  # a public dataset named in passing
+    note = reading.note or describe_answer(q, reading.value, turn.kb)
+    return _advance(turn, row, q.id, reading.value, note)
 
 
 def _next_step(step: str, answers: dict[str, Any]) -> str | None:
