@@ -315,11 +315,12 @@ class Bot:
         future = asyncio.get_running_loop().create_future()
         self._unacked[item.update_id] = (item, chat_id, future)
 
-    def handled_now(self, update_id: int) -> None:
-        """The update's handled mark has committed: it may be acknowledged."""
+    def handled_now(self, update_id: int, handled: bool = True) -> None:
+        """The update's handled mark has committed: it may be acknowledged (`handled=False`:
+        its handling ended without one, so it is stored before it is acknowledged)."""
         entry = self._unacked.get(update_id)
         if entry is not None and not entry[2].done():
-            entry[2].set_result(True)
+            entry[2].set_result(handled)
 
     async def settle(self) -> None:
         """Before a getUpdates acknowledges the updates polled so far: wait up to `ack_wait`
@@ -352,11 +353,6 @@ class Bot:
                 log.error("could not store polled updates: %s", type(exc).__name__)
         self._unacked.clear()
 
-    def _ack_failed(self, update_id: int) -> None:
-        entry = self._unacked.get(update_id)
-        if entry is not None and not entry[2].done():
-            entry[2].set_result(False)
-
     # Handling -------------------------------------------------------------------------------
 
     async def on_update(self, update: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -368,7 +364,7 @@ class Bot:
         try:
             await self._in_turn(update, context, chat[0])
         finally:
-            self._ack_failed(update.update_id)  # unless it was handled: stored, then
+            self.handled_now(update.update_id, False)  # a no-op once it was handled
 
     async def _in_turn(
         self, update: Incoming, context: ContextTypes.DEFAULT_TYPE, chat_id: int
