@@ -462,7 +462,7 @@ def _role_and_work_mode(
         start = found.start() if before is None else before.start()
         rest = rest[:start] + " " + rest[found.end() :]
     try:
-        named, _ = match_choice(rest, options)
+        named, _ = match_choice(rest, options, toward=True)
     except Unclear:
         named = None
     if not now and named is None:  # "not a freelancer": no role named yet
