@@ -34,6 +34,7 @@ from agent.interview import (
     REQUIRED,
     Question,
     describe_answer,
+    in_range,
     options_for,
     parse_answer,
     question_text,
@@ -49,6 +50,7 @@ from agent.parsing import (
     looks_like_code,
     match_choice,
     normalize,
+    parse_budget,
     parse_yes_no,
     read_multi,
     uncompared_metrics,
@@ -66,6 +68,7 @@ from agent.skill_names import display
 from agent.sources import named
 from agent.text_values import clean, strip_hedges, to_float
 from knowledge.base import KnowledgeBase
+from tools.model_audit import CONTROLLER_DECIDES, OUTSIDE_GDPR
 
 PENDING = "_pending"  # the understood part of an answer while one item is asked about
 # The options a "Did you mean A or B?" offered, so "the second one" or "yes" next means one of
@@ -167,6 +170,8 @@ def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) ->
             return Reading(
                 value=None, note="Noted: no set limit, so costs are shown and none is flagged."
             )
+        if q.kind == "money":
+            return _budget(q, text, kb)
         value = parse_answer(q, text, answers, kb)
     except Unclear as exc:
         return _unclear(f"{exc} {hint()}")
@@ -187,6 +192,15 @@ def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) ->
         )
         return Reading(value=value, note=note)
     return Reading(value=value, note=describe_answer(q, value, kb))
+
+
+def _budget(q: Question, text: str, kb: KnowledgeBase) -> Reading:
+    """An amount of money; one in another currency is said back with the rate used."""
+    budget = parse_budget(text)
+    value = in_range(q, budget.usd)
+    if budget.converted is None:
+        return Reading(value=value, note=describe_answer(q, value, kb))
+    return Reading(value=value, note=f"Noted: ${value:,.12g} ({budget.converted.said()}).")
 
 
 # Words that make hours a week a sum: days, sessions, rates.
@@ -334,8 +348,10 @@ def _not_known(q: Question, kb: KnowledgeBase, hint: Callable[[], str]) -> Readi
 def _choice(
     q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase, hint: Callable[[], str]
 ) -> Reading:
-    if q.id == "model_legal_basis" and _SOMEONE_ELSE_DECIDES.search(normalize(text)):
-        return Reading(value=CONTROLLER, note=describe_answer(q, CONTROLLER, kb))
+    if q.id == "model_legal_basis":
+        reading = _basis_in_own_words(q, normalize(text), kb, hint)
+        if reading is not None:
+            return reading
     named = kb.dataset_named_in(text) if q.id == "model_task" else None
     if named is not None:  # "the Porto Seguro competition": its task is known
         return Reading(value=named[0], note=describe_answer(q, named[0], kb))
@@ -484,7 +500,71 @@ def _role_and_work_mode(
 
 # "The client handles that": the legal basis is the controller's to name (the client or the
 # employer), so the audit says to ask them rather than to pick one.
-CONTROLLER = "controller_decides"
+CONTROLLER = CONTROLLER_DECIDES
+# Papers that govern the data but are not a basis under GDPR Art. 6: a careful reader asks.
+_NOT_A_BASIS = re.compile(
+    r"\b(?:(?:research |medical )?ethics (?:approval|committee|board|review)|irb|rec approval"
+    r"|institutional review board|data (?:use|usage|sharing|access|transfer) agreements?|dua|dsa"
+    r"|nda|non-disclosure)\b"
+)
+_ANONYMOUS = re.compile(r"\b(?:anonymi[sz]ed|anonymous|de-?identified|pseudonymi[sz]ed)\b")
+_US_LAW = re.compile(r"\b(?:hipaa|ccpa|cpra|ferpa|glba|coppa)\b")
+# A contract with an organisation (the client), not with the people in the data (Art. 6(1)(b)).
+_CONTRACT_WITH_ORG = re.compile(
+    r"\bcontract\w*\b.*\bwith (?:the |my |our |a |their )?(?:client|hospital|clinic|employer|"
+    r"company|firm|agency|bank|insurer|university|vendor|partner|customer company|business)s?\b"
+)
+_IS_CONTROLLER = re.compile(r"\b(?:is|are|as) (?:the )?(?:data )?controllers?\b")
+# "Not in the EU": of the people in the data (the GDPR does not apply), or of the business
+# (it may: the GDPR follows the people, Art. 3(2)).
+_OUTSIDE_EU = re.compile(r"\b(?:outside(?: of)?|not in|non-?)(?: the)? ?(?:eu|europe|eea)\b")
+_PEOPLE = re.compile(
+    r"\b(?:data|people|persons|patients|users|customers|clients|residents|subjects|individuals)\b"
+)
+
+
+def _basis_in_own_words(
+    q: Question, folded: str, kb: KnowledgeBase, hint: Callable[[], str]
+) -> Reading | None:
+    """A legal basis said in one's own words, or what a data-protection reader would ask back."""
+    if _SOMEONE_ELSE_DECIDES.search(folded) or _IS_CONTROLLER.search(folded):
+        return Reading(value=CONTROLLER, note=describe_answer(q, CONTROLLER, kb))
+    if _OUTSIDE_EU.search(folded):
+        if _PEOPLE.search(folded):
+            return Reading(value=OUTSIDE_GDPR, note=describe_answer(q, OUTSIDE_GDPR, kb))
+        return _unclear(
+            "The GDPR follows the people in the data, not where you or your client are based "
+            '(Art. 3): is anyone in the EU, EEA or UK in it? If no one is, say "the GDPR does '
+            'not apply"; if some are, which basis does the data controller rely on? ' + hint()
+        )
+    if _US_LAW.search(folded) and not re.search(r"\bgdpr\b", folded):
+        return _unclear(
+            f"{_US_LAW.search(folded).group().upper()} is a US law. If no one in the EU, EEA or "  # type: ignore[union-attr]
+            'UK is in the data, the GDPR does not apply: say "the GDPR does not apply". If some '
+            "are, which basis does the data controller rely on? " + hint()
+        )
+    if _NOT_A_BASIS.search(folded):
+        return _unclear(
+            "An ethics approval or a data agreement governs how the data may be used, but it is "
+            "not itself a legal basis under the GDPR (Art. 6). For research the data controller "
+            "(the hospital, university or client) usually relies on a public task or legitimate "
+            'interests: pick one, or say "my client decides" if it is theirs to name. ' + hint()
+        )
+    if _ANONYMOUS.search(folded):
+        return _unclear(
+            "Truly anonymous data (no one can be re-identified, even with other data) is not "
+            'personal data: say "back" to change the earlier answer to no. De-identified or '
+            "pseudonymised data still is, and needs a basis: which one? " + hint()
+        )
+    if _CONTRACT_WITH_ORG.search(folded):
+        return _unclear(
+            "A contract with your client is not the basis for the people's data: it makes the "
+            'client the data controller, whose basis it is to name (say "my client decides"). '
+            "Or is it a contract with the people in the data themselves? " + hint()
+        )
+    return None
+
+
 _SOMEONE_ELSE_DECIDES = re.compile(
     r"\b(?:client|company|employer|legal(?: team)?|lawyers?|dpo|controller|compliance|boss)\b.*"
     r"\b(?:handles?|decides?|deals? with|takes? care|is responsible|owns?)\b"

@@ -57,7 +57,7 @@ _STOP = word_set(
     """a an the of and or in on for to my i im i'm with at as be is am are it its it's that this some
     something like kind sort type mostly really very just also want become work working job role
     level currently now than from into by once twice before already recently last year did done
-    tried ago time times had no not sure idea know don't dont do"""
+    tried ago time times had no not sure idea know don't dont do gdpr eu eea uk"""
 )  # fmt: skip
 # Words after which comes where a person is going (or is now, after what they were).
 _MOVE = re.compile(

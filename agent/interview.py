@@ -130,6 +130,9 @@ def _holds(when: dict[str, Any], answers: dict[str, Any]) -> bool:
         if wanted == "positive":
             if not (isinstance(value, int | float) and value > 0):
                 return False
+        elif isinstance(wanted, list):  # one of these ("a classification task")
+            if value not in wanted:
+                return False
         elif value != wanted:
             return False
     return True
@@ -258,12 +261,7 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             return _yes_when_named(text, _SOME_MODELS)
         return parse_yes_no(text)
     if kind in ("number", "money"):
-        value = parse_number(text, q.unit) if kind == "number" else parse_money(text)
-        low, high = q.minimum or 0, q.maximum if q.maximum is not None else float("inf")
-        if not low <= value <= high:
-            unit = f" {q.unit}" if q.unit else ""
-            raise Unclear(f"That should be between {low:g} and {high:g}{unit}.")
-        return round(value, 2)
+        return in_range(q, parse_number(text, q.unit) if kind == "number" else parse_money(text))
     if kind == "percent":
         folded = normalize(text)
         if (
@@ -277,6 +275,12 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
                 raise Unclear('Equal among how many clients? Or give the share, for example "30%".')
             return round(1 / clients, 4)
         value = parse_percent(text, rare=q.id == "model_positive_rate")
+        if q.id == "model_positive_rate" and value in (0.0, 1.0):
+            # A classifier learns from examples of each class: a share of 0 or 100% is no split.
+            raise Unclear(
+                f"{percent(value)} would leave one class with no examples to learn from: what "
+                "share is in the positive (or rarest) class?"
+            )
         return None if value == UNKNOWN else round(value, 4)
     if kind == "ratings":
         return parse_ratings(text, rated_skills(q, answers, kb), kb).values
@@ -297,6 +301,15 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             raise Unclear("Please answer in a few words.")
         return answer
     raise ValueError(f"unknown question kind {kind!r}")
+
+
+def in_range(q: Question, value: float) -> float:
+    """A number or amount within the question's bounds, or `Unclear` saying them."""
+    low, high = q.minimum or 0, q.maximum if q.maximum is not None else float("inf")
+    if not low <= value <= high:
+        unit = f" {q.unit}" if q.unit else ""
+        raise Unclear(f"That should be between {low:g} and {high:g}{unit}.")
+    return round(value, 2)
 
 
 def choices_for(q: Question, kb: KnowledgeBase) -> list[Choice]:

@@ -19,6 +19,7 @@ from typing import Any
 from agent.answers import OFFERED, apply_side_answers, offered_choices, understood_reading
 from agent.interview import (
     MODEL_DATASET,
+    applies,
     choices_for,
     describe_answer,
     question,
@@ -69,12 +70,13 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     return _advance(turn, row, q.id, reading.value, note)
 
 
-def _next_step(step: str, answers: dict[str, Any]) -> str | None:
-    for following in STEPS[STEPS.index(step) + 1 :]:
-        if following == "model_legal_basis" and not answers.get("model_personal_data"):
-            continue
-        return following
-    return None
+def _next_step(step: str, answers: dict[str, Any], back: bool = False) -> str | None:
+    """The step after (or, `back`, before) `step` that applies: no class balance for a
+    regression, no legal basis without personal data."""
+    index = STEPS.index(step)
+    steps = reversed(STEPS[:index]) if back else STEPS[index + 1 :]
+    known = {**answers, "has_model": True}  # the questions' conditions, in a flow about a model
+    return next((s for s in steps if applies(question(s), known)), None)
 
 
 def _advance(turn: Turn, row: FlowSession, step: str, value: Any, note: str) -> Reply:
@@ -97,10 +99,10 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
         if step in ("model_task", "model_metrics"):
             return ask(turn, row).prefixed("A model audit needs this one.")
         return _advance(turn, row, step, None, "Skipped.")
-    index = STEPS.index(step)
-    if index == 0:
+    earlier = _next_step(step, row.answers, back=True)
+    if earlier is None:
         return ask(turn, row).prefixed("This is the first question of the model audit.")
-    row.position = STEPS[index - 1]
+    row.position = earlier
     turn.scope.save_flow(row)
     return ask(turn, row).prefixed("Back one question.")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from dataclasses import dataclass
 
 from agent.choices import (
     ALL_WORDS,
@@ -22,6 +23,7 @@ from agent.choices import (
     parse_multi,
     read_multi,
 )
+from agent.currency import Converted, has_rate, to_usd
 from agent.skill_answers import (
     Ratings,
     parse_rating,
@@ -31,10 +33,12 @@ from agent.skill_answers import (
 from agent.text_values import (
     NONE_PHRASES,
     NUM,
+    Quantity,
     Unclear,
     clean,
     is_none,
     is_unknown,
+    join_spaced_thousands,
     looks_like_code,
     normalize,
     pick,
@@ -53,6 +57,7 @@ __all__ = [
     "NONE_WORDS",
     "UNKNOWN",
     "UNKNOWN_WORDS",
+    "Money",
     "MultiRead",
     "Option",
     "Ratings",
@@ -64,6 +69,7 @@ __all__ = [
     "match_choice",
     "normalize",
     "numbers_in",
+    "parse_budget",
     "parse_choice",
     "parse_metrics",
     "parse_money",
@@ -507,23 +513,35 @@ NO_LIMIT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Money:
+    """A budget in US dollars, and the amount it was converted from (another currency)."""
+
+    usd: float
+    converted: Converted | None = None
+
+
 def parse_money(text: str) -> float:
-    """A budget in USD: "$200", "200 usd", "1.5k", "around 300 bucks", "free only", "none"."""
+    """A budget in USD: "$200", "200 usd", "1.5k", "around 300 bucks", "free only", "none",
+    "€300" (converted; `parse_budget` also says at which rate)."""
+    return parse_budget(text).usd
+
+
+def parse_budget(text: str) -> Money:
+    """A budget in USD, from dollars or another currency at a dated reference rate."""
     folded = prepared(text, "an amount")
     if is_none(folded):
-        return 0.0
+        return Money(0.0)
     folded = _without_vague_scale(folded, 'Roughly how much? A guess is fine, for example "$300".')
-    spelled = words_to_numbers(folded)
+    spelled = join_spaced_thousands(words_to_numbers(folded))
     found = quantities(spelled)
     if _FREE.search(spelled) and not any(q.value > 0 for q in found):
-        return 0.0
-    if any(q.unit == "currency" for q in found):
-        raise Unclear('Please give it in US dollars (roughly is fine), for example "$200".')
+        return Money(0.0)
     if re.search(r"(?<![\d.,])\d{1,3}\.\d{3}(?![\d.,])", spelled):
         raise Unclear(
             'Is that a thousands separator? Please write the amount as digits, for example "1500".'
         )
-    amount = pick(spelled, "usd", "the budget")
+    amount = pick(spelled, "money", "the budget")
     if amount is None:
         if _SOMEONE_PAYS.search(spelled):
             raise Unclear(
@@ -532,17 +550,50 @@ def parse_money(text: str) -> float:
                 "nobody has said."
             )
         raise Unclear(f"I could not find an amount in {clean(text)[:60]!r}.")
+    converted = _in_dollars(amount, spelled) if amount.value else None
+    usd = converted.usd if converted else amount.value
+    shown = f"{converted.given()} (about ${usd:,.0f})" if converted else f"${usd:,.12g}"
     if amount.per in _PER_QUARTER:
         # A rate is not a total: say what it comes to over three months, and ask.
-        about = amount.value * _PER_QUARTER[amount.per]
+        about = usd * _PER_QUARTER[amount.per]
+        rate = f", at {converted.rate()}" if converted else ""
         raise Unclear(
-            f"That is ${amount.value:g} a {amount.per}; what is the total for the next few "
-            f'months? At that rate three months come to about ${about:,.0f} (say "${about:.0f}" '
-            "to use that)."
+            f"That is {shown} a {amount.per}{rate}; what is the total for the next few months? "
+            f'At that rate three months come to about ${about:,.0f} (say "${about:.0f}" to use '
+            "that)."
         )
     if _FREE.search(spelled):
-        raise Unclear(f"Free only, or up to ${amount.value:g}? Please give one amount.")
-    return amount.value
+        raise Unclear(f"Free only, or up to {shown}? Please give one amount.")
+    return Money(usd, converted)
+
+
+# Currency words that name several currencies, and which ones.
+_WHICH_OF = {
+    "peso": ": Mexican (MXN), Philippine (PHP), Argentine (ARS) or Chilean (CLP) pesos",
+    "kr": ": Swedish (SEK), Norwegian (NOK) or Danish (DKK) kronor",
+    "¥": ": Japanese yen (JPY) or Chinese yuan (CNY)",
+}
+_CODE_EXAMPLE = {kinds: re.findall(r"\(([A-Z]{3})\)", kinds)[0] for kinds in _WHICH_OF.values()}
+
+
+def _in_dollars(amount: Quantity, spelled: str) -> Converted | None:
+    """The amount in US dollars when it was given in another currency (None for dollars)."""
+    code = amount.currency
+    if code is None or code == "USD":
+        return None
+    if code == "?":
+        said = spelled[amount.start : amount.end]
+        kinds = next((k for word, k in _WHICH_OF.items() if word in said), "")
+        raise Unclear(
+            f"Which currency do you mean by {clean(said)!r}{kinds}? Say its code, for example "
+            f'"{amount.value:.12g} {_CODE_EXAMPLE.get(kinds, "MXN")}", or give the amount in US dollars.'
+        )
+    if not has_rate(code):
+        raise Unclear(
+            f"I have no exchange rate for {code} here; please give it in US dollars (roughly is "
+            'fine), for example "$200".'
+        )
+    return to_usd(amount.value, code)
 
 
 _RATIO = re.compile(rf"(?<![\w.])({NUM})\s*(?:in|out of|of every|/|:)\s*({NUM})(?![\w.])")

@@ -108,21 +108,78 @@ UNIT_NAMES: dict[str, tuple[str, ...]] = {
     "minutes": ("minutes", "minute", "mins", "min", "minuten", "m"),
     "percent": ("%", "percent", "per cent", "pct", "prozent", "pour cent", "por ciento", "por cento",
                 "percento"),
-    "usd": ("usd", "us dollars", "dollars", "dollar", "bucks", "$"),
-    "currency": ("eur", "euros", "euro", "€", "gbp", "pounds", "pound", "quid", "£", "inr", "rupees", "₹",
-                 "yen", "¥", "chf", "francs", "cad", "aud", "rs"),
+    "usd": ("usd", "us dollars", "dollars", "dollar", "bucks", "$", "us$"),
+    "currency": (),  # every word of CURRENCIES but the US dollar's (below)
     "clients": ("clients", "client", "customers", "customer", "employers", "employer", "companies",
                 "company", "contracts", "contract", "jobs", "job", "gigs", "gig", "kunden", "kunde",
                 "clientes", "cliente", "firms", "firm", "agencies", "agency", "businesses", "accounts"),
     "thousand": ("k", "thousand", "grand", "tausend"),
 }  # fmt: skip
+# Currencies as people write them, by ISO 4217 code; "?" where a word names several ("pesos",
+# "kr", "¥"). Words that are also common English ("real", "try", "php", "cop", "dong", "rm")
+# are left out: an amount is read in them only with the code the person wrote ("BRL").
+CURRENCIES: dict[str, tuple[str, ...]] = {
+    "USD": UNIT_NAMES["usd"],
+    "EUR": ("eur", "euros", "euro", "€"),
+    "GBP": ("gbp", "pounds", "pound", "quid", "£", "pounds sterling", "sterling"),
+    "INR": ("inr", "rupees", "rupee", "₹", "rs"),
+    "JPY": ("jpy", "yen"),
+    "CNY": ("cny", "yuan", "rmb", "renminbi"),
+    "CHF": ("chf", "swiss francs", "francs", "franken"),
+    "CAD": ("cad", "canadian dollars", "c$", "ca$"),
+    "AUD": ("aud", "australian dollars", "a$", "au$"),
+    "NZD": ("nzd", "new zealand dollars", "nz$"),
+    "SGD": ("sgd", "singapore dollars", "s$"),
+    "HKD": ("hkd", "hong kong dollars", "hk$"),
+    "SEK": ("sek", "swedish kronor", "kronor"),
+    "NOK": ("nok", "norwegian kroner"),
+    "DKK": ("dkk", "danish kroner"),
+    "ISK": ("isk",),
+    "PLN": ("pln", "zloty", "zlotys", "złoty", "zł"),
+    "CZK": ("czk", "koruna", "korun"),
+    "HUF": ("huf", "forint", "forints"),
+    "RON": ("ron", "lei"),
+    "BRL": ("brl", "reais", "r$"),
+    "MXN": ("mxn", "mexican pesos"),
+    "ZAR": ("zar", "rand"),
+    "KRW": ("krw", "won", "₩"),
+    "ILS": ("ils", "shekels", "shekel", "nis", "₪"),
+    "IDR": ("idr", "rupiah"),
+    "THB": ("thb", "baht", "฿"),
+    "MYR": ("myr", "ringgit"),
+    "PHP": ("philippine pesos", "₱"),
+    "TRY": ("turkish lira", "lira", "₺"),
+    "NGN": ("ngn", "naira", "₦"),
+    "PKR": ("pkr", "pakistani rupees"),
+    "KES": ("kes", "ksh", "kenyan shillings"),
+    "RUB": ("rub", "rubles", "roubles", "₽"),
+    "UAH": ("uah", "hryvnia", "hryvnias", "₴"),
+    "EGP": ("egp", "egyptian pounds"),
+    "BDT": ("bdt", "taka"),
+    "AED": ("aed", "dirhams", "dirham"),
+    "SAR": ("sar", "riyals", "riyal"),
+    "VND": ("vnd",),
+    "ARS": ("ars", "argentine pesos"),
+    "CLP": ("clp", "chilean pesos"),
+    "LKR": ("lkr",),
+    "GHS": ("ghs", "cedis"),
+    "?": ("pesos", "kr", "kroner", "¥"),
+}  # fmt: skip
+CURRENCY_OF = {word: code for code, words in CURRENCIES.items() for word in words}
+UNIT_NAMES["currency"] = tuple(w for w, code in CURRENCY_OF.items() if code != "USD")
 _UNIT_OF = {word: unit for unit, words in UNIT_NAMES.items() for word in words}
+# Signs written before or after an amount ("€", "£"), and dollars with a country ("c$").
+_SIGNS = "".join(w for w in CURRENCY_OF if len(w) == 1)
+_SIGNED = "|".join(
+    re.escape(w) for w in sorted(CURRENCY_OF, key=len, reverse=True) if w.endswith("$")
+)
 COMPATIBLE = {
     "years": {"years", "months", "weeks"},
     "hours": {"hours", "minutes"},
     "clients": {"clients"},
     "percent": {"percent"},
     "usd": {"usd", "thousand"},
+    "money": {"usd", "thousand", "currency"},  # any currency, converted
 }
 # Words that may follow an amount without making it a count of something else
 # ("3 dogs" is not three clients; "3 i guess" is three).
@@ -370,6 +427,7 @@ class Quantity:
     per: str | None = None  # "day", "week", "month", "year": a rate
     follower: str = ""  # the word right after it
     before: str = ""  # the word right before it
+    currency: str | None = None  # an amount of money: its ISO code ("USD"), "?" when unclear
 
     @property
     def value(self) -> float:
@@ -388,22 +446,66 @@ _PER_NAMES = {"day": "day", "night": "day", "evening": "day", "weekday": "day", 
               "semaine": "week", "semana": "week", "month": "month", "mo": "month", "monthly": "month",
               "monat": "month", "mois": "month", "mes": "month", "year": "year", "yr": "year",
               "yearly": "year", "annually": "year", "jahr": "year"}  # fmt: skip
-_UNIT_WORD = "|".join(
-    re.escape(w)
-    for w in sorted(_UNIT_OF, key=len, reverse=True)
-    if w not in ("$", "€", "£", "¥", "₹")
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """Words as a regular expression's alternatives, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _is_sign(word: str) -> bool:
+    return word.endswith("$") or (len(word) == 1 and not word.isalnum())
+
+
+_UNIT_WORD = _alternatives(w for w in _UNIT_OF if not _is_sign(w))
+# Codes written before an amount ("EUR 300"); not the ones that are also words ("ron", "won").
+_CODES_BEFORE = "|".join(
+    w for w, code in CURRENCY_OF.items() if len(w) == 3 and w == code.lower() and w != "ron"
 )
+_SIGN = rf"(?:{_SIGNED}|[{_SIGNS}])"
+# Money in running text, for finding it elsewhere (what is masked before a language model):
+# a sign, a code before an amount, or any currency word after one.
+MONEY_SIGN = _SIGN
+MONEY_SIGN_CHARS = _SIGNS
+CURRENCY_BEFORE = rf"(?:{_CODES_BEFORE}|rs)"
+CURRENCY_AFTER = _alternatives(w for w in CURRENCY_OF if not _is_sign(w))
 _QTY = re.compile(
-    rf"(?P<pre>[$€£¥₹]|usd\s*|eur\s*)?(?P<a>{NUM})"
-    rf"(?:\s*(?:-|to|or|bis|à|a)\s*(?P<pre2>[$€£¥₹])?(?P<b>{NUM}))?"
-    rf"(?:\s*(?P<unit>[%$€£¥₹]|(?:{_UNIT_WORD})\b))?"
+    rf"(?P<pre>{_SIGN}\s?|(?:{_CODES_BEFORE}|rs)\s*)?(?P<a>{NUM})"
+    rf"(?:\s*(?:-|to|or|bis|à|a)\s*(?P<pre2>{_SIGN}\s?)?(?P<b>{NUM}))?"
+    rf"(?:\s*(?P<unit>[%{_SIGNS}]|(?:{_UNIT_WORD})\b))?"
 )
+_MONEY_AFTER_K = re.compile(  # "5k euros", "2k€"
+    rf"\s*({_SIGN}|(?:{_alternatives(w for w in CURRENCY_OF if not _is_sign(w))})(?!\w))"
+)
+_RS_DOT = re.compile(r"\brs\.\s*(?=\d)")
+_GROUPS = r"\d{1,3}(?: \d{3})+(?![\d.,]\d)"
+_SPACED_BEFORE = re.compile(rf"(?<![\d.,])({_GROUPS})(?=\s*(?:{_SIGN}|(?:{CURRENCY_AFTER})\b))")
+_SPACED_AFTER = re.compile(rf"((?:{_SIGN}|\b{CURRENCY_BEFORE})\s*)({_GROUPS})")
+
+
+def _currency(before: str, after: str) -> str | None:
+    """The currency of an amount from the sign or code before it and the word after it: the
+    word is the more specific ("$500 CAD", "¥500 JPY"); "?" when only an ambiguous one."""
+    codes = [CURRENCY_OF.get(after), CURRENCY_OF.get(before)]
+    return next((c for c in codes if c and c != "?"), None) or next((c for c in codes if c), None)
+
+
+def join_spaced_thousands(text: str) -> str:
+    """ "20 000 rupees", "€ 12 000": spaces that group thousands of an amount of money, joined
+    (only beside a currency: "100 200" alone may be two amounts)."""
+    if " " not in text:
+        return text
+    text = _SPACED_BEFORE.sub(lambda m: m.group(1).replace(" ", ""), text)
+    return _SPACED_AFTER.sub(lambda m: m.group(1) + m.group(2).replace(" ", ""), text)
+
+
 _BETWEEN = re.compile(rf"\bbetween\s+({NUM})\s+and\s+({NUM})")
 
 
 def quantities(text: str) -> list[Quantity]:
     """Every amount in a normalized text, with its unit, rate and neighbouring words."""
     text = _BETWEEN.sub(lambda m: f"{m.group(1)}-{m.group(2)}", text)
+    text = _RS_DOT.sub("rs ", text)  # "rs.5000"
     found: list[Quantity] = []
     for match in _QTY.finditer(text):
         try:
@@ -416,22 +518,19 @@ def quantities(text: str) -> list[Quantity]:
         unit_word = match.group("unit") or ""
         prefix = (match.group("pre") or match.group("pre2") or "").strip()
         unit = _UNIT_OF.get(unit_word) or _UNIT_OF.get(prefix)
-        if unit is None and prefix == "usd":
-            unit = "usd"
-        if unit is None and prefix == "eur":
-            unit = "currency"
+        currency = _currency(prefix, unit_word)
         if high < low:  # "5-3" is not a range
             continue
         end = match.end()
         if unit == "thousand":
             low, high = low * 1000, high * 1000
-            after_k = re.match(r"\s*(usd|dollars?|bucks|\$|eur|euros?|€|£|gbp)(?!\w)", text[end:])
-            unit = "usd"
+            after_k = _MONEY_AFTER_K.match(text, end)
+            currency = CURRENCY_OF.get(prefix) or "USD"
             if after_k:
-                unit = _UNIT_OF.get(after_k.group(1), "usd")
-                end += after_k.end()
-            elif prefix:
-                unit = _UNIT_OF.get(prefix, "usd")
+                currency = _currency(prefix, after_k.group(1)) or "USD"
+                end = after_k.end()
+        if currency is not None:
+            unit = "usd" if currency == "USD" else "currency"
         per_match = _PER.match(text, end)
         per = None
         if per_match:
@@ -449,6 +548,7 @@ def quantities(text: str) -> list[Quantity]:
                 per=per,
                 follower=follower.group(1) if follower else "",
                 before=before.group(1) if before else "",
+                currency=currency,
             )
         )
     return found

@@ -223,11 +223,17 @@ CONTROLLER_DECIDES = "controller_decides"
 TEXT_TASKS = frozenset({"text_classification"})
 
 
+# The person states that no one in the EU, EEA or UK is in the data: no GDPR basis is needed.
+OUTSIDE_GDPR = "outside_gdpr"
+
+
 def stated_basis(report: ModelReport) -> str | None:
     """The legal basis the report states, in words ("legitimate interests"); None when none is."""
     basis = (report.legal_basis or "").strip()
     if basis.lower() in NO_BASIS or basis == CONTROLLER_DECIDES:
         return None
+    if basis == OUTSIDE_GDPR:
+        return "none needed under the GDPR (no one in the EU, EEA or UK in the data, as stated)"
     return basis.replace("_", " ")
 
 

@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from agent.text_values import CURRENCY_AFTER, CURRENCY_BEFORE, MONEY_SIGN, MONEY_SIGN_CHARS
+
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 SECRET = re.compile(
     r"(?<![\w-])(?:"
@@ -45,11 +47,11 @@ _NOT_SECRET = frozenset(
 )
 
 # Money ---------------------------------------------------------------------------------------
-_CURRENCY_SIGN = r"[$€£¥₹]"
-_CURRENCY_WORD = (
-    r"(?:usd|eur|gbp|chf|cad|aud|nzd|inr|jpy|cny|sek|nok|dkk|pln|brl|mxn|zar|"
-    r"dollars?|euros?|pounds?|bucks|francs?|rupees?)"
-)
+_CURRENCY_SIGN = MONEY_SIGN
+# Before an amount: codes ("EUR 300") and the common names; after one, every currency word
+# the interview reads ("300 zloty"), but not before ("won 2 competitions" is no amount).
+_CURRENCY_WORD = rf"(?:{CURRENCY_BEFORE}|dollars?|euros?|pounds?|bucks|francs?|rupees?)"
+_CURRENCY_WORD_AFTER = rf"(?:{CURRENCY_AFTER})"
 _AMOUNT = (
     r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?(?!\d)"  # 12 000 (spaces group thousands)
     r"|\d{1,3}(?:[,.]\d{3})+(?:[.,]\d+)?(?!\d)"  # 12,000 / 4.500 / 1,500.50
@@ -59,7 +61,7 @@ _SCALE = r"(?:\s?(?:k|K|m|M|mn|bn)(?![\w])|\s(?:thousand|million)\b)?"
 _PERIOD = r"(?:/|\bper\s|\ban?\s)\s?(?:hour|hr|h|day|week|month|year|yr|annum)\b"
 MONEY = re.compile(
     rf"(?:{_CURRENCY_SIGN}|\b{_CURRENCY_WORD}\b\.?)\s?(?:{_AMOUNT}){_SCALE}"
-    rf"|(?<![\w.,])(?:{_AMOUNT}){_SCALE}\s?(?:{_CURRENCY_SIGN}|\b{_CURRENCY_WORD}\b)"
+    rf"|(?<![\w.,])(?:{_AMOUNT}){_SCALE}\s?(?:{_CURRENCY_SIGN}|\b{_CURRENCY_WORD_AFTER}(?!\w))"
     rf"|(?<![\w.,/])(?:\d{{2,}}(?:[.,]\d+)?|\d+(?:[.,]\d+)?\s?[kK])\s?{_PERIOD}",
     re.IGNORECASE,
 )
@@ -70,7 +72,7 @@ _MONEY_WORDS = re.compile(
     r"(?:day|hourly|daily|weekly|monthly|my|our|your|freelance)\s+rates?|rates?\s+(?:is|are|was|of))\b"
 )
 _BARE = re.compile(
-    rf"(?<![\w.,:/$€£¥₹-])(?:{_AMOUNT})(?:\s?(?:[kK]|m|M|mn|bn)(?![\w]))?(?![\w%/]|[.,:-]\d)"
+    rf"(?<![\w.,:/{MONEY_SIGN_CHARS}-])(?:{_AMOUNT})(?:\s?(?:[kK]|m|M|mn|bn)(?![\w]))?(?![\w%/]|[.,:-]\d)"
 )
 _SCALE_BEFORE = re.compile(r"(?i)(?:out of|/)\s*$")
 _NOT_MONEY_AFTER = re.compile(
