@@ -178,6 +178,15 @@ def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) ->
     if q.id == "clients":
         if value == 0 and _EMPLOYED.search(folded):
             value = 1.0  # "none, I'm employed full time": no clients, one employer
+        elif value == 0 and _ONE_INTERNSHIP.search(folded):  # "none, just a summer internship"
+            return Reading(
+                value=1.0, note="Noted: 1 employer (an internship).", also=((EMPLOYED, True),)
+            )
+        elif value == 0 and _INTERNSHIP.search(folded):  # "0, I'm a student doing internships"
+            return _unclear(
+                "An internship is work for an employer: how many internships or employers in "
+                f'the last 12 months? For example "2". {hint()}'
+            )
         return _clients(q, value, folded, kb)
     if q.id in ("weekly_learning_hours", "quick_hours") and isinstance(value, float):
         return Reading(value=value, note=_weekly_note(value, text, q.id == "weekly_learning_hours"))
@@ -226,6 +235,12 @@ def _weekly_note(hours: float, text: str, back: bool = True) -> str:
 
 # Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
 # if they do not name their income streams later, the audit knows it is a salary.
+_ONE_INTERNSHIP = re.compile(
+    r"\b(?:a|an|one|1|single)\s+(?:\w+\s+)?(?:intern(?:ship)?|apprentice(?:ship)?|working student)\b"
+)
+_INTERNSHIP = re.compile(
+    r"\b(?:intern(?:ship)?s?|apprentice(?:ship)?s?|working student|werkstudent)\b"
+)
 _EMPLOYED = re.compile(
     r"\b(?:employees?|employed|employers?|boss|salaried|salary|full[- ]?time (?:job|role|position)|"
     r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract)"

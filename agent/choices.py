@@ -180,7 +180,9 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
     if clear and (len(contained) <= 1 or scored[0][0] in contained):
         return scored[0][0].value, []
     if contained:
-        return None, list(dict.fromkeys([*contained, *(o for o, _ in scored[:1])]))[:3]
+        # "data scientist, mostly NLP": the named option or the one the rest points at.
+        pointed = [o for o in [_elsewhere(folded, contained[0], options)] if o is not None]
+        return None, list(dict.fromkeys([*contained, *pointed, *(o for o, _ in scored[:1])]))[:3]
     prefix = _word_prefix(normalize_name(stripped) or key, options)
     if len(prefix) == 1:
         return prefix[0].value, []
@@ -299,22 +301,38 @@ def _covered(text: str, best: Option, options: Sequence[Option]) -> bool:
 def _points_elsewhere(text: str, chosen: Option, options: Sequence[Option]) -> bool:
     """Whether words outside the chosen option's name point only at another option
     ("freelance ml engineer": "freelance" points away from Machine Learning Engineer)."""
-    covered = text
+    return _elsewhere(text, chosen, options) is not None
+
+
+# What follows these is an aside, not the answer ("MLOps engineer, though I do some data eng").
+_ASIDE = re.compile(
+    r"\b(?:though|although|but|also|plus|as well|on the side|besides|apart from|sometimes|"
+    r"occasionally)\b"
+)
+
+
+def _elsewhere(text: str, chosen: Option, options: Sequence[Option]) -> Option | None:
+    """The one other option that words outside the chosen option's name point at, if any."""
+    covered = _ASIDE.split(text)[0]
     for name in chosen.names():
         covered = _name_pattern(name).sub(" ", covered)
     mine = _option_tokens(chosen)
     for typed in _typed_tokens(covered):
         if any(_token_match(typed, k) for k in mine):
             continue
-        # Only a word of another option's own name counts, not one of its aliases.
+        # Only a word of another option's own name counts, not one of its aliases, and a
+        # short word only whole ("comps" is not "computer").
         others = [
             o
             for o in options
-            if o is not chosen and any(_token_match(typed, k) for k in _label_tokens(o))
+            if o is not chosen
+            and any(
+                typed == k or (len(typed) >= 5 and _token_match(typed, k)) for k in _label_tokens(o)
+            )
         ]
         if len(others) == 1:
-            return True
-    return False
+            return others[0]
+    return None
 
 
 @lru_cache(maxsize=1024)

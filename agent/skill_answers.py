@@ -208,7 +208,8 @@ def _blanket_patterns() -> tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[s
 _THOSE = r"(?:these|them|those|that|this|it|the above)"
 # Saying that none of the skills was ever done: every rating is 0 ("but" names exceptions).
 _NONE_SAID = (
-    r"(?:all (?:zeros?|0s?|none)|zeros?(?: across the board| for all| everywhere)?|none of them|"
+    r"(?:all (?:zeros?|0s?|none)|(?:zeros?|0s?)(?: across the board| for all| everywhere| all round)?|"
+    r"none of (?:them|these|those|that|this|it|the above)|"
     r"nothing(?: yet)?|0 for all|none(?: for now| yet)?|not at all|zero|nada|"
     # "never did any of that", "I've never touched any of these", "never touched ethics stuff"
     rf"(?:i(?: have|'ve|ve)? )?never (?:\w+ ){{1,2}}?(?:any(?:thing)?(?: of {_THOSE}"
@@ -248,6 +249,8 @@ def _none_with_a_reason(text: str) -> bool:
     """ "none, compliance handles it", "never did any of that - not my job": none of them,
     then why, with no rating or exception after it."""
     split = _after_none(text)
+    if split is not None and _ALL_NONE.match(re.sub(r"^(?:so|just|basically)\s+", "", split[1])):
+        return True  # "never did any of this, 0 across the board": said twice
     return split is not None and not (
         re.search(r"\d", split[1])
         or _WEAK.search(split[1])

@@ -112,7 +112,8 @@ UNIT_NAMES: dict[str, tuple[str, ...]] = {
     "currency": (),  # every word of CURRENCIES but the US dollar's (below)
     "clients": ("clients", "client", "customers", "customer", "employers", "employer", "companies",
                 "company", "contracts", "contract", "jobs", "job", "gigs", "gig", "kunden", "kunde",
-                "clientes", "cliente", "firms", "firm", "agencies", "agency", "businesses", "accounts"),
+                "clientes", "cliente", "firms", "firm", "agencies", "agency", "businesses", "accounts", "internships",
+                "internship", "apprenticeships", "apprenticeship"),
     "thousand": ("k", "thousand", "grand", "tausend"),
 }  # fmt: skip
 # Currencies as people write them, by ISO 4217 code; "?" where a word names several ("pesos",
