@@ -31,6 +31,7 @@ from typing import Any
 from agent.interview import (
     EMPLOYED,
     MODEL_DATASET,
+    MODEL_MEDAL,
     REQUIRED,
     Question,
     describe_answer,
@@ -121,14 +122,29 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
     if q.id in MODEL_QUESTIONS and reading.complete:
         also = side_answers(q, reading.value, text, kb)
         if also:
-            note = f"{reading.note} {_leaderboard_note(kb, also[0][1])}"
+            note = f"{reading.note} {_leaderboard_note(kb, dict(also))}"
             return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
     return reading
 
 
-def _leaderboard_note(kb: KnowledgeBase, dataset_id: str) -> str:
-    name = next(d.name for t in kb.tasks.values() for d in t.datasets if d.id == dataset_id)
-    return f"Its metrics are ranked against the {name} leaderboard."
+def _leaderboard_note(kb: KnowledgeBase, said: dict[str, Any]) -> str:
+    """What a dataset or a medal named in passing does to the model's rank."""
+    dataset = said.get(MODEL_DATASET)
+    medal = said.get(MODEL_MEDAL)
+    if dataset is None:
+        known = [d.name for t in kb.tasks.values() for d in t.datasets if d.medals]
+        return (
+            f"A {medal} medal ranks the model where I know the competition's leaderboard "
+            f"({' and '.join(known)}): name the competition if it is one of them."
+        )
+    found = next(d for t in kb.tasks.values() for d in t.datasets if d.id == dataset)
+    if medal in found.medals:
+        top = 100 - found.medals[medal]
+        return (
+            f"Its metrics are ranked against the {found.name} leaderboard, at least in the top "
+            f"{top:.2g}% that a {medal} medal means there."
+        )
+    return f"Its metrics are ranked against the {found.name} leaderboard."
 
 
 def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Reading:
@@ -242,7 +258,8 @@ _INTERNSHIP = re.compile(
     r"\b(?:intern(?:ship)?s?|apprentice(?:ship)?s?|working student|werkstudent)\b"
 )
 _EMPLOYED = re.compile(
-    r"\b(?:employees?|employed|employers?|boss|salaried|salary|full[- ]?time (?:job|role|position)|"
+    r"\b(?:employees?|employed|employers?|boss|salaried|salary|"
+    r"full[- ]?time (?:job|role|position|at|for|with|employee|employment|staff|hire)|"
     r"day job|in[- ]house|on (?:the |a )?payroll|permanent (?:job|role|position|contract)"
     r"|i work (?:for|at)|employs me)\b"
 )
@@ -267,9 +284,19 @@ def side_answers(
         return ((EMPLOYED, True if employed else None),)
     if q.id in MODEL_QUESTIONS and kb is not None and value is not False:
         named = kb.dataset_named_in(text)
-        if named is not None:
-            return ((MODEL_DATASET, named[1].id),)
+        medal = _MEDAL.search(normalize(text))
+        said = [] if named is None else [(MODEL_DATASET, named[1].id)]
+        if medal is not None:
+            said.append((MODEL_MEDAL, medal.group(1) or medal.group(2)))
+        return tuple(said)
     return ()
+
+
+# "my silver medal solution", "got gold in Home Credit": a rank on the competition's leaderboard.
+_MEDAL = re.compile(
+    r"\b(gold|silver|bronze)[- ]?(?:medal\w*|zone)\b"
+    r"|\b(?:won|got|earned|took|grabbed)\s+(?:a\s+)?(gold|silver|bronze)\b"
+)
 
 
 # Where a model's public dataset may be named (kept under MODEL_DATASET).
@@ -676,6 +703,17 @@ def _stage_in_own_words(text: str) -> Reading | None:
     The stage counts machine-learning work: a "mid-career switcher" is junior here, not mid.
     """
     folded = normalize(text)
+    in_ml = _STAGE_IN_ML.search(folded)
+    if in_ml is not None and len(set(re.findall(_STAGES, folded))) > 1:
+        # "senior in software, junior in ML": the stage counts machine-learning work.
+        stage = in_ml.group(1) or in_ml.group(2)
+        return Reading(
+            value=stage,
+            note=f"Noted: {stage.title()}: the stage counts "
+            "machine-learning work; what you did before counts where your skills are rated"
+            + _BACK
+            + ".",
+        )
     if _SWITCHING.search(folded):
         level = _MID_CAREER.sub(" ", folded)  # the middle of a career, not a stage in ML
         if _HIGH_STAGE.search(level):
@@ -707,6 +745,12 @@ def _stage_in_own_words(text: str) -> Reading | None:
 
 
 _STAGES = r"(?:student|intern|graduate|junior|mid(?:[- ]?level)?|senior|lead|staff|principal)"
+_ML_FIELD = r"(?:ml|machine learning|ai|data science|deep learning|llms?|mlops|data)"
+# A stage said of machine learning beside another field's ("senior in software, junior in ML").
+_STAGE_IN_ML = re.compile(
+    rf"\b(junior|mid|senior|principal|student)(?:[- ]?level)? (?:in|at|for|on the|when it comes to) "
+    rf"(?:the )?{_ML_FIELD}\b|\b{_ML_FIELD}[- ]wise,? (?:i'?m |i am )?(?:an? )?(junior|mid|senior|principal)\b"
+)
 # A move between stages names where the person is now: "moved from junior to mid last spring",
 # "promoted to senior", "was junior, now mid", "just became a lead".
 _STAGE_NOW = re.compile(
@@ -757,6 +801,12 @@ def _either(names: list[str]) -> str:
 # Ratings ---------------------------------------------------------------------------------
 
 
+_NOT_APPLICABLE = re.compile(
+    r"n/?a|not applicable|does ?n'?t apply|does not apply|not relevant(?: to me| for me)?"
+    r"|(?:that'?s |this is )?not (?:really )?(?:my|for my) (?:area|field|thing|job)"
+)
+
+
 def _ratings(
     q: Question,
     text: str,
@@ -771,6 +821,15 @@ def _ratings(
         or (_NOTHING_MORE.match(folded) and not re.search(r"\d", folded))
     ):
         return Reading(value={}, note="Nothing added.")
+    if q.kind == "ratings" and _NOT_APPLICABLE.fullmatch(strip_hedges(folded).strip(" .!")):
+        # "n/a" for a whole list: never done (0) or not rateable (left out) change the score
+        # very differently, so ask which.
+        return _unclear(
+            '"Not applicable": have you never done these (each counts as 0), or can you not '
+            "rate them (they are left out, not counted as zero)?",
+            (Choice(label="Never done them (0)", value="none"),
+             Choice(label="Leave them out", value="don't know")),
+        )  # fmt: skip
     expected = _expected(q, answers, kb)
     got = read_ratings(text, expected, kb, q.kind == "ratings")
     if got.all_unknown:

@@ -16,6 +16,7 @@ from agent.review import ReviewPrompt
 from agent.store import AuditRow, PlanRow, ReviewDecision
 from prompts.loader import render
 from tools.errors import StorageError
+from tools.numbers import rank
 from tools.params import METHODOLOGY_URL
 from tools.results import AuditResult, SkillScore
 
@@ -283,7 +284,7 @@ def render_report(
     data = report_data(audit, decisions, plan, plan_decisions, owner)
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False)
-    return render(f"report/report.{fmt}.j2", **data)
+    return render(f"report/report.{fmt}.j2", rank=rank, **data)
 
 
 def write_report(

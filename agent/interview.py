@@ -57,6 +57,8 @@ QUESTIONS_FILE = "interview/questions.yaml"
 EMPLOYED = "_employed"
 # Set when a model answer names a public dataset with a leaderboard ("... for Home Credit").
 MODEL_DATASET = "_model_dataset"
+# Set when a model answer names the competition medal it won ("silver medal in Home Credit").
+MODEL_MEDAL = "_model_medal"
 REQUIRED = frozenset({"target_role"})
 # What each point of the 0-5 rating scale means (self-ratings, endorsements).
 RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
@@ -437,6 +439,8 @@ def build_profile(
         dataset = answers.get(MODEL_DATASET)
         if dataset and kb.resolve_dataset(answers["model_task"], dataset) is not None:
             model["dataset"] = dataset  # named in passing, and of the task given
+            if answers.get(MODEL_MEDAL):
+                model["medal"] = answers[MODEL_MEDAL]
         if answers.get("model_personal_data") is not None:
             model["personal_data"] = answers["model_personal_data"]
             model["legal_basis"] = answers.get("model_legal_basis")

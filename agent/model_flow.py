@@ -19,6 +19,7 @@ from typing import Any
 from agent.answers import OFFERED, apply_side_answers, offered_choices, understood_reading
 from agent.interview import (
     MODEL_DATASET,
+    MODEL_MEDAL,
     applies,
     choices_for,
     describe_answer,
@@ -120,6 +121,8 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
     dataset = row.answers.get(MODEL_DATASET)
     if dataset and turn.kb.resolve_dataset(data["task"], dataset) is not None:
         data["dataset"] = dataset
+        if row.answers.get(MODEL_MEDAL):
+            data["medal"] = row.answers[MODEL_MEDAL]
     try:
         outcome = audit_one_model(turn, data)
     except (ValueError, SkillAuditError) as exc:
@@ -135,7 +138,8 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
         if metric.beyond_table:
             where = f"{metric.beyond_table} the tabulated range ({where})"
         flag = " - below the 75th" if metric.below_flag else ""
-        lines.append(f"- {metric_shown(metric.metric, metric.value)}: {where}{flag}")
+        why = f" ({metric.note})" if metric.counts and metric.note else ""  # a medal's rank
+        lines.append(f"- {metric_shown(metric.metric, metric.value)}: {where}{flag}{why}")
     lines += [f"- {f.message}" for f in verdict.findings if f.code != "below_p75"]
     if verdict.dataset is None:
         lines.append(

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from agent.review import ReviewPrompt, render_prompts
+from tools.numbers import rank
 from tools.results import ModelVerdict, ReviewFinding
 from tools.review import model_findings
 
@@ -67,13 +68,14 @@ def plan_prompts(
 def model_prompts(verdict: ModelVerdict) -> list[dict[str, Any]]:
     """The model pitfalls found, plus a confirmation that the picture is fair."""
     task = verdict.task.replace("_", " ")
-    percentile = "?" if verdict.quality_percentile is None else f"{verdict.quality_percentile:g}"
+    percentile = "?" if verdict.quality_percentile is None else rank(verdict.quality_percentile)
     confirm = ReviewFinding(
         id="model_confirm",
         kind="model_confirm",
         skills=[],
-        facts={"task": task, "percentile": percentile},
-    )
+        facts={"task": task, "percentile": percentile, "compared": verdict.compared_with,
+               "medal": verdict.medal or ""},
+    )  # fmt: skip
     return _dump(
         render_prompts(
             [*model_findings([verdict]), confirm], OUTPUTS_FILE, fallback="review/audit.yaml"

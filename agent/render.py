@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from prompts.loader import render
+from tools.numbers import rank
 
 if TYPE_CHECKING:
     from agent.config import Settings
@@ -20,7 +21,7 @@ def signed(value: float | None) -> str:
 
 def render_chat(name: str, **variables: Any) -> str:
     """Render `prompts/chat/<name>` with the number helpers available."""
-    return render(f"chat/{name}", fmt=fmt, signed=signed, **variables).strip()
+    return render(f"chat/{name}", fmt=fmt, signed=signed, rank=rank, **variables).strip()
 
 
 def welcome(settings: Settings, model: str = "", remote: bool = False) -> str:

@@ -55,6 +55,7 @@ UNKNOWN_PHRASES = (
     "not certain", "unknown", "can't say", "cant say", "hard to say", "no way to know",
     "keine ahnung", "weiß nicht", "weiss nicht", "je ne sais pas", "je sais pas", "sais pas",
     "no sé", "no se", "ni idea", "não sei", "nao sei", "non lo so", "boh",
+    "leave them out", "leave them all out", "can't rate them", "cant rate them",
 )  # fmt: skip
 _UNKNOWN = re.compile(
     r"^(?:(?:um+|uh+|hmm+|honestly|tbh|sorry|well|oh)[,\s]+)*(?:"

@@ -6,7 +6,7 @@ import itertools
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -206,6 +206,10 @@ class MetricPercentiles(Strict):
         return self
 
 
+# A competition medal: a rank on the private leaderboard (see `DatasetBenchmark.medals`).
+Medal = Literal["bronze", "silver", "gold"]
+
+
 class DatasetBenchmark(Strict):
     """A public dataset with a documented leaderboard: models on it rank against its own scores."""
 
@@ -216,6 +220,13 @@ class DatasetBenchmark(Strict):
     basis: str = Field(min_length=20)
     sources: list[SkillId] = Field(min_length=1)
     metrics: list[MetricPercentiles] = Field(min_length=1)
+    medals: dict[Medal, float] = Field(
+        default_factory=dict,
+        description=(
+            "the percentile each competition medal guarantees at least, from the medal rules "
+            "and the number of teams (a medal is a rank on the private leaderboard)"
+        ),
+    )
 
 
 class TaskBenchmark(Strict):

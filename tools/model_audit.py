@@ -7,8 +7,8 @@ import math
 from collections.abc import Collection, Sequence
 
 from knowledge.base import KnowledgeBase
-from knowledge.schema import DatasetBenchmark, MetricPercentiles
-from tools.numbers import metric_label, percent
+from knowledge.schema import DatasetBenchmark, Medal, MetricPercentiles
+from tools.numbers import metric_label, percent, rank
 from tools.params import ScoringParams, SourceKind
 from tools.profile import ModelReport
 from tools.results import Evidence, MetricVerdict, ModelFinding, ModelVerdict
@@ -146,6 +146,8 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
                 note=note,
             )
         )
+    if dataset is not None and report.medal in dataset.medals:
+        verdicts = _at_least_the_medal(verdicts, report.medal, dataset, params)
     findings += _baseline_findings(verdicts, minority)
     findings += _imbalance_findings(report, params, positive_rate)
     findings += _personal_data_findings(report)
@@ -180,9 +182,35 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         findings=findings,
         dataset=report.dataset,
         compared_with=_compared(dataset),
+        medal=report.medal if dataset is not None and report.medal in dataset.medals else None,
         below_baseline=any(v.beats_baseline is False for v in verdicts),
         legal_basis=stated_basis(report),
     )
+
+
+def _at_least_the_medal(
+    verdicts: list[MetricVerdict], medal: Medal, dataset: DatasetBenchmark, params: ScoringParams
+) -> list[MetricVerdict]:
+    """A medal is a documented rank on the leaderboard: a quality metric ranks at least where
+    the medal puts it, whatever the editorial shape between the table's points says."""
+    floor = dataset.medals[medal]
+    raised = []
+    for v in verdicts:
+        if v.counts and v.percentile is not None and v.metric != LATENCY and v.percentile < floor:
+            note = (
+                f"at least percentile {floor:g}: a {medal} medal ranks in the top "
+                f"{100 - floor:.2g}% of the leaderboard (the table alone says {v.percentile:g})"
+            )
+            v = v.model_copy(
+                update={
+                    "percentile": floor,
+                    "beyond_table": None,
+                    "below_flag": floor < params.model_flag_percentile,
+                    "note": f"{v.note}; {note}" if v.note else note,
+                }
+            )
+        raised.append(v)
+    return raised
 
 
 def _compared(dataset: DatasetBenchmark | None) -> str:
@@ -392,7 +420,7 @@ def model_evidence(
                     origin="profile.models",
                     signal="model_quality",
                     detail=(
-                        f"{report.name}: quality at percentile {verdict.quality_percentile:.0f} of "
+                        f"{report.name}: quality at percentile {rank(verdict.quality_percentile)} of "
                         f"{verdict.compared_with}"
                     ),
                 )

@@ -5,6 +5,14 @@ from __future__ import annotations
 import math
 
 
+def rank(percentile: float) -> str:
+    """A percentile as shown: whole, except just short of 100 ("99.6", never "100", which
+    would read as above everyone)."""
+    if 99.5 <= percentile < 100:
+        return f"{math.floor(percentile * 10) / 10:.1f}"
+    return f"{percentile:.0f}"
+
+
 def percent(share: float) -> str:
     """A share (0.25) as a percentage ("25%") that never reads as its neighbour: a small share
     keeps two significant digits (0.005 is "0.5%", not "0%") and one just short of all keeps

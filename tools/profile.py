@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from knowledge.base import KnowledgeBase
-from knowledge.schema import Category, Pillar, normalize_name
+from knowledge.schema import Category, Medal, Pillar, normalize_name
 from tools.errors import ProfileError
 from tools.params import SourceKind
 
@@ -133,6 +133,10 @@ class ModelReport(Model):
         default=None,
         max_length=200,
         description="public dataset or competition it was scored on (e.g. porto seguro), to rank it on that leaderboard",
+    )
+    medal: Medal | None = Field(
+        default=None,
+        description="the competition medal it won on that dataset: a rank on its leaderboard",
     )
 
     @field_validator("task")

@@ -159,6 +159,9 @@ class ModelVerdict(Out):
         default=None, description="public dataset whose leaderboard ranked it"
     )
     compared_with: str = Field(default="", description="what the percentiles compare with")
+    medal: str | None = Field(
+        default=None, description="the competition medal that ranks it at least so high there"
+    )
     below_baseline: bool = Field(
         default=False, description="some metric is at or below what a trivial model scores"
     )

@@ -196,6 +196,40 @@ def test_a_named_public_dataset_ranks_its_winner_at_the_top(
         )  # fmt: skip
 
 
+def test_a_medal_ranks_a_model_at_least_where_the_medal_rules_put_it(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    """A silver medal in Home Credit (7,176 teams) is the top 5% of its private leaderboard:
+    the editorial shape between the table's points does not rank it lower."""
+    plain = _audit(make_profile, kb, metrics={"roc_auc": 0.795}, dataset="home credit")
+    silver = _audit(make_profile, kb, metrics={"roc_auc": 0.795, "latency_ms": 900},
+                    dataset="home credit", medal="silver")  # fmt: skip
+    assert plain.quality_percentile is not None and plain.quality_percentile < 95
+    assert silver.quality_percentile == 95
+    auc = next(v for v in silver.metrics if v.metric == "roc_auc")
+    assert "a silver medal ranks in the top 5%" in auc.note and not auc.below_flag
+    latency = next(v for v in silver.metrics if v.metric == "latency_ms")
+    assert latency.percentile == plain_latency(make_profile, kb)  # speed is no rank
+    # Above the floor already: unchanged. Without a known leaderboard a medal ranks nothing.
+    gold_high = _audit(make_profile, kb, metrics={"roc_auc": 0.8057}, dataset="home credit", medal="bronze")  # fmt: skip
+    assert gold_high.quality_percentile is not None and gold_high.quality_percentile > 95
+    no_dataset = _audit(make_profile, kb, metrics={"roc_auc": 0.795}, positive_rate=0.08, medal="gold")  # fmt: skip
+    assert (
+        no_dataset.quality_percentile
+        == _audit(
+            make_profile, kb, metrics={"roc_auc": 0.795}, positive_rate=0.08
+        ).quality_percentile
+    )
+    # Accuracy that is no evidence of quality stays unranked, medal or not.
+    accuracy = _audit(make_profile, kb, metrics={"accuracy": 0.92}, dataset="home credit", medal="gold")  # fmt: skip
+    assert accuracy.metrics[0].percentile is None
+
+
+def plain_latency(make_profile: Callable[..., Profile], kb: KnowledgeBase) -> float | None:
+    verdict = _audit(make_profile, kb, metrics={"roc_auc": 0.795, "latency_ms": 900}, dataset="home credit")  # fmt: skip
+    return next(v.percentile for v in verdict.metrics if v.metric == "latency_ms")
+
+
 def test_model_quality_is_weaker_evidence_than_the_percentile_suggests(
     make_profile: Callable[..., Profile], kb: KnowledgeBase
 ) -> None:

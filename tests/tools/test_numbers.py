@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.numbers import percent, shown
+from tools.numbers import percent, rank, shown
 
 
 @pytest.mark.parametrize(
@@ -40,3 +40,7 @@ def test_a_number_in_a_sentence_has_no_float_noise(
     value: float | None, digits: int, text: str
 ) -> None:
     assert str(shown(value, digits)) == text
+
+
+def test_a_rank_just_short_of_100_never_reads_as_100() -> None:
+    assert [rank(p) for p in (84.7, 99.4, 99.6, 99.96, 100)] == ["85", "99", "99.6", "99.9", "100"]
