@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import logging
+import re
 import socket
 import threading
 import time
@@ -294,6 +295,23 @@ def test_private_details_never_reach_the_model(
     with store.user("hal") as scope:
         remembered = str(scope.llm_memory().recent)
     assert "Zyxcorp" not in remembered and MARKERS["email"] not in remembered
+
+
+@pytest.mark.parametrize(("said", "usd"), [("2 000 zł", 507), ("C$400", 286), ("₹5000", 53)])
+def test_a_budget_in_another_currency_stays_local_and_is_converted(
+    engine: Engine, fake: FakeOpenAI, store: Store, said: str, usd: float
+) -> None:
+    fake.queue(
+        Say("Which role are you aiming for?"),
+        Call([("record_answer", {"question_id": "learning_budget_usd", "answer": "[amount]"})]),
+        Say("Thanks, noted."),
+    )
+    engine.handle_sync("zoe", "Hi")
+    engine.handle_sync("zoe", f"My learning budget is {said} in total.")
+    sent = fake.all_text()
+    amount = re.search(r"\d[\d ]*\d", said)
+    assert amount is not None and amount.group() not in sent  # "2 000", "400", "5000"
+    assert _answers(store, "zoe")["learning_budget_usd"] == usd  # at the ECB rate, locally
 
 
 def test_consent_comes_only_from_the_person(engine: Engine, fake: FakeOpenAI, store: Store) -> None:

@@ -74,6 +74,21 @@ def test_moved_and_dated_entries_are_corrected() -> None:
     )
 
 
+def test_a_level_is_never_below_what_the_title_or_a_prerequisite_says() -> None:
+    """'Kaggle Learn: Intermediate Machine Learning' (after Intro to ML) is not beginner.
+    ("Advanced" in a title often names a technique, "Advanced RAG", not a level.)"""
+    order = [Level.BEGINNER, Level.INTERMEDIATE, Level.ADVANCED]
+    resources = default_catalog().resources
+    for resource in resources.values():
+        if "intermediate" in resource.title.lower():
+            assert resource.level != Level.BEGINNER, resource.id
+        for needed in resource.prerequisites:
+            if needed in resources:
+                assert order.index(resources[needed].level) <= order.index(resource.level), (
+                    f"{resource.id} needs {needed}"
+                )
+
+
 def test_topics_name_real_skills(kb: KnowledgeBase) -> None:
     topics = load_topics(kb)
     assert len(topics.topics) >= 30
