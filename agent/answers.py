@@ -819,6 +819,7 @@ def _ratings(
     if q.kind == "extra_ratings" and (
         _NOTHING_MORE.fullmatch(folded)
         or (_NOTHING_MORE.match(folded) and not re.search(r"\d", folded))
+        or is_none(folded)  # "keine", "rien", "nada"
     ):
         return Reading(value={}, note="Nothing added.")
     if q.kind == "ratings" and _NOT_APPLICABLE.fullmatch(strip_hedges(folded).strip(" .!")):

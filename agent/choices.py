@@ -419,7 +419,11 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     # How often, said with an "and" or "or" that joins nothing ("prizes now and then").
     folded = _NOW_AND_THEN.sub(" ", folded)
     parts = [
-        p for p in re.split(r"[,;\n+/]|\band\b|\s&\s|\bor\b|\bplus\b|\balso\b", folded) if p.strip()
+        p
+        for p in re.split(
+            r"[,;\n+/]|\band\b|\s&\s|\bor\b|\bplus\b|\balso\b|\b(?:und|oder|et|ou)\b|\sy\s", folded
+        )
+        if p.strip()
     ]
     if len(parts) == 1 and re.fullmatch(r"[\d\s]+", parts[0]):
         parts = parts[0].split()

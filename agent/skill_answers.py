@@ -173,7 +173,9 @@ def _value(match: re.Match[str], ten: bool) -> float:
 
 _REST = (
     r"(?:all(?: of them| others| the others| the rest| else)?|everything(?: else)?|each|every skill|"
-    r"the rest|rest|others|the others|other ones|remaining(?: ones)?|everything other)"
+    r"the rest|rest|others|the others|other ones|remaining(?: ones)?|everything other|"
+    # German, French, Spanish, Italian
+    r"der rest|den rest|alle anderen|le reste|les autres|el resto|los dem[aá]s|il resto|gli altri)"
 )
 # Words that name exceptions to a rating for all ("all 3 except git 1").
 EXCEPT_WORDS = r"(?:except(?: for)?|but(?: for)?|apart from|other than|besides|excluding|save for|aside from|minus|bar)"

@@ -79,6 +79,12 @@ def _counts(
         if minority is None:
             return False, "a threshold metric means little until the class balance is known"
         if minority < params.imbalance_minority_threshold:
+            if metric == "f1":  # F1 of the positive class is not swamped, but not comparable
+                return False, (
+                    f"F1 depends on how rare the positive class is, and its table is for usual "
+                    f"balances; at a {percent(minority)} minority class it is not ranked (from "
+                    f"{params.imbalance_minority_threshold:.0%}); PR-AUC is"
+                )
             return False, (
                 f"a threshold metric on a {percent(minority)} minority class is dominated by the majority "
                 f"class (valid from {params.imbalance_minority_threshold:.0%})"
