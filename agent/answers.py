@@ -30,10 +30,12 @@ from typing import Any
 
 from agent.interview import (
     EMPLOYED,
+    MODEL_CLASSES,
     MODEL_DATASET,
     MODEL_MEDAL,
     REQUIRED,
     Question,
+    classes_in,
     describe_answer,
     in_range,
     options_for,
@@ -65,7 +67,7 @@ from agent.skill_answers import (
     read_ratings,
     read_skill_list,
 )
-from agent.skill_names import display
+from agent.skill_names import display, is_broad
 from agent.sources import named
 from agent.text_values import clean, strip_hedges, to_float
 from knowledge.base import KnowledgeBase
@@ -121,9 +123,12 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
     reading = _read(q, text, answers, kb)
     if q.id in MODEL_QUESTIONS and reading.complete:
         also = side_answers(q, reading.value, text, kb)
-        if also:
-            note = f"{reading.note} {_leaderboard_note(kb, dict(also))}"
+        said = dict(also)
+        if said.keys() & {MODEL_DATASET, MODEL_MEDAL}:
+            note = f"{reading.note} {_leaderboard_note(kb, said)}"
             return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
+        if also:
+            return dataclasses.replace(reading, also=(*reading.also, *also))
     return reading
 
 
@@ -169,7 +174,7 @@ def _read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) ->
     if folded and unknown_prefix(folded) and q.kind != "text":
         # "idk, maybe mid?": a hedge before an answer; the answer counts if it is clear.
         rest = read(q, unknown_prefix(folded) or "", answers, kb)
-        if rest.complete:
+        if rest.complete or rest.offered:  # "idk, maybe A or B": those two are offered
             return rest
     if folded and is_unknown(folded) and q.kind != "text":
         return _not_known(q, kb, hint)
@@ -285,9 +290,12 @@ def side_answers(
     if q.id in MODEL_QUESTIONS and kb is not None and value is not False:
         named = kb.dataset_named_in(text)
         medal = _MEDAL.search(normalize(text))
-        said = [] if named is None else [(MODEL_DATASET, named[1].id)]
+        classes = classes_in(text)
+        said: list[tuple[str, Any]] = [] if named is None else [(MODEL_DATASET, named[1].id)]
         if medal is not None:
             said.append((MODEL_MEDAL, medal.group(1) or medal.group(2)))
+        if classes is not None:
+            said.append((MODEL_CLASSES, classes))
         return tuple(said)
     return ()
 
@@ -300,7 +308,7 @@ _MEDAL = re.compile(
 
 
 # Where a model's public dataset may be named (kept under MODEL_DATASET).
-MODEL_QUESTIONS = ("has_model", "model_task", "model_metrics")
+MODEL_QUESTIONS = ("has_model", "model_task", "model_metrics", "model_positive_rate")
 
 
 def apply_side_answers(answers: dict[str, Any], also: tuple[tuple[str, Any], ...]) -> None:
@@ -940,7 +948,9 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
     elif item["kind"] == "unknown_name":
         names = [kb.skills[s].name for s in _suggested(q, item)]
         rated = f" {item['rating']:g}" if item["rating"] is not None else ""
-        known = bool(names) and kb.resolve_skill(item["typed"]) is not None
+        known = bool(names) and (
+            kb.resolve_skill(item["typed"]) is not None or is_broad(item["typed"])
+        )
         question = (
             f"{item['typed']!r}{later} could mean more than one skill: which did you mean"
             if known

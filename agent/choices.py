@@ -182,7 +182,9 @@ def _matched(folded: str, options: Sequence[Option]) -> tuple[str | None, list[O
     if contained:
         # "data scientist, mostly NLP": the named option or the one the rest points at.
         pointed = [o for o in [_elsewhere(folded, contained[0], options)] if o is not None]
-        return None, list(dict.fromkeys([*contained, *pointed, *(o for o, _ in scored[:1])]))[:3]
+        # Two named ("data scientist or ml engineer"): those two, not a third that scores as well.
+        best = [] if len(contained) > 1 else [o for o, _ in scored[:1]]
+        return None, list(dict.fromkeys([*contained, *pointed, *best]))[:3]
     prefix = _word_prefix(normalize_name(stripped) or key, options)
     if len(prefix) == 1:
         return prefix[0].value, []
@@ -377,6 +379,19 @@ _ANY_WORDS = frozenset({
 })  # fmt: skip
 _RATING_LIKE = re.compile(r"[a-z][a-z\s:/&'-]*?\s*:?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?")
 # "none, except a fairness check", "nothing but github": only the ones named after it.
+# None said in a sentence, naming no option: "no real projects yet", "haven't done any",
+# "nothing like that", "never done any of these".
+_NONE_SAID = (
+    r"(?:no (?:real |actual )?(?:projects?|experience|work)(?: yet| so far)?|nothing (?:like that|of (?:the sort|that|those|these))"
+    r"|(?:i )?(?:have ?n'?t|have not|did ?n'?t|did not) (?:done |used |tried )?(?:any(?: of (?:them|these|those|that))?|anything like that)"
+    r"|(?:i(?:'ve| have)? )?never (?:done|did|tried) (?:any(?: of (?:them|these|those|that))?|that|those|these))"
+    r"(?:\s+(?:yet|so far|really))?"
+)
+_NONE_DONE = re.compile(rf"^{_NONE_SAID}$")
+_NONE_DONE_EXCEPT = re.compile(
+    rf"^{_NONE_SAID}\s*[,.;:-]?\s*(?:except(?: for)?|but|apart from|other than|"
+    r"besides|save for|only)\s+(.+)$"
+)
 _NONE_EXCEPT = re.compile(
     r"^(?:none|nothing|no|not really|none of (?:them|these|those))\s*[,.;:-]?\s*(?:except(?: for)?|"
     r"but|apart from|other than|besides|save for|only|just)\s+(.+)$"
@@ -396,12 +411,16 @@ def read_multi(text: str, options: Sequence[Option], complement: bool = False) -
     (consent, what was done) they are asked about."""
     folded = prepared(text, "an option")
     hedged = strip_hedges(folded)
-    if is_none(folded) or hedged in {"none of them", "none of these", "nothing", "none for now"}:
+    if (
+        is_none(folded)
+        or hedged in {"none of them", "none of these", "nothing", "none for now"}
+        or (_NONE_DONE.match(hedged) and not _contained(folded, options))
+    ):
         return MultiRead([], [])
     if folded in ALL_WORDS or hedged in ALL_WORDS or (complement and hedged in _ANY_WORDS):
         return MultiRead([o.value for o in options], [])
     order = [o.value for o in options]
-    only = _NONE_EXCEPT.match(hedged)
+    only = _NONE_EXCEPT.match(hedged) or _NONE_DONE_EXCEPT.match(hedged)
     if only:
         return read_multi(only.group(1), options, complement)
     exception = _EXCEPT.match(hedged)

@@ -59,6 +59,8 @@ EMPLOYED = "_employed"
 MODEL_DATASET = "_model_dataset"
 # Set when a model answer names the competition medal it won ("silver medal in Home Credit").
 MODEL_MEDAL = "_model_medal"
+# Set when a model answer says how many classes it tells apart ("10 classes", "binary").
+MODEL_CLASSES = "_model_classes"
 REQUIRED = frozenset({"target_role"})
 # What each point of the 0-5 rating scale means (self-ratings, endorsements).
 RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
@@ -276,6 +278,16 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
             if not isinstance(clients, int | float) or clients < 2:
                 raise Unclear('Equal among how many clients? Or give the share, for example "30%".')
             return round(1 / clients, 4)
+        if q.id == "model_positive_rate":
+            classes = classes_in(text) or answers.get(MODEL_CLASSES)
+            balanced = _BALANCED.search(folded) and not re.search(r"\d\s*%", folded)
+            if balanced and isinstance(classes, int) and classes > 2:
+                return round(1 / classes, 4)  # "balanced, 10 classes": the rarest holds 1/10
+            if balanced and classes is None and answers.get("model_task") == "multiclass":
+                raise Unclear(
+                    'Balanced across how many classes? For example "balanced, 10 classes".'
+                )
+            text = _CLASSES.sub(" ", folded)  # "10 classes" is no share
         value = parse_percent(text, rare=q.id == "model_positive_rate")
         if q.id == "model_positive_rate" and value in (0.0, 1.0):
             # A classifier learns from examples of each class: a share of 0 or 100% is no split.
@@ -441,6 +453,8 @@ def build_profile(
             model["dataset"] = dataset  # named in passing, and of the task given
             if answers.get(MODEL_MEDAL):
                 model["medal"] = answers[MODEL_MEDAL]
+        if answers.get(MODEL_CLASSES):
+            model["classes"] = answers[MODEL_CLASSES]
         if answers.get("model_personal_data") is not None:
             model["personal_data"] = answers["model_personal_data"]
             model["legal_basis"] = answers.get("model_legal_basis")
@@ -477,8 +491,30 @@ def _yes_when_named(text: str, named: re.Pattern[str], ask: str | None = None) -
         raise Unclear(ask) from None
 
 
+_CLASSES = re.compile(
+    r"\b(\d{1,5})[- ]?(?:(?:balanced|equal|even|different|distinct|roughly equal)\s+)?"
+    r"(?:classes|class|categories|labels|way)\b"
+)
+_BALANCED = re.compile(r"\b(?:balanced|equal(?:ly)?|even(?:ly)?|same size)\b")
+
+
+def classes_in(text: str) -> int | None:
+    """How many classes a model answer says it tells apart ("10 classes", "binary")."""
+    folded = normalize(text)
+    said = _CLASSES.search(folded)
+    if said is not None and int(said.group(1)) >= 2:
+        return int(said.group(1))
+    return 2 if re.search(r"\bbinary\b", folded) else None
+
+
 # "Do you have a model...?": "a few", "several" are a yes.
-_SOME_MODELS = re.compile(r"\b(?:a few|several|many|a couple|multiple|lots|plenty|a bunch)\b")
+# A model described instead ("just my thesis model, a CNN on CIFAR-10, 91% accuracy") is a yes too.
+_SOME_MODELS = re.compile(
+    r"\b(?:a few|several|many|a couple|multiple|lots|plenty|a bunch)\b"
+    r"|\b(?:my|a|one|the) (?:[\w-]+ ){0,2}(?:models?|classifiers?|cnn|network|regressor|forecaster)\b"
+    r"|\b(?:cnn|lstm|xgboost|lightgbm|catboost|random forest|logistic regression|bert)\b"
+    r"|\b(?:accuracy|auc|roc[- ]?auc|f1|rmse|mae|r2|map|ndcg)\b"
+)
 
 
 def _high_stakes(text: str) -> bool:

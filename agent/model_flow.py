@@ -18,6 +18,7 @@ from typing import Any
 
 from agent.answers import OFFERED, apply_side_answers, offered_choices, understood_reading
 from agent.interview import (
+    MODEL_CLASSES,
     MODEL_DATASET,
     MODEL_MEDAL,
     applies,
@@ -118,6 +119,8 @@ def finish(turn: Turn, row: FlowSession) -> Reply:
                        ("model_legal_basis", "legal_basis")):  # fmt: skip
         if row.answers.get(key) is not None:
             data[field] = row.answers[key]
+    if row.answers.get(MODEL_CLASSES):
+        data["classes"] = row.answers[MODEL_CLASSES]
     dataset = row.answers.get(MODEL_DATASET)
     if dataset and turn.kb.resolve_dataset(data["task"], dataset) is not None:
         data["dataset"] = dataset

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
-from agent.skill_names import clean_name, display, resolve_skill
+from agent.skill_names import clean_name, display, is_broad, resolve_skill
 from agent.text_values import (
     UNKNOWN_PHRASES,
     Unclear,
@@ -260,6 +260,28 @@ def _none_with_a_reason(text: str) -> bool:
     )
 
 
+# Why, said beside the ratings: "bias testing 1 because we had one lecture", "we had one
+# lecture on fairness, so bias testing 1". The reason goes; its numbers are no ratings.
+_BECAUSE = re.compile(r"\s*\b(?:because|cause|coz|cuz|since)\b[^,;]*")
+_SO = re.compile(r"^(?P<why>[^,;]*?)[,;]?\s+(?:so|thus|hence)\s+(?=[^,;]*\d)")
+_RATED = re.compile(r"^[^\d]+\s\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?$")  # "docker 3", "sql 7/10"
+
+
+def _without_reasons(text: str) -> str:
+    text = _BECAUSE.sub("", text)
+    so = _SO.match(text)
+    if so is not None and not _RATED.match(so.group("why").strip()):
+        text = text[so.end() :]
+    return text.strip(" ,;")
+
+
+# The rest said to be never used: "git 2, never used the others", "haven't touched the rest".
+_REST_NEVER = re.compile(
+    r"\b(?:(?:i(?:'ve| have)? )?never (?:used|touched|tried|done|worked with)|(?:i )?(?:have ?n'?t|"
+    r"did ?n'?t|do ?n'?t|not) (?:used|use|touched|tried|done|worked with)|no experience (?:with|in)|"
+    r"zero experience (?:with|in))\s+(?:the |any of the |all the |any )?(?:others|rest|other ones|"
+    r"remaining ones|other (?:tools|skills))\b"
+)
 _SPLIT = re.compile(r"([,;\n|]|\s+(?:and|&|plus|also|as well as|und|et|y)\s+)")
 
 
@@ -294,6 +316,8 @@ def read_ratings(
     if expected and _none_with_a_reason(hedged):  # "none, compliance handles it"
         return RatingsRead(values=dict.fromkeys(expected, 0.0))
     hedged = _none_then_some(hedged)  # "none, explainability 2": the rest are 0
+    hedged = _REST_NEVER.sub("rest 0", hedged)  # "git 2, never used the others"
+    hedged = _without_reasons(hedged)
     hedged = _FIVE_SCALE.sub(" ", hedged).strip(" ,.;")
     hedged = re.sub(r"\s*\([^()\d]*\)", " ", hedged).strip()  # "(I did a DPIA last year)"
     if hedged in _IDIOMS:
@@ -510,7 +534,8 @@ def _unknown_name(
             rating=rating,
         )
     hint = f" (did you mean {display(kb, close)}?)" if close else ""
-    known = close and kb.resolve_skill(typed) is not None  # a name two skills could have
+    # A name two skills could have, or a field several make up ("math").
+    known = close and (kb.resolve_skill(typed) is not None or is_broad(typed))
     return OpenItem(
         "unknown_name",
         typed,

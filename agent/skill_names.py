@@ -35,6 +35,26 @@ _NAME_FILLER = word_set(
 )  # fmt: skip
 
 
+# Words for a field that several skills make up: asked which, with those skills offered.
+_BROAD = {
+    word: ("linear_algebra", "calculus", "probability", "statistics", "optimization")
+    for word in (
+        "math",
+        "maths",
+        "mathematics",
+        "mathe",
+        "mathematik",
+        "mathématiques",
+        "matemáticas",
+    )
+}
+
+
+def is_broad(name: str) -> bool:
+    """Whether a typed name is a field several skills make up ("math")."""
+    return clean_name(name) in _BROAD
+
+
 def resolve_skill(
     name: str, kb: KnowledgeBase, expected: Sequence[str] = ()
 ) -> tuple[str | None, list[str]]:
@@ -47,6 +67,10 @@ def resolve_skill(
     cleaned = clean_name(name)
     if not cleaned:
         return None, []
+    broad = _BROAD.get(cleaned)
+    if broad is not None:  # "math 3": several skills; the ones asked about first
+        ranked = sorted(broad, key=lambda s: s not in expected)
+        return None, [s for s in ranked if s in kb.skills][:4]
     variants = _variants(cleaned)
     typed = [stem(t) for t in tokens(variants[-1]) if t not in _LINK_WORDS]
     exact = next((f.id for v in variants if (f := kb.resolve_skill(v)) is not None), None)

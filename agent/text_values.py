@@ -192,7 +192,7 @@ FOLLOWERS = word_set(
     actually really honestly tbh lol haha yes yeah yep no not for on from by each every
     already only just until till right now this these those my our it its it's is are was were be
     been being counting including incl excluding plus hopefully if when the que de en et und y e
-    ou oder o pro je por par all"""
+    ou oder o pro je por par all during throughout while over"""
 )  # fmt: skip
 HEDGES = (
     "i guess", "i think", "i suppose", "i believe", "i'd say", "id say", "i would say", "i reckon",

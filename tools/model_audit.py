@@ -44,19 +44,30 @@ ACCURACY_CONTEXT_MINORITY = 0.35
 
 
 def _is_binary(report: ModelReport, positive_rate: float | None) -> bool:
+    """Two classes: said so, or a tabular binary task, or a text or image classifier whose
+    positive-class share was given (a multiclass task, or more classes said, is not)."""
+    if report.classes is not None:
+        return report.classes == 2 and report.task in CLASSIFICATION_TASKS
     return report.task == "tabular_binary" or (
-        report.task in CLASSIFICATION_TASKS and positive_rate is not None
+        report.task in CLASSIFICATION_TASKS - {"multiclass"} and positive_rate is not None
     )
 
 
 def trivial_baseline(
-    metric: str, task: str, positive_rate: float | None, binary: bool
+    metric: str,
+    task: str,
+    positive_rate: float | None,
+    binary: bool,
+    classes: int | None = None,
 ) -> tuple[float, str] | None:
     """What a model with no skill scores on `metric` for this data, and what that model is."""
     if metric == "roc_auc" and task in CLASSIFICATION_TASKS:
         return 0.5, "a random ranking"
     if metric == "r2":
         return 0.0, "predicting the mean"
+    if not binary and metric == "accuracy" and _balanced(classes, positive_rate):
+        assert classes is not None
+        return 1 / classes, f"always predicting one of {classes} balanced classes"
     if not binary or positive_rate is None:
         return None
     minority = min(positive_rate, 1 - positive_rate)
@@ -67,6 +78,11 @@ def trivial_baseline(
     if metric == "f1":
         return 2 * positive_rate / (1 + positive_rate), "always predicting positive"
     return None
+
+
+def _balanced(classes: int | None, rarest: float | None) -> bool:
+    """Several classes of about equal size: the rarest holds about 1/N of the examples."""
+    return classes is not None and rarest is not None and abs(rarest * classes - 1) < 0.1
 
 
 def _counts(
@@ -105,13 +121,15 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
     if positive_rate is None and dataset is not None:
         positive_rate = dataset.positive_rate
     binary = _is_binary(report, positive_rate)
-    minority = None if positive_rate is None else min(positive_rate, 1 - positive_rate)
+    minority = (
+        None if positive_rate is None or not binary else min(positive_rate, 1 - positive_rate)
+    )
     verdicts: list[MetricVerdict] = []
     findings: list[ModelFinding] = []
     for metric in sorted(report.metrics):
         value = report.metrics[metric]
         counts, note = _counts(metric, binary, minority, params)
-        base = trivial_baseline(metric, report.task, positive_rate, binary)
+        base = trivial_baseline(metric, report.task, positive_rate, binary, report.classes)
         beats = None
         if base is not None:
             beats = value > base[0] + 1e-9
@@ -318,6 +336,8 @@ def _imbalance_findings(
 ) -> list[ModelFinding]:
     if report.task not in CLASSIFICATION_TASKS:
         return []
+    if positive_rate is not None and not _is_binary(report, positive_rate):
+        return []  # several classes: no positive class whose share makes accuracy misleading
     threshold = sorted(THRESHOLD_METRICS & set(report.metrics))
     if positive_rate is None:
         if threshold and _is_binary(report, positive_rate):

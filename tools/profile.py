@@ -134,6 +134,12 @@ class ModelReport(Model):
         max_length=200,
         description="public dataset or competition it was scored on (e.g. porto seguro), to rank it on that leaderboard",
     )
+    classes: int | None = Field(
+        default=None,
+        ge=2,
+        le=100_000,
+        description="how many classes a classifier tells apart (2: binary), when said",
+    )
     medal: Medal | None = Field(
         default=None,
         description="the competition medal it won on that dataset: a rank on its leaderboard",

@@ -230,6 +230,29 @@ def plain_latency(make_profile: Callable[..., Profile], kb: KnowledgeBase) -> fl
     return next(v.percentile for v in verdict.metrics if v.metric == "latency_ms")
 
 
+def test_a_classifier_of_many_balanced_classes_is_not_judged_as_binary(
+    make_profile: Callable[..., Profile], kb: KnowledgeBase
+) -> None:
+    """A 10-class CIFAR-style model at 91% accuracy, 10% in each class: no "10% minority"
+    (that reading set accuracy against a 0.9 majority baseline and did not count it)."""
+    ten = _audit(make_profile, kb, task="image_classification", metrics={"accuracy": 0.91},
+                 positive_rate=0.1, classes=10)  # fmt: skip
+    accuracy = ten.metrics[0]
+    assert accuracy.counts and accuracy.baseline == 0.1
+    assert accuracy.baseline_label == "always predicting one of 10 balanced classes"
+    assert not {"accuracy_on_imbalanced", "pr_auc_missing"} & {f.code for f in ten.findings}
+    # Worse than guessing among 10 balanced classes is a Model Evaluation gap.
+    guess = _audit(make_profile, kb, task="image_classification", metrics={"accuracy": 0.08},
+                   positive_rate=0.1, classes=10)  # fmt: skip
+    assert guess.below_baseline and guess.quality_percentile is None
+    # A multiclass task is never binary, whatever share is given; two classes said are.
+    multi = _audit(make_profile, kb, task="multiclass", metrics={"accuracy": 0.91}, positive_rate=0.1)  # fmt: skip
+    assert multi.metrics[0].counts and multi.metrics[0].baseline is None
+    binary = _audit(make_profile, kb, task="image_classification", metrics={"accuracy": 0.91},
+                    positive_rate=0.1, classes=2)  # fmt: skip
+    assert not binary.metrics[0].counts and binary.metrics[0].baseline == 0.9
+
+
 def test_model_quality_is_weaker_evidence_than_the_percentile_suggests(
     make_profile: Callable[..., Profile], kb: KnowledgeBase
 ) -> None:
