@@ -66,7 +66,10 @@ def read_rating_change(
 ) -> RatingChange | None:
     """The ratings a message gives for `skills` (or for other skills it names) and the reason
     after them, or None; see `_read_change`."""
-    found = _read_change(text, skills, kb, direct, skills)
+    last = _rating_last(text, skills, kb, direct)
+    found = (
+        last if last is not None and last.reason else _read_change(text, skills, kb, direct, skills)
+    )
     if found is None and skills:
         # "experiment tracking 2 because..." at a prompt about other skills: a person may
         # correct any skill they name (never a bare rating, which belongs to the prompt).
@@ -74,6 +77,32 @@ def read_rating_change(
         if found is not None and not found.named:
             return None
     return found
+
+
+# The new rating said last, after why: "that's too low, I use SQL daily, more like 4".
+_LAST = re.compile(
+    r"[,;.!]\s*(?:so\s+|and\s+)?(?P<said>(?:(?:more like|rather|closer to|i'?d say|i would say|"
+    r"call it|make it|should be|it'?s|it is|about|around|probably|maybe|so)\s+)*"
+    r"[^,;.!]{0,40}?\b[0-5](?:\.5)?(?:\s*/\s*5)?)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _rating_last(
+    text: str, skills: Sequence[str], kb: KnowledgeBase, direct: bool
+) -> RatingChange | None:
+    """A rating said after the reason for it; the reason is what came before."""
+    whole = note_text(text).replace("\n", " ")
+    last = _LAST.search(whole)
+    if last is None:
+        return None
+    found = _read_change(last.group("said"), skills, kb, direct, skills)
+    if found is None or found.reason:
+        return None
+    reason = whole[: last.start()].strip(" ,;.!")
+    if not _LEAD.sub("", f"{reason} ").strip(" ,;.!"):
+        reason = ""  # "no, more like 4": no reason said (one is asked for)
+    return RatingChange(found.ratings, reason, found.named)
 
 
 def _read_change(

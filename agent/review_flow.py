@@ -30,7 +30,7 @@ import re
 from typing import Any
 
 from agent import history
-from agent.parsing import Option, Unclear, parse_choice
+from agent.parsing import Option, Unclear, normalize, parse_choice
 from agent.plan_changes import PlanChange, read_plan_change
 from agent.reply import Choice, Reply
 from agent.review import ReviewPrompt
@@ -213,8 +213,37 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
             return _adjust(turn, row, subject, prompt, kept)  # the note says what changes
         _mode(turn, row, "adjust", note=kept)  # a rating given next takes the note as its reason
         return ask(turn, row)
+    if _EVERY.search(normalize(text)):  # "confirm all the rest": every open point, named
+        every = subject.open_prompts()
+        for each in every:
+            review.decide(
+                turn,
+                subject,
+                each,
+                review.Decision.CONFIRM,
+                {},
+                kept if each.id == prompt.id else "",
+            )
+        named = "; ".join(_about(each, turn) for each in every)
+        return _next(turn, row, subject, f"Confirmed all {len(every)} open points: {named}.")
     review.decide(turn, subject, prompt, review.Decision.CONFIRM, {}, kept)
     return _next(turn, row, subject, "Confirmed, with your note." if kept else "Confirmed.")
+
+
+# "confirm all", "all good", "confirm the rest": the person confirms every open point at once.
+_EVERY = re.compile(
+    r"(?<!that's )(?<!that is )(?<!thats )\b(?:all(?: of them| the rest)?|everything|the rest|"
+    r"every (?:one|point|prompt))\b"
+)
+
+
+def _about(prompt: ReviewPrompt, turn: Turn) -> str:
+    """A prompt in a few words: its subject, or the skills it asks about."""
+    if prompt.subject:
+        return prompt.subject
+    names = [turn.kb.skills[s].name for s in prompt.skills if s in turn.kb.skills]
+    shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+    return shown or prompt.kind.replace("_", " ")
 
 
 def control(turn: Turn, row: FlowSession, name: str) -> Reply:

@@ -55,6 +55,10 @@ AUTOMATED = ["feature_engineering", "gradient_boosting"]
         # A rating without a reason: the caller asks for one.
         ("4", CLOUD, {"cloud_platforms": 4}, ""),
         ("no, more like 4", CLOUD, {"cloud_platforms": 4}, ""),
+        # The reason first, the rating last.
+        ("that's too low, I deploy to AWS every week, more like 4", CLOUD, {"cloud_platforms": 4},
+         "that's too low, I deploy to AWS every week"),
+        ("I run our whole cloud setup, so 4/5", CLOUD, {"cloud_platforms": 4}, "I run our whole cloud setup"),
     ],
 )  # fmt: skip
 def test_ratings_and_the_reason_after_them(

@@ -416,6 +416,30 @@ def test_changes_typed_at_once_and_notes_kept_for_the_next_choice(
     assert (second.decision, second.reason) == ("confirm", "hmm, I am not sure about this one")
 
 
+def test_confirm_all_the_rest_confirms_every_open_point_and_names_them(
+    engine: Engine, store: Store, tmp_path: Path
+) -> None:
+    audited_from_file(engine, tmp_path, "ivy")
+    engine.handle_sync("ivy", "/review")
+    engine.handle_sync("ivy", "skip")  # the first stays open, and is confirmed with the rest
+    with store.user("ivy") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None
+        count = len(audit.open_prompts())
+    reply = engine.handle_sync("ivy", "confirm all the rest")
+    assert reply.text.startswith(f"Confirmed all {count} open points: ")
+    assert "it is now final" in reply.text
+    with store.user("ivy") as scope:
+        audit = scope.latest_audit()
+        assert audit is not None and not audit.open_prompts()
+        assert len(scope.decisions("audit", audit.id)) == count
+    # "that's all" is no such instruction: one point is confirmed.
+    audited_from_file(engine, tmp_path, "jo")
+    engine.handle_sync("jo", "/review")
+    reply = engine.handle_sync("jo", "ok, that's all")
+    assert reply.text.startswith("Confirmed.") and "Review 2/" in reply.text
+
+
 def test_a_legal_basis_stated_in_the_model_audits_review_is_recorded_on_the_model(
     engine: Engine, store: Store
 ) -> None:
