@@ -79,7 +79,10 @@ LEARNING = re.compile(
     r"^(i want to|i'?d like to|i need to|how (do|can|should|would) i|teach me|help me|where (do|can|should) i"
     r"|what'?s the best way to|what is the best way to|best (way|resources?|courses?) (to|for)|any (good )?"
     r"(courses?|resources?|books?) (on|for|about)|(recommend|suggest)( me)? (a |some )?(courses?|resources?|books?)"
-    r"|learn|study|get better at|improve (my )?)\b",
+    r"|learn|study|get better at|improve (my )?"
+    # "what should I learn for kubernetes?", "which courses for MLOps?"
+    r"|what (should|shall|do|can|would) i (learn|study|read|take|focus on) (for|about|on|to|in)"
+    r"|which (courses?|books?|resources?|tutorials?) (should|would|do|for|on|about|to))\b",
     re.IGNORECASE,
 )
 

@@ -12,7 +12,7 @@ stateDiagram-v2
 
 from __future__ import annotations
 
-from agent.answers import OFFERED, offered_choices, understood
+from agent.answers import OFFERED, offered_choices, understood_reading
 from agent.interview import (
     QUICK_FILE,
     choices_for,
@@ -93,15 +93,15 @@ def ask(turn: Turn, row: FlowSession) -> Reply:
 def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
     q = question(row.position or QUICK[0])
     offered = row.answers.get(OFFERED)
-    value, problem = understood(q, text, row.answers, turn.kb, remember=True)
+    reading, problem = understood_reading(q, text, row.answers, turn.kb, remember=True)
     if problem is not None:
         if row.answers.get(OFFERED) != offered:  # "the second one" next picks among them
             turn.scope.save_flow(row)
         again = ask(turn, row).prefixed(problem)
         narrowed = offered_choices(q, row.answers, turn.kb)
         return again.model_copy(update={"choices": narrowed}) if narrowed else again
-    row.answers[q.id] = value
-    note = describe_answer(q, value, turn.kb)
+    row.answers[q.id] = reading.value
+    note = reading.note or describe_answer(q, reading.value, turn.kb)
     index = QUICK.index(q.id)
     if index + 1 < len(QUICK):
         row.position = QUICK[index + 1]
@@ -117,9 +117,7 @@ def answer(turn: Turn, row: FlowSession, text: str) -> Reply:
         )
     except RecommendationsUnavailable as exc:
         return unavailable(exc).prefixed(note)
-    reply = render(turn, outcome)
-    offer = [Choice(label="Start the full audit", value="/audit"), *reply.choices]
-    return reply.prefixed(note).model_copy(update={"choices": offer})
+    return render(turn, outcome).prefixed(note)  # its choices offer the full audit
 
 
 def control(turn: Turn, row: FlowSession, name: str) -> Reply:

@@ -42,6 +42,7 @@ from tools.errors import KnowledgeError, SkillAuditError
 from tools.results import AuditResult
 
 if TYPE_CHECKING:
+    from agent.parsing import Money
     from agent.plan_changes import PlanChange  # its parser is not needed to plan
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,32 @@ def plan_for_topic(turn: Turn, topic: str) -> PlanOutcome:
     latest = turn.scope.latest_audit()
     targets = targets_for_skills(skills, latest.audit if latest else None, turn.kb)
     constraints = _constraints(turn, latest) if latest else Constraints()
+    cap = budget_in(topic)
+    if cap is not None:  # "... max 100 euros": this question's budget, over the profile's
+        constraints = dataclasses.replace(constraints, budget_usd=cap.usd)
     return _recommend(turn, targets, constraints, latest, topic, match)
+
+
+# A cap said with the question: "max 100 euros", "under $50", "budget of 200".
+_CAP = re.compile(
+    r"\b(?:max(?:imum)?|under|up to|at most|below|no more than|less than|budget(?: of| is)?|"
+    r"(?:with|for) (?:a budget of )?)\s*(?P<amount>[^\s,;?!]*\d[^,;?!]*?)(?=[,;?!]|$|\s(?:and|or|for|in|on)\b)",
+    re.IGNORECASE,
+)
+
+
+def budget_in(text: str) -> Money | None:
+    """The budget a learning question states, in US dollars (None when it states none)."""
+    said = _CAP.search(text)
+    if said is None:
+        return None
+    # Imported here: planning does not load the answer parser unless a budget is said.
+    from agent.parsing import Unclear, parse_budget
+
+    try:
+        return parse_budget(said.group("amount"))
+    except Unclear:
+        return None  # "under 2 hours a week" is no budget
 
 
 def plan_for_role(

@@ -126,3 +126,23 @@ class _Down:
         import httpx
 
         raise httpx.ConnectError("connection refused")
+
+
+def test_a_learning_question_after_the_quick_questions_is_answered_within_its_budget(
+    engine: Engine,
+) -> None:
+    """ "what should I learn for kubernetes?" was read as the start of a full audit (and with
+    "max 20 euros" as the answer to its role question); the quick path offered the audit twice."""
+    for text in ("/next", "mlops", "python, sql"):
+        engine.handle_sync("kim", text)
+    reply = engine.handle_sync("kim", "5")
+    assert "Noted: 5 hours a week." in reply.text
+    assert [c.value for c in reply.choices] == ["/audit"]
+    reply = engine.handle_sync("kim", "what should I learn for kubernetes?")
+    assert reply.text.startswith('For "what should I learn for kubernetes?" (Kubernetes)')
+    assert reply.data is not None
+    paid = [r for r in reply.data["recommendations"] if (r["cost_usd"] or 0) > 22]
+    capped = engine.handle_sync("kim", "what should I learn for kubernetes, max 20 euros?")
+    assert capped.data is not None and "Which role" not in capped.text
+    assert all((r["cost_usd"] or 0) <= 22 for r in capped.data["recommendations"])
+    assert paid, "the uncapped picks hold a paid one, so the cap is what removed it"
