@@ -30,6 +30,7 @@ from typing import Any
 
 from agent.interview import (
     EMPLOYED,
+    EXPERIENCE,
     MODEL_CLASSES,
     MODEL_DATASET,
     MODEL_MEDAL,
@@ -48,6 +49,7 @@ from agent.parsing import (
     YES,
     Option,
     Unclear,
+    experience_elsewhere,
     is_none,
     is_unknown,
     looks_like_code,
@@ -129,7 +131,15 @@ def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> 
             return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
         if also:
             return dataclasses.replace(reading, also=(*reading.also, *also))
+    if q.id in EXPERIENCE_QUESTIONS and reading.complete:
+        also = side_answers(q, reading.value, text, kb)
+        if also:
+            return dataclasses.replace(reading, also=(*reading.also, *also))
     return reading
+
+
+# Where years in a field outside ML may be said (kept under EXPERIENCE).
+EXPERIENCE_QUESTIONS = ("target_role", "career_stage", "years_experience")
 
 
 def _leaderboard_note(kb: KnowledgeBase, said: dict[str, Any]) -> str:
@@ -274,7 +284,19 @@ def _clients(q: Question, value: Any, folded: str, kb: KnowledgeBase) -> Reading
     also = side_answers(q, value, folded)
     if dict(also).get(EMPLOYED):
         return Reading(value=value, note="Noted: 1 employer (a salaried job).", also=also)
+    if (
+        value
+        and _EMPLOYERS_ONLY.search(folded)
+        and not re.search(r"\b(?:clients?|customers?)\b", folded)
+    ):
+        # "2 internships", "3 employers": said back as what they are
+        return Reading(
+            value=value, note=f"Noted: {value:g} employer{'s' if value != 1 else ''}.", also=also
+        )
     return Reading(value=value, note=describe_answer(q, value, kb), also=also)
+
+
+_EMPLOYERS_ONLY = re.compile(r"\b(?:employers?|internships?|apprenticeships?|jobs?|companies)\b")
 
 
 def side_answers(
@@ -287,6 +309,9 @@ def side_answers(
     if q.id == "clients":
         employed = value == 1 and bool(_EMPLOYED.search(normalize(text)))
         return ((EMPLOYED, True if employed else None),)
+    if q.id in EXPERIENCE_QUESTIONS:
+        elsewhere = experience_elsewhere(text)  # "8 in software": set against low self-ratings
+        return ((EXPERIENCE, elsewhere),) if elsewhere else ()
     if q.id in MODEL_QUESTIONS and kb is not None and value is not False:
         named = kb.dataset_named_in(text)
         medal = _MEDAL.search(normalize(text))

@@ -61,6 +61,8 @@ MODEL_DATASET = "_model_dataset"
 MODEL_MEDAL = "_model_medal"
 # Set when a model answer says how many classes it tells apart ("10 classes", "binary").
 MODEL_CLASSES = "_model_classes"
+# Set when an answer says years in a field outside ML ("about 1 in ML, 8 in software").
+EXPERIENCE = "_experience_elsewhere"
 REQUIRED = frozenset({"target_role"})
 # What each point of the 0-5 rating scale means (self-ratings, endorsements).
 RATING_SCALE = ("0 none", "1 aware", "2 basic", "3 working", "4 advanced", "5 expert")
@@ -440,6 +442,8 @@ def build_profile(
     if streams is None and answers.get(EMPLOYED):
         streams = ["employment"]  # "1, full-time employee", and the streams not named
     data["income_streams"] = list(streams or [])
+    if answers.get(EXPERIENCE):
+        data["experience_elsewhere"] = dict(answers[EXPERIENCE])
     for key in ("career_stage", "years_experience", "weekly_learning_hours", "learning_budget_usd"):
         if answers.get(key) is not None:
             data[key] = answers[key]

@@ -63,6 +63,7 @@ __all__ = [
     "Ratings",
     "Unclear",
     "clean",
+    "experience_elsewhere",
     "is_none",
     "is_unknown",
     "looks_like_code",
@@ -231,6 +232,35 @@ _YEARS_ELSEWHERE = re.compile(
     r"(?<![\d.])\d+(?:\.\d+)?\s*\+?\s*(?:(?:years?|yrs?)\s+)?(?:of\s+)?(?:in|with|doing|as)\s+"
     r"(?!(?:ml|machine learning|data|ai|analytics|deep learning)\b)[a-z]"
 )
+# Fields outside ML whose years build some of its skills (tools/review.py EXPERIENCE_FIELDS).
+_FIELD_WORDS = {
+    "software": r"software(?: engineering| development| dev)?|back-?end|front-?end|full-?stack|web(?: dev\w*)?"
+    r"|swe|programming|coding|dev|developer|development",
+    "devops": r"devops|sre|site reliability|ops|operations|infra(?:structure)?|sysadmin|platform engineering",
+    "data_engineering": r"data engineering|data engineer|etl",
+    "statistics": r"statistics|stats|econometrics|biostatistics",
+}
+_ANY_FIELD = "|".join(f"(?:{words})" for words in _FIELD_WORDS.values())
+_YEARS_WORD = r"(?:years?|yrs?)"
+_FIELD_YEARS = re.compile(
+    rf"(?<![\d.])(?P<n>\d+(?:\.\d+)?)\s*\+?\s*(?:{_YEARS_WORD}\s+)?(?:of\s+)?(?:in|as an?|as|doing|with)?\s*"
+    rf"(?:a |an )?(?P<f>{_ANY_FIELD})\b"
+    rf"|\b(?P<g>{_ANY_FIELD})(?: engineer| developer| dev)?\s*(?:\(|for |,\s*)(?P<m>\d+(?:\.\d+)?)\s*\+?\s*{_YEARS_WORD}"
+)
+
+
+def experience_elsewhere(text: str) -> dict[str, float]:
+    """Years said in fields outside ML ("about 1 in ML, 8 in software": software 8)."""
+    found: dict[str, float] = {}
+    for match in _FIELD_YEARS.finditer(words_to_numbers(normalize(text))):
+        said = match.group("f") or match.group("g")
+        key = next(k for k, words in _FIELD_WORDS.items() if re.fullmatch(words, said))
+        years = to_float(match.group("n") or match.group("m"))
+        if 0 < years <= 60:
+            found[key] = max(found.get(key, 0.0), years)
+    return found
+
+
 # What a number answers, for "I could not tell which number in your answer is ...".
 _WHAT = {"years": "the years", "hours": "the hours a week", "clients": "the number of clients"}
 _SINCE_YEAR = re.compile(

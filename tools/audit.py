@@ -165,7 +165,15 @@ def run_audit(
             params,
         ),
         review=review_findings(
-            skills, gaps, list(pillars.values()), power, models, overall.score, previous, income
+            skills,
+            gaps,
+            list(pillars.values()),
+            power,
+            models,
+            overall.score,
+            previous,
+            income,
+            profile.experience_elsewhere,
         ),
         explain=explain,
     )

@@ -257,6 +257,11 @@ class Profile(Model):
     target_role: str
     career_stage: CareerStage = CareerStage.MID
     years_experience: float = Field(default=0, ge=0, le=60)
+    experience_elsewhere: dict[str, Annotated[float, Field(ge=0, le=60)]] = Field(
+        default_factory=dict,
+        description="years in fields outside ML that build some of its skills "
+        '("software", "devops", "data_engineering", "statistics"), as said',
+    )
     weekly_learning_hours: float = Field(default=5, ge=0, le=80)
     learning_budget_usd: float = Field(default=0, ge=0, le=1_000_000)
     self_ratings: dict[str, Rating] = Field(default_factory=dict)

@@ -30,6 +30,16 @@ LARGE_CHANGE_PILLAR = 20.0
 CHECK_CONTRADICTION = 25.0
 # An endorsement two steps of the 0-5 scale (40 points) from the self-rating is far from it.
 ENDORSEMENT_DISTANCE = 40.0
+# Fields outside ML whose years build some of its skills: a self-rating of 2 or less for one of
+# them, beside 3 years or more in the field, is asked about in its own words.
+EXPERIENCE_FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "software": ("software development", ("software_engineering", "git", "api_development")),
+    "devops": ("DevOps and operations", ("linux_shell", "docker", "ci_cd_ml", "cloud_platforms")),
+    "data_engineering": ("data engineering", ("data_pipelines", "sql")),
+    "statistics": ("statistics", ("statistics",)),
+}
+EXPERIENCE_YEARS = 3.0
+EXPERIENCE_LOW = 40.0  # a rating of 2/5 or less
 MODEL_REVIEW_CODES = frozenset(
     {
         "at_or_below_baseline",
@@ -51,8 +61,10 @@ def review_findings(
     overall: float | None = None,
     previous: PreviousAudit | None = None,
     income: IncomeSummary | None = None,
+    experience: dict[str, float] | None = None,
 ) -> list[ReviewFinding]:
-    """Every finding in a stable order: change, gaps, coverage, power skills, income, models."""
+    """Every finding in a stable order: change, gaps, coverage, power skills, income, models.
+    `experience`: years in fields outside ML ("software": 8), set against low self-ratings."""
     findings: list[ReviewFinding] = []
     if previous is not None:
         findings += _large_change(overall, pillars, previous)
@@ -60,18 +72,23 @@ def review_findings(
     for gap in gaps:
         if gap.status == SkillStatus.SELF_RATED:
             skill = by_id[gap.skill]
+            facts = {
+                "name": skill.name,
+                "proficiency": shown(skill.proficiency),
+                "demand": shown(skill.demand),
+                "gap": shown(skill.gap, 2),
+                "confidence": shown(skill.confidence, 2),
+            }
+            field = _field_behind(skill, experience or {})
+            if field is not None:  # "8 years in software", yet Software Engineering 1/5
+                label, years = field
+                facts |= {"field": label, "years": shown(years, 1)}
             findings.append(
                 ReviewFinding(
                     id=f"self_rating_only:{gap.skill}",
-                    kind="self_rating_only",
+                    kind="self_rating_vs_experience" if field else "self_rating_only",
                     skills=[gap.skill],
-                    facts={
-                        "name": skill.name,
-                        "proficiency": shown(skill.proficiency),
-                        "demand": shown(skill.demand),
-                        "gap": shown(skill.gap, 2),
-                        "confidence": shown(skill.confidence, 2),
-                    },
+                    facts=facts,
                 )
             )
     in_gaps = {g.skill for g in gaps}
@@ -132,6 +149,17 @@ def review_findings(
     findings += income_findings(income)
     findings += model_findings(models)
     return findings
+
+
+def _field_behind(skill: SkillScore, experience: dict[str, float]) -> tuple[str, float] | None:
+    """The field outside ML whose years should show in this low self-rated skill, if any."""
+    if skill.proficiency is None or skill.proficiency > EXPERIENCE_LOW:
+        return None
+    for key, years in experience.items():
+        label, built = EXPERIENCE_FIELDS.get(key, ("", ()))
+        if years >= EXPERIENCE_YEARS and skill.id in built:
+            return label, years
+    return None
 
 
 def second_opinions(skills: Sequence[SkillScore]) -> list[ReviewFinding]:

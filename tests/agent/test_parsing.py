@@ -16,6 +16,7 @@ from agent.parsing import (
     UNKNOWN,
     Option,
     Unclear,
+    experience_elsewhere,
     numbers_in,
     parse_choice,
     parse_metrics,
@@ -400,3 +401,20 @@ def test_years_said_as_the_year_they_began_count_to_this_year() -> None:
     assert parse_number("3 years, since 2010", "years") == 3  # the years said count
     with pytest.raises(Unclear, match="has not come yet"):
         parse_number(f"since {year + 2}", "years")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("about 1 in ML, 8 in software", {"software": 8}),
+        ("backend dev (8 yrs) pivoting to LLM engineering", {"software": 8}),
+        ("5 years as a data engineer", {"data_engineering": 5}),
+        ("6 years in devops and 1 in mlops", {"devops": 6}),
+        ("2 years in ml", {}),
+        ("I have 2 kids and 4 years in ml", {}),
+    ],
+)
+def test_years_in_a_field_outside_ml_are_kept_for_the_review(
+    text: str, found: dict[str, float]
+) -> None:
+    assert experience_elsewhere(text) == found
