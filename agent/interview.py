@@ -289,6 +289,9 @@ def parse_answer(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeB
                 raise Unclear(
                     'Balanced across how many classes? For example "balanced, 10 classes".'
                 )
+            shares = _shares(folded)
+            if shares:  # "60/30/10": the rarest of three classes holds 10%
+                return round(min(shares) / 100, 4)
             text = _CLASSES.sub(" ", folded)  # "10 classes" is no share
         value = parse_percent(text, rare=q.id == "model_positive_rate")
         if q.id == "model_positive_rate" and value in (0.0, 1.0):
@@ -499,6 +502,16 @@ _CLASSES = re.compile(
     r"\b(\d{1,5})[- ]?(?:(?:balanced|equal|even|different|distinct|roughly equal)\s+)?"
     r"(?:classes|class|categories|labels|way)\b"
 )
+_SPLIT_SHARES = re.compile(r"(?<![\d.])\d+(?:\.\d+)?%?(?:\s*/\s*\d+(?:\.\d+)?%?){2,}(?![\d.])")
+
+
+def _shares(folded: str) -> list[float]:
+    """Three or more class shares in percent that add up to about 100 ("60/30/10"), or []."""
+    split = _SPLIT_SHARES.search(folded)
+    parts = [float(x) for x in re.findall(r"\d+(?:\.\d+)?", split.group())] if split else []
+    return parts if 95 <= sum(parts) <= 105 else []
+
+
 _BALANCED = re.compile(r"\b(?:balanced|equal(?:ly)?|even(?:ly)?|same size)\b")
 
 
@@ -508,6 +521,9 @@ def classes_in(text: str) -> int | None:
     said = _CLASSES.search(folded)
     if said is not None and int(said.group(1)) >= 2:
         return int(said.group(1))
+    shares = _shares(folded)  # "50/30/15/5": four classes
+    if shares:
+        return len(shares)
     return 2 if re.search(r"\bbinary\b", folded) else None
 
 
