@@ -66,7 +66,7 @@ _UNKNOWN = re.compile(
 NONE_PHRASES = (
     "none", "none yet", "none for now", "none so far", "none at the moment", "none currently",
     "nothing", "nothing yet", "nothing for now", "nothing really", "nope", "no", "nah", "n/a", "na",
-    "zero", "0", "nil", "no one", "nobody", "neither", "not yet", "not now", "not at the moment",
+    "zero", "0", "nil", "n", "no one", "nobody", "neither", "not yet", "not now", "not at the moment",
     "none of them", "none of these", "none of those", "none of the above", "no thanks", "no thank you",
     "-", "nada", "keine", "keiner", "nichts", "aucun", "aucune", "rien", "ninguno", "ninguna",
     "nessuno", "niente", "nenhum", "nenhuma", "zilch", "not really", "none really",
