@@ -612,11 +612,12 @@ def _basis_in_own_words(
             '(Art. 3): is anyone in the EU, EEA or UK in it? If no one is, say "the GDPR does '
             'not apply"; if some are, which basis does the data controller rely on? ' + hint()
         )
-    if _US_LAW.search(folded) and not re.search(r"\bgdpr\b", folded):
+    law = _US_LAW.search(folded)
+    if law is not None and not re.search(r"\bgdpr\b", folded):
         return _unclear(
-            f"{_US_LAW.search(folded).group().upper()} is a US law. If no one in the EU, EEA or "  # type: ignore[union-attr]
-            'UK is in the data, the GDPR does not apply: say "the GDPR does not apply". If some '
-            "are, which basis does the data controller rely on? " + hint()
+            f"{law.group().upper()} is a US law. If no one in the EU, EEA or UK is in the data, "
+            'the GDPR does not apply: say "the GDPR does not apply". If some are, which basis '
+            "does the data controller rely on? " + hint()
         )
     if _NOT_A_BASIS.search(folded):
         return _unclear(

@@ -170,11 +170,20 @@ CURRENCIES: dict[str, tuple[str, ...]] = {
 CURRENCY_OF = {word: code for code, words in CURRENCIES.items() for word in words}
 UNIT_NAMES["currency"] = tuple(w for w, code in CURRENCY_OF.items() if code != "USD")
 _UNIT_OF = {word: unit for unit, words in UNIT_NAMES.items() for word in words}
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """Words as a regular expression's alternatives, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _is_sign(word: str) -> bool:
+    return word.endswith("$") or (len(word) == 1 and not word.isalnum())
+
+
 # Signs written before or after an amount ("€", "£"), and dollars with a country ("c$").
 _SIGNS = "".join(w for w in CURRENCY_OF if len(w) == 1)
-_SIGNED = "|".join(
-    re.escape(w) for w in sorted(CURRENCY_OF, key=len, reverse=True) if w.endswith("$")
-)
+_SIGNED = _alternatives(w for w in CURRENCY_OF if w.endswith("$"))
 COMPATIBLE = {
     "years": {"years", "months", "weeks"},
     "hours": {"hours", "minutes"},
@@ -448,17 +457,6 @@ _PER_NAMES = {"day": "day", "night": "day", "evening": "day", "weekday": "day", 
               "semaine": "week", "semana": "week", "month": "month", "mo": "month", "monthly": "month",
               "monat": "month", "mois": "month", "mes": "month", "year": "year", "yr": "year",
               "yearly": "year", "annually": "year", "jahr": "year"}  # fmt: skip
-
-
-def _alternatives(words: Iterable[str]) -> str:
-    """Words as a regular expression's alternatives, longest first."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-
-
-def _is_sign(word: str) -> bool:
-    return word.endswith("$") or (len(word) == 1 and not word.isalnum())
-
-
 _UNIT_WORD = _alternatives(w for w in _UNIT_OF if not _is_sign(w))
 # Codes written before an amount ("EUR 300"); not the ones that are also words ("ron", "won").
 _CODES_BEFORE = "|".join(
