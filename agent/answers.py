@@ -296,6 +296,10 @@ def _clients(q: Question, value: Any, folded: str, kb: KnowledgeBase) -> Reading
     return Reading(value=value, note=describe_answer(q, value, kb), also=also)
 
 
+_INSTITUTION = re.compile(
+    r"\b(?:the|my|a) (?:university|uni|institute|research (?:lab|institute|centre|center)|hospital|"
+    r"government|ministry|public sector|school|college)\b"
+)
 _EMPLOYERS_ONLY = re.compile(r"\b(?:employers?|internships?|apprenticeships?|jobs?|companies)\b")
 
 
@@ -307,7 +311,9 @@ def side_answers(
     ("my gold medal solution for Home Credit") ranks it against that dataset's leaderboard.
     The guided interviewer and the model's record_answer tool both apply them."""
     if q.id == "clients":
-        employed = value == 1 and bool(_EMPLOYED.search(normalize(text)))
+        folded = normalize(text)
+        # "1 - the university": one institution that pays a salary
+        employed = value == 1 and bool(_EMPLOYED.search(folded) or _INSTITUTION.search(folded))
         return ((EMPLOYED, True if employed else None),)
     if q.id in EXPERIENCE_QUESTIONS:
         elsewhere = experience_elsewhere(text)  # "8 in software": set against low self-ratings
@@ -434,6 +440,11 @@ def _choice(
         reading = _stage_in_own_words(text)
         if reading is not None:
             return reading
+        title = _ACADEMIC.search(normalize(text))
+        if title is not None:  # "postdoc": which stage depends on the years; offered with why
+            stages, ask = _ACADEMIC_STAGES[title.group(1)]
+            by_value = {o.value: o for o in options_for(q, kb)}
+            return _offer([by_value[s] for s in stages], f"{ask} {hint()}")
         text = _stage_now(text) or text
     options = options_for(q, kb)
     offer = answers.get(OFFERED)
@@ -727,6 +738,23 @@ _WORK_MODE = re.compile(r"\b(?:freelanc\w*|consult\w*|contract\w*|self[- ]employ
 _YEARS = re.compile(r"\b\d+(?:[.,]\d+)?\s*\+?\s*(?:years?|yrs?|months?)\b")
 _STAGE_WORD = re.compile(r"\b(?:student|intern|graduate|junior|mid|senior|lead|staff|principal)\b")
 _BACK = ' (say "back" to change it)'
+
+
+# Academic titles: the stage they mean depends on the years of ML work, so the two it may be
+# are offered ("phd student" is a student, read as named).
+_ACADEMIC = re.compile(
+    r"^(?:an? |i'?m an? |i am an? )?(?:assistant |associate |full |senior )?"
+    r"(postdoc|post-doc|postdoctoral|professor|prof|phd|lecturer)\b(?! student| candidate)"
+)
+_ACADEMIC_STAGES = {
+    "postdoc": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
+    "post-doc": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
+    "postdoctoral": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
+    "professor": (("senior", "principal"), "A professor is senior, or principal when leading others' research: which?"),
+    "prof": (("senior", "principal"), "A professor is senior, or principal when leading others' research: which?"),
+    "lecturer": (("mid", "senior"), "A lecturer is mid (2-5 years of machine-learning work) or senior (5 or more): which?"),
+    "phd": (("student", "mid"), "Are you doing a PhD (student), or do you have one (mid, or senior after 5 or more years of machine-learning work)?"),
+}  # fmt: skip
 
 
 def _stage_in_own_words(text: str) -> Reading | None:

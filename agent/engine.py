@@ -357,6 +357,13 @@ def route(turn: Turn, raw: str) -> Reply:
     if not text:
         return resume(turn, flow).prefixed("I did not catch anything there.")
     intent = detect(text)
+    if (
+        intent == ("help", "")
+        and text.strip() == "?"
+        and flow is not None
+        and flow.flow == "interview"
+    ):
+        intent = ("explain", "")  # a lone "?" at a question asks about the question
     if intent is not None and not text.startswith("/") and answers_the_question(turn, flow, text):
         intent = None  # "consent" at the legal-basis question is an answer, not /consent
     if intent is not None and not (intent[0] in ("greeting", "explain") and conversational(turn)):

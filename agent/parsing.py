@@ -224,6 +224,25 @@ _SOMEONE_PAYS = re.compile(
 _YEARS_AT = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:(years?|yrs?|months?)\s+)?at\s+(?!least\b|most\b)[a-z]"
 )
+# Periods said one after another: "5 years phd + 2 postdoc", "3 years, then 2 more".
+_THEN = re.compile(r"\s*(?:\+|\bplus\b|\band then\b|\bthen\b|\bfollowed by\b|\band another\b)\s*")
+
+
+def _periods(spelled: str) -> float | None:
+    """The sum of two or more year counts joined by "plus" or "then", or None."""
+    parts = _THEN.split(spelled)
+    if len(parts) < 2:
+        return None
+    total = 0.0
+    for part in parts:
+        numbers = re.findall(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(years?|yrs?|months?)?", part)
+        if len(numbers) != 1:
+            return None
+        value, unit = numbers[0]
+        total += float(value) / (12 if unit.startswith("month") else 1)
+    return total
+
+
 _YEARS_IN_ML = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*\+?\s*(?:(?:years?|yrs?)\s+)?(?:of\s+)?(?:in|with|doing|on)\s+"
     r"(?:ml|machine learning|data(?: science)?|ai|analytics|deep learning)\b"
@@ -481,6 +500,9 @@ def parse_number(text: str, unit: str | None = None) -> float:
             return float(
                 sum(float(n) / (12 if unit_.startswith("month") else 1) for n, unit_ in jobs)
             )
+        periods = _periods(spelled)
+        if periods is not None:  # "PhD (5 years) plus 2 years postdoc": one after the other
+            return periods
         in_ml = _YEARS_IN_ML.search(spelled)
         if in_ml is not None and _YEARS_ELSEWHERE.search(spelled):
             # "20+ years in software, 2 in ML": the question counts data and ML work ("4 years

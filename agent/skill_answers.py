@@ -267,7 +267,21 @@ _SO = re.compile(r"^(?P<why>[^,;]*?)[,;]?\s+(?:so|thus|hence)\s+(?=[^,;]*\d)")
 _RATED = re.compile(r"^[^\d]+\s\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?$")  # "docker 3", "sql 7/10"
 
 
+# A remark about the whole list: "honestly not my thing, git 3, rest 1".
+_REMARK = re.compile(
+    r"^(?:(?:honestly|tbh|well|so|ok|okay|hmm+|yeah|ugh)\s*)*"
+    r"(?:(?:that'?s |this is |it'?s )?not (?:really )?(?:my|for my) (?:thing|area|strength|forte|field|job)"
+    r"|(?:i'?m|i am) (?:weak|bad|not great|not good|rusty) (?:here|at (?:this|these|that|them))"
+    r"|(?:this is |that'?s )?(?:where i struggle|my weak (?:spot|point|side|area))"
+    r"|(?:i )?(?:rarely|barely|hardly) (?:use|do|touch) (?:this|these|that|them|any of (?:this|these|that|them)))$"
+)
+
+
 def _without_reasons(text: str) -> str:
+    for clause in reversed(list(re.finditer(r"[^,;]+", text))):  # a remark goes, with its comma
+        if _REMARK.match(clause.group().strip()):
+            after = re.match(r"\s*[,;]\s*", text[clause.end() :])
+            text = text[: clause.start()] + text[clause.end() + (after.end() if after else 0) :]
     text = _BECAUSE.sub("", text)
     so = _SO.match(text)
     if so is not None and not _RATED.match(so.group("why").strip()):

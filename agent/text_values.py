@@ -116,7 +116,11 @@ UNIT_NAMES: dict[str, tuple[str, ...]] = {
                 "clientes", "cliente", "firms", "firm", "agencies", "agency", "businesses", "accounts", "internships",
                 "internship", "apprenticeships", "apprenticeship"),
     "thousand": ("k", "thousand", "grand", "tausend"),
+    "lakh": ("lakh", "lakhs", "lac", "lacs"),  # Indian scales, of rupees unless said otherwise
+    "crore": ("crore", "crores"),
 }  # fmt: skip
+# Amount scales after a number: "5k", "1.5 lakh" (100,000), "2 crore" (10,000,000).
+SCALES = {"thousand": (1_000, "USD"), "lakh": (100_000, "INR"), "crore": (10_000_000, "INR")}
 # Currencies as people write them, by ISO 4217 code; "?" where a word names several ("pesos",
 # "kr", "¥"). Words that are also common English ("real", "try", "php", "cop", "dong", "rm")
 # are left out: an amount is read in them only with the code the person wrote ("BRL").
@@ -190,7 +194,7 @@ COMPATIBLE = {
     "clients": {"clients"},
     "percent": {"percent"},
     "usd": {"usd", "thousand"},
-    "money": {"usd", "thousand", "currency"},  # any currency, converted
+    "money": {"usd", "thousand", "currency", "lakh", "crore"},  # any currency, converted
 }
 # Words that may follow an amount without making it a count of something else
 # ("3 dogs" is not three clients; "3 i guess" is three).
@@ -522,12 +526,13 @@ def quantities(text: str) -> list[Quantity]:
         if high < low:  # "5-3" is not a range
             continue
         end = match.end()
-        if unit == "thousand":
-            low, high = low * 1000, high * 1000
+        if unit in SCALES:
+            factor, usual = SCALES[unit]
+            low, high = low * factor, high * factor
             after_k = _MONEY_AFTER_K.match(text, end)
-            currency = CURRENCY_OF.get(prefix) or "USD"
+            currency = CURRENCY_OF.get(prefix) or usual
             if after_k:
-                currency = _currency(prefix, after_k.group(1)) or "USD"
+                currency = _currency(prefix, after_k.group(1)) or usual
                 end = after_k.end()
         if currency is not None:
             unit = "usd" if currency == "USD" else "currency"

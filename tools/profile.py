@@ -58,6 +58,14 @@ STAGE_ALIASES = {
     "midlevel": CareerStage.MID,
     "lead": CareerStage.SENIOR,
     "staff": CareerStage.PRINCIPAL,
+    "newgrad": CareerStage.JUNIOR,
+    "recentgraduate": CareerStage.JUNIOR,
+    "freshgraduate": CareerStage.JUNIOR,
+    "director": CareerStage.PRINCIPAL,
+    "cto": CareerStage.PRINCIPAL,
+    "headofdata": CareerStage.PRINCIPAL,
+    "headofml": CareerStage.PRINCIPAL,
+    "headofai": CareerStage.PRINCIPAL,
 }
 
 

@@ -57,7 +57,7 @@ _AMOUNT = (
     r"|\d{1,3}(?:[,.]\d{3})+(?:[.,]\d+)?(?!\d)"  # 12,000 / 4.500 / 1,500.50
     r"|\d+(?:[.,]\d+)?"
 )
-_SCALE = r"(?:\s?(?:k|K|m|M|mn|bn)(?![\w])|\s(?:thousand|million)\b)?"
+_SCALE = r"(?:\s?(?:k|K|m|M|mn|bn)(?![\w])|\s(?:thousand|million|lakhs?|lacs?|crores?)\b)?"
 _PERIOD = r"(?:/|\bper\s|\ban?\s)\s?(?:hour|hr|h|day|week|month|year|yr|annum)\b"
 MONEY = re.compile(
     rf"(?:{_CURRENCY_SIGN}|\b{_CURRENCY_WORD}\b\.?)\s?(?:{_AMOUNT}){_SCALE}"

@@ -18,7 +18,7 @@ def at_ratings(engine: Engine, user: str) -> None:
 
 @pytest.mark.parametrize(
     "asked",
-    ["what does this mean?", "I don't understand", "huh?", "how do I answer this", "explain"],
+    ["what does this mean?", "I don't understand", "huh?", "how do I answer this", "explain", "?"],
 )
 def test_a_question_about_the_question_explains_the_scale_and_asks_again(
     engine: Engine, asked: str
