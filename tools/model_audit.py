@@ -222,8 +222,8 @@ def _at_least_the_medal(
     for v in verdicts:
         if v.counts and v.percentile is not None and v.metric != LATENCY and v.percentile < floor:
             note = (
-                f"at least percentile {floor:g}: a {medal} medal ranks in the top "
-                f"{100 - floor:.2g}% of the leaderboard (the table alone says {v.percentile:g})"
+                f"a {medal} medal ranks in the top {100 - floor:.2g}% of the leaderboard; the "
+                f"table alone says {v.percentile:g}"
             )
             v = v.model_copy(
                 update={
