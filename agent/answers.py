@@ -1041,6 +1041,10 @@ def _ask_item(q: Question, kb: KnowledgeBase, keep: dict[str, Any], problems: st
         if item["kind"] == "conflict":
             question = item["problem"] + later
             buttons = tuple(Choice(label=f"{r:g}", value=f"{r:g}") for r in item["ratings"])
+            if sum(i["kind"] == "conflict" for i in keep["open"]) > 1:
+                # "terraform 4, ansible 3, helm 4, kubeflow 3": one answer settles them all
+                question += ' Or say "the higher of each" for every skill given two ratings.'
+                buttons = (*buttons, Choice(label="The higher of each", value="the higher of each"))
         elif item["kind"] == "no_rating":
             question = (
                 f'{item["problem"]}{later}: what rating (0-5) should {name} have? Or "don\'t know".'
@@ -1103,6 +1107,13 @@ def _follow_up(
         return _after_item(q, pending, rest, {}, (), answers, kb)
     if q.kind in ("multi", "skills"):
         return _list_follow_up(q, text, pending, answers, kb)
+    higher = _HIGHER.match(bare) if item["kind"] == "conflict" else None
+    if higher is not None:
+        # "the higher" settles this skill; "the higher of each" every skill given two ratings
+        settled = [i for i in items if i["kind"] == "conflict"] if higher.group(1) else [item]
+        values = {i["skill"]: max(i["ratings"]) for i in settled}
+        left = [i for i in rest if i not in settled]
+        return _after_item(q, pending, left, values, (), answers, kb)
     try:
         found = _answer_item(item, text, folded, kb)
     except Unclear:
@@ -1132,6 +1143,13 @@ def _follow_up(
         return Reading(
             ask=f"{exc} {again.ask}", problem=str(exc), keep=pending, choices=again.choices
         )
+
+
+# "the higher", "higher of each", "the max for all": a conflict settled at its higher rating.
+_HIGHER = re.compile(
+    r"^(?:take |use |keep )?(?:the )?(?:higher|highest|max|maximum|bigger|best)(?: one| rating)?"
+    r"( (?:of|for|in) (?:each|all|every one|them all|both|all of them))?$"
+)
 
 
 def _suggested(q: Question, item: dict[str, Any]) -> list[str]:

@@ -50,3 +50,27 @@ def test_help_outside_a_flow_offers_the_menu(engine: Engine) -> None:
     engine.handle_sync("bo", "/cancel")
     reply = engine.handle_sync("bo", "/help")
     assert "/next" in [c.value for c in reply.choices]
+
+
+def test_several_tools_of_one_skill_are_settled_at_once_by_the_higher_of_each(
+    engine: Engine,
+) -> None:
+    """A long list of tools gave two skills two ratings each: asked one at a time before, now
+    one answer may take the higher of each (one conflict offers no such button)."""
+    for message in ("/start", "mlops engineer", "senior", "5 years", "all 3"):
+        engine.handle_sync("tom", message)
+    reply = engine.handle_sync("tom", "terraform 4, ansible 3, helm 4, kubeflow 3, git 4")
+    assert "Infrastructure as Code: you gave 4 (terraform) and 3 (ansible)" in reply.text
+    assert "the higher of each" in [c.value for c in reply.choices]
+    reply = engine.handle_sync("tom", "the higher of each")
+    assert reply.text.startswith(
+        "Noted: Git and Version Control 4, Infrastructure as Code 4, Kubernetes 4."
+    ), reply.text
+    engine.handle_sync("ann", "/start")
+    for message in ("mlops engineer", "senior", "5 years", "all 3"):
+        engine.handle_sync("ann", message)
+    reply = engine.handle_sync("ann", "terraform 4, ansible 3")
+    assert "the higher of each" not in [c.value for c in reply.choices]
+    assert engine.handle_sync("ann", "the higher").text.startswith(
+        "Noted: Infrastructure as Code 4"
+    )
