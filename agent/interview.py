@@ -451,21 +451,7 @@ def build_profile(
         if answers.get(key) is not None:
             data[key] = answers[key]
     if answers.get("has_model") and answers.get("model_task") and answers.get("model_metrics"):
-        model: dict[str, Any] = {"name": "your model", "task": answers["model_task"],
-                                 "metrics": answers["model_metrics"]}  # fmt: skip
-        if answers.get("model_positive_rate") is not None:
-            model["positive_rate"] = answers["model_positive_rate"]
-        dataset = answers.get(MODEL_DATASET)
-        if dataset and kb.resolve_dataset(answers["model_task"], dataset) is not None:
-            model["dataset"] = dataset  # named in passing, and of the task given
-            if answers.get(MODEL_MEDAL):
-                model["medal"] = answers[MODEL_MEDAL]
-        if answers.get(MODEL_CLASSES):
-            model["classes"] = answers[MODEL_CLASSES]
-        if answers.get("model_personal_data") is not None:
-            model["personal_data"] = answers["model_personal_data"]
-            model["legal_basis"] = answers.get("model_legal_basis")
-        data["models"] = [model]
+        data["models"] = [model_report(answers, kb)]
     return data
 
 
@@ -482,6 +468,22 @@ _HIGH_STAKES = re.compile(
 
 _HEDGED = re.compile(r"\b(?:no|not|never|nope|nah|sometimes|partly|maybe|depends|rarely)\b")
 _NOTHING = re.compile(r"(?!)")
+
+
+def model_report(answers: dict[str, Any], kb: KnowledgeBase) -> dict[str, Any]:
+    """The model the answers describe, as a profile's model (the interview's and /model's)."""
+    model: dict[str, Any] = {"name": "your model", "task": answers["model_task"],
+                             "metrics": answers["model_metrics"]}  # fmt: skip
+    for key, name in (("model_positive_rate", "positive_rate"), ("model_personal_data", "personal_data"),
+                       ("model_legal_basis", "legal_basis"), (MODEL_CLASSES, "classes")):  # fmt: skip
+        if answers.get(key) is not None:
+            model[name] = answers[key]
+    dataset = answers.get(MODEL_DATASET)
+    if dataset and kb.resolve_dataset(answers["model_task"], dataset) is not None:
+        model["dataset"] = dataset  # named in passing, and of the task given
+        if answers.get(MODEL_MEDAL):
+            model["medal"] = answers[MODEL_MEDAL]
+    return model
 
 
 def _yes_when_named(text: str, named: re.Pattern[str], ask: str | None = None) -> bool:

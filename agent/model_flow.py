@@ -18,12 +18,10 @@ from typing import Any
 
 from agent.answers import OFFERED, apply_side_answers, offered_choices, understood_reading
 from agent.interview import (
-    MODEL_CLASSES,
-    MODEL_DATASET,
-    MODEL_MEDAL,
     applies,
     choices_for,
     describe_answer,
+    model_report,
     question,
     question_text,
 )
@@ -110,22 +108,7 @@ def control(turn: Turn, row: FlowSession, name: str) -> Reply:
 
 
 def finish(turn: Turn, row: FlowSession) -> Reply:
-    data: dict[str, Any] = {
-        "name": "your model",
-        "task": row.answers["model_task"],
-        "metrics": row.answers["model_metrics"],
-    }
-    for key, field in (("model_positive_rate", "positive_rate"), ("model_personal_data", "personal_data"),
-                       ("model_legal_basis", "legal_basis")):  # fmt: skip
-        if row.answers.get(key) is not None:
-            data[field] = row.answers[key]
-    if row.answers.get(MODEL_CLASSES):
-        data["classes"] = row.answers[MODEL_CLASSES]
-    dataset = row.answers.get(MODEL_DATASET)
-    if dataset and turn.kb.resolve_dataset(data["task"], dataset) is not None:
-        data["dataset"] = dataset
-        if row.answers.get(MODEL_MEDAL):
-            data["medal"] = row.answers[MODEL_MEDAL]
+    data = model_report(row.answers, turn.kb)
     try:
         outcome = audit_one_model(turn, data)
     except (ValueError, SkillAuditError) as exc:
