@@ -64,6 +64,7 @@ from agent.parsing import (
 from agent.reply import Choice
 from agent.skill_answers import (
     EXCEPT_WORDS,
+    NOT_MINE,
     OpenItem,
     is_bare_rating,
     read_ratings,
@@ -123,19 +124,16 @@ class Reading:
 def read(q: Question, text: str, answers: dict[str, Any], kb: KnowledgeBase) -> Reading:
     """Read `text` as the answer to `q`, given the answers so far (and a kept part, if any)."""
     reading = _read(q, text, answers, kb)
-    if q.id in MODEL_QUESTIONS and reading.complete:
-        also = side_answers(q, reading.value, text, kb)
-        said = dict(also)
-        if said.keys() & {MODEL_DATASET, MODEL_MEDAL}:
-            note = f"{reading.note} {_leaderboard_note(kb, said)}"
-            return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
-        if also:
-            return dataclasses.replace(reading, also=(*reading.also, *also))
-    if q.id in EXPERIENCE_QUESTIONS and reading.complete:
-        also = side_answers(q, reading.value, text, kb)
-        if also:
-            return dataclasses.replace(reading, also=(*reading.also, *also))
-    return reading
+    if not (reading.complete and q.id in (*MODEL_QUESTIONS, *EXPERIENCE_QUESTIONS)):
+        return reading
+    also = side_answers(q, reading.value, text, kb)
+    if not also:
+        return reading
+    said = dict(also)
+    note = reading.note
+    if said.keys() & {MODEL_DATASET, MODEL_MEDAL}:  # what a leaderboard does to the rank
+        note = f"{note} {_leaderboard_note(kb, said)}"
+    return dataclasses.replace(reading, also=(*reading.also, *also), note=note)
 
 
 # Where years in a field outside ML may be said (kept under EXPERIENCE).
@@ -264,14 +262,15 @@ def _weekly_note(hours: float, text: str, back: bool = True) -> str:
     return f'Noted: {hours:g} {unit} a week, as I read "{shown}"{_BACK if back else ""}.'
 
 
-# Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
-# if they do not name their income streams later, the audit knows it is a salary.
+# An internship is work for an employer: one is 1, several are asked how many.
 _ONE_INTERNSHIP = re.compile(
     r"\b(?:a|an|one|1|single)\s+(?:\w+\s+)?(?:intern(?:ship)?|apprentice(?:ship)?|working student)\b"
 )
 _INTERNSHIP = re.compile(
     r"\b(?:intern(?:ship)?s?|apprentice(?:ship)?s?|working student|werkstudent)\b"
 )
+# Someone whose one "client" is their employer ("1, full-time employee", "just my employer"):
+# if they do not name their income streams later, the audit knows it is a salary.
 _EMPLOYED = re.compile(
     r"\b(?:employees?|employed|employers?|boss|salaried|salary|"
     r"full[- ]?time (?:job|role|position|at|for|with|employee|employment|staff|hire)|"
@@ -746,12 +745,14 @@ _ACADEMIC = re.compile(
     r"^(?:an? |i'?m an? |i am an? )?(?:assistant |associate |full |senior )?"
     r"(postdoc|post-doc|postdoctoral|professor|prof|phd|lecturer)\b(?! student| candidate)"
 )
+_POSTDOC = "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"
+_PROFESSOR = "A professor is senior, or principal when leading others' research: which?"
 _ACADEMIC_STAGES = {
-    "postdoc": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
-    "post-doc": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
-    "postdoctoral": (("mid", "senior"), "A postdoc is mid (2-5 years of machine-learning work, the PhD included) or senior (5 or more): which?"),
-    "professor": (("senior", "principal"), "A professor is senior, or principal when leading others' research: which?"),
-    "prof": (("senior", "principal"), "A professor is senior, or principal when leading others' research: which?"),
+    "postdoc": (("mid", "senior"), _POSTDOC),
+    "post-doc": (("mid", "senior"), _POSTDOC),
+    "postdoctoral": (("mid", "senior"), _POSTDOC),
+    "professor": (("senior", "principal"), _PROFESSOR),
+    "prof": (("senior", "principal"), _PROFESSOR),
     "lecturer": (("mid", "senior"), "A lecturer is mid (2-5 years of machine-learning work) or senior (5 or more): which?"),
     "phd": (("student", "mid"), "Are you doing a PhD (student), or do you have one (mid, or senior after 5 or more years of machine-learning work)?"),
 }  # fmt: skip
@@ -864,8 +865,7 @@ def _either(names: list[str]) -> str:
 
 
 _NOT_APPLICABLE = re.compile(
-    r"n/?a|not applicable|does ?n'?t apply|does not apply|not relevant(?: to me| for me)?"
-    r"|(?:that'?s |this is )?not (?:really )?(?:my|for my) (?:area|field|thing|job)"
+    rf"n/?a|not applicable|does ?n'?t apply|does not apply|not relevant(?: to me| for me)?|{NOT_MINE}"
 )
 
 

@@ -378,20 +378,20 @@ _ANY_WORDS = frozenset({
     "all are fine", "all fine", "any is fine", "anything works", "everything works", "any works",
 })  # fmt: skip
 _RATING_LIKE = re.compile(r"[a-z][a-z\s:/&'-]*?\s*:?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?")
-# "none, except a fairness check", "nothing but github": only the ones named after it.
 # None said in a sentence, naming no option: "no real projects yet", "haven't done any",
 # "nothing like that", "never done any of these".
-_NONE_SAID = (
+_NOTHING_DONE = (
     r"(?:no (?:real |actual )?(?:projects?|experience|work)(?: yet| so far)?|nothing (?:like that|of (?:the sort|that|those|these))"
     r"|(?:i )?(?:have ?n'?t|have not|did ?n'?t|did not) (?:done |used |tried )?(?:any(?: of (?:them|these|those|that))?|anything like that)"
     r"|(?:i(?:'ve| have)? )?never (?:done|did|tried) (?:any(?: of (?:them|these|those|that))?|that|those|these))"
     r"(?:\s+(?:yet|so far|really))?"
 )
-_NONE_DONE = re.compile(rf"^{_NONE_SAID}$")
+_NONE_DONE = re.compile(rf"^{_NOTHING_DONE}$")
 _NONE_DONE_EXCEPT = re.compile(
-    rf"^{_NONE_SAID}\s*[,.;:-]?\s*(?:except(?: for)?|but|apart from|other than|"
+    rf"^{_NOTHING_DONE}\s*[,.;:-]?\s*(?:except(?: for)?|but|apart from|other than|"
     r"besides|save for|only)\s+(.+)$"
 )
+# "none, except a fairness check", "nothing but github": only the ones named after it.
 _NONE_EXCEPT = re.compile(
     r"^(?:none|nothing|no|not really|none of (?:them|these|those))\s*[,.;:-]?\s*(?:except(?: for)?|"
     r"but|apart from|other than|besides|save for|only|just)\s+(.+)$"

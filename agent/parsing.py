@@ -238,9 +238,13 @@ def _periods(spelled: str) -> float | None:
         numbers = re.findall(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(years?|yrs?|months?)?", part)
         if len(numbers) != 1:
             return None
-        value, unit = numbers[0]
-        total += float(value) / (12 if unit.startswith("month") else 1)
+        total += _in_years(*numbers[0])
     return total
+
+
+def _in_years(value: str, unit: str) -> float:
+    """A count said in years or months ("18", "months"), in years."""
+    return float(value) / (12 if unit.startswith("month") else 1)
 
 
 _YEARS_IN_ML = re.compile(
@@ -497,9 +501,7 @@ def parse_number(text: str, unit: str | None = None) -> float:
         jobs = _YEARS_AT.findall(spelled)
         if len(jobs) >= 2 and len(re.findall(r"(?<![\d.])\d", spelled)) == len(jobs):
             # "2 years at a bank and 3 at a startup": one job after another, so 5.
-            return float(
-                sum(float(n) / (12 if unit_.startswith("month") else 1) for n, unit_ in jobs)
-            )
+            return math.fsum(_in_years(n, unit_) for n, unit_ in jobs)
         periods = _periods(spelled)
         if periods is not None:  # "PhD (5 years) plus 2 years postdoc": one after the other
             return periods

@@ -267,10 +267,12 @@ _SO = re.compile(r"^(?P<why>[^,;]*?)[,;]?\s+(?:so|thus|hence)\s+(?=[^,;]*\d)")
 _RATED = re.compile(r"^[^\d]+\s\d+(?:[.,]\d+)?(?:\s*/\s*\d+)?$")  # "docker 3", "sql 7/10"
 
 
+# "not my area": of a whole list, or said beside its ratings.
+NOT_MINE = r"(?:that'?s |this is |it'?s )?not (?:really )?(?:my|for my) (?:thing|area|strength|forte|field|job)"
 # A remark about the whole list: "honestly not my thing, git 3, rest 1".
 _REMARK = re.compile(
     r"^(?:(?:honestly|tbh|well|so|ok|okay|hmm+|yeah|ugh)\s*)*"
-    r"(?:(?:that'?s |this is |it'?s )?not (?:really )?(?:my|for my) (?:thing|area|strength|forte|field|job)"
+    rf"(?:{NOT_MINE}"
     r"|(?:i'?m|i am) (?:weak|bad|not great|not good|rusty) (?:here|at (?:this|these|that|them))"
     r"|(?:this is |that'?s )?(?:where i struggle|my weak (?:spot|point|side|area))"
     r"|(?:i )?(?:rarely|barely|hardly) (?:use|do|touch) (?:this|these|that|them|any of (?:this|these|that|them)))$"

@@ -35,24 +35,16 @@ _NAME_FILLER = word_set(
 )  # fmt: skip
 
 
-# Words for a field that several skills make up: asked which, with those skills offered.
-_BROAD = {
-    word: ("linear_algebra", "calculus", "probability", "statistics", "optimization")
-    for word in (
-        "math",
-        "maths",
-        "mathematics",
-        "mathe",
-        "mathematik",
-        "mathématiques",
-        "matemáticas",
-    )
-}
+# Words for a field that several skills make up ("math 3"): asked which, those skills offered.
+_MATH_WORDS = frozenset(
+    {"math", "maths", "mathematics", "mathe", "mathematik", "mathématiques", "matemáticas"}
+)
+_MATH_SKILLS = ("linear_algebra", "calculus", "probability", "statistics", "optimization")
 
 
 def is_broad(name: str) -> bool:
     """Whether a typed name is a field several skills make up ("math")."""
-    return clean_name(name) in _BROAD
+    return clean_name(name) in _MATH_WORDS
 
 
 def resolve_skill(
@@ -67,9 +59,8 @@ def resolve_skill(
     cleaned = clean_name(name)
     if not cleaned:
         return None, []
-    broad = _BROAD.get(cleaned)
-    if broad is not None:  # "math 3": several skills; the ones asked about first
-        ranked = sorted(broad, key=lambda s: s not in expected)
+    if cleaned in _MATH_WORDS:  # "math 3": several skills; the ones asked about first
+        ranked = sorted(_MATH_SKILLS, key=lambda s: s not in expected)
         return None, [s for s in ranked if s in kb.skills][:4]
     variants = _variants(cleaned)
     typed = [stem(t) for t in tokens(variants[-1]) if t not in _LINK_WORDS]

@@ -65,8 +65,7 @@ def trivial_baseline(
         return 0.5, "a random ranking"
     if metric == "r2":
         return 0.0, "predicting the mean"
-    if not binary and metric == "accuracy" and _balanced(classes, positive_rate):
-        assert classes is not None
+    if not binary and metric == "accuracy" and classes and _balanced(classes, positive_rate):
         return 1 / classes, f"always predicting one of {classes} balanced classes"
     if not binary or positive_rate is None:
         return None
@@ -80,9 +79,9 @@ def trivial_baseline(
     return None
 
 
-def _balanced(classes: int | None, rarest: float | None) -> bool:
+def _balanced(classes: int, rarest: float | None) -> bool:
     """Several classes of about equal size: the rarest holds about 1/N of the examples."""
-    return classes is not None and rarest is not None and abs(rarest * classes - 1) < 0.1
+    return rarest is not None and abs(rarest * classes - 1) < 0.1
 
 
 def _counts(
@@ -170,8 +169,9 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
                 note=note,
             )
         )
-    if dataset is not None and report.medal in dataset.medals:
-        verdicts = _at_least_the_medal(verdicts, report.medal, dataset, params)
+    medal = report.medal if dataset is not None and report.medal in dataset.medals else None
+    if medal is not None and dataset is not None:
+        verdicts = _at_least_the_medal(verdicts, medal, dataset, params)
     findings += _baseline_findings(verdicts, minority)
     findings += _imbalance_findings(report, params, positive_rate)
     findings += _personal_data_findings(report)
@@ -206,7 +206,7 @@ def audit_model(report: ModelReport, kb: KnowledgeBase, params: ScoringParams) -
         findings=findings,
         dataset=report.dataset,
         compared_with=_compared(dataset),
-        medal=report.medal if dataset is not None and report.medal in dataset.medals else None,
+        medal=medal,
         below_baseline=any(v.beats_baseline is False for v in verdicts),
         legal_basis=stated_basis(report),
     )

@@ -45,3 +45,12 @@ def test_without_years_in_the_field_the_prompt_is_the_plain_one(
 ) -> None:
     kinds = _kinds(make_profile, kb, experience_elsewhere=experience)
     assert kinds["software_engineering"] == "self_rating_only"
+
+
+def test_every_field_the_interview_reads_is_one_the_review_knows() -> None:
+    """agent/parsing.py reads the fields, tools/review.py says which skills they build."""
+    from agent.parsing import experience_elsewhere
+    from tools.review import EXPERIENCE_FIELDS
+
+    said = experience_elsewhere("8 in software, 5 in devops, 3 as a data engineer, 4 in statistics")
+    assert set(said) == set(EXPERIENCE_FIELDS)
